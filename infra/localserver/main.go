@@ -1,0 +1,127 @@
+// Command localserver is `make run`: every route of the table on one port, on the
+// embedded DynamoDB-compatible engine (or DYNAMODB_ENDPOINT), with demo data, the
+// development sign-in and the outbox. It is never linked into a Lambda.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/outbox"
+	"github.com/switchboard-msp/switchboard/infra/seed"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/auth"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		slog.Error("local server stopped", "err", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "3000"
+	}
+	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
+	engine := "DynamoDB at " + endpoint
+	if endpoint == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("listen for embedded engine: %w", err)
+		}
+		go func() { _ = http.Serve(ln, miniserver.NewServer()) }()
+		endpoint = "http://" + ln.Addr().String()
+		engine = "embedded engine (minidyn)"
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		cfg.Credentials = awsconfig.LocalCredentials()
+	}
+	db := awsconfig.DynamoDB(cfg, endpoint)
+	table := awsconfig.TableName(store.DefaultTable)
+	if err := store.EnsureTable(ctx, db, table); err != nil {
+		return err
+	}
+	if err := store.EnableTTL(ctx, db, table); err != nil {
+		slog.Info("TTL not enabled; expiry is checked on read", "reason", err.Error())
+	}
+	st := store.New(db, table)
+	if err := seed.Demo(ctx, st); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+
+	signer, err := devauth.NewSigner()
+	if err != nil {
+		return err
+	}
+	mail := &outbox.Outbox{}
+	deps := api.NewDeps(st, "http://127.0.0.1:"+port)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
+	}
+	jwksURL := "http://" + ln.Addr().String() + "/dev/.well-known/jwks.json"
+
+	apiMux := http.NewServeMux()
+	api.Mount(apiMux, deps, api.Routes())
+	// The verifier reads the JWKS over HTTP like any other, so it is built once the
+	// listener serves it.
+	var once sync.Once
+	var verifier *auth.Verifier
+	var verr error
+	verified := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { verifier, verr = devauth.NewVerifier(context.WithoutCancel(ctx), jwksURL) })
+		if verr != nil {
+			http.Error(w, "jwks unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		devauth.Verify(verifier, apiMux).ServeHTTP(w, r)
+	})
+
+	root := http.NewServeMux()
+	root.Handle("POST /dev/sign-in", signer.SignIn())
+	root.Handle("GET /dev/.well-known/jwks.json", signer.JWKS())
+	root.Handle("GET /dev/outbox", mail.Handler())
+	root.Handle("/", verified)
+	_ = mail // the outbox receives mail once routes send it
+
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table,
+		"signIn", "POST /dev/sign-in {\"email\":\""+seed.People[0].Email+"\"}")
+	fmt.Fprintf(os.Stderr, "\nSwitchboard on http://%s (%s)\n  sign in: curl -s -XPOST http://%s/dev/sign-in -d '{\"email\":\"%s\",\"name\":\"%s\"}'\n\n",
+		ln.Addr(), engine, ln.Addr(), seed.People[0].Email, seed.People[0].Name)
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+// Package access is the one place that decides which organization a request acts in and
+// with which role: through membership today, and through a parent organization's
+// support relation when sub-organizations arrive. It also maps each identity to its
+// user on first sign-in.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/switchboard-msp/switchboard/shared/auth"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// Resolver resolves callers and the organization each request acts in.
+type Resolver struct {
+	store *store.Store
+	// users caches identity → user: the mapping never changes once written, so a warm
+	// Lambda skips that read.
+	users sync.Map
+}
+
+// NewResolver returns a resolver over st.
+func NewResolver(st *store.Store) *Resolver { return &Resolver{store: st} }
+
+// Via says how the caller reaches the organization.
+type Via string
+
+// The paths into an organization.
+const (
+	ViaMembership Via = "membership"
+)
+
+// Context is the organization a request acts in, and the caller's rights there.
+type Context struct {
+	UserID    string
+	Principal auth.Principal
+	Org       domain.Organization
+	Member    domain.Membership
+	Via       Via
+}
+
+// Role is the caller's role in the organization.
+func (c *Context) Role() permission.Role { return c.Member.Role }
+
+// Grant says how the caller holds p here.
+func (c *Context) Grant(p permission.Permission) permission.Grant {
+	return permission.GrantFor(c.Member.Role, c.Member.Permissions, p)
+}
+
+// Can reports whether the caller holds p at all (scoped grants included).
+func (c *Context) Can(p permission.Permission) bool { return c.Grant(p) != permission.Denied }
+
+type ctxKey struct{}
+
+// With stores c in ctx.
+func With(ctx context.Context, c *Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// From returns the organization context of an organization-scoped request.
+func From(ctx context.Context) *Context {
+	c, _ := ctx.Value(ctxKey{}).(*Context)
+	return c
+}
+
+// User returns the user id of a principal, creating the user and a default
+// organization on the identity's first sign-in. Only a verified email maps to a user.
+func (r *Resolver) User(ctx context.Context, p auth.Principal) (string, error) {
+	if id, ok := r.users.Load(p.Subject); ok {
+		return id.(string), nil
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		id, err := r.store.LookupIdentity(ctx, p.Subject)
+		if err == nil {
+			r.users.Store(p.Subject, id)
+			return id, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		if !p.EmailVerified || !domain.ValidEmail(strings.TrimSpace(p.Email)) {
+			return "", problem.New(problem.Unauthenticated, auth.CodeEmailNotVerified,
+				"sign in with an account whose email address is verified")
+		}
+		name := p.Name
+		if name == "" {
+			name = p.Email[:strings.Index(p.Email, "@")]
+		}
+		orgName := name + "'s organization"
+		org := domain.Organization{ID: domain.NewID(), Name: orgName, Plan: domain.PlanFree, Profile: domain.NewProfile(orgName)}
+		u, err := r.store.SignUp(ctx, store.SignUpInput{Subject: p.Subject, Email: p.Email, Name: name, DefaultOrganization: org})
+		if errors.Is(err, store.ErrIdentityTaken) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		r.users.Store(p.Subject, u.ID)
+		return u.ID, nil
+	}
+	return "", fmt.Errorf("map identity %s: concurrent sign-ups did not settle", p.Subject)
+}
+
+// Organization resolves the organization a request acts in: requested (from the path or
+// X-Organization-Id) when given, else the user's active one. It returns a 404 when the
+// caller cannot reach it, and a 401 when the organization's sign-in rules refuse the
+// session. The returned touch, when not nil, records the session's activity and is run
+// concurrently with the request's own work.
+func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, requested string) (*Context, func(context.Context) error, error) {
+	orgID := requested
+	fallback := false
+	if orgID == "" {
+		u, err := r.store.GetUser(ctx, userID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("get user %s: %w", userID, err)
+		}
+		orgID, fallback = u.ActiveOrganizationID, true
+	}
+	if orgID != "" && !domain.ValidID(orgID) {
+		return nil, nil, problem.NotFoundf("organization %q was not found", orgID)
+	}
+	var a store.Access
+	var err error
+	if orgID != "" {
+		a, err = r.store.ResolveAccess(ctx, userID, orgID, p.SessionID)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if (a.Org == nil || a.Member == nil) && fallback {
+		// The active organization is gone or the user was removed from it: switch the
+		// user back to an organization they can still reach (seed 003).
+		orgID, err = r.reachableOrganization(ctx, userID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if orgID != "" {
+			if a, err = r.store.ResolveAccess(ctx, userID, orgID, p.SessionID); err != nil {
+				return nil, nil, err
+			}
+			if err := r.store.SetActiveOrganization(ctx, userID, orgID); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if a.Org == nil || a.Member == nil {
+		return nil, nil, problem.NotFoundf("organization %q was not found", orgID)
+	}
+	c := &Context{UserID: userID, Principal: p, Org: *a.Org, Member: *a.Member, Via: ViaMembership}
+	lastSeen := a.LastSeen()
+	now := r.store.Now()
+	if err := (auth.SignInRules{Settings: c.Org.Profile.Authentication}).Check(p, lastSeen, now); err != nil {
+		return nil, nil, err
+	}
+	var touch func(context.Context) error
+	if auth.NeedsActivityWrite(lastSeen, now) {
+		touch = func(ctx context.Context) error {
+			return r.store.TouchSession(ctx, userID, p.SessionID, now, auth.ActivityWriteInterval)
+		}
+	}
+	return c, touch, nil
+}
+
+// reachableOrganization picks the user's owned organization, else the first one.
+func (r *Resolver) reachableOrganization(ctx context.Context, userID string) (string, error) {
+	members, _, _, err := r.store.ListMemberships(ctx, userID, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return "", err
+	}
+	for _, m := range members {
+		if m.Role == permission.Owner {
+			return m.OrganizationID, nil
+		}
+	}
+	if len(members) > 0 {
+		return members[0].OrganizationID, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,37 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// Deps are what handlers need. Build them once per process.
+type Deps struct {
+	Store    *store.Store
+	Resolver *access.Resolver
+	// ConsoleURL is the web console's origin, used in links.
+	ConsoleURL string
+}
+
+// NewDeps wires the dependencies over a store.
+func NewDeps(st *store.Store, consoleURL string) *Deps {
+	return &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL}
+}
+
+// Mount adds every route to mux, each wrapped in the middleware chain, and a problem
+// document for unknown paths.
+func Mount(mux *http.ServeMux, d *Deps, routes []Route) {
+	for _, rt := range routes {
+		mux.Handle(rt.Pattern(), Wrap(rt, d))
+	}
+	mux.Handle("/api/", notFound())
+}
+
+// Handler returns a mux with every route of the table.
+func Handler(d *Deps) http.Handler {
+	mux := http.NewServeMux()
+	Mount(mux, d, Routes())
+	return mux
+}

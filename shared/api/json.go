@@ -1,0 +1,104 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+const maxBody = 1 << 20
+
+// decode reads a JSON body into v. Unknown fields are ignored, so a PUT accepts the body
+// of the matching GET with its read-only fields; every other fault is a 4xx naming the
+// field.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
+			return problem.New(problem.UnsupportedMediaType, "unsupported-media-type", "send the body as application/json")
+		}
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if dec.More() {
+		return problem.Invalidf("body", "must hold one JSON object")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return problem.Invalidf(field, "must be %s", jsonType(te.Type.Kind().String()))
+	case errors.As(err, &se):
+		return problem.Invalidf("body", "is not valid JSON at byte %d", se.Offset)
+	case errors.As(err, &mbe):
+		return problem.New(problem.PayloadTooLarge, "body-too-large", fmt.Sprintf("the body must be at most %d bytes", maxBody))
+	case errors.Is(err, io.EOF):
+		return problem.Invalidf("body", "is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return problem.Invalidf("body", "is truncated JSON")
+	}
+	return problem.Invalidf("body", "is not a valid JSON object")
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "int", "int32", "int64", "float64":
+		return "a number"
+	case "slice":
+		return "an array"
+	}
+	return "an object"
+}
+
+// write sends v as JSON with status.
+func write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// page reads ?limit= and ?cursor=, refusing bad values by name.
+func page(r *http.Request) (store.Page, error) {
+	q := r.URL.Query()
+	p := store.Page{Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > store.MaxLimit {
+			return p, problem.Invalidf("limit", "must be a whole number from 1 to %d", store.MaxLimit)
+		}
+		p.Limit = n
+	}
+	if len(p.Cursor) > 2048 {
+		return p, problem.Invalidf("cursor", "is not a cursor this list returned")
+	}
+	return p, nil
+}
+
+// List is the shape of every paged list.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}

@@ -1,0 +1,255 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/openapi"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+func openAPIDocument(*Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(openapi.Document)
+	})
+}
+
+// meView is GET /api/me.
+type meView struct {
+	User               userView                    `json:"user"`
+	ActiveOrganization *domain.OrganizationAccess  `json:"activeOrganization"`
+	Organizations      []domain.OrganizationAccess `json:"organizations"`
+	NextCursor         string                      `json:"nextCursor,omitempty"`
+}
+
+type userView struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// organizationView is an organization as its members see it.
+type organizationView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Plan      string    `json:"plan"`
+	ParentID  string    `json:"parentId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	Version   int64     `json:"version"`
+}
+
+func viewOrganization(o domain.Organization) organizationView {
+	return organizationView{ID: o.ID, Name: o.Name, Plan: o.Plan, ParentID: o.ParentID, CreatedAt: o.CreatedAt, Version: o.Version}
+}
+
+// accessible lists one page of the caller's organizations for the switcher.
+func accessible(d *Deps, r *http.Request, userID, activeID string, p store.Page) ([]domain.OrganizationAccess, string, error) {
+	members, orgs, next, err := d.Store.ListMemberships(r.Context(), userID, p)
+	if err != nil {
+		return nil, "", err
+	}
+	byID := make(map[string]domain.Organization, len(orgs))
+	for _, o := range orgs {
+		byID[o.ID] = o
+	}
+	out := make([]domain.OrganizationAccess, 0, len(members))
+	for _, m := range members {
+		o, ok := byID[m.OrganizationID]
+		if !ok {
+			continue // deleted organization whose membership is being cleaned up
+		}
+		out = append(out, domain.OrganizationAccess{
+			ID: o.ID, Name: o.Name, Plan: o.Plan, Role: m.Role, Owner: m.Role == permission.Owner,
+			Active: o.ID == activeID, ParentID: o.ParentID,
+		})
+	}
+	return out, next, nil
+}
+
+func getMe(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		cl := callerFrom(ctx)
+		p, err := page(r)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		u, err := d.Store.GetUser(ctx, cl.userID)
+		if err != nil {
+			problem.Write(ctx, w, r, fmt.Errorf("get me: %w", err))
+			return
+		}
+		list, next, err := accessible(d, r, u.ID, u.ActiveOrganizationID, p)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		view := meView{User: userView{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: u.CreatedAt}, Organizations: list, NextCursor: next}
+		for i := range list {
+			if list[i].Active {
+				view.ActiveOrganization = &list[i]
+			}
+		}
+		if view.ActiveOrganization == nil && u.ActiveOrganizationID != "" {
+			// The active organization is past this page, or no longer reachable.
+			if oc, _, err := d.Resolver.Organization(ctx, cl.principal, u.ID, u.ActiveOrganizationID); err == nil {
+				view.ActiveOrganization = &domain.OrganizationAccess{ID: oc.Org.ID, Name: oc.Org.Name, Plan: oc.Org.Plan,
+					Role: oc.Role(), Owner: oc.Role() == permission.Owner, Active: true, ParentID: oc.Org.ParentID}
+			}
+		}
+		write(w, http.StatusOK, view)
+	})
+}
+
+func listOrganizations(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		cl := callerFrom(ctx)
+		p, err := page(r)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		u, err := d.Store.GetUser(ctx, cl.userID)
+		if err != nil {
+			problem.Write(ctx, w, r, fmt.Errorf("list organizations: %w", err))
+			return
+		}
+		list, next, err := accessible(d, r, u.ID, u.ActiveOrganizationID, p)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		write(w, http.StatusOK, List[domain.OrganizationAccess]{Items: list, NextCursor: next})
+	})
+}
+
+type nameInput struct {
+	Name    *string `json:"name"`
+	Version *int64  `json:"version"`
+}
+
+func (in nameInput) validate() (string, error) {
+	if in.Name == nil {
+		return "", problem.Invalidf("name", "is required")
+	}
+	name := strings.TrimSpace(*in.Name)
+	return name, domain.ValidateOrganizationName(name)
+}
+
+func createOrganization(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		cl := callerFrom(ctx)
+		var in nameInput
+		if err := decode(r, &in); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		name, err := in.validate()
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		u, err := d.Store.GetUser(ctx, cl.userID)
+		if err != nil {
+			problem.Write(ctx, w, r, fmt.Errorf("create organization: %w", err))
+			return
+		}
+		org := domain.Organization{ID: domain.NewID(), Name: name, Plan: domain.PlanFree, Profile: domain.NewProfile(name),
+			OwnerUserID: u.ID, CreatedAt: d.Store.Now(), Version: 1}
+		owner := domain.Membership{OrganizationID: org.ID, UserID: u.ID, Email: u.Email, Name: u.Name,
+			Role: permission.Owner, TenantScope: domain.AllTenantsScope(), JoinedAt: org.CreatedAt, Version: 1}
+		ev := audit.New(ctx, org.ID, audit.Settings, "organization.create", fmt.Sprintf("created organization %q", name))
+		ev.Targets.UserIDs = []string{u.ID}
+		if err := d.Store.CreateOrganization(ctx, org, owner, ev); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/api/organizations/"+org.ID)
+		write(w, http.StatusCreated, domain.OrganizationAccess{ID: org.ID, Name: org.Name, Plan: org.Plan,
+			Role: permission.Owner, Owner: true, Active: true})
+	})
+}
+
+func renameOrganization(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		var in nameInput
+		if err := decode(r, &in); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		name, err := in.validate()
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		org, err := d.Store.UpdateOrganization(ctx, oc.Org.ID, in.Version, func(o *domain.Organization) (audit.Event, error) {
+			ev := audit.New(ctx, o.ID, audit.Settings, "organization.rename", fmt.Sprintf("renamed the organization from %q to %q", o.Name, name))
+			ev.Changes = []audit.Change{{Field: "name", From: o.Name, To: name}}
+			o.Name = name
+			return ev, nil
+		})
+		if err != nil {
+			problem.Write(ctx, w, r, notFoundAs(err, "organization"))
+			return
+		}
+		write(w, http.StatusOK, viewOrganization(org))
+	})
+}
+
+type activeInput struct {
+	OrganizationID *string `json:"organizationId"`
+}
+
+func putActiveOrganization(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		cl := callerFrom(ctx)
+		var in activeInput
+		if err := decode(r, &in); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if in.OrganizationID == nil || strings.TrimSpace(*in.OrganizationID) == "" {
+			problem.Write(ctx, w, r, problem.Invalidf("organizationId", "is required"))
+			return
+		}
+		oc, touch, err := d.Resolver.Organization(ctx, cl.principal, cl.userID, strings.TrimSpace(*in.OrganizationID))
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if touch != nil {
+			_ = touch(ctx)
+		}
+		if err := d.Store.SetActiveOrganization(ctx, cl.userID, oc.Org.ID); err != nil {
+			problem.Write(ctx, w, r, fmt.Errorf("switch organization: %w", err))
+			return
+		}
+		write(w, http.StatusOK, domain.OrganizationAccess{ID: oc.Org.ID, Name: oc.Org.Name, Plan: oc.Org.Plan,
+			Role: oc.Role(), Owner: oc.Role() == permission.Owner, Active: true, ParentID: oc.Org.ParentID})
+	})
+}
+
+// notFoundAs turns the store's ErrNotFound into the 404 a client sees.
+func notFoundAs(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFoundf("the %s was not found", what)
+	}
+	return err
+}

@@ -1,0 +1,89 @@
+// Package api holds the HTTP API: the route table, the middleware every route runs
+// through, and the handlers. The same handlers serve in Lambda, in the local server
+// and in tests.
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/switchboard-msp/switchboard/shared/permission"
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method string
+	// Path uses API Gateway's and net/http's {param} syntax.
+	Path       string
+	Permission permission.Permission
+	// Function is the Lambda that serves the route: functions/<Function>/.
+	Function string
+	// OrgParam names the path parameter that picks the organization, when the route
+	// acts on an organization named in its path rather than the active one.
+	OrgParam string
+	Summary  string
+	// Actions are the AWS actions the route's code path uses, beyond those every
+	// authenticated request uses (see AuthActions).
+	Actions []string
+	Handler func(*Deps) http.Handler
+}
+
+// Pattern is the net/http ServeMux pattern of the route.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// OrgScoped reports whether the route acts inside an organization.
+func (r Route) OrgScoped() bool {
+	return r.Permission != permission.Public && r.Permission != permission.Authenticated
+}
+
+// IAMActions is every AWS action the route's function may call.
+func (r Route) IAMActions() []string {
+	if r.Permission == permission.Public {
+		return r.Actions
+	}
+	return dedupe(append(append([]string{}, AuthActions...), r.Actions...))
+}
+
+// PathParams lists the route's path parameters in order.
+func (r Route) PathParams() []string {
+	var out []string
+	for _, seg := range strings.Split(r.Path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.Trim(seg, "{}"))
+		}
+	}
+	return out
+}
+
+// AuthActions are used by every signed-in request: identity lookup and first sign-in,
+// organization resolution, session activity, and replay of idempotent POSTs.
+var AuthActions = []string{
+	"dynamodb:GetItem",
+	"dynamodb:BatchGetItem",
+	"dynamodb:Query",
+	"dynamodb:PutItem",
+	"dynamodb:UpdateItem",
+	"dynamodb:TransactWriteItems",
+}
+
+// Job is a function that no route starts: a schedule, a Cognito trigger or a queue
+// worker.
+type Job struct {
+	Function string
+	// Kind is "schedule", "cognito-trigger" or "queue-worker".
+	Kind    string
+	Summary string
+	Actions []string
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	out := in[:0]
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

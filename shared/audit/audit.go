@@ -1,0 +1,110 @@
+// Package audit defines the audit event that every change writes in the same transaction
+// as the change, and the request facts (actor, source) that events are stamped with.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Category is one of DESIGN.md's audit categories.
+type Category string
+
+// The categories.
+const (
+	SignIn         Category = "sign-in"
+	UserManagement Category = "user-management"
+	Tenant         Category = "tenant"
+	Customer       Category = "customer"
+	Settings       Category = "settings"
+	LicenseOrder   Category = "license-order"
+	Approval       Category = "approval"
+	Support        Category = "support"
+	Billing        Category = "billing"
+)
+
+// Categories lists every category.
+func Categories() []Category {
+	return []Category{SignIn, UserManagement, Tenant, Customer, Settings, LicenseOrder, Approval, Support, Billing}
+}
+
+// Actor is who did it.
+type Actor struct {
+	UserID string `json:"userId"`
+	Email  string `json:"email"`
+}
+
+// OnBehalfOf records that an MSP member acted inside a sub-organization it supports:
+// "actor X of MSP organization Y, on behalf of sub-organization Z".
+type OnBehalfOf struct {
+	MSPOrganizationID string `json:"mspOrganizationId"`
+	SubOrganizationID string `json:"subOrganizationId"`
+	Reason            string `json:"reason,omitempty"`
+}
+
+// Targets are the objects an event touched; each list is queryable by later indexes.
+type Targets struct {
+	CustomerIDs []string `json:"customerIds,omitempty"`
+	TenantIDs   []string `json:"tenantIds,omitempty"`
+	UserIDs     []string `json:"userIds,omitempty"`
+}
+
+// Change is one field's before and after.
+type Change struct {
+	Field string `json:"field"`
+	From  any    `json:"from"`
+	To    any    `json:"to"`
+}
+
+// Event is one append-only audit record.
+type Event struct {
+	ID             string      `json:"id"`
+	OrganizationID string      `json:"organizationId"`
+	Actor          Actor       `json:"actor"`
+	Category       Category    `json:"category"`
+	Action         string      `json:"action"`
+	Targets        Targets     `json:"targets"`
+	OnBehalfOf     *OnBehalfOf `json:"onBehalfOf,omitempty"`
+	Summary        string      `json:"summary"`
+	Changes        []Change    `json:"changes,omitempty"`
+	SourceIP       string      `json:"sourceIp"`
+	UserAgent      string      `json:"userAgent"`
+	At             time.Time   `json:"at"`
+}
+
+// Origin is what the request knows about who acts and from where.
+type Origin struct {
+	Actor      Actor
+	SourceIP   string
+	UserAgent  string
+	OnBehalfOf *OnBehalfOf
+}
+
+type originKey struct{}
+
+// WithOrigin stores the request's origin in ctx.
+func WithOrigin(ctx context.Context, o Origin) context.Context {
+	return context.WithValue(ctx, originKey{}, o)
+}
+
+// OriginFrom returns the request's origin, or a zero Origin for system jobs.
+func OriginFrom(ctx context.Context) Origin {
+	o, _ := ctx.Value(originKey{}).(Origin)
+	return o
+}
+
+// New starts an event in organization orgID, stamped with the request's origin. The
+// store assigns its id and time when it writes it.
+func New(ctx context.Context, orgID string, category Category, action, summary string) Event {
+	o := OriginFrom(ctx)
+	return Event{
+		OrganizationID: orgID,
+		Actor:          o.Actor,
+		Category:       category,
+		Action:         action,
+		Summary:        summary,
+		OnBehalfOf:     o.OnBehalfOf,
+		SourceIP:       o.SourceIP,
+		UserAgent:      o.UserAgent,
+	}
+}

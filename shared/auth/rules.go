@@ -1,0 +1,44 @@
+package auth
+
+import (
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+// Problem codes of the sign-in rules; clients send the user back to sign-in on each.
+const (
+	CodeUnauthenticated  = "unauthenticated"
+	CodeEmailNotVerified = "email-not-verified"
+	CodeMFARequired      = "mfa-required"
+	CodeSessionExpired   = "session-expired"
+)
+
+// ActivityWriteInterval bounds how often a session's last activity is written.
+const ActivityWriteInterval = time.Minute
+
+// SignInRules are the checks an organization's authentication settings impose on a
+// sign-in. Later rules (SSO-only, tenant restrictions) are added here.
+type SignInRules struct {
+	Settings domain.AuthSettings
+}
+
+// Check applies the rules to a principal whose session was last active at lastSeen
+// (zero for a session's first request). It returns a 401 problem when a rule fails.
+func (r SignInRules) Check(p Principal, lastSeen, now time.Time) error {
+	if r.Settings.RequireMFA && !p.HasMFA() {
+		return problem.New(problem.Unauthenticated, CodeMFARequired,
+			"this organization requires multi-factor authentication; sign in again with MFA")
+	}
+	if !lastSeen.IsZero() && now.Sub(lastSeen) > r.Settings.SessionTimeout() {
+		return problem.New(problem.Unauthenticated, CodeSessionExpired,
+			"your session ended after inactivity; sign in again")
+	}
+	return nil
+}
+
+// NeedsActivityWrite reports whether a session's last activity is stale enough to write.
+func NeedsActivityWrite(lastSeen, now time.Time) bool {
+	return lastSeen.IsZero() || now.Sub(lastSeen) >= ActivityWriteInterval
+}

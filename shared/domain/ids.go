@@ -1,0 +1,30 @@
+package domain
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a random, URL-safe id of 128 bits: never a guessable sequence.
+func NewID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+// ValidID reports whether s looks like an id this system could have issued: short,
+// URL-safe characters only. Seeded and test ids may be readable words.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

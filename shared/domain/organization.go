@@ -1,0 +1,80 @@
+// Package domain holds Switchboard's records and the rules that apply to them alone,
+// independent of storage and HTTP.
+package domain
+
+import (
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/permission"
+)
+
+// Plans an organization can be on. Plan limits arrive with billing.
+const (
+	PlanFree         = "free"
+	PlanProfessional = "professional"
+)
+
+// User is one person: one verified email address.
+type User struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	// ActiveOrganizationID is the organization the user last switched to; it is
+	// remembered across sessions.
+	ActiveOrganizationID string    `json:"activeOrganizationId"`
+	CreatedAt            time.Time `json:"createdAt"`
+}
+
+// Organization is an isolated tenant of Switchboard.
+type Organization struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Plan string `json:"plan"`
+	// ParentID is set on a sub-organization; only top-level organizations have
+	// sub-organizations.
+	ParentID    string    `json:"parentId,omitempty"`
+	OwnerUserID string    `json:"ownerUserId,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	Version     int64     `json:"version"`
+	Profile     Profile   `json:"profile"`
+}
+
+// Membership is a user's role inside one organization.
+type Membership struct {
+	OrganizationID string                  `json:"organizationId"`
+	UserID         string                  `json:"userId"`
+	Email          string                  `json:"email"`
+	Name           string                  `json:"name"`
+	Role           permission.Role         `json:"role"`
+	Permissions    []permission.Permission `json:"permissions,omitempty"`
+	TenantScope    TenantScope             `json:"tenantScope"`
+	JoinedAt       time.Time               `json:"joinedAt"`
+	Version        int64                   `json:"version"`
+}
+
+// Tenant scope modes. An absent scope means all tenants.
+const (
+	ScopeAll       = "all"
+	ScopeSelected  = "selected"
+	ScopeAllExcept = "all-except"
+)
+
+// TenantScope limits the tenants a member's scoped permissions reach.
+type TenantScope struct {
+	Mode      string   `json:"mode"`
+	TenantIDs []string `json:"tenantIds,omitempty"`
+}
+
+// AllTenantsScope grants every tenant.
+func AllTenantsScope() TenantScope { return TenantScope{Mode: ScopeAll} }
+
+// OrganizationAccess is one entry of a user's organization switcher.
+type OrganizationAccess struct {
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Plan     string          `json:"plan"`
+	Role     permission.Role `json:"role"`
+	Owner    bool            `json:"owner"`
+	Active   bool            `json:"active"`
+	ParentID string          `json:"parentId,omitempty"`
+}

@@ -1,0 +1,50 @@
+// Package lambdaentry starts one route's handler as a Lambda function behind API
+// Gateway's HTTP API (payload v2). Each functions/<name>/main.go calls Route once.
+package lambdaentry
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// Route serves the route whose Function is name; it does not return.
+func Route(name string) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	h, err := Handler(context.Background(), name)
+	if err != nil {
+		slog.Error("start", "function", name, "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// Handler builds the http.Handler of one function: its route behind the middleware,
+// on a mux so path parameters resolve as they do in the local server.
+func Handler(ctx context.Context, name string) (http.Handler, error) {
+	rt, ok := api.RouteByFunction(name)
+	if !ok {
+		return nil, errUnknown(name)
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
+	deps := api.NewDeps(store.New(db, awsconfig.TableName(store.DefaultTable)), os.Getenv("CONSOLE_URL"))
+	mux := http.NewServeMux()
+	api.Mount(mux, deps, []api.Route{rt})
+	return mux, nil
+}
+
+type errUnknown string
+
+func (e errUnknown) Error() string { return "no route is served by function " + string(e) }

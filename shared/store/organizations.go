@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+func memberSK(userID string) string { return prefixMember + userID }
+
+// memberItem keeps a membership under its organization and, through GSI1, under its
+// user: the organization switcher is one Query on GSI1.
+func memberItem(m domain.Membership) (map[string]types.AttributeValue, error) {
+	return item(m, "Membership", orgPK(m.OrganizationID), memberSK(m.UserID), map[string]types.AttributeValue{
+		AttrGSI1PK: str(userPK(m.UserID)),
+		AttrGSI1SK: str(prefixMember + m.OrganizationID),
+	})
+}
+
+func (s *Store) organizationItems(org domain.Organization, owner domain.Membership) ([]types.TransactWriteItem, error) {
+	if org.ID == "" {
+		return nil, ErrNoOrganization
+	}
+	if org.Version == 0 {
+		org.Version = 1
+	}
+	if org.CreatedAt.IsZero() {
+		org.CreatedAt = s.now()
+	}
+	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, nil)
+	if err != nil {
+		return nil, err
+	}
+	mItem, err := memberItem(owner)
+	if err != nil {
+		return nil, err
+	}
+	return []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: orgItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: mItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	}, nil
+}
+
+// CreateOrganization writes a new organization with its owner's membership, makes it
+// the owner's active organization, and writes the audit event, in one transaction.
+// Errors: a 409 problem when the id is taken; ErrNotFound when the owner is no user.
+func (s *Store) CreateOrganization(ctx context.Context, org domain.Organization, owner domain.Membership, ev audit.Event) error {
+	items, err := s.organizationItems(org, owner)
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(userPK(owner.UserID), skUser),
+		UpdateExpression:          aws.String("SET activeOrganizationId = :o ADD version :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(org.ID), ":one": num(1)},
+	}})
+	ev.OrganizationID = org.ID
+	if err := s.transact(ctx, items, &ev); err != nil {
+		var te *TxError
+		if errors.As(err, &te) && (te.ConditionFailed(0) || te.ConditionFailed(1)) {
+			return problem.Conflictf("organization-exists", "organization %s already exists", org.ID)
+		}
+		if errors.As(err, &te) && te.ConditionFailed(2) {
+			return ErrNotFound
+		}
+		return fmt.Errorf("create organization %s: %w", org.ID, err)
+	}
+	return nil
+}
+
+// GetOrganization returns one organization. Errors: ErrNotFound.
+func (s *Store) GetOrganization(ctx context.Context, orgID string) (domain.Organization, error) {
+	if orgID == "" {
+		return domain.Organization{}, ErrNoOrganization
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg)})
+	if err != nil {
+		return domain.Organization{}, fmt.Errorf("get organization %s: %w", orgID, err)
+	}
+	if out.Item == nil {
+		return domain.Organization{}, ErrNotFound
+	}
+	var o domain.Organization
+	return o, decode(out.Item, &o)
+}
+
+// UpdateOrganization loads the organization, lets change edit it, and writes it back
+// conditioned on the version it read (or on expected, when the client sent one), with
+// the audit event change returns, in one transaction.
+// Errors: ErrNotFound; a stale-version 409; any error change returns.
+func (s *Store) UpdateOrganization(ctx context.Context, orgID string, expected *int64,
+	change func(*domain.Organization) (audit.Event, error)) (domain.Organization, error) {
+	org, err := s.GetOrganization(ctx, orgID)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	if expected != nil && *expected != org.Version {
+		return domain.Organization{}, problem.StaleVersion("the organization")
+	}
+	read := org.Version
+	ev, err := change(&org)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	org.ID = orgID
+	org.Version = read + 1
+	m, err := item(org, "Organization", orgPK(orgID), skOrg, nil)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	cond, vals := versionCondition(&read)
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{
+		TableName: aws.String(s.table), Item: m, ConditionExpression: cond, ExpressionAttributeValues: vals,
+	}}}, &ev)
+	if err != nil {
+		var te *TxError
+		if errors.As(err, &te) && te.ConditionFailed(0) {
+			return domain.Organization{}, problem.StaleVersion("the organization")
+		}
+		return domain.Organization{}, fmt.Errorf("update organization %s: %w", orgID, err)
+	}
+	return org, nil
+}
+
+// PutMember writes a membership with its audit event; tests and seeds create members
+// of any role through it. Errors: ErrNoOrganization.
+func (s *Store) PutMember(ctx context.Context, m domain.Membership, ev audit.Event) error {
+	if m.OrganizationID == "" {
+		return ErrNoOrganization
+	}
+	if m.Version == 0 {
+		m.Version = 1
+	}
+	if m.JoinedAt.IsZero() {
+		m.JoinedAt = s.now()
+	}
+	it, err := memberItem(m)
+	if err != nil {
+		return err
+	}
+	ev.OrganizationID = m.OrganizationID
+	if err := s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it}}}, &ev); err != nil {
+		return fmt.Errorf("put member %s of %s: %w", m.UserID, m.OrganizationID, err)
+	}
+	return nil
+}
+
+// Access is what authorizing one request needs, read in one round trip.
+type Access struct {
+	Org     *domain.Organization
+	Member  *domain.Membership
+	Session *Session
+}
+
+// ResolveAccess reads an organization, the user's membership in it and the session's
+// last activity in one BatchGetItem. Missing items are nil.
+func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID string) (Access, error) {
+	if orgID == "" {
+		return Access{}, ErrNoOrganization
+	}
+	keys := []map[string]types.AttributeValue{
+		key(orgPK(orgID), skOrg),
+		key(orgPK(orgID), memberSK(userID)),
+		key(userPK(userID), prefixSession+sessionID),
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return Access{}, fmt.Errorf("resolve access of %s in %s: %w", userID, orgID, err)
+	}
+	var a Access
+	for _, it := range items {
+		switch it[AttrType].(*types.AttributeValueMemberS).Value {
+		case "Organization":
+			a.Org = new(domain.Organization)
+			err = decode(it, a.Org)
+		case "Membership":
+			a.Member = new(domain.Membership)
+			err = decode(it, a.Member)
+		case "Session":
+			a.Session = new(Session)
+			err = decode(it, a.Session)
+		}
+		if err != nil {
+			return Access{}, err
+		}
+	}
+	return a, nil
+}
+
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	var out []map[string]types.AttributeValue
+	pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+	for attempt := 0; len(pending) > 0 && len(pending[s.table].Keys) > 0; attempt++ {
+		if attempt > 8 {
+			return nil, fmt.Errorf("batch get: keys left unprocessed")
+		}
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Responses[s.table]...)
+		pending = res.UnprocessedKeys
+	}
+	for _, it := range out {
+		if _, ok := it[AttrType].(*types.AttributeValueMemberS); !ok {
+			return nil, fmt.Errorf("batch get: item without %s", AttrType)
+		}
+	}
+	return out, nil
+}
+
+// ListMemberships returns one page of a user's memberships with their organizations:
+// one Query on GSI1, then one BatchGetItem for the organizations on the page.
+func (s *Store) ListMemberships(ctx context.Context, userID string, page Page) ([]domain.Membership, []domain.Organization, string, error) {
+	start, err := decodeCursor(page.Cursor, AttrGSI1PK, userPK(userID), AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
+		KeyConditionExpression: aws.String("GSI1PK = :pk AND begins_with(GSI1SK, :m)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(userPK(userID)), ":m": str(prefixMember),
+		},
+		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("list memberships of %s: %w", userID, err)
+	}
+	members := make([]domain.Membership, 0, len(out.Items))
+	keys := make([]map[string]types.AttributeValue, 0, len(out.Items))
+	for _, it := range out.Items {
+		var m domain.Membership
+		if err := decode(it, &m); err != nil {
+			return nil, nil, "", err
+		}
+		members = append(members, m)
+		keys = append(keys, key(orgPK(m.OrganizationID), skOrg))
+	}
+	var orgs []domain.Organization
+	if len(keys) > 0 {
+		items, err := s.batchGet(ctx, keys)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("get organizations of %s: %w", userID, err)
+		}
+		for _, it := range items {
+			var o domain.Organization
+			if err := decode(it, &o); err != nil {
+				return nil, nil, "", err
+			}
+			orgs = append(orgs, o)
+		}
+	}
+	return members, orgs, encodeCursor(out.LastEvaluatedKey), nil
+}
+
+// ListAudit returns one page of an organization's audit events, newest first.
+func (s *Store) ListAudit(ctx context.Context, orgID string, page Page) ([]audit.Event, string, error) {
+	if orgID == "" {
+		return nil, "", ErrNoOrganization
+	}
+	pk := orgPartition(orgID, "AUDIT")
+	start, err := decodeCursor(page.Cursor, AttrPK, pk, AttrPK, AttrSK)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit of %s: %w", orgID, err)
+	}
+	events := make([]audit.Event, 0, len(out.Items))
+	for _, it := range out.Items {
+		var ev audit.Event
+		if err := decode(it, &ev); err != nil {
+			return nil, "", err
+		}
+		events = append(events, ev)
+	}
+	return events, encodeCursor(out.LastEvaluatedKey), nil
+}

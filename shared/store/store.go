@@ -1,0 +1,285 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+// Store is the DynamoDB single-table store.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	now   func() time.Time
+}
+
+// New returns a store over table.
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// WithClock returns a copy of the store that reads time from now; tests use it.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Client returns the DynamoDB client, for benchmarks and table set-up.
+func (s *Store) Client() *dynamodb.Client { return s.db }
+
+// TableName is the table the store uses.
+func (s *Store) TableName() string { return s.table }
+
+// Errors returned by the store; they map to problems at the edge.
+var (
+	// ErrNotFound: the item does not exist (or is expired).
+	ErrNotFound = errors.New("not found")
+	// ErrNoOrganization: an organization-scoped call without an organization id.
+	ErrNoOrganization = errors.New("store: organization id required")
+)
+
+// Key prefixes. Every organization-scoped partition key is "ORG#<id>" or
+// "ORG#<id>#<kind>": the id is always followed by the end of the key or '#', and ids
+// contain no '#', so one id's keys never share a prefix with another's.
+const (
+	prefixOrg      = "ORG#"
+	prefixUser     = "USER#"
+	prefixEmail    = "EMAIL#"
+	prefixIdentity = "IDENTITY#"
+	prefixMember   = "MEMBER#"
+	prefixSession  = "SESSION#"
+	prefixIdem     = "IDEM#"
+	skOrg          = "ORG"
+	skUser         = "USER"
+	skEmail        = "EMAIL"
+	skIdentity     = "IDENTITY"
+)
+
+func orgPK(orgID string) string              { return prefixOrg + orgID }
+func orgPartition(orgID, kind string) string { return prefixOrg + orgID + "#" + kind }
+func userPK(userID string) string            { return prefixUser + userID }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: fmt.Sprint(n)}
+}
+
+var jsonTags = func(o *attributevalue.EncoderOptions) { o.TagKey = "json" }
+var jsonTagsDecode = func(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
+
+// item marshals v (a domain record with json tags) and adds keys.
+func item(v any, itemType, pk, sk string, extra map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	m, err := attributevalue.MarshalMapWithOptions(v, jsonTags)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", itemType, err)
+	}
+	dropEmptyMaps(m)
+	m[AttrPK] = str(pk)
+	m[AttrSK] = str(sk)
+	m[AttrType] = str(itemType)
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m, nil
+}
+
+// dropEmptyMaps removes empty nested maps, which engines store inconsistently; an
+// absent attribute decodes to the same zero value.
+func dropEmptyMaps(m map[string]types.AttributeValue) {
+	for k, v := range m {
+		if mv, ok := v.(*types.AttributeValueMemberM); ok {
+			dropEmptyMaps(mv.Value)
+			if len(mv.Value) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+}
+
+func decode(m map[string]types.AttributeValue, v any) error {
+	if err := attributevalue.UnmarshalMapWithOptions(m, v, jsonTagsDecode); err != nil {
+		return fmt.Errorf("unmarshal item: %w", err)
+	}
+	return nil
+}
+
+// expired reports whether an item's TTL has passed: engines delete expired items late
+// or never, so expiry is always checked on read.
+func expired(m map[string]types.AttributeValue, now time.Time) bool {
+	n, ok := m[AttrTTL].(*types.AttributeValueMemberN)
+	if !ok {
+		return false
+	}
+	var sec int64
+	if _, err := fmt.Sscan(n.Value, &sec); err != nil {
+		return false
+	}
+	return now.Unix() >= sec
+}
+
+// auditItem is the Put of an audit event, with its id and time assigned.
+func (s *Store) auditItem(ev *audit.Event) (types.TransactWriteItem, error) {
+	if ev.OrganizationID == "" {
+		return types.TransactWriteItem{}, fmt.Errorf("audit event %s/%s: %w", ev.Category, ev.Action, ErrNoOrganization)
+	}
+	if ev.ID == "" {
+		ev.ID = domain.NewID()
+	}
+	if ev.At.IsZero() {
+		ev.At = s.now()
+	}
+	m, err := item(ev, "AuditEvent", orgPartition(ev.OrganizationID, "AUDIT"), auditSK(ev.At, ev.ID), nil)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(s.table), Item: m,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}}, nil
+}
+
+func auditSK(at time.Time, id string) string {
+	return "EVT#" + at.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + id
+}
+
+// TxError is a cancelled transaction with the reason of each item.
+type TxError struct {
+	Reasons []string
+	err     error
+}
+
+func (e *TxError) Error() string {
+	return fmt.Sprintf("transaction cancelled %v: %v", e.Reasons, e.err)
+}
+func (e *TxError) Unwrap() error { return e.err }
+
+// ConditionFailed reports whether item i failed its condition.
+func (e *TxError) ConditionFailed(i int) bool {
+	return i < len(e.Reasons) && e.Reasons[i] == "ConditionalCheckFailed"
+}
+
+// transact writes items and the audit events in one TransactWriteItems.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, events ...*audit.Event) error {
+	for _, ev := range events {
+		it, err := s.auditItem(ev)
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		te := &TxError{err: err}
+		for _, r := range tc.CancellationReasons {
+			te.Reasons = append(te.Reasons, aws.ToString(r.Code))
+		}
+		return te
+	}
+	return err
+}
+
+// Page asks for one page of a list.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Page limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 100
+)
+
+func (p Page) limit() int32 {
+	switch {
+	case p.Limit <= 0:
+		return DefaultLimit
+	case p.Limit > MaxLimit:
+		return MaxLimit
+	}
+	return int32(p.Limit)
+}
+
+// cursor is the opaque form of a LastEvaluatedKey; all keys here are strings.
+func encodeCursor(k map[string]types.AttributeValue) string {
+	if len(k) == 0 {
+		return ""
+	}
+	plain := map[string]string{}
+	for name, v := range k {
+		if sv, ok := v.(*types.AttributeValueMemberS); ok {
+			plain[name] = sv.Value
+		}
+	}
+	b, _ := json.Marshal(plain)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor reads a cursor and refuses one that does not belong to the partition
+// being listed, so a crafted cursor cannot reach another partition or fail the Query.
+func decodeCursor(c, partitionAttr, partition string, attrs ...string) (map[string]types.AttributeValue, error) {
+	if c == "" {
+		return nil, nil
+	}
+	bad := problem.Invalidf("cursor", "is not a cursor this list returned")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, bad
+	}
+	var plain map[string]string
+	if json.Unmarshal(b, &plain) != nil || plain[partitionAttr] != partition {
+		return nil, bad
+	}
+	out := map[string]types.AttributeValue{}
+	for _, a := range attrs {
+		v, ok := plain[a]
+		if !ok || v == "" {
+			return nil, bad
+		}
+		out[a] = str(v)
+	}
+	if len(out) != len(plain) {
+		return nil, bad
+	}
+	return out, nil
+}
+
+func isConditionFailed(err error) bool {
+	var cf *types.ConditionalCheckFailedException
+	return errors.As(err, &cf)
+}
+
+func versionCondition(expected *int64) (*string, map[string]types.AttributeValue) {
+	if expected == nil {
+		return aws.String("attribute_exists(PK)"), nil
+	}
+	return aws.String("attribute_exists(PK) AND version = :expected"),
+		map[string]types.AttributeValue{":expected": num(*expected)}
+}
