@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,14 @@ func decode(r *http.Request, v any) error {
 			return problem.New(problem.UnsupportedMediaType, "unsupported-media-type", "send the body as application/json")
 		}
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return problem.Invalidf("body", "could not be read")
+	}
+	if len(raw) > maxBody {
+		return bodyError(&http.MaxBytesError{Limit: maxBody})
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}

@@ -292,3 +292,23 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, page Page) ([]audit
 	}
 	return events, encodeCursor(out.LastEvaluatedKey), nil
 }
+
+// DeleteMember removes a membership with its audit event. Errors: ErrNotFound.
+func (s *Store) DeleteMember(ctx context.Context, orgID, userID string, ev audit.Event) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	ev.OrganizationID = orgID
+	err := s.transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{
+		TableName: aws.String(s.table), Key: key(orgPK(orgID), memberSK(userID)),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+	}}}, &ev)
+	var te *TxError
+	if errors.As(err, &te) && te.ConditionFailed(0) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete member %s of %s: %w", userID, orgID, err)
+	}
+	return nil
+}

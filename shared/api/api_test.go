@@ -1,0 +1,297 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/testenv"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+type me struct {
+	User struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	} `json:"user"`
+	ActiveOrganization *domain.OrganizationAccess  `json:"activeOrganization"`
+	Organizations      []domain.OrganizationAccess `json:"organizations"`
+}
+
+func getMe(t *testing.T, env *testenv.Env, tok string) me {
+	t.Helper()
+	res := env.Get("/api/me", tok)
+	if res.Status != http.StatusOK {
+		t.Fatalf("GET /api/me: %d %s", res.Status, res.Body)
+	}
+	var m me
+	res.JSON(t, &m)
+	return m
+}
+
+func TestOrganizationsLifecycle(t *testing.T) {
+	env := testenv.New(t)
+	tok := env.Token("Dana@Example.com")
+	first := getMe(t, env, tok)
+	if first.User.Email != "dana@example.com" || len(first.Organizations) != 1 || first.ActiveOrganization == nil ||
+		!first.ActiveOrganization.Owner || first.ActiveOrganization.Role != permission.Owner || first.ActiveOrganization.Plan != "free" {
+		t.Fatalf("first sign-in: %+v", first)
+	}
+	defaultOrg := first.ActiveOrganization.ID
+
+	// Create: 201, empty, free, active.
+	res := env.Do(testenv.Request{Method: "POST", Path: "/api/organizations", Token: tok, Body: map[string]string{"name": "  Northwind IT  "}})
+	if res.Status != http.StatusCreated || !strings.HasPrefix(res.Header.Get("Location"), "/api/organizations/") {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	var created domain.OrganizationAccess
+	res.JSON(t, &created)
+	if created.Name != "Northwind IT" || created.Plan != "free" || !created.Active || !created.Owner {
+		t.Fatalf("created = %+v", created)
+	}
+	m := getMe(t, env, tok)
+	if m.ActiveOrganization.ID != created.ID || len(m.Organizations) != 2 {
+		t.Fatalf("after create: %+v", m)
+	}
+
+	// Switch back; a new session (new token) remembers it.
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/me/active-organization", Token: tok, Body: map[string]string{"organizationId": defaultOrg}})
+	if res.Status != http.StatusOK {
+		t.Fatalf("switch: %d %s", res.Status, res.Body)
+	}
+	if m := getMe(t, env, env.Token("dana@example.com")); m.ActiveOrganization.ID != defaultOrg {
+		t.Fatalf("active organization not remembered: %+v", m.ActiveOrganization)
+	}
+
+	// Acting in another organization by header, without switching.
+	res = env.Get("/api/msp-portal/settings/profile", tok, api.HeaderOrganization, created.ID)
+	if got := res.Map(t)["organizationId"]; got != created.ID {
+		t.Fatalf("X-Organization-Id ignored: %v", got)
+	}
+
+	// Rename with and without version; stale version is 409.
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/organizations/" + created.ID, Token: tok, Body: map[string]any{"name": "Northwind Managed IT", "version": 1}})
+	if res.Status != http.StatusOK || res.Map(t)["version"].(float64) != 2 {
+		t.Fatalf("rename: %d %s", res.Status, res.Body)
+	}
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/organizations/" + created.ID, Token: tok, Body: map[string]any{"name": "Stale", "version": 1}})
+	if res.Status != http.StatusConflict {
+		t.Fatalf("stale rename: %d %s", res.Status, res.Body)
+	}
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/organizations/" + created.ID, Token: tok, Body: map[string]any{"name": ""}})
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Body), `"field":"name"`) {
+		t.Fatalf("empty name: %d %s", res.Status, res.Body)
+	}
+
+	// Switching to an organization the caller cannot reach is 404.
+	stranger := env.NewOrg("stranger@example.com")
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/me/active-organization", Token: tok, Body: map[string]string{"organizationId": stranger.ID}})
+	if res.Status != http.StatusNotFound {
+		t.Fatalf("switch to a stranger's organization: %d %s", res.Status, res.Body)
+	}
+
+	// The audit log has the rename with who, what, from where.
+	res = env.Get("/api/audit-log", tok, api.HeaderOrganization, created.ID)
+	var log api.List[audit.Event]
+	res.JSON(t, &log)
+	if len(log.Items) != 2 || log.Items[0].Action != "organization.rename" || log.Items[0].Actor.Email != "dana@example.com" ||
+		log.Items[0].SourceIP == "" || log.Items[0].UserAgent == "" || len(log.Items[0].Changes) != 1 {
+		t.Fatalf("audit log: %+v", log.Items)
+	}
+}
+
+func TestProfile(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("owner@profile.example")
+	viewer := env.AddMember(org.ID, permission.ReadOnly, "viewer@profile.example")
+	tech := env.AddMember(org.ID, permission.Technician, "tech@profile.example")
+
+	res := env.Get("/api/msp-portal/settings/profile", org.OwnerToken)
+	p := res.Map(t)
+	auth := p["authentication"].(map[string]any)
+	if auth["requireMfa"] != true || auth["sessionTimeoutMinutes"].(float64) != 480 || p["billingContact"] == nil {
+		t.Fatalf("new profile: %s", res.Body)
+	}
+	for _, tok := range []string{viewer, tech} {
+		if got := env.Get("/api/msp-portal/settings/profile", tok).Map(t); got["billingContact"] != nil || got["companyName"] == nil {
+			t.Fatalf("a member without billing rights sees: %v", got)
+		}
+	}
+
+	// The GET body is accepted as is.
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/msp-portal/settings/profile", Token: org.OwnerToken, Body: p})
+	if res.Status != http.StatusOK {
+		t.Fatalf("PUT of the GET body: %d %s", res.Status, res.Body)
+	}
+	p["companyName"] = "Fabrikam Managed Services"
+	p["timeZone"] = "Europe/Amsterdam"
+	p["billingContact"] = map[string]any{"name": "Bill", "email": "bill@fabrikam.example", "phone": "+31 20 123 4567"}
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/msp-portal/settings/profile", Token: org.OwnerToken, Body: p})
+	if res.Status != http.StatusConflict {
+		t.Fatalf("stale version: %d %s", res.Status, res.Body)
+	}
+	delete(p, "version")
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/msp-portal/settings/profile", Token: org.OwnerToken, Body: p})
+	if res.Status != http.StatusOK || res.Map(t)["timeZone"] != "Europe/Amsterdam" {
+		t.Fatalf("update: %d %s", res.Status, res.Body)
+	}
+
+	bad := map[string]any{"companyName": "", "displayName": strings.Repeat("x", 201), "phone": "call me", "primaryContactEmail": "nope",
+		"website": "javascript:alert(1)", "timeZone": "Mars/Olympus", "dateFormat": "ISO", "currency": "DOLLARS", "language": "!!",
+		"billingContact": map[string]any{"email": "x@"}, "authentication": map[string]any{"sessionTimeoutMinutes": 0}}
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/msp-portal/settings/profile", Token: org.OwnerToken, Body: bad})
+	if res.Status != http.StatusBadRequest {
+		t.Fatalf("bad profile: %d %s", res.Status, res.Body)
+	}
+	for _, f := range []string{"companyName", "displayName", "phone", "primaryContactEmail", "website", "timeZone", "dateFormat",
+		"currency", "language", "billingContact.email", "authentication.sessionTimeoutMinutes"} {
+		if !strings.Contains(string(res.Body), `"field":"`+f+`"`) {
+			t.Errorf("400 does not name %s: %s", f, res.Body)
+		}
+	}
+	if got := env.Get("/api/msp-portal/settings/profile", org.OwnerToken).Map(t); got["companyName"] != "Fabrikam Managed Services" {
+		t.Fatalf("bad input changed the profile: %v", got["companyName"])
+	}
+	res = env.Do(testenv.Request{Method: "PUT", Path: "/api/msp-portal/settings/profile", Token: viewer, Body: bad})
+	if res.Status != http.StatusForbidden {
+		t.Fatalf("viewer PUT: %d", res.Status)
+	}
+}
+
+func TestBadInputIsNeverAServerError(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("owner@input.example")
+	cases := []struct {
+		name, method, path, contentType string
+		body                            any
+		status                          int
+	}{
+		{"malformed JSON", "PUT", "/api/msp-portal/settings/profile", "", `{"companyName":`, 400},
+		{"wrong type", "PUT", "/api/msp-portal/settings/profile", "", `{"companyName": 5}`, 400},
+		{"array body", "POST", "/api/organizations", "", `[]`, 400},
+		{"two objects", "POST", "/api/organizations", "", `{"name":"a"}{"name":"b"}`, 400},
+		{"empty body", "POST", "/api/organizations", "", ``, 400},
+		{"form content type", "POST", "/api/organizations", "application/x-www-form-urlencoded", `name=x`, 415},
+		{"huge body", "POST", "/api/organizations", "", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, 413},
+		{"bad limit", "GET", "/api/audit-log?limit=1000", "", nil, 400},
+		{"bad cursor", "GET", "/api/audit-log?cursor=abc", "", nil, 400},
+		{"bad organization id", "GET", "/api/msp-portal/settings/profile", "", nil, 404},
+		{"unknown route", "GET", "/api/nothing-here", "", nil, 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{}
+			if tc.contentType != "" {
+				h["Content-Type"] = tc.contentType
+			}
+			if tc.name == "bad organization id" {
+				h[api.HeaderOrganization] = "../../etc/passwd"
+			}
+			res := env.Do(testenv.Request{Method: tc.method, Path: tc.path, Token: org.OwnerToken, Body: tc.body, Headers: h})
+			if res.Status != tc.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+				t.Fatalf("%d %s %s", res.Status, res.Header.Get("Content-Type"), res.Body)
+			}
+		})
+	}
+}
+
+func TestSignInRules(t *testing.T) {
+	now := time.Now().UTC()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	env := testenv.NewOn(t, testenv.NewTable(t, testenv.DynamoDB(t)).WithClock(clock))
+	org := env.NewOrg("rules@example.com")
+
+	noMFA := env.TokenFor(devauth.Identity{Email: "rules@example.com", MFA: false})
+	res := env.Get("/api/msp-portal/settings/profile", noMFA)
+	if res.Status != http.StatusUnauthorized || res.Map(t)["code"] != "mfa-required" {
+		t.Fatalf("without MFA: %d %s", res.Status, res.Body)
+	}
+
+	unverified := env.TokenFor(devauth.Identity{Email: "new@example.com", Unverified: true, MFA: true})
+	if res := env.Get("/api/me", unverified); res.Status != http.StatusUnauthorized || res.Map(t)["code"] != "email-not-verified" {
+		t.Fatalf("unverified email: %d %s", res.Status, res.Body)
+	}
+
+	// Inactivity: the session's last request, not its start, counts.
+	tok := org.OwnerToken
+	for i := 0; i < 3; i++ {
+		advance(7 * time.Hour)
+		if res := env.Get("/api/msp-portal/settings/profile", tok); res.Status != http.StatusOK {
+			t.Fatalf("active session after %d×7h: %d %s", i+1, res.Status, res.Body)
+		}
+	}
+	advance(8*time.Hour + time.Minute)
+	res = env.Get("/api/msp-portal/settings/profile", tok)
+	if res.Status != http.StatusUnauthorized || res.Map(t)["code"] != "session-expired" {
+		t.Fatalf("after 8h idle: %d %s", res.Status, res.Body)
+	}
+	// A new sign-in is a new session.
+	if res := env.Get("/api/msp-portal/settings/profile", env.Token("rules@example.com")); res.Status != http.StatusOK {
+		t.Fatalf("new session: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestRemovedMemberLosesAccessAtOnce(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("boss@example.com")
+	tok := env.AddMember(org.ID, permission.Administrator, "leaver@example.com")
+	if res := env.Get("/api/msp-portal/settings/profile", tok); res.Status != http.StatusOK || res.Map(t)["organizationId"] != org.ID {
+		t.Fatalf("member: %d %s", res.Status, res.Body)
+	}
+	// The leaver owns an organization of their own, made on a first sign-in elsewhere.
+	ctx := context.Background()
+	leaver := getMe(t, env, tok).User.ID
+	own := domain.Organization{ID: "leaver-own", Name: "Own", Plan: "free", Profile: domain.NewProfile("Own")}
+	if err := env.Store.CreateOrganization(ctx, own, domain.Membership{OrganizationID: own.ID, UserID: leaver, Role: permission.Owner},
+		audit.Event{Category: audit.Settings, Action: "organization.create"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = env.Store.SetActiveOrganization(ctx, leaver, org.ID)
+	if err := removeMember(env.Store, org.ID, leaver); err != nil {
+		t.Fatal(err)
+	}
+	if res := env.Get("/api/msp-portal/settings/profile", tok, api.HeaderOrganization, org.ID); res.Status != http.StatusNotFound {
+		t.Fatalf("removed member with the organization's id: %d", res.Status)
+	}
+	res := env.Get("/api/msp-portal/settings/profile", tok)
+	if res.Status != http.StatusOK || res.Map(t)["organizationId"] != "leaver-own" {
+		t.Fatalf("removed member is not switched back to their own organization: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	env := testenv.New(t)
+	tok := env.Token("idem@example.com")
+	post := func(name, key string) *testenv.Response {
+		return env.Do(testenv.Request{Method: "POST", Path: "/api/organizations", Token: tok, Body: map[string]string{"name": name},
+			Headers: map[string]string{api.HeaderIdempotencyKey: key}})
+	}
+	a, b := post("Once", "key-1"), post("Once", "key-1")
+	if a.Status != 201 || b.Status != 201 || string(a.Body) != string(b.Body) || b.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s / %d %s", a.Status, a.Body, b.Status, b.Body)
+	}
+	if c := post("Other", "key-1"); c.Status != http.StatusConflict {
+		t.Fatalf("same key, other body: %d %s", c.Status, c.Body)
+	}
+	if d := post("Once", "key-2"); d.Status != 201 || string(d.Body) == string(a.Body) {
+		t.Fatalf("new key: %d %s", d.Status, d.Body)
+	}
+	if n := len(getMe(t, env, tok).Organizations); n != 3 {
+		t.Fatalf("%d organizations, want default + 2", n)
+	}
+}
+
+// removeMember deletes a membership directly; the team routes arrive with their issue.
+func removeMember(st *store.Store, orgID, userID string) error {
+	return st.DeleteMember(context.Background(), orgID, userID, audit.Event{Category: audit.UserManagement, Action: "member.remove"})
+}

@@ -1,0 +1,173 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-msp/switchboard/infra/testenv"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+)
+
+// world is two organizations with a member of every role in the first.
+type world struct {
+	env    *testenv.Env
+	org    testenv.Org
+	other  testenv.Org
+	tokens map[string]string // by caller name
+}
+
+func newWorld(t *testing.T) *world {
+	env := testenv.New(t)
+	w := &world{env: env, org: env.NewOrg("owner@alpha.example"), other: env.NewOrg("owner@beta.example"), tokens: map[string]string{}}
+	w.tokens["Owner"] = w.org.OwnerToken
+	for _, role := range []permission.Role{permission.Administrator, permission.Technician, permission.ReadOnly} {
+		w.tokens[string(role)] = env.AddMember(w.org.ID, role, strings.ToLower(string(role))+"@alpha.example")
+	}
+	w.tokens["Custom(none)"] = env.AddMember(w.org.ID, permission.Custom, "custom-none@alpha.example")
+	return w
+}
+
+// callers are the roles of the generated tests with the grant each is expected to have.
+func (w *world) callers(t *testing.T, rt api.Route) map[string]bool {
+	expect := map[string]bool{}
+	for _, role := range []permission.Role{permission.Owner, permission.Administrator, permission.Technician, permission.ReadOnly} {
+		expect[string(role)] = permission.GrantFor(role, nil, rt.Permission) != permission.Denied
+	}
+	expect["Custom(none)"] = false
+	// A Custom member granted exactly this route's permission, unless it is owner-only.
+	name := "Custom(" + string(rt.Permission) + ")"
+	if _, ok := w.tokens[name]; !ok {
+		perms := []permission.Permission{rt.Permission}
+		if permission.ValidateCustom(perms) != nil {
+			perms = nil
+		}
+		w.tokens[name] = w.env.AddMember(w.org.ID, permission.Custom, "custom-"+domain.NewID()+"@alpha.example", perms...)
+	}
+	expect[name] = permission.ValidateCustom([]permission.Permission{rt.Permission}) == nil
+	return expect
+}
+
+// fixtures give a value for each path parameter, by name, inside organization orgID.
+// A route added later with a new parameter gets its fixture here once; routes reusing
+// a parameter need nothing.
+var fixtures = map[string]func(w *world, orgID string) string{
+	"orgId": func(_ *world, orgID string) string { return orgID },
+}
+
+func (w *world) path(t *testing.T, rt api.Route, orgID string) string {
+	p := rt.Path
+	for _, name := range rt.PathParams() {
+		f, ok := fixtures[name]
+		if !ok {
+			t.Fatalf("route %s has path parameter {%s} without a fixture in authz_test.go", rt.Pattern(), name)
+		}
+		p = strings.Replace(p, "{"+name+"}", f(w, orgID), 1)
+	}
+	return p
+}
+
+// body is deliberately invalid for mutating routes: a denied role must get 403 before
+// validation (400), and an allowed role must get past the permission check to it.
+func body(rt api.Route) any {
+	if rt.Method == http.MethodGet || rt.Method == http.MethodDelete {
+		return nil
+	}
+	return map[string]any{"version": "not-a-number"}
+}
+
+func TestRoutesEnforceThePermissionTable(t *testing.T) {
+	w := newWorld(t)
+	for _, rt := range api.Routes() {
+		t.Run(rt.Pattern(), func(t *testing.T) {
+			if !permission.Valid(rt.Permission) {
+				t.Fatalf("route has permission %q, which is not in the table", rt.Permission)
+			}
+			if rt.Permission == permission.Public {
+				res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Body: body(rt)})
+				if res.Status == http.StatusUnauthorized || res.Status >= 500 {
+					t.Fatalf("public route without a token: %d %s", res.Status, res.Body)
+				}
+				return
+			}
+			// No token: 401, whatever else is wrong with the request.
+			res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Body: body(rt),
+				Headers: map[string]string{api.HeaderOrganization: w.org.ID}})
+			if res.Status != http.StatusUnauthorized {
+				t.Fatalf("no token: %d %s", res.Status, res.Body)
+			}
+			// A forged token: 401.
+			res = w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.tokens["Owner"] + "x", Body: body(rt)})
+			if res.Status != http.StatusUnauthorized {
+				t.Fatalf("forged token: %d %s", res.Status, res.Body)
+			}
+			if !rt.OrgScoped() {
+				res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.tokens["Read-Only"], Body: body(rt)})
+				if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden || res.Status >= 500 {
+					t.Fatalf("authenticated route as a member: %d %s", res.Status, res.Body)
+				}
+				return
+			}
+			for caller, allowed := range w.callers(t, rt) {
+				res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.tokens[caller], Body: body(rt),
+					Headers: map[string]string{api.HeaderOrganization: w.org.ID}})
+				switch {
+				case res.Status >= 500:
+					t.Errorf("%s: %d %s", caller, res.Status, res.Body)
+				case allowed && (res.Status == http.StatusForbidden || res.Status == http.StatusNotFound || res.Status == http.StatusUnauthorized):
+					t.Errorf("%s is allowed by the table but got %d %s", caller, res.Status, res.Body)
+				case !allowed && res.Status != http.StatusForbidden:
+					t.Errorf("%s is denied by the table but got %d %s", caller, res.Status, res.Body)
+				}
+			}
+			// Another organization's Owner naming this organization: 404, never data,
+			// both through X-Organization-Id and through the ids in the path.
+			res = w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.other.OwnerToken, Body: body(rt),
+				Headers: map[string]string{api.HeaderOrganization: w.org.ID}})
+			if res.Status != http.StatusNotFound {
+				t.Errorf("another organization's owner with X-Organization-Id: %d %s", res.Status, res.Body)
+			}
+			res = w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.other.OwnerToken, Body: body(rt)})
+			if len(rt.PathParams()) > 0 && res.Status != http.StatusNotFound {
+				t.Errorf("another organization's owner with this organization's ids in the path: %d %s", res.Status, res.Body)
+			}
+			// An organization id that does not exist at all looks the same.
+			res = w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, "no-such-org"), Token: w.tokens["Owner"], Body: body(rt),
+				Headers: map[string]string{api.HeaderOrganization: "no-such-org"}})
+			if res.Status != http.StatusNotFound {
+				t.Errorf("unknown organization: %d %s", res.Status, res.Body)
+			}
+		})
+	}
+}
+
+func TestEveryRouteIsInTheTableOnce(t *testing.T) {
+	seen := map[string]bool{}
+	fns := map[string]bool{}
+	for _, rt := range api.Routes() {
+		if seen[rt.Pattern()] {
+			t.Errorf("route %s listed twice", rt.Pattern())
+		}
+		if fns[rt.Function] {
+			t.Errorf("function %s serves two routes", rt.Function)
+		}
+		seen[rt.Pattern()], fns[rt.Function] = true, true
+		if rt.Handler == nil || rt.Summary == "" || rt.Function == "" {
+			t.Errorf("route %s lacks a handler, summary or function", rt.Pattern())
+		}
+		if rt.OrgParam != "" && !strings.Contains(rt.Path, "{"+rt.OrgParam+"}") {
+			t.Errorf("route %s names org parameter %s not in its path", rt.Pattern(), rt.OrgParam)
+		}
+	}
+	fmt.Fprintf(testWriter{t}, "%d routes\n", len(seen))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
