@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/devauth"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -119,10 +120,19 @@ func NewOn(t testing.TB, st *store.Store) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := NewWithVerifier(t, st, verifier)
+	env.Signer = signer
+	return env
+}
+
+// NewWithVerifier starts an API over st whose tokens verifier checks, e.g. one reading
+// moto's Cognito JWKS.
+func NewWithVerifier(t testing.TB, st *store.Store, verifier *auth.Verifier) *Env {
+	t.Helper()
 	deps := api.NewDeps(st, "http://console.test")
 	srv := httptest.NewServer(devauth.Verify(verifier, api.Handler(deps)))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Store: st, Deps: deps, Signer: signer, Server: srv}
+	return &Env{T: t, Store: st, Deps: deps, Server: srv}
 }
 
 // Token signs in as email with MFA.
@@ -280,4 +290,22 @@ func (e *Env) AddMember(orgID string, role permission.Role, email string, perms 
 		e.T.Fatalf("add member %s: %v", email, err)
 	}
 	return e.Token(email)
+}
+
+// EnvRequireStack names the variable `make test` sets: tests that need the local stack
+// (moto, DynamoDB Local) then fail instead of skipping when it is missing.
+const EnvRequireStack = "SWITCHBOARD_REQUIRE_STACK"
+
+// MotoEndpoint returns moto's URL, skipping the test when moto is not running and the
+// stack is not required (plain `go test ./...`).
+func MotoEndpoint(t testing.TB) string {
+	t.Helper()
+	ep := os.Getenv("MOTO_ENDPOINT")
+	if ep == "" {
+		if os.Getenv(EnvRequireStack) != "" {
+			t.Fatal("MOTO_ENDPOINT is not set but the local stack is required: run `make test`")
+		}
+		t.Skip("moto is not running; `make test` starts it")
+	}
+	return ep
 }
