@@ -5,10 +5,17 @@ GO ?= go
 GOBIN := $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run test lint unit bench tools
+# SAM's makefile build method calls build-<LogicalId>, one per function.
+-include functions/build.mk
 
+.PHONY: run test lint unit stack-test bench generate tools
+
+## run: the whole API on http://127.0.0.1:3000 (PORT overrides), embedded engine, demo data
 run:
 	$(GO) run ./infra/localserver
+
+## test: lint, then the suite on DynamoDB Local and moto, cfn-lint and sam build
+test: lint stack-test
 
 tools:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -18,7 +25,17 @@ lint: tools
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
 
+## unit: the Go suite alone, on the embedded engine
 unit:
 	$(GO) test -count=1 ./...
 
-test: lint unit
+stack-test:
+	bash infra/stack/test.sh
+
+## bench: DynamoDB requests per route and the adapter/GetItem latency ratio, on DynamoDB Local
+bench:
+	bash infra/stack/with-stack.sh $(GO) run ./infra/bench
+
+## generate: functions/, events/, template.yaml and functions/build.mk from the route table
+generate:
+	$(GO) run ./infra/gen

@@ -1,26 +1,21 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
-	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/audit"
-	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
-func listAuditLog(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		p, err := page(r)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		events, next, err := d.Store.ListAudit(ctx, access.From(ctx).Org.ID, p)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, List[audit.Event]{Items: events, NextCursor: next})
-	})
+// fetchAuditLog reads one page of the organization's audit events, newest first.
+func fetchAuditLog(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
+	p, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	events, next, err := d.Store.ListAudit(ctx, orgID, p)
+	if err != nil {
+		return nil, err
+	}
+	return List[audit.Event]{Items: events, NextCursor: next}, nil
 }

@@ -35,7 +35,12 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 // Wrap puts a route's handler behind the checks, in the fixed order: 401, 404, 403;
 // the handler then validates (400) and checks state (409/412).
 func Wrap(rt Route, d *Deps) http.Handler {
-	h := rt.Handler(d)
+	var h http.Handler
+	if rt.Read != nil {
+		h = readHandler(d, rt.Read)
+	} else {
+		h = rt.Handler(d)
+	}
 	if rt.Method == http.MethodPost && rt.Permission != permission.Public {
 		h = idempotent(rt, d, h)
 	}
@@ -198,6 +203,14 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		if rt.OrgParam != "" {
 			requested = r.PathValue(rt.OrgParam)
 		}
+		var early chan fetched
+		if rt.Read != nil && requested != "" && domain.ValidID(requested) {
+			early = make(chan fetched, 1)
+			go func() {
+				v, err := rt.Read(ctx, d, r, requested)
+				early <- fetched{v, err}
+			}()
+		}
 		oc, touch, err := d.Resolver.Organization(ctx, cl.principal, cl.userID, requested)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
@@ -207,6 +220,9 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 			problem.Write(ctx, w, r, problem.New(problem.Forbidden, "forbidden",
 				"your role ("+string(oc.Role())+") does not allow: "+permission.Describe(rt.Permission)))
 			return
+		}
+		if early != nil && oc.Org.ID == requested {
+			ctx = context.WithValue(ctx, fetchedKey{}, <-early)
 		}
 		var wg sync.WaitGroup
 		if touch != nil {
@@ -302,6 +318,30 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 		}
 		w.WriteHeader(cw.status)
 		_, _ = w.Write(cw.body.Bytes())
+	})
+}
+
+type fetched struct {
+	v   any
+	err error
+}
+
+type fetchedKey struct{}
+
+// readHandler answers a read with the data fetched early, or fetches it now when the
+// organization was not known before resolving (no X-Organization-Id).
+func readHandler(d *Deps, read Fetch) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		f, ok := ctx.Value(fetchedKey{}).(fetched)
+		if !ok {
+			f.v, f.err = read(ctx, d, r, access.From(ctx).Org.ID)
+		}
+		if f.err != nil {
+			problem.Write(ctx, w, r, f.err)
+			return
+		}
+		write(w, http.StatusOK, f.v)
 	})
 }
 

@@ -53,12 +53,26 @@ func viewOrganization(o domain.Organization) organizationView {
 	return organizationView{ID: o.ID, Name: o.Name, Plan: o.Plan, ParentID: o.ParentID, CreatedAt: o.CreatedAt, Version: o.Version}
 }
 
-// accessible lists one page of the caller's organizations for the switcher.
-func accessible(d *Deps, r *http.Request, userID, activeID string, p store.Page) ([]domain.OrganizationAccess, string, error) {
-	members, orgs, next, err := d.Store.ListMemberships(r.Context(), userID, p)
+// accessible reads the user and one page of their organizations for the switcher; the
+// user and the memberships are read concurrently.
+func accessible(d *Deps, r *http.Request, userID string, p store.Page) (domain.User, []domain.OrganizationAccess, string, error) {
+	ctx := r.Context()
+	var u domain.User
+	var uerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		u, uerr = d.Store.GetUser(ctx, userID)
+	}()
+	members, orgs, next, err := d.Store.ListMemberships(ctx, userID, p)
+	<-done
 	if err != nil {
-		return nil, "", err
+		return u, nil, "", err
 	}
+	if uerr != nil {
+		return u, nil, "", fmt.Errorf("get user %s: %w", userID, uerr)
+	}
+	activeID := u.ActiveOrganizationID
 	byID := make(map[string]domain.Organization, len(orgs))
 	for _, o := range orgs {
 		byID[o.ID] = o
@@ -74,7 +88,7 @@ func accessible(d *Deps, r *http.Request, userID, activeID string, p store.Page)
 			Active: o.ID == activeID, ParentID: o.ParentID,
 		})
 	}
-	return out, next, nil
+	return u, out, next, nil
 }
 
 func getMe(d *Deps) http.Handler {
@@ -86,12 +100,7 @@ func getMe(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		u, err := d.Store.GetUser(ctx, cl.userID)
-		if err != nil {
-			problem.Write(ctx, w, r, fmt.Errorf("get me: %w", err))
-			return
-		}
-		list, next, err := accessible(d, r, u.ID, u.ActiveOrganizationID, p)
+		u, list, next, err := accessible(d, r, cl.userID, p)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -122,12 +131,7 @@ func listOrganizations(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		u, err := d.Store.GetUser(ctx, cl.userID)
-		if err != nil {
-			problem.Write(ctx, w, r, fmt.Errorf("list organizations: %w", err))
-			return
-		}
-		list, next, err := accessible(d, r, u.ID, u.ActiveOrganizationID, p)
+		_, list, next, err := accessible(d, r, cl.userID, p)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -163,11 +167,8 @@ func createOrganization(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		u, err := d.Store.GetUser(ctx, cl.userID)
-		if err != nil {
-			problem.Write(ctx, w, r, fmt.Errorf("create organization: %w", err))
-			return
-		}
+		// The verified token names the user; no read is needed before the write.
+		u := domain.User{ID: cl.userID, Email: domain.NormalizeEmail(cl.principal.Email), Name: cl.principal.Name}
 		org := domain.Organization{ID: domain.NewID(), Name: name, Plan: domain.PlanFree, Profile: domain.NewProfile(name),
 			OwnerUserID: u.ID, CreatedAt: d.Store.Now(), Version: 1}
 		owner := domain.Membership{OrganizationID: org.ID, UserID: u.ID, Email: u.Email, Name: u.Name,
@@ -175,7 +176,7 @@ func createOrganization(d *Deps) http.Handler {
 		ev := audit.New(ctx, org.ID, audit.Settings, "organization.create", fmt.Sprintf("created organization %q", name))
 		ev.Targets.UserIDs = []string{u.ID}
 		if err := d.Store.CreateOrganization(ctx, org, owner, ev); err != nil {
-			problem.Write(ctx, w, r, err)
+			problem.Write(ctx, w, r, fmt.Errorf("create organization: %w", err))
 			return
 		}
 		w.Header().Set("Location", "/api/organizations/"+org.ID)
@@ -198,7 +199,7 @@ func renameOrganization(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		org, err := d.Store.UpdateOrganization(ctx, oc.Org.ID, in.Version, func(o *domain.Organization) (audit.Event, error) {
+		org, err := d.Store.UpdateOrganizationFrom(ctx, oc.Org, in.Version, func(o *domain.Organization) (audit.Event, error) {
 			ev := audit.New(ctx, o.ID, audit.Settings, "organization.rename", fmt.Sprintf("renamed the organization from %q to %q", o.Name, name))
 			ev.Changes = []audit.Change{{Field: "name", From: o.Name, To: name}}
 			o.Name = name

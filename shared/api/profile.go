@@ -65,7 +65,7 @@ func putProfile(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		org, err := d.Store.UpdateOrganization(ctx, oc.Org.ID, in.Version, func(o *domain.Organization) (audit.Event, error) {
+		org, err := d.Store.UpdateOrganizationFrom(ctx, oc.Org, in.Version, func(o *domain.Organization) (audit.Event, error) {
 			if !oc.Can(permission.ManageBilling) {
 				// Not theirs to see, so not theirs to replace.
 				next.BillingContact = o.Profile.BillingContact

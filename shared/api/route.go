@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -26,7 +27,15 @@ type Route struct {
 	// authenticated request uses (see AuthActions).
 	Actions []string
 	Handler func(*Deps) http.Handler
+	// Read, set instead of Handler on an organization-scoped read, fetches the data
+	// of organization orgID. When the request names the organization up front, the
+	// fetch runs concurrently with resolving the caller's access, so the read costs one
+	// round trip; its result is used only once the caller is authorized.
+	Read Fetch
 }
+
+// Fetch reads the data of an organization-scoped read and returns the response body.
+type Fetch func(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error)
 
 // Pattern is the net/http ServeMux pattern of the route.
 func (r Route) Pattern() string { return r.Method + " " + r.Path }

@@ -28,7 +28,7 @@ func Routes() []Route {
 			Summary: "Update organization profile", Handler: putProfile},
 
 		{Method: "GET", Path: "/api/audit-log", Permission: permission.ViewAuditLog, Function: "audit-log-list",
-			Summary: "Page through the organization's audit events, newest first", Handler: listAuditLog},
+			Summary: "Page through the organization's audit events, newest first", Read: fetchAuditLog},
 	}
 }
 

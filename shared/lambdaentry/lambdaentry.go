@@ -27,11 +27,30 @@ func Route(name string) {
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
+// Adapter is the API Gateway v2 adapter over one function's handler built on deps; the
+// bench and tests drive a function exactly as Lambda does with it.
+func Adapter(deps *api.Deps, name string) (*httpadapter.HandlerAdapterV2, error) {
+	h, err := handlerOn(deps, name)
+	if err != nil {
+		return nil, err
+	}
+	return httpadapter.NewV2(h), nil
+}
+
+func handlerOn(deps *api.Deps, name string) (http.Handler, error) {
+	rt, ok := api.RouteByFunction(name)
+	if !ok {
+		return nil, errUnknown(name)
+	}
+	mux := http.NewServeMux()
+	api.Mount(mux, deps, []api.Route{rt})
+	return mux, nil
+}
+
 // Handler builds the http.Handler of one function: its route behind the middleware,
 // on a mux so path parameters resolve as they do in the local server.
 func Handler(ctx context.Context, name string) (http.Handler, error) {
-	rt, ok := api.RouteByFunction(name)
-	if !ok {
+	if _, ok := api.RouteByFunction(name); !ok {
 		return nil, errUnknown(name)
 	}
 	cfg, err := awsconfig.Load(ctx)
@@ -40,9 +59,7 @@ func Handler(ctx context.Context, name string) (http.Handler, error) {
 	}
 	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
 	deps := api.NewDeps(store.New(db, awsconfig.TableName(store.DefaultTable)), os.Getenv("CONSOLE_URL"))
-	mux := http.NewServeMux()
-	api.Mount(mux, deps, []api.Route{rt})
-	return mux, nil
+	return handlerOn(deps, name)
 }
 
 type errUnknown string

@@ -103,6 +103,18 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, expected *
 	if err != nil {
 		return domain.Organization{}, err
 	}
+	return s.UpdateOrganizationFrom(ctx, org, expected, change)
+}
+
+// UpdateOrganizationFrom is UpdateOrganization from an organization the caller already
+// read (resolving the request reads it), saving a round trip; the write is conditioned
+// on the version read, so a change in between is a 409, never lost.
+func (s *Store) UpdateOrganizationFrom(ctx context.Context, org domain.Organization, expected *int64,
+	change func(*domain.Organization) (audit.Event, error)) (domain.Organization, error) {
+	orgID := org.ID
+	if orgID == "" {
+		return domain.Organization{}, ErrNoOrganization
+	}
 	if expected != nil && *expected != org.Version {
 		return domain.Organization{}, problem.StaleVersion("the organization")
 	}
