@@ -155,8 +155,8 @@ func TestEveryRouteIsInTheTableOnce(t *testing.T) {
 			t.Errorf("function %s serves two routes", rt.Function)
 		}
 		seen[rt.Pattern()], fns[rt.Function] = true, true
-		if rt.Handler == nil || rt.Summary == "" || rt.Function == "" {
-			t.Errorf("route %s lacks a handler, summary or function", rt.Pattern())
+		if (rt.Handler == nil) == (rt.Read == nil) || rt.Summary == "" || rt.Function == "" {
+			t.Errorf("route %s needs exactly one of Handler and Read, a summary and a function", rt.Pattern())
 		}
 		if rt.OrgParam != "" && !strings.Contains(rt.Path, "{"+rt.OrgParam+"}") {
 			t.Errorf("route %s names org parameter %s not in its path", rt.Pattern(), rt.OrgParam)

@@ -55,6 +55,11 @@ func Wrap(rt Route, d *Deps) http.Handler {
 
 type requestIDKey struct{}
 
+// logFields is filled in by inner middleware for the request's log line.
+type logFields struct{ organizationID string }
+
+type logFieldsKey struct{}
+
 // statusRecorder remembers the status written, for the log line.
 type statusRecorder struct {
 	http.ResponseWriter
@@ -81,7 +86,9 @@ func logged(rt Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := requestID(r)
+		fields := &logFields{}
 		ctx := context.WithValue(r.Context(), requestIDKey{}, reqID)
+		ctx = context.WithValue(ctx, logFieldsKey{}, fields)
 		rec := &statusRecorder{ResponseWriter: w}
 		rec.Header().Set("X-Request-Id", reqID)
 		defer func() {
@@ -91,8 +98,8 @@ func logged(rt Route, next http.Handler) http.Handler {
 			}
 			attrs := []any{"requestId", reqID, "method", r.Method, "route", rt.Path, "status", rec.status,
 				"durationMs", time.Since(start).Milliseconds()}
-			if c := access.From(r.Context()); c != nil {
-				attrs = append(attrs, "organizationId", c.Org.ID)
+			if fields.organizationID != "" {
+				attrs = append(attrs, "organizationId", fields.organizationID)
 			} else if o := r.Header.Get(HeaderOrganization); o != "" && domain.ValidID(o) {
 				attrs = append(attrs, "organizationId", o)
 			}
@@ -215,6 +222,9 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
+		}
+		if f, ok := ctx.Value(logFieldsKey{}).(*logFields); ok {
+			f.organizationID = oc.Org.ID
 		}
 		if !oc.Can(rt.Permission) {
 			problem.Write(ctx, w, r, problem.New(problem.Forbidden, "forbidden",
