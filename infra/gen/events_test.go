@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
+	"github.com/switchboard-msp/switchboard/infra/testenv"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// TestMain keeps the handlers' request logs out of the output unless -v is given.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(m.Run())
+}
+
+// eventCase is what invoking a function with its events/<name>.json must give.
+type eventCase struct {
+	status int
+	check  func(t *testing.T, body map[string]any)
+}
+
+func field(t *testing.T, body map[string]any, path ...string) any {
+	t.Helper()
+	return dig(body, path...)
+}
+
+// eventCases lists, per function, the status its sample event gets. The sample caller
+// is new (their first request creates their user and default organization); the
+// organization the events name (templategen.SampleOrgID) is created beforehand, owned
+// by them, whenever an event names it.
+var eventCases = map[string]eventCase{
+	"openapi-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if v, _ := field(t, b, "openapi").(string); !strings.HasPrefix(v, "3.") {
+			t.Errorf("openapi = %v", b["openapi"])
+		}
+	}},
+	"me-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if field(t, b, "user", "email") != templategen.SampleEmail || field(t, b, "activeOrganization", "role") != "Owner" {
+			t.Errorf("me = %v", b)
+		}
+	}},
+	"me-active-organization-put": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if b["id"] != templategen.SampleOrgID || b["active"] != true {
+			t.Errorf("switched to %v", b)
+		}
+	}},
+	"organizations-list": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		items, _ := b["items"].([]any)
+		if len(items) != 1 || field(t, b, "items", "0", "role") != "Owner" {
+			t.Errorf("a new user's organizations: %v", b)
+		}
+	}},
+	"organizations-create": {http.StatusCreated, func(t *testing.T, b map[string]any) {
+		if b["name"] != "Northwind IT Services" || b["role"] != "Owner" {
+			t.Errorf("created %v", b)
+		}
+	}},
+	"organizations-rename": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if b["id"] != templategen.SampleOrgID || b["name"] != "Contoso Managed Services" {
+			t.Errorf("renamed %v", b)
+		}
+	}},
+	"profile-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if b["organizationId"] != templategen.SampleOrgID || b["companyName"] != "Sample MSP" {
+			t.Errorf("profile %v", b)
+		}
+	}},
+	"profile-put": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if b["companyName"] != "Contoso Managed Services LLC" || b["timeZone"] != "America/Los_Angeles" {
+			t.Errorf("profile %v", b)
+		}
+	}},
+	"audit-log-list": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if field(t, b, "items", "0", "action") != "organization.create" {
+			t.Errorf("audit log %v", b)
+		}
+	}},
+}
+
+// invoke runs the function's handler on a fresh table as its Lambda would, through
+// the API Gateway v2 adapter, seeding SampleOrgID when the event names it.
+func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []byte) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	ctx := context.Background()
+	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
+	if endpoint == "" {
+		endpoint = testenv.EmbeddedEndpoint()
+	}
+	st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
+	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
+	t.Setenv(awsconfig.EnvTable, st.TableName())
+	t.Setenv("CONSOLE_URL", "https://console.example.com")
+
+	if ev.RequestContext.Authorizer != nil && strings.Contains(string(raw), templategen.SampleOrgID) {
+		seedSampleOrg(ctx, t, st, ev.RequestContext.Authorizer.JWT.Claims)
+	}
+	h, err := lambdaentry.Handler(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := httpadapter.NewV2(h).ProxyWithContext(ctx, ev)
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	return res
+}
+
+// seedSampleOrg signs the claims' user up and makes them Owner of SampleOrgID.
+func seedSampleOrg(ctx context.Context, t *testing.T, st *store.Store, claims map[string]string) {
+	t.Helper()
+	u, err := st.SignUp(ctx, store.SignUpInput{Subject: claims["sub"], Email: claims["email"], Name: claims["name"],
+		DefaultOrganization: domain.Organization{ID: domain.NewID(), Name: "Default", Plan: domain.PlanFree, Profile: domain.NewProfile("Default")}})
+	if err != nil {
+		t.Fatalf("sign up: %v", err)
+	}
+	org := domain.Organization{ID: templategen.SampleOrgID, Name: "Sample MSP", Plan: domain.PlanFree,
+		Profile: domain.NewProfile("Sample MSP"), OwnerUserID: u.ID}
+	owner := domain.Membership{OrganizationID: org.ID, UserID: u.ID, Email: u.Email, Name: u.Name,
+		Role: permission.Owner, TenantScope: domain.AllTenantsScope(), JoinedAt: time.Now().UTC(), Version: 1}
+	ev := audit.Event{Actor: audit.Actor{UserID: u.ID, Email: u.Email}, Category: audit.Settings,
+		Action: "organization.create", Summary: `created organization "Sample MSP"`}
+	if err := st.CreateOrganization(ctx, org, owner, ev); err != nil {
+		t.Fatalf("create %s: %v", org.ID, err)
+	}
+}
+
+func loadEvent(t *testing.T, name string) (events.APIGatewayV2HTTPRequest, []byte) {
+	t.Helper()
+	raw := readFile(t, repoRoot(t), "events/"+name+".json")
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatalf("events/%s.json: %v", name, err)
+	}
+	return ev, raw
+}
+
+// TestEventsInvokeTheirFunctions runs every function's handler with its sample event
+// and checks the status and the body it answers.
+func TestEventsInvokeTheirFunctions(t *testing.T) {
+	for name := range eventCases {
+		if _, ok := api.RouteByFunction(name); !ok {
+			t.Errorf("eventCases has %s, which is no route's function", name)
+		}
+	}
+	for _, rt := range api.Routes() {
+		t.Run(rt.Function, func(t *testing.T) {
+			want, ok := eventCases[rt.Function]
+			if !ok {
+				t.Fatalf("add the status events/%s.json must get to eventCases", rt.Function)
+			}
+			ev, raw := loadEvent(t, rt.Function)
+			res := invoke(t, rt.Function, ev, raw)
+			if res.StatusCode != want.status {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, want.status, res.Body)
+			}
+			ct := res.Headers["Content-Type"]
+			if ct == "" && len(res.MultiValueHeaders["Content-Type"]) > 0 {
+				ct = res.MultiValueHeaders["Content-Type"][0]
+			}
+			if !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
+				t.Fatalf("body %q: %v", res.Body, err)
+			}
+			want.check(t, body)
+		})
+	}
+}
+
+// TestEventsWithoutClaimsAreRefused: a route behind the authorizer answers 401 when
+// the event carries no claims, as it would if the authorizer were ever detached.
+func TestEventsWithoutClaimsAreRefused(t *testing.T) {
+	for _, rt := range api.Routes() {
+		if rt.Permission == permission.Public {
+			continue
+		}
+		t.Run(rt.Function, func(t *testing.T) {
+			ev, _ := loadEvent(t, rt.Function)
+			ev.RequestContext.Authorizer = nil
+			res := invoke(t, rt.Function, ev, nil)
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status %d, want 401: %s", res.StatusCode, res.Body)
+			}
+		})
+	}
+}
+
+// TestEventClaimsAsAPIGatewayRendersThem: claims arrive as strings; "false" is false.
+func TestEventClaimsAsAPIGatewayRendersThem(t *testing.T) {
+	ev, _ := loadEvent(t, "me-get")
+	claims := ev.RequestContext.Authorizer.JWT.Claims
+	for k, v := range templategen.SampleClaims() {
+		if claims[k] != v {
+			t.Errorf("claim %s = %q, want %q", k, claims[k], v)
+		}
+	}
+	claims["email_verified"] = "false"
+	res := invoke(t, "me-get", ev, nil)
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, "email-not-verified") {
+		t.Errorf("unverified email: %d %s, want 401 email-not-verified", res.StatusCode, res.Body)
+	}
+}

@@ -1,0 +1,664 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// repoRoot is the directory holding go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func readFile(t testing.TB, root, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatalf("%v (run `make generate`)", err)
+	}
+	return b
+}
+
+// template is the committed template.yaml, parsed back.
+type template struct {
+	Parameters map[string]map[string]any `yaml:"Parameters"`
+	Globals    map[string]any            `yaml:"Globals"`
+	Resources  map[string]resource       `yaml:"Resources"`
+	Outputs    map[string]any            `yaml:"Outputs"`
+}
+
+type resource struct {
+	Type       string         `yaml:"Type"`
+	Metadata   map[string]any `yaml:"Metadata"`
+	Properties map[string]any `yaml:"Properties"`
+}
+
+func loadTemplate(t testing.TB) template {
+	t.Helper()
+	var tpl template
+	if err := yaml.Unmarshal(readFile(t, repoRoot(t), templategen.TemplateFile), &tpl); err != nil {
+		t.Fatalf("parse template.yaml: %v", err)
+	}
+	return tpl
+}
+
+// dig walks nested maps by key and lists by index ("0").
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			var i int
+			if _, err := fmt.Sscan(p, &i); err != nil || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func ref(name string) map[string]any { return map[string]any{"Ref": name} }
+func sub(s string) map[string]any    { return map[string]any{"Fn::Sub": s} }
+
+func equalJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// TestCommittedFilesAreGenerated fails when a route was added, changed or removed and
+// the generated files were not rewritten.
+func TestCommittedFilesAreGenerated(t *testing.T) {
+	root := repoRoot(t)
+	files, err := templategen.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		switch {
+		case err != nil:
+			t.Errorf("%s is missing: run `make generate` (%v)", p, err)
+		case !bytes.Equal(got, files[p]):
+			t.Errorf("%s differs from what the route table generates: run `make generate`", p)
+		}
+	}
+	stale, err := templategen.Stale(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		t.Errorf("%s was generated for a function that is no longer in the route table: run `make generate`", p)
+	}
+}
+
+func TestLogicalIDs(t *testing.T) {
+	for _, tc := range []struct{ name, function, logGroup string }{
+		{"me-get", "MeGetFunction", "MeGetLogGroup"},
+		{"audit-log-list", "AuditLogListFunction", "AuditLogListLogGroup"},
+		{"me-active-organization-put", "MeActiveOrganizationPutFunction", "MeActiveOrganizationPutLogGroup"},
+		{"m365-sync", "M365SyncFunction", "M365SyncLogGroup"},
+	} {
+		f := templategen.Function{Name: tc.name}
+		if f.LogicalID() != tc.function || f.LogGroupID() != tc.logGroup {
+			t.Errorf("%s: got %s, %s; want %s, %s", tc.name, f.LogicalID(), f.LogGroupID(), tc.function, tc.logGroup)
+		}
+	}
+}
+
+func TestRoutePermissionsAreValid(t *testing.T) {
+	for _, rt := range api.Routes() {
+		if !permission.Valid(rt.Permission) {
+			t.Errorf("%s %s (%s): permission %q is not in the permission table", rt.Method, rt.Path, rt.Function, rt.Permission)
+		}
+	}
+}
+
+// effective is a function property, from the function or from Globals.
+func effective(tpl template, props map[string]any, key string) any {
+	if v, ok := props[key]; ok {
+		return v
+	}
+	return dig(tpl.Globals, "Function", key)
+}
+
+// policyActions returns the actions of the function's inline policies, and each
+// statement's resources by service.
+func policyActions(t *testing.T, props map[string]any) ([]string, map[string]any) {
+	t.Helper()
+	var actions []string
+	resources := map[string]any{}
+	policies, _ := props["Policies"].([]any)
+	for _, p := range policies {
+		stmts, _ := dig(p, "Statement").([]any)
+		for _, s := range stmts {
+			if dig(s, "Effect") != "Allow" {
+				t.Errorf("statement %v is not an Allow", s)
+			}
+			acts, _ := dig(s, "Action").([]any)
+			for _, a := range acts {
+				as := fmt.Sprint(a)
+				actions = append(actions, as)
+				svc, _, _ := strings.Cut(as, ":")
+				resources[svc] = dig(s, "Resource")
+			}
+		}
+	}
+	return actions, resources
+}
+
+// TestEveryRouteIsDeployed checks, for each route, its function folder, event,
+// template function with the matching HttpApi event, log group, policy and build target.
+func TestEveryRouteIsDeployed(t *testing.T) {
+	root := repoRoot(t)
+	tpl := loadTemplate(t)
+	buildMk := string(readFile(t, root, templategen.BuildMkFile))
+	for _, rt := range api.Routes() {
+		t.Run(rt.Function, func(t *testing.T) {
+			f := templategen.Function{Name: rt.Function, Route: &rt}
+
+			main := string(readFile(t, root, "functions/"+rt.Function+"/main.go"))
+			if !strings.Contains(main, "package main") || !strings.Contains(main, fmt.Sprintf("lambdaentry.Route(%q)", rt.Function)) {
+				t.Errorf("functions/%s/main.go does not start route %s", rt.Function, rt.Function)
+			}
+			if n := strings.Count(main, "\n"); n > 12 {
+				t.Errorf("functions/%s/main.go has %d lines; it should only wire the handler", rt.Function, n)
+			}
+
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(readFile(t, root, "events/"+rt.Function+".json"), &ev); err != nil {
+				t.Fatalf("events/%s.json: %v", rt.Function, err)
+			}
+			if ev.Version != "2.0" || ev.RouteKey != rt.Pattern() || ev.RequestContext.RouteKey != rt.Pattern() ||
+				ev.RequestContext.HTTP.Method != rt.Method {
+				t.Errorf("event: version %q routeKey %q method %q; want 2.0, %q, %q", ev.Version, ev.RouteKey,
+					ev.RequestContext.HTTP.Method, rt.Pattern(), rt.Method)
+			}
+			wantPath := rt.Path
+			for _, p := range rt.PathParams() {
+				if ev.PathParameters[p] == "" {
+					t.Errorf("event lacks path parameter %s", p)
+				}
+				wantPath = strings.Replace(wantPath, "{"+p+"}", ev.PathParameters[p], 1)
+			}
+			if len(ev.PathParameters) != len(rt.PathParams()) || ev.RawPath != wantPath || ev.RequestContext.HTTP.Path != wantPath {
+				t.Errorf("event path %q params %v; want %q", ev.RawPath, ev.PathParameters, wantPath)
+			}
+			hasAuthorizer := ev.RequestContext.Authorizer != nil && ev.RequestContext.Authorizer.JWT != nil
+			if hasAuthorizer == (rt.Permission == permission.Public) {
+				t.Errorf("event has JWT claims: %v; the route is %s", hasAuthorizer, rt.Permission)
+			}
+
+			res, ok := tpl.Resources[f.LogicalID()]
+			if !ok {
+				t.Fatalf("template.yaml has no %s", f.LogicalID())
+			}
+			if res.Type != "AWS::Serverless::Function" || dig(res.Metadata, "BuildMethod") != "makefile" {
+				t.Errorf("%s: type %s, BuildMethod %v", f.LogicalID(), res.Type, dig(res.Metadata, "BuildMethod"))
+			}
+			p := res.Properties
+			for key, want := range map[string]any{
+				"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": ".", "Architectures": []any{"arm64"},
+				"FunctionName": sub("${AWS::StackName}-" + rt.Function),
+			} {
+				if got := effective(tpl, p, key); !equalJSON(got, want) {
+					t.Errorf("%s: %s is %v, want %v", f.LogicalID(), key, got, want)
+				}
+			}
+			for _, env := range []string{"TABLE_NAME", "CONSOLE_URL", "SES_SENDER"} {
+				if dig(effective(tpl, p, "Environment"), "Variables", env) == nil {
+					t.Errorf("%s: no environment variable %s", f.LogicalID(), env)
+				}
+			}
+
+			evs, _ := p["Events"].(map[string]any)
+			if len(evs) != 1 {
+				t.Fatalf("%s: %d events, want the one HttpApi event", f.LogicalID(), len(evs))
+			}
+			for name, e := range evs {
+				if dig(e, "Type") != "HttpApi" || !strings.EqualFold(fmt.Sprint(dig(e, "Properties", "Method")), rt.Method) ||
+					dig(e, "Properties", "Path") != rt.Path || !equalJSON(dig(e, "Properties", "ApiId"), ref("HttpApi")) {
+					t.Errorf("%s: event %s is %v; want HttpApi %s %s on HttpApi", f.LogicalID(), name, e, rt.Method, rt.Path)
+				}
+				auth := dig(e, "Properties", "Auth", "Authorizer")
+				if rt.Permission == permission.Public && auth != "NONE" {
+					t.Errorf("%s: public route has authorizer %v, want NONE", f.LogicalID(), auth)
+				}
+				if rt.Permission != permission.Public && auth != nil {
+					t.Errorf("%s: route needs the default (Cognito) authorizer, has %v", f.LogicalID(), auth)
+				}
+			}
+
+			lg := dig(p, "LoggingConfig", "LogGroup", "Ref")
+			if lg != f.LogGroupID() {
+				t.Errorf("%s: LoggingConfig.LogGroup is %v, want Ref %s", f.LogicalID(), lg, f.LogGroupID())
+			}
+			group := tpl.Resources[f.LogGroupID()]
+			if group.Type != "AWS::Logs::LogGroup" ||
+				!equalJSON(group.Properties["LogGroupName"], sub("/aws/lambda/${AWS::StackName}-"+rt.Function)) ||
+				!equalJSON(group.Properties["RetentionInDays"], ref("LogRetentionDays")) {
+				t.Errorf("%s: log group %+v", f.LogGroupID(), group)
+			}
+
+			actions, resources := policyActions(t, p)
+			want := slices.Clone(rt.IAMActions())
+			slices.Sort(actions)
+			slices.Sort(want)
+			if !slices.Equal(actions, want) {
+				t.Errorf("%s: policy allows %v; the route table's IAMActions are %v", f.LogicalID(), actions, want)
+			}
+			if r, ok := resources["dynamodb"]; ok {
+				tableRes := []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}, sub("${Table.Arn}/index/*")}
+				if !equalJSON(r, tableRes) {
+					t.Errorf("%s: DynamoDB actions on %v, want the table and its indexes", f.LogicalID(), r)
+				}
+			}
+
+			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":\n") || !strings.Contains(buildMk, "./functions/"+rt.Function+"\n") {
+				t.Errorf("functions/build.mk has no build-%s target for ./functions/%s", f.LogicalID(), rt.Function)
+			}
+		})
+	}
+}
+
+// TestEveryJobIsDeployed checks the functions no route starts.
+func TestEveryJobIsDeployed(t *testing.T) {
+	root := repoRoot(t)
+	tpl := loadTemplate(t)
+	for _, j := range api.Jobs() {
+		f := templategen.Function{Name: j.Function, Job: &j}
+		if _, err := os.Stat(filepath.Join(root, "functions", j.Function, "main.go")); err != nil {
+			t.Errorf("job %s: %v", j.Function, err)
+		}
+		if tpl.Resources[f.LogicalID()].Type != "AWS::Serverless::Function" {
+			t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogicalID())
+		}
+		if tpl.Resources[f.LogGroupID()].Type != "AWS::Logs::LogGroup" {
+			t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogGroupID())
+		}
+	}
+}
+
+// TestNothingLacksARoute: every function folder, event, template function and HttpApi
+// event belongs to a route or a job.
+func TestNothingLacksARoute(t *testing.T) {
+	root := repoRoot(t)
+	known := map[string]bool{}
+	byLogicalID := map[string]bool{}
+	routeKeys := map[string]bool{}
+	for _, rt := range api.Routes() {
+		known[rt.Function] = true
+		byLogicalID[templategen.Function{Name: rt.Function}.LogicalID()] = true
+		routeKeys[rt.Method+" "+rt.Path] = true
+	}
+	for _, j := range api.Jobs() {
+		known[j.Function] = true
+		byLogicalID[templategen.Function{Name: j.Function}.LogicalID()] = true
+	}
+
+	dirs, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if d.IsDir() && !known[d.Name()] {
+			t.Errorf("functions/%s serves no route or job: remove it (make generate removes generated ones)", d.Name())
+		}
+		if !d.IsDir() && d.Name() != "build.mk" {
+			t.Errorf("functions/%s: only function folders and build.mk belong here", d.Name())
+		}
+	}
+	evs, err := os.ReadDir(filepath.Join(root, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !known[name] {
+			t.Errorf("events/%s is the event of no route or job", e.Name())
+		}
+	}
+	tpl := loadTemplate(t)
+	for id, res := range tpl.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		if !byLogicalID[id] {
+			t.Errorf("template.yaml function %s serves no route or job", id)
+		}
+		evs, _ := res.Properties["Events"].(map[string]any)
+		for name, e := range evs {
+			if dig(e, "Type") != "HttpApi" {
+				continue
+			}
+			key := strings.ToUpper(fmt.Sprint(dig(e, "Properties", "Method"))) + " " + fmt.Sprint(dig(e, "Properties", "Path"))
+			if !routeKeys[key] {
+				t.Errorf("template.yaml %s event %s (%s) is no route of the table", id, name, key)
+			}
+		}
+	}
+}
+
+func TestTemplateTableMatchesStore(t *testing.T) {
+	tpl := loadTemplate(t)
+	tbl := tpl.Resources[templategen.TableID]
+	if tbl.Type != "AWS::DynamoDB::Table" {
+		t.Fatalf("Table is %q", tbl.Type)
+	}
+	def := store.TableDefinition()
+	p := tbl.Properties
+
+	keySchema := func(v any) map[string]string {
+		out := map[string]string{}
+		list, _ := v.([]any)
+		for _, k := range list {
+			out[fmt.Sprint(dig(k, "KeyType"))] = fmt.Sprint(dig(k, "AttributeName"))
+		}
+		return out
+	}
+	wantKeys := map[string]string{}
+	for _, k := range def.KeySchema {
+		wantKeys[string(k.KeyType)] = *k.AttributeName
+	}
+	if got := keySchema(p["KeySchema"]); !equalJSON(got, wantKeys) {
+		t.Errorf("KeySchema %v, want %v", got, wantKeys)
+	}
+
+	gotAttrs := map[string]string{}
+	defs, _ := p["AttributeDefinitions"].([]any)
+	for _, a := range defs {
+		gotAttrs[fmt.Sprint(dig(a, "AttributeName"))] = fmt.Sprint(dig(a, "AttributeType"))
+	}
+	wantAttrs := map[string]string{}
+	for _, a := range def.AttributeDefinitions {
+		wantAttrs[*a.AttributeName] = string(a.AttributeType)
+	}
+	if !equalJSON(gotAttrs, wantAttrs) {
+		t.Errorf("AttributeDefinitions %v, want %v", gotAttrs, wantAttrs)
+	}
+
+	type gsi struct {
+		Keys       map[string]string
+		Projection string
+		NonKey     []string
+	}
+	gotGSIs := map[string]gsi{}
+	list, _ := p["GlobalSecondaryIndexes"].([]any)
+	for _, g := range list {
+		var nonKey []string
+		nk, _ := dig(g, "Projection", "NonKeyAttributes").([]any)
+		for _, a := range nk {
+			nonKey = append(nonKey, fmt.Sprint(a))
+		}
+		gotGSIs[fmt.Sprint(dig(g, "IndexName"))] = gsi{keySchema(dig(g, "KeySchema")), fmt.Sprint(dig(g, "Projection", "ProjectionType")), nonKey}
+	}
+	wantGSIs := map[string]gsi{}
+	for _, g := range def.GlobalSecondaryIndexes {
+		keys := map[string]string{}
+		for _, k := range g.KeySchema {
+			keys[string(k.KeyType)] = *k.AttributeName
+		}
+		wantGSIs[*g.IndexName] = gsi{keys, string(g.Projection.ProjectionType), g.Projection.NonKeyAttributes}
+	}
+	if !equalJSON(gotGSIs, wantGSIs) {
+		t.Errorf("GlobalSecondaryIndexes %v, want %v", gotGSIs, wantGSIs)
+	}
+
+	for _, c := range []struct {
+		path []string
+		want any
+	}{
+		{[]string{"TimeToLiveSpecification", "AttributeName"}, def.TTLAttribute},
+		{[]string{"TimeToLiveSpecification", "Enabled"}, true},
+		{[]string{"BillingMode"}, "PAY_PER_REQUEST"},
+		{[]string{"PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"}, true},
+		{[]string{"DeletionProtectionEnabled"}, true},
+	} {
+		if got := dig(p, c.path...); got != c.want {
+			t.Errorf("Table %s = %v, want %v", strings.Join(c.path, "."), got, c.want)
+		}
+	}
+	if def.TTLAttribute != store.AttrTTL {
+		t.Errorf("TableDefinition TTL %q, want %q", def.TTLAttribute, store.AttrTTL)
+	}
+}
+
+// TestTemplateSignInAndAPI checks the fixed resources against the deployment's rules.
+func TestTemplateSignInAndAPI(t *testing.T) {
+	tpl := loadTemplate(t)
+	r := tpl.Resources
+	for _, c := range []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"authorizer issuer", dig(r["HttpApi"].Properties, "Auth", "Authorizers", "CognitoAuthorizer", "JwtConfiguration", "issuer"),
+			sub("https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}")},
+		{"authorizer audience", dig(r["HttpApi"].Properties, "Auth", "Authorizers", "CognitoAuthorizer", "JwtConfiguration", "audience"),
+			[]any{ref("UserPoolClient")}},
+		{"default authorizer", dig(r["HttpApi"].Properties, "Auth", "DefaultAuthorizer"), "CognitoAuthorizer"},
+		{"CORS origin", dig(r["HttpApi"].Properties, "CorsConfiguration", "AllowOrigins"), []any{ref("ConsoleUrl")}},
+		{"CORS headers", dig(r["HttpApi"].Properties, "CorsConfiguration", "AllowHeaders"),
+			[]any{"Authorization", "Content-Type", "X-Organization-Id", "Idempotency-Key", "X-Support-Reason"}},
+		{"IdP type", dig(r["EntraIdentityProvider"].Properties, "ProviderType"), "OIDC"},
+		{"IdP issuer", dig(r["EntraIdentityProvider"].Properties, "ProviderDetails", "oidc_issuer"),
+			sub("https://login.microsoftonline.com/${EntraTenantId}/v2.0")},
+		{"IdP client id", dig(r["EntraIdentityProvider"].Properties, "ProviderDetails", "client_id"), ref("EntraClientId")},
+		{"IdP secret", dig(r["EntraIdentityProvider"].Properties, "ProviderDetails", "client_secret"),
+			sub("{{resolve:secretsmanager:${EntraClientSecretArn}}}")},
+		{"IdP scopes", dig(r["EntraIdentityProvider"].Properties, "ProviderDetails", "authorize_scopes"), "openid email profile"},
+		{"map email", dig(r["EntraIdentityProvider"].Properties, "AttributeMapping", "email"), "email"},
+		{"map tid", dig(r["EntraIdentityProvider"].Properties, "AttributeMapping", "custom:tid"), "tid"},
+		{"map amr", dig(r["EntraIdentityProvider"].Properties, "AttributeMapping", "custom:amr"), "amr"},
+		{"client secret", dig(r["UserPoolClient"].Properties, "GenerateSecret"), false},
+		{"client flows", dig(r["UserPoolClient"].Properties, "AllowedOAuthFlows"), []any{"code"}},
+		{"client scopes", dig(r["UserPoolClient"].Properties, "AllowedOAuthScopes"), []any{"openid", "email", "profile"}},
+		{"client providers", dig(r["UserPoolClient"].Properties, "SupportedIdentityProviders"), []any{"COGNITO", ref("EntraIdentityProvider")}},
+		{"hosted UI domain", dig(r["UserPoolDomain"].Properties, "Domain"), ref("AuthDomainPrefix")},
+		{"log retention default", dig(tpl.Parameters["LogRetentionDays"], "Default"), 30},
+	} {
+		if !equalJSON(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	schema := map[string]bool{}
+	attrs, _ := dig(r["UserPool"].Properties, "Schema").([]any)
+	for _, a := range attrs {
+		schema[fmt.Sprint(dig(a, "Name"))] = true
+	}
+	if !schema["tid"] || !schema["amr"] {
+		t.Errorf("user pool schema %v lacks the custom attributes tid and amr", schema)
+	}
+	for _, p := range []string{"ConsoleUrl", "SesSenderIdentity", "EntraTenantId", "EntraClientId", "EntraClientSecretArn", "AuthDomainPrefix", "LogRetentionDays"} {
+		if tpl.Parameters[p] == nil {
+			t.Errorf("no parameter %s", p)
+		}
+	}
+	for _, o := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "TableName"} {
+		if tpl.Outputs[o] == nil {
+			t.Errorf("no output %s", o)
+		}
+	}
+}
+
+// samExpansion is how many CloudFormation resources the SAM transform makes of one
+// template resource: a function adds its role (unless it names one) and what each of
+// its events needs; an HTTP API becomes the Api and its $default Stage.
+func samExpansion(t *testing.T, id string, res resource) int {
+	t.Helper()
+	switch res.Type {
+	case "AWS::Serverless::Function":
+		n := 1
+		if res.Properties["Role"] == nil {
+			n++
+		}
+		evs, _ := res.Properties["Events"].(map[string]any)
+		for name, e := range evs {
+			switch typ := dig(e, "Type"); typ {
+			case "HttpApi", "Api", "Cognito", "S3":
+				n++ // Lambda permission (S3 also changes the bucket, counted already)
+			case "SQS", "DynamoDB", "Kinesis":
+				n++ // event source mapping
+			case "Schedule", "EventBridgeRule", "CloudWatchEvent", "SNS":
+				n += 2 // rule or subscription, and a Lambda permission
+			case "ScheduleV2":
+				n++ // the schedule
+				if dig(e, "Properties", "RoleArn") == nil {
+					n++ // and the role it assumes
+				}
+			default:
+				t.Fatalf("%s event %s: teach samExpansion what SAM makes of a %v event", id, name, typ)
+			}
+		}
+		return n
+	case "AWS::Serverless::HttpApi":
+		if res.Properties["Domain"] != nil {
+			t.Fatalf("%s: teach samExpansion about custom domains", id)
+		}
+		return 2
+	}
+	if strings.HasPrefix(res.Type, "AWS::Serverless::") {
+		t.Fatalf("%s: teach samExpansion what SAM makes of a %s", id, res.Type)
+	}
+	return 1
+}
+
+// TestStackResourceCount keeps the deployed stack under CloudFormation's 500 resources.
+func TestStackResourceCount(t *testing.T) {
+	const limit = 500
+	tpl := loadTemplate(t)
+	fns, err := templategen.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	perFunction := map[string]int{}
+	owned := map[string]bool{}
+	for _, f := range fns {
+		fn, ok := tpl.Resources[f.LogicalID()]
+		if !ok {
+			t.Fatalf("template.yaml has no %s: run `make generate`", f.LogicalID())
+		}
+		perFunction[f.Name] = samExpansion(t, f.LogicalID(), fn) + 1 // + its log group
+		owned[f.LogicalID()], owned[f.LogGroupID()] = true, true
+	}
+	total, fixed := 0, 0
+	for id, res := range tpl.Resources {
+		n := samExpansion(t, id, res)
+		total += n
+		if !owned[id] {
+			fixed += n
+		}
+	}
+	maxPer := 0
+	for name, n := range perFunction {
+		if n > maxPer {
+			maxPer = n
+		}
+		if f, _ := api.RouteByFunction(name); f.Function != "" && n != 4 {
+			t.Errorf("route function %s adds %d resources; a route's should add 4 (function, role, API permission, log group)", name, n)
+		}
+	}
+	t.Logf("stack: %d resources = %d fixed + %d functions (a route's function adds 4: function, role, API permission, log group); limit %d, room for %d more route functions",
+		total, fixed, len(fns), limit, (limit-total)/4)
+	if total >= limit {
+		t.Errorf("the stack has %d resources; CloudFormation allows %d: split the stack or merge functions", total, limit)
+	}
+	if size := len(readFile(t, repoRoot(t), templategen.TemplateFile)); size > 1_000_000 {
+		t.Errorf("template.yaml is %d bytes; CloudFormation accepts at most 1 MB from S3", size)
+	}
+}
+
+// TestLambdaCodeDoesNotImportInfra: the local server, development sign-in and outbox
+// are never linked into a Lambda.
+func TestLambdaCodeDoesNotImportInfra(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("go not on PATH:", err)
+	}
+	cmd := exec.Command(goBin, "list", "-e", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./functions/...", "./shared/...")
+	cmd.Dir = repoRoot(t)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	const infra = "github.com/switchboard-msp/switchboard/infra"
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sawFunction := false
+	for _, line := range lines {
+		pkg, deps, _ := strings.Cut(line, " ")
+		sawFunction = sawFunction || strings.Contains(pkg, "/functions/")
+		for _, d := range strings.Fields(deps) {
+			if d == infra || strings.HasPrefix(d, infra+"/") {
+				t.Errorf("%s imports %s; nothing under functions/ or shared/ may link infra/", pkg, d)
+			}
+		}
+	}
+	if !sawFunction || len(lines) < len(api.Routes()) {
+		t.Errorf("go list saw %d packages, no function among them: the check checked nothing", len(lines))
+	}
+}
+
+// TestSamconfig: every template parameter without a default has a value for deploy.
+func TestSamconfig(t *testing.T) {
+	cfg := string(readFile(t, repoRoot(t), "samconfig.toml"))
+	for _, want := range []string{`stack_name = "switchboard"`, `capabilities = "CAPABILITY_IAM"`, `resolve_s3 = true`,
+		`region = "us-east-1"`, `confirm_changeset = true`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("samconfig.toml lacks %s", want)
+		}
+	}
+	tpl := loadTemplate(t)
+	for name, p := range tpl.Parameters {
+		m := regexp.MustCompile(`"` + name + `=([^"]*)"`).FindStringSubmatch(cfg)
+		if m == nil {
+			if p["Default"] == nil {
+				t.Errorf("samconfig.toml parameter_overrides has no %s, which has no default", name)
+			}
+			continue
+		}
+		if pat, ok := p["AllowedPattern"].(string); ok && !regexp.MustCompile(pat).MatchString(m[1]) {
+			t.Errorf("samconfig.toml %s=%s does not match the template's AllowedPattern %s", name, m[1], pat)
+		}
+	}
+}

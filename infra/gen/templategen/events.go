@@ -1,0 +1,228 @@
+package templategen
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+)
+
+// The sample caller of every event: a user federated from Microsoft Entra ID, signed
+// in with MFA, whose verified email makes the first request create their user and a
+// default organization. SampleOrgID is the organization the events name (in a path,
+// the X-Organization-Id header or a body); tests create it, owned by this user.
+const (
+	SampleSubject     = "6f1c2d3e-4b5a-4c6d-9e8f-0a1b2c3d4e5f"
+	SampleEmail       = "alex.rivera@example.com"
+	SampleName        = "Alex Rivera"
+	SampleEntraTenant = "11111111-2222-3333-4444-555555555555"
+	SampleOrgID       = "sample-org"
+	SampleClientID    = "4example0app0client0id0000"
+	SampleUserPool    = "us-east-1_EXAMPLE01"
+	SampleSourceIP    = "203.0.113.10"
+	SampleUserAgent   = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	sampleAPIID       = "a1b2c3d4e5"
+	sampleAuthTime    = 1700000000
+)
+
+// EntraProviderName is the Cognito identity provider of Microsoft Entra ID; tokens of
+// users it federates name it in their identities claim.
+const EntraProviderName = "EntraID"
+
+// SampleClaims are the sample caller's ID token claims as API Gateway's JWT authorizer
+// hands them to the function: every value a string, arrays written "[a b]" and
+// objects "map[k:v]" (observed, not documented, behaviour), numbers in decimal.
+func SampleClaims() map[string]string {
+	return map[string]string{
+		"aud":              SampleClientID,
+		"auth_time":        fmt.Sprint(sampleAuthTime),
+		"amr":              "[mfa]",
+		"cognito:username": EntraProviderName + "_" + SampleSubject,
+		"custom:tid":       SampleEntraTenant,
+		"email":            SampleEmail,
+		"email_verified":   "true",
+		"event_id":         "0b9f7c3a-5d2e-4f1a-8c6b-3e2d1f0a9b8c",
+		"exp":              fmt.Sprint(sampleAuthTime + 3600),
+		"iat":              fmt.Sprint(sampleAuthTime),
+		"identities": "[map[dateCreated:1699990000000 issuer:https://login.microsoftonline.com/" + SampleEntraTenant +
+			"/v2.0 primary:true providerName:" + EntraProviderName + " providerType:OIDC userId:" + SampleSubject + "]]",
+		"iss":        "https://cognito-idp.us-east-1.amazonaws.com/" + SampleUserPool,
+		"jti":        "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f7a",
+		"name":       SampleName,
+		"origin_jti": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+		"sub":        SampleSubject,
+		"token_use":  "id",
+	}
+}
+
+// sampleBodies are the request bodies of the events of PUT and POST routes, as the
+// console sends them. A route without one gets an empty object.
+var sampleBodies = map[string]any{
+	"me-active-organization-put": map[string]any{"organizationId": SampleOrgID},
+	"organizations-create":       map[string]any{"name": "Northwind IT Services"},
+	"organizations-rename":       map[string]any{"name": "Contoso Managed Services"},
+	"profile-put": map[string]any{
+		"companyName":         "Contoso Managed Services LLC",
+		"displayName":         "Contoso MSP",
+		"address":             "1 Microsoft Way, Redmond, WA 98052",
+		"phone":               "+1 (555) 123-4567",
+		"primaryContactEmail": "ops@contoso.example",
+		"website":             "https://contoso.example",
+		"taxId":               "12-3456789",
+		"timeZone":            "America/Los_Angeles",
+		"dateFormat":          "US",
+		"currency":            "USD",
+		"language":            "en-US",
+		"billingContact":      map[string]any{"name": "Pat Kim", "email": "billing@contoso.example", "phone": "+1 (555) 987-6543"},
+		"authentication":      map[string]any{"entraSsoEnabled": true, "requireMfa": true, "sessionTimeoutMinutes": 480},
+	},
+}
+
+// SampleParam is the value an event gives a path parameter: orgId is SampleOrgID,
+// customerId is "sample-customer".
+func SampleParam(name string) string {
+	if name == "orgId" {
+		return SampleOrgID
+	}
+	base := strings.TrimSuffix(name, "Id")
+	var b strings.Builder
+	b.WriteString("sample-")
+	for i, r := range base {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// httpEvent is API Gateway's HTTP API payload format 2.0, in the field order AWS
+// documents it.
+type httpEvent struct {
+	Version         string            `json:"version"`
+	RouteKey        string            `json:"routeKey"`
+	RawPath         string            `json:"rawPath"`
+	RawQueryString  string            `json:"rawQueryString"`
+	Headers         map[string]string `json:"headers"`
+	PathParameters  map[string]string `json:"pathParameters,omitempty"`
+	RequestContext  requestContext    `json:"requestContext"`
+	Body            string            `json:"body,omitempty"`
+	IsBase64Encoded bool              `json:"isBase64Encoded"`
+}
+
+type requestContext struct {
+	AccountID    string      `json:"accountId"`
+	APIID        string      `json:"apiId"`
+	Authorizer   *authorizer `json:"authorizer,omitempty"`
+	DomainName   string      `json:"domainName"`
+	DomainPrefix string      `json:"domainPrefix"`
+	HTTP         httpDetails `json:"http"`
+	RequestID    string      `json:"requestId"`
+	RouteKey     string      `json:"routeKey"`
+	Stage        string      `json:"stage"`
+	Time         string      `json:"time"`
+	TimeEpoch    int64       `json:"timeEpoch"`
+}
+
+type authorizer struct {
+	JWT jwtAuthorizer `json:"jwt"`
+}
+
+type jwtAuthorizer struct {
+	Claims map[string]string `json:"claims"`
+	// Scopes is null for an ID token, which has no scope claim.
+	Scopes []string `json:"scopes"`
+}
+
+type httpDetails struct {
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Protocol  string `json:"protocol"`
+	SourceIP  string `json:"sourceIp"`
+	UserAgent string `json:"userAgent"`
+}
+
+// Event is events/<name>.json: the request API Gateway sends the route's function, as
+// the console would make it.
+func Event(rt api.Route) ([]byte, error) {
+	path := rt.Path
+	var params map[string]string
+	for _, p := range rt.PathParams() {
+		if params == nil {
+			params = map[string]string{}
+		}
+		params[p] = SampleParam(p)
+		path = strings.Replace(path, "{"+p+"}", params[p], 1)
+	}
+	domain := sampleAPIID + ".execute-api.us-east-1.amazonaws.com"
+	sum := sha256.Sum256([]byte(rt.Function))
+	ev := httpEvent{
+		Version:        "2.0",
+		RouteKey:       rt.Pattern(),
+		RawPath:        path,
+		RawQueryString: "",
+		Headers: map[string]string{
+			"accept":            "application/json",
+			"accept-encoding":   "gzip, deflate, br",
+			"accept-language":   "en-US,en;q=0.9",
+			"host":              domain,
+			"origin":            "https://console.example.com",
+			"user-agent":        SampleUserAgent,
+			"x-amzn-trace-id":   fmt.Sprintf("Root=1-6553f100-%x", sum[:12]),
+			"x-forwarded-for":   SampleSourceIP,
+			"x-forwarded-port":  "443",
+			"x-forwarded-proto": "https",
+		},
+		PathParameters: params,
+		RequestContext: requestContext{
+			AccountID:    "123456789012",
+			APIID:        sampleAPIID,
+			DomainName:   domain,
+			DomainPrefix: sampleAPIID,
+			HTTP: httpDetails{Method: rt.Method, Path: path, Protocol: "HTTP/1.1",
+				SourceIP: SampleSourceIP, UserAgent: SampleUserAgent},
+			RequestID: base64.StdEncoding.EncodeToString(sum[:10]),
+			RouteKey:  rt.Pattern(),
+			Stage:     "$default",
+			Time:      "14/Nov/2023:22:13:20 +0000",
+			TimeEpoch: sampleAuthTime * 1000,
+		},
+	}
+	if rt.Permission != permission.Public {
+		ev.RequestContext.Authorizer = &authorizer{JWT: jwtAuthorizer{Claims: SampleClaims()}}
+	}
+	if rt.OrgScoped() && rt.OrgParam == "" {
+		ev.Headers[strings.ToLower(api.HeaderOrganization)] = SampleOrgID
+	}
+	if rt.Method == http.MethodPut || rt.Method == http.MethodPost || rt.Method == http.MethodPatch {
+		body, ok := sampleBodies[rt.Function]
+		if !ok {
+			body = map[string]any{}
+		}
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", rt.Function, err)
+		}
+		ev.Body = string(raw)
+		ev.Headers["content-type"] = "application/json"
+		ev.Headers["content-length"] = fmt.Sprint(len(raw))
+		if rt.Method == http.MethodPost && rt.Permission != permission.Public {
+			ev.Headers[strings.ToLower(api.HeaderIdempotencyKey)] = fmt.Sprintf("%x", sum[:16])
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, fmt.Errorf("event %s: %w", rt.Function, err)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,376 @@
+package templategen
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// Logical ids of the stack's fixed resources.
+const (
+	TableID            = "Table"
+	UserPoolID         = "UserPool"
+	IdentityProviderID = "EntraIdentityProvider"
+	UserPoolClientID   = "UserPoolClient"
+	UserPoolDomainID   = "UserPoolDomain"
+	HTTPAPIID          = "HttpApi"
+	AccessLogsID       = "HttpApiAccessLogs"
+	AuthorizerName     = "CognitoAuthorizer"
+	// APIEventName names each route function's HttpApi event.
+	APIEventName = "Api"
+)
+
+// MaxFunctionNameLength keeps "<stack name>-<function>" within Lambda's 64 characters
+// for stack names of up to 64-1-MaxFunctionNameLength (23) characters.
+const MaxFunctionNameLength = 40
+
+// CORSAllowHeaders are the request headers the console sends.
+var CORSAllowHeaders = []string{"Authorization", "Content-Type", "X-Organization-Id", "Idempotency-Key", "X-Support-Reason"}
+
+// logRetentionDays are the values CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Template is template.yaml for fns.
+func Template(fns []Function) ([]byte, error) {
+	resources := m(
+		TableID, table(),
+		UserPoolID, userPool(),
+		IdentityProviderID, identityProvider(),
+		UserPoolClientID, userPoolClient(),
+		UserPoolDomainID, m("Type", "AWS::Cognito::UserPoolDomain", "Properties", m(
+			"Domain", ref("AuthDomainPrefix"),
+			"UserPoolId", ref(UserPoolID),
+		)),
+		HTTPAPIID, httpAPI(fns),
+		AccessLogsID, m("Type", "AWS::Logs::LogGroup", "DeletionPolicy", "Delete", "UpdateReplacePolicy", "Delete", "Properties", m(
+			"LogGroupName", sub("/aws/vendedlogs/${AWS::StackName}/http-api"),
+			"RetentionInDays", ref("LogRetentionDays"),
+		)),
+	)
+	for _, f := range fns {
+		if len(f.Name) > MaxFunctionNameLength {
+			return nil, fmt.Errorf("function %q: name longer than %d characters", f.Name, MaxFunctionNameLength)
+		}
+		fn, err := function(f)
+		if err != nil {
+			return nil, err
+		}
+		// Logs go with the function: a retained group would block re-creating the
+		// stack, as its name is fixed.
+		resources = append(resources, kv{f.LogicalID(), fn}, kv{f.LogGroupID(), m(
+			"Type", "AWS::Logs::LogGroup",
+			"DeletionPolicy", "Delete",
+			"UpdateReplacePolicy", "Delete",
+			"Properties", m(
+				"LogGroupName", sub("/aws/lambda/${AWS::StackName}-"+f.Name),
+				"RetentionInDays", ref("LogRetentionDays"),
+			),
+		)})
+	}
+	tpl := m(
+		"AWSTemplateFormatVersion", "2010-09-09",
+		"Transform", "AWS::Serverless-2016-10-31",
+		"Description", "Switchboard: the MSP control plane. One Lambda per API route behind an HTTP API with a Cognito (Entra ID) JWT authorizer, one DynamoDB table.",
+		"Parameters", parameters(),
+		"Globals", m("Function", m(
+			"Runtime", "provided.al2023",
+			"Architectures", strs("arm64"),
+			"Handler", "bootstrap",
+			"CodeUri", ".",
+			"MemorySize", 256,
+			// API Gateway gives up on an integration after 30 seconds.
+			"Timeout", 29,
+			"Environment", m("Variables", m(
+				"TABLE_NAME", ref(TableID),
+				"CONSOLE_URL", ref("ConsoleUrl"),
+				"SES_SENDER", ref("SesSenderIdentity"),
+			)),
+		)),
+		"Resources", resources,
+		"Outputs", m(
+			"ApiUrl", output("Base URL of the HTTP API", sub("https://${"+HTTPAPIID+"}.execute-api.${AWS::Region}.${AWS::URLSuffix}")),
+			"UserPoolId", output("Cognito user pool", ref(UserPoolID)),
+			"UserPoolClientId", output("Cognito app client of the console (the JWT audience)", ref(UserPoolClientID)),
+			"AuthDomain", output("Hosted UI of the user pool", sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com")),
+			"TableName", output("DynamoDB table", ref(TableID)),
+		),
+	)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n# Source: shared/api.Routes and Jobs, shared/store.TableDefinition, infra/gen/templategen.\n", Generated)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(tpl); err != nil {
+		return nil, fmt.Errorf("render template: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("render template: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func output(desc string, value any) om { return m("Description", desc, "Value", value) }
+
+func parameters() om {
+	guid := "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+	return m(
+		"ConsoleUrl", m("Type", "String",
+			"Description", "Origin of the web console, without a trailing slash (CORS origin; OAuth callback and sign-out URLs are built from it)",
+			"AllowedPattern", `^(https://[A-Za-z0-9.-]+|http://localhost)(:[0-9]{1,5})?$`,
+			"ConstraintDescription", "an https origin such as https://console.example.com, or http://localhost:<port>"),
+		"SesSenderIdentity", m("Type", "String",
+			"Description", "Verified SES identity (email address or domain) that sends Switchboard's mail; functions read it as SES_SENDER",
+			"AllowedPattern", `^([^@\s]+@)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`,
+			"ConstraintDescription", "an email address or a domain name"),
+		"EntraTenantId", m("Type", "String",
+			"Description", "Directory (tenant) id of the Microsoft Entra ID tenant people sign in with",
+			"AllowedPattern", guid, "ConstraintDescription", "a GUID"),
+		"EntraClientId", m("Type", "String",
+			"Description", "Application (client) id of the Entra app registration Cognito federates to",
+			"AllowedPattern", guid, "ConstraintDescription", "a GUID"),
+		"EntraClientSecretArn", m("Type", "String",
+			"Description", "ARN of the Secrets Manager secret whose SecretString is the Entra app's client secret",
+			"AllowedPattern", `^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`,
+			"ConstraintDescription", "a Secrets Manager secret ARN"),
+		"AuthDomainPrefix", m("Type", "String",
+			"Description", "Prefix of the Cognito hosted UI domain: https://<prefix>.auth.<region>.amazoncognito.com",
+			"AllowedPattern", `^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`,
+			"ConstraintDescription", "lowercase letters, digits and hyphens; not starting or ending with a hyphen"),
+		"LogRetentionDays", m("Type", "Number",
+			"Description", "Days CloudWatch Logs keeps each function's and the API's logs",
+			"Default", 30,
+			"AllowedValues", logRetentionDays),
+	)
+}
+
+// table is the DynamoDB table, from store.TableDefinition.
+func table() om {
+	def := store.TableDefinition()
+	keySchema := func(ks []types.KeySchemaElement) []om {
+		var out []om
+		for _, k := range ks {
+			out = append(out, m("AttributeName", *k.AttributeName, "KeyType", string(k.KeyType)))
+		}
+		return out
+	}
+	var attrs []om
+	for _, a := range def.AttributeDefinitions {
+		attrs = append(attrs, m("AttributeName", *a.AttributeName, "AttributeType", string(a.AttributeType)))
+	}
+	var gsis []om
+	for _, g := range def.GlobalSecondaryIndexes {
+		proj := m("ProjectionType", string(g.Projection.ProjectionType))
+		if len(g.Projection.NonKeyAttributes) > 0 {
+			proj = append(proj, kv{"NonKeyAttributes", g.Projection.NonKeyAttributes})
+		}
+		gsis = append(gsis, m("IndexName", *g.IndexName, "KeySchema", keySchema(g.KeySchema), "Projection", proj))
+	}
+	props := m(
+		"BillingMode", "PAY_PER_REQUEST",
+		"AttributeDefinitions", attrs,
+		"KeySchema", keySchema(def.KeySchema),
+	)
+	if len(gsis) > 0 {
+		props = append(props, kv{"GlobalSecondaryIndexes", gsis})
+	}
+	props = append(props,
+		kv{"TimeToLiveSpecification", m("AttributeName", def.TTLAttribute, "Enabled", true)},
+		kv{"PointInTimeRecoverySpecification", m("PointInTimeRecoveryEnabled", true)},
+		kv{"DeletionProtectionEnabled", true},
+	)
+	return m("Type", "AWS::DynamoDB::Table", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", props)
+}
+
+func userPool() om {
+	custom := func(name string, maxLen int) om {
+		return m("Name", name, "AttributeDataType", "String", "Mutable", true,
+			"StringAttributeConstraints", m("MinLength", "0", "MaxLength", fmt.Sprint(maxLen)))
+	}
+	return m("Type", "AWS::Cognito::UserPool", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", m(
+		"UserPoolName", sub("${AWS::StackName}-users"),
+		"DeletionProtection", "ACTIVE",
+		"UsernameAttributes", strs("email"),
+		"UsernameConfiguration", m("CaseSensitive", false),
+		"AutoVerifiedAttributes", strs("email"),
+		"UserAttributeUpdateSettings", m("AttributesRequireVerificationBeforeUpdate", strs("email")),
+		"AccountRecoverySetting", m("RecoveryMechanisms", list(m("Name", "verified_email", "Priority", 1))),
+		"MfaConfiguration", "OPTIONAL",
+		"EnabledMfas", strs("SOFTWARE_TOKEN_MFA"),
+		"Policies", m("PasswordPolicy", m(
+			"MinimumLength", 12, "RequireLowercase", true, "RequireUppercase", true,
+			"RequireNumbers", true, "RequireSymbols", true, "TemporaryPasswordValidityDays", 7,
+		)),
+		"Schema", list(
+			m("Name", "email", "AttributeDataType", "String", "Required", true, "Mutable", true),
+			custom("tid", 64),
+			custom("amr", 256),
+		),
+	))
+}
+
+func identityProvider() om {
+	return m("Type", "AWS::Cognito::UserPoolIdentityProvider", "Properties", m(
+		"UserPoolId", ref(UserPoolID),
+		"ProviderName", EntraProviderName,
+		"ProviderType", "OIDC",
+		"ProviderDetails", m(
+			"client_id", ref("EntraClientId"),
+			"client_secret", sub("{{resolve:secretsmanager:${EntraClientSecretArn}}}"),
+			"attributes_request_method", "GET",
+			"oidc_issuer", sub("https://login.microsoftonline.com/${EntraTenantId}/v2.0"),
+			"authorize_scopes", "openid email profile",
+		),
+		// Entra's email_verified equivalent is the optional claim xms_edov (the email's
+		// domain is verified by the tenant); the API maps a first sign-in to a user only
+		// when email_verified is true.
+		"AttributeMapping", m(
+			"email", "email",
+			"email_verified", "xms_edov",
+			"name", "name",
+			"custom:tid", "tid",
+			"custom:amr", "amr",
+		),
+	))
+}
+
+func userPoolClient() om {
+	return m("Type", "AWS::Cognito::UserPoolClient", "Properties", m(
+		"UserPoolId", ref(UserPoolID),
+		"ClientName", sub("${AWS::StackName}-console"),
+		"GenerateSecret", false,
+		"AllowedOAuthFlowsUserPoolClient", true,
+		"AllowedOAuthFlows", strs("code"),
+		"AllowedOAuthScopes", strs("openid", "email", "profile"),
+		"CallbackURLs", list(sub("${ConsoleUrl}/auth/callback")),
+		"LogoutURLs", list(sub("${ConsoleUrl}/")),
+		// Ref makes the client depend on the provider, which must exist first.
+		"SupportedIdentityProviders", list[any]("COGNITO", ref(IdentityProviderID)),
+		// Tokens come only from the hosted UI's code flow, whose scopes exclude
+		// aws.cognito.signin.user.admin: no token can rewrite custom:amr or custom:tid.
+		"ExplicitAuthFlows", strs("ALLOW_REFRESH_TOKEN_AUTH"),
+		"ReadAttributes", strs("custom:amr", "custom:tid", "email", "email_verified", "name"),
+		"WriteAttributes", strs("custom:amr", "custom:tid", "email", "name"),
+		"PreventUserExistenceErrors", "ENABLED",
+		"EnableTokenRevocation", true,
+		"IdTokenValidity", 60,
+		"AccessTokenValidity", 60,
+		"RefreshTokenValidity", 7,
+		"TokenValidityUnits", m("IdToken", "minutes", "AccessToken", "minutes", "RefreshToken", "days"),
+	))
+}
+
+func httpAPI(fns []Function) om {
+	var methods []string
+	for _, f := range fns {
+		if f.Route != nil && !slices.Contains(methods, f.Route.Method) {
+			methods = append(methods, f.Route.Method)
+		}
+	}
+	slices.Sort(methods)
+	accessLog := `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",` +
+		`"routeKey":"$context.routeKey","status":"$context.status","responseLength":"$context.responseLength",` +
+		`"latencyMs":"$context.responseLatency","integrationError":"$context.integrationErrorMessage",` +
+		`"authorizerError":"$context.authorizer.error"}`
+	return m("Type", "AWS::Serverless::HttpApi", "Properties", m(
+		"FailOnWarnings", true,
+		"Auth", m(
+			"DefaultAuthorizer", AuthorizerName,
+			"Authorizers", m(AuthorizerName, m(
+				"IdentitySource", "$request.header.Authorization",
+				"JwtConfiguration", m(
+					"issuer", sub("https://cognito-idp.${AWS::Region}.amazonaws.com/${"+UserPoolID+"}"),
+					"audience", list(ref(UserPoolClientID)),
+				),
+			)),
+		),
+		"CorsConfiguration", m(
+			"AllowOrigins", list(ref("ConsoleUrl")),
+			"AllowHeaders", CORSAllowHeaders,
+			"AllowMethods", methods,
+			"ExposeHeaders", strs("Location", "X-Request-Id"),
+			"MaxAge", 600,
+		),
+		"AccessLogSettings", m(
+			"DestinationArn", getAtt(AccessLogsID, "Arn"),
+			"Format", accessLog,
+		),
+	))
+}
+
+func function(f Function) (om, error) {
+	desc := f.Summary()
+	if f.Route != nil {
+		desc = f.Route.Method + " " + f.Route.Path + ": " + desc
+	}
+	if len(desc) > 256 {
+		desc = desc[:253] + "..."
+	}
+	props := m(
+		"FunctionName", sub("${AWS::StackName}-"+f.Name),
+		"Description", desc,
+		"LoggingConfig", m("LogFormat", "JSON", "LogGroup", ref(f.LogGroupID())),
+	)
+	statements, err := policyStatements(f.Actions())
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", f.Name, err)
+	}
+	if len(statements) > 0 {
+		props = append(props, kv{"Policies", list(m("Version", "2012-10-17", "Statement", statements))})
+	}
+	if f.Route != nil {
+		ev := m("ApiId", ref(HTTPAPIID), "Method", f.Route.Method, "Path", f.Route.Path)
+		if f.Route.Permission == permission.Public {
+			ev = append(ev, kv{"Auth", m("Authorizer", "NONE")})
+		}
+		props = append(props, kv{"Events", m(APIEventName, m("Type", "HttpApi", "Properties", ev))})
+	} else {
+		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
+	}
+	return m(
+		"Type", "AWS::Serverless::Function",
+		"Metadata", m("BuildMethod", "makefile"),
+		"Properties", props,
+	), nil
+}
+
+// policyStatements grants actions on the resources of their service: DynamoDB actions
+// on the table and its indexes, SES on the sender identity, Cognito on the user pool.
+// An action of another service is an error until its resources are added here.
+func policyStatements(actions []string) ([]om, error) {
+	byService := map[string][]string{}
+	for _, a := range actions {
+		svc, _, ok := strings.Cut(a, ":")
+		if !ok {
+			return nil, fmt.Errorf("action %q is not service:Action", a)
+		}
+		byService[svc] = append(byService[svc], a)
+	}
+	services := make([]string, 0, len(byService))
+	for s := range byService {
+		services = append(services, s)
+	}
+	slices.Sort(services)
+	var out []om
+	for _, svc := range services {
+		var sid string
+		var resources []any
+		switch svc {
+		case "dynamodb":
+			sid, resources = "Table", list[any](getAtt(TableID, "Arn"), sub("${"+TableID+".Arn}/index/*"))
+		case "ses":
+			sid, resources = "SesSender", list[any](sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesSenderIdentity}"))
+		case "cognito-idp":
+			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
+		default:
+			return nil, fmt.Errorf("no resources known for %s actions (%v); add them to templategen.policyStatements", svc, byService[svc])
+		}
+		out = append(out, m("Sid", sid, "Effect", "Allow", "Action", byService[svc], "Resource", resources))
+	}
+	return out, nil
+}
