@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,8 @@ func (p Principal) HasMFA() bool {
 	}
 	return false
 }
+
+var goMapProvider = regexp.MustCompile(`providerName:([^\s\]]+)`)
 
 // Claims are a token's claims as a JSON object. API Gateway hands them over as strings
 // (arrays and objects serialized), a JWT library as native JSON values; both parse here.
@@ -86,6 +89,11 @@ func (c Claims) Principal() (Principal, error) {
 		if name, _ := id["providerName"].(string); name != "" {
 			p.Provider = name
 		}
+	}
+	if m := goMapProvider.FindStringSubmatch(c.str("identities")); m != nil {
+		// API Gateway renders object claims in Go's map syntax:
+		// [map[providerName:EntraID providerType:OIDC ...]].
+		p.Provider = m[1]
 	}
 	if p.Name == "" {
 		p.Name = strings.TrimSpace(c.str("given_name") + " " + c.str("family_name"))

@@ -32,6 +32,12 @@ func TestClaimsPrincipal(t *testing.T) {
 				AuthTime: time.Unix(1700000001, 0).UTC(), AMR: []string{"pwd", "mfa"}, Provider: "Cognito"},
 		},
 		{
+			name: "API Gateway renders object claims in Go's map syntax",
+			claims: auth.Claims{"sub": "s5", "origin_jti": "o5",
+				"identities": "[map[dateCreated:1700000000000 issuer:<nil> primary:true providerName:EntraID providerType:OIDC userId:abc]]"},
+			want: auth.Principal{Subject: "s5", SessionID: "o5", Provider: "EntraID"},
+		},
+		{
 			name:   "custom:amr as a JSON array in a string",
 			claims: auth.Claims{"sub": "s3", "origin_jti": "o3", "custom:amr": `["mfa","pwd"]`, "email_verified": "false"},
 			want:   auth.Principal{Subject: "s3", SessionID: "o3", AMR: []string{"mfa", "pwd"}, Provider: "Cognito"},
