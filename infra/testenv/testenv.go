@@ -225,9 +225,14 @@ func (e *Env) Do(r Request) *Response {
 	if e.Observe != nil {
 		req.Body = nil
 		if r.Body != nil {
-			raw, _ := json.Marshal(r.Body)
-			if s, ok := r.Body.(string); ok {
-				raw = []byte(s)
+			var raw []byte
+			switch b := r.Body.(type) {
+			case string:
+				raw = []byte(b)
+			case []byte:
+				raw = b
+			default:
+				raw, _ = json.Marshal(b)
 			}
 			req.Body = io.NopCloser(bytes.NewReader(raw))
 			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }

@@ -93,7 +93,7 @@ func (r *Resolver) User(ctx context.Context, p auth.Principal) (string, error) {
 		if name == "" {
 			name = p.Email[:strings.Index(p.Email, "@")]
 		}
-		orgName := name + "'s organization"
+		orgName := domain.Truncate(name, domain.MaxNameLength-len("'s organization")) + "'s organization"
 		org := domain.Organization{ID: domain.NewID(), Name: orgName, Plan: domain.PlanFree, Profile: domain.NewProfile(orgName)}
 		u, err := r.store.SignUp(ctx, store.SignUpInput{Subject: p.Subject, Email: p.Email, Name: name, DefaultOrganization: org})
 		if errors.Is(err, store.ErrIdentityTaken) {

@@ -9,6 +9,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/switchboard-msp/switchboard/shared/problem"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -22,7 +24,7 @@ const maxBody = 1 << 20
 func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
+		if err != nil || mt != "application/json" {
 			return problem.New(problem.UnsupportedMediaType, "unsupported-media-type", "send the body as application/json")
 		}
 	}
@@ -49,7 +51,7 @@ func bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
+		field := jsonPath(te.Field)
 		if field == "" {
 			field = "body"
 		}
@@ -64,6 +66,18 @@ func bodyError(err error) error {
 		return problem.Invalidf("body", "is truncated JSON")
 	}
 	return problem.Invalidf("body", "is not a valid JSON object")
+}
+
+// jsonPath drops the Go names of embedded structs that encoding/json puts in a type
+// error's field path ("Profile.companyName"): JSON names here are lower camelCase.
+func jsonPath(field string) string {
+	var out []string
+	for _, seg := range strings.Split(field, ".") {
+		if seg != "" && !unicode.IsUpper(rune(seg[0])) {
+			out = append(out, seg)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 func jsonType(kind string) string {

@@ -28,3 +28,12 @@ func ValidID(s string) bool {
 	}
 	return true
 }
+
+// Truncate shortens s to at most n characters.
+func Truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

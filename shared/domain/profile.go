@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
@@ -107,14 +108,14 @@ func (p *Profile) Normalize() {
 func (p Profile) Validate() error {
 	var v problem.Validation
 	v.Check(p.CompanyName == "", "companyName", "is required")
-	v.Check(len(p.CompanyName) > MaxNameLength, "companyName", "must be at most %d characters", MaxNameLength)
+	v.Check(utf8.RuneCountInString(p.CompanyName) > MaxNameLength, "companyName", "must be at most %d characters", MaxNameLength)
 	v.Check(p.DisplayName == "", "displayName", "is required")
-	v.Check(len(p.DisplayName) > MaxNameLength, "displayName", "must be at most %d characters", MaxNameLength)
-	v.Check(len(p.Address) > MaxAddressLength, "address", "must be at most %d characters", MaxAddressLength)
+	v.Check(utf8.RuneCountInString(p.DisplayName) > MaxNameLength, "displayName", "must be at most %d characters", MaxNameLength)
+	v.Check(utf8.RuneCountInString(p.Address) > MaxAddressLength, "address", "must be at most %d characters", MaxAddressLength)
 	v.Check(p.Phone != "" && !phonePattern.MatchString(p.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(p.PrimaryContactEmail != "" && !ValidEmail(p.PrimaryContactEmail), "primaryContactEmail", "must be an email address")
 	v.Check(p.Website != "" && !validWebsite(p.Website), "website", "must be an http or https URL")
-	v.Check(len(p.TaxID) > MaxShortField, "taxId", "must be at most %d characters", MaxShortField)
+	v.Check(utf8.RuneCountInString(p.TaxID) > MaxShortField, "taxId", "must be at most %d characters", MaxShortField)
 	if _, err := time.LoadLocation(p.TimeZone); p.TimeZone == "" || err != nil || p.TimeZone == "Local" {
 		v.Add("timeZone", "must be an IANA time zone such as America/Los_Angeles")
 	}
@@ -125,7 +126,7 @@ func (p Profile) Validate() error {
 	if tag, err := language.Parse(p.Language); p.Language == "" || err != nil || tag == language.Und {
 		v.Add("language", "must be a BCP 47 language tag such as en-US")
 	}
-	v.Check(len(p.BillingContact.Name) > MaxNameLength, "billingContact.name", "must be at most %d characters", MaxNameLength)
+	v.Check(utf8.RuneCountInString(p.BillingContact.Name) > MaxNameLength, "billingContact.name", "must be at most %d characters", MaxNameLength)
 	v.Check(p.BillingContact.Email != "" && !ValidEmail(p.BillingContact.Email), "billingContact.email", "must be an email address")
 	v.Check(p.BillingContact.Phone != "" && !phonePattern.MatchString(p.BillingContact.Phone), "billingContact.phone", "must be a phone number")
 	m := p.Authentication.SessionTimeoutMinutes
@@ -155,6 +156,6 @@ func validWebsite(s string) bool {
 func ValidateOrganizationName(name string) error {
 	var v problem.Validation
 	v.Check(strings.TrimSpace(name) == "", "name", "is required")
-	v.Check(len(name) > MaxNameLength, "name", "must be at most %d characters", MaxNameLength)
+	v.Check(utf8.RuneCountInString(name) > MaxNameLength, "name", "must be at most %d characters", MaxNameLength)
 	return v.Err()
 }

@@ -1,0 +1,201 @@
+package openapi_test
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// jsonFields lists the JSON members a Go struct encodes: every field by its json name,
+// and whether it is always present (no omitempty).
+func jsonFields(t reflect.Type) (all, always []string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			a, w := jsonFields(f.Type)
+			all, always = append(all, a...), append(always, w...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		all = append(all, name)
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+			always = append(always, name)
+		}
+	}
+	return all, always
+}
+
+// override changes one member of a Go type's encoding: a handler's view that adds,
+// drops or re-tags a member.
+type override struct {
+	add, drop []string
+	optional  []string // present but omitempty in the view
+}
+
+// TestResponseSchemasMatchTheGoTypes compares each response schema's properties and
+// required list with the JSON the handler's Go type encodes: a member the Go type always
+// writes must be required, an omitempty one must not be, and no member may be missing.
+func TestResponseSchemasMatchTheGoTypes(t *testing.T) {
+	s := loadSpec(t)
+	tests := []struct {
+		schema string
+		goType any
+		change override
+	}{
+		{"OrganizationAccess", domain.OrganizationAccess{}, override{}},
+		{"OrganizationAccessList", api.List[domain.OrganizationAccess]{}, override{}},
+		{"BillingContact", domain.BillingContact{}, override{}},
+		{"AuthenticationSettings", domain.AuthSettings{}, override{}},
+		// profileView: the profile, its organization id and version, and the billing
+		// contact only for members who manage billing (omitempty).
+		{"Profile", domain.Profile{}, override{add: []string{"organizationId", "version"}, optional: []string{"billingContact"}}},
+		{"AuditEvent", audit.Event{}, override{}},
+		{"AuditEventList", api.List[audit.Event]{}, override{}},
+		{"AuditActor", audit.Actor{}, override{}},
+		{"AuditTargets", audit.Targets{}, override{}},
+		{"AuditOnBehalfOf", audit.OnBehalfOf{}, override{}},
+		{"AuditChange", audit.Change{}, override{}},
+		{"FieldError", problem.FieldError{}, override{}},
+		{"Problem", problem.Document{}, override{}},
+		// organizationView (unexported): Organization without owner and profile.
+		{"Organization", domain.Organization{}, override{drop: []string{"ownerUserId", "profile"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.schema, func(t *testing.T) {
+			all, always := jsonFields(reflect.TypeOf(tt.goType))
+			all = append(all, tt.change.add...)
+			always = append(always, tt.change.add...)
+			all = slices.DeleteFunc(all, func(f string) bool { return slices.Contains(tt.change.drop, f) })
+			always = slices.DeleteFunc(always, func(f string) bool {
+				return slices.Contains(tt.change.drop, f) || slices.Contains(tt.change.optional, f)
+			})
+			sch := s.deref(map[string]any{"$ref": "#/components/schemas/" + tt.schema})
+			if sch == nil {
+				t.Fatalf("no schema %s", tt.schema)
+			}
+			var props, required []string
+			for p := range sch["properties"].(map[string]any) {
+				props = append(props, p)
+			}
+			for _, r := range asList(sch["required"]) {
+				required = append(required, r.(string))
+			}
+			if got, want := sorted(props), sorted(all); !slices.Equal(got, want) {
+				t.Errorf("properties %v, but the Go type encodes %v", got, want)
+			}
+			if got, want := sorted(required), sorted(always); !slices.Equal(got, want) {
+				t.Errorf("required %v, but the Go type always writes %v", got, want)
+			}
+			if tt.schema != "Problem" && sch["additionalProperties"] != false {
+				t.Errorf("a response schema must close additionalProperties, so a new member is documented before it ships")
+			}
+		})
+	}
+}
+
+// TestSchemasMatchTheDomainRules pins enums and limits to the Go constants they come
+// from, so a change in one place fails here until the other follows.
+func TestSchemasMatchTheDomainRules(t *testing.T) {
+	s := loadSpec(t)
+	strs := func(vs ...any) []any {
+		out := make([]any, len(vs))
+		for i, v := range vs {
+			out[i] = fmt.Sprint(v)
+		}
+		return out
+	}
+	var roles, categories []any
+	for _, r := range permission.Roles() {
+		roles = append(roles, string(r))
+	}
+	for _, c := range audit.Categories() {
+		categories = append(categories, string(c))
+	}
+	tests := []struct {
+		pointer string // into the document
+		want    any
+	}{
+		{"/components/schemas/Role/enum", roles},
+		{"/components/schemas/AuditCategory/enum", categories},
+		{"/components/schemas/Plan/enum", strs(domain.PlanFree, domain.PlanProfessional)},
+		{"/components/schemas/DateFormat/enum", strs(domain.DateFormatUS, domain.DateFormatInternational)},
+		{"/components/schemas/AuthenticationSettings/properties/sessionTimeoutMinutes/minimum", float64(domain.MinSessionTimeoutMinutes)},
+		{"/components/schemas/AuthenticationSettings/properties/sessionTimeoutMinutes/maximum", float64(domain.MaxSessionTimeoutMinutes)},
+		{"/components/schemas/AuthenticationSettingsInput/properties/sessionTimeoutMinutes/minimum", float64(domain.MinSessionTimeoutMinutes)},
+		{"/components/schemas/AuthenticationSettingsInput/properties/sessionTimeoutMinutes/maximum", float64(domain.MaxSessionTimeoutMinutes)},
+		{"/components/schemas/Profile/properties/companyName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/Profile/properties/displayName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/Profile/properties/address/maxLength", float64(domain.MaxAddressLength)},
+		{"/components/schemas/Profile/properties/taxId/maxLength", float64(domain.MaxShortField)},
+		{"/components/schemas/ProfileInput/properties/companyName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/ProfileInput/properties/displayName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/ProfileInput/properties/address/maxLength", float64(domain.MaxAddressLength)},
+		{"/components/schemas/ProfileInput/properties/taxId/maxLength", float64(domain.MaxShortField)},
+		{"/components/schemas/BillingContact/properties/name/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/BillingContactInput/properties/name/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/CreateOrganizationInput/properties/name/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/RenameOrganizationInput/properties/name/maxLength", float64(domain.MaxNameLength)},
+		{"/components/parameters/Limit/schema/maximum", float64(store.MaxLimit)},
+		{"/components/parameters/Limit/schema/default", float64(store.DefaultLimit)},
+		{"/components/parameters/Limit/schema/minimum", float64(1)},
+		{"/components/parameters/OrganizationHeader/name", api.HeaderOrganization},
+		{"/components/parameters/IdempotencyKey/name", api.HeaderIdempotencyKey},
+		{"/components/parameters/IdempotencyKey/schema/maxLength", float64(255)},
+		{"/components/schemas/Cursor/maxLength", float64(2048)},
+		{"/components/schemas/Problem/properties/type/description", problem.TypeBase + "<code>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pointer, func(t *testing.T) {
+			got, ok := s.at(tt.pointer)
+			if !ok {
+				t.Fatalf("nothing at %s", tt.pointer)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%s = %#v, want %#v", tt.pointer, got, tt.want)
+			}
+		})
+	}
+}
+
+// at reads a JSON pointer of the document.
+func (s spec) at(pointer string) (any, bool) {
+	node := any(s.tree)
+	for _, part := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if node, ok = m[strings.NewReplacer("~1", "/", "~0", "~").Replace(part)]; !ok {
+			return nil, false
+		}
+	}
+	return node, true
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func sorted(in []string) []string {
+	out := slices.Clone(in)
+	sort.Strings(out)
+	return out
+}
