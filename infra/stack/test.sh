@@ -8,7 +8,10 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${SWITCHBOARD_CACHE:-$HOME/.cache/switchboard}
 cd "$ROOT"
 
-SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 ./...
+# go test's JSON is summarized into one closing line; the pipeline fails when any test does.
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 -json ./... | python3 "$HERE/gotest-summary.py" "$summary"
 
 echo "== cfn-lint template.yaml"
 "$CACHE/venv/bin/cfn-lint" template.yaml
@@ -20,3 +23,5 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 # function (--cached never hits for makefile builds).
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o /dev/null ./functions/...
 "$CACHE/sam-venv/bin/sam" build --parallel --build-in-source
+echo "== cfn-lint and sam build passed"
+cat "$summary"

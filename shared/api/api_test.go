@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/openapitest"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
@@ -39,6 +40,7 @@ func getMe(t *testing.T, env *testenv.Env, tok string) me {
 
 func TestOrganizationsLifecycle(t *testing.T) {
 	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
 	tok := env.Token("Dana@Example.com")
 	first := getMe(t, env, tok)
 	if first.User.Email != "dana@example.com" || len(first.Organizations) != 1 || first.ActiveOrganization == nil ||
@@ -110,6 +112,7 @@ func TestOrganizationsLifecycle(t *testing.T) {
 
 func TestProfile(t *testing.T) {
 	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
 	org := env.NewOrg("owner@profile.example")
 	viewer := env.AddMember(org.ID, permission.ReadOnly, "viewer@profile.example")
 	tech := env.AddMember(org.ID, permission.Technician, "tech@profile.example")
@@ -168,6 +171,7 @@ func TestProfile(t *testing.T) {
 
 func TestBadInputIsNeverAServerError(t *testing.T) {
 	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
 	org := env.NewOrg("owner@input.example")
 	cases := []struct {
 		name, method, path, contentType string
@@ -243,6 +247,7 @@ func TestSignInRules(t *testing.T) {
 
 func TestRemovedMemberLosesAccessAtOnce(t *testing.T) {
 	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
 	org := env.NewOrg("boss@example.com")
 	tok := env.AddMember(org.ID, permission.Administrator, "leaver@example.com")
 	if res := env.Get("/api/msp-portal/settings/profile", tok); res.Status != http.StatusOK || res.Map(t)["organizationId"] != org.ID {
@@ -271,6 +276,7 @@ func TestRemovedMemberLosesAccessAtOnce(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
 	tok := env.Token("idem@example.com")
 	post := func(name, key string) *testenv.Response {
 		return env.Do(testenv.Request{Method: "POST", Path: "/api/organizations", Token: tok, Body: map[string]string{"name": name},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-msp/switchboard/infra/openapitest"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -22,6 +23,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
 	w := &world{env: env, org: env.NewOrg("owner@alpha.example"), other: env.NewOrg("owner@beta.example"), tokens: map[string]string{}}
 	w.tokens["Owner"] = w.org.OwnerToken
 	for _, role := range []permission.Role{permission.Administrator, permission.Technician, permission.ReadOnly} {
