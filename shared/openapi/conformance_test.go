@@ -627,13 +627,6 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 	}
 }
 
-const bugEmbeddedFieldName = "shared/api/json.go bodyError names a type error by json.UnmarshalTypeError.Field, " +
-	"which for a field of the embedded domain.Profile is prefixed with the Go type name: " +
-	"errors[].field is \"Profile.companyName\", not \"companyName\""
-
-const bugByteLength = "shared/domain/profile.go counts length limits in bytes (len), so a name of 200 " +
-	"characters \"must be at most 200 characters\" when any is not ASCII; JSON Schema's maxLength counts characters"
-
 // bodySteps are, for every route that takes a body, the faults every body can have.
 func bodySteps() []step {
 	var out []step
