@@ -180,6 +180,8 @@ func TestBadInputIsNeverAServerError(t *testing.T) {
 	}{
 		{"malformed JSON", "PUT", "/api/msp-portal/settings/profile", "", `{"companyName":`, 400},
 		{"wrong type", "PUT", "/api/msp-portal/settings/profile", "", `{"companyName": 5}`, 400},
+		{"several wrong types", "PUT", "/api/msp-portal/settings/profile", "",
+			`{"companyName": 5, "phone": true, "authentication": {"sessionTimeoutMinutes": "x", "requireMfa": "yes"}, "version": "1"}`, 400},
 		{"array body", "POST", "/api/organizations", "", `[]`, 400},
 		{"two objects", "POST", "/api/organizations", "", `{"name":"a"}{"name":"b"}`, 400},
 		{"empty body", "POST", "/api/organizations", "", ``, 400},
@@ -202,6 +204,13 @@ func TestBadInputIsNeverAServerError(t *testing.T) {
 			res := env.Do(testenv.Request{Method: tc.method, Path: tc.path, Token: org.OwnerToken, Body: tc.body, Headers: h})
 			if res.Status != tc.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 				t.Fatalf("%d %s %s", res.Status, res.Header.Get("Content-Type"), res.Body)
+			}
+			if tc.name == "several wrong types" {
+				for _, f := range []string{"companyName", "phone", "authentication.sessionTimeoutMinutes", "authentication.requireMfa", "version"} {
+					if !strings.Contains(string(res.Body), `"field":"`+f+`"`) {
+						t.Errorf("the 400 does not name %s: %s", f, res.Body)
+					}
+				}
 			}
 		})
 	}

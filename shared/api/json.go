@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -37,6 +39,15 @@ func decode(r *http.Request, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			// encoding/json reports only the first type error; name them all.
+			var val problem.Validation
+			typeErrors(&val, raw, reflect.TypeOf(v), "")
+			if verr := val.Err(); verr != nil {
+				return verr
+			}
+		}
 		return bodyError(err)
 	}
 	if dec.More() {
@@ -66,6 +77,68 @@ func bodyError(err error) error {
 		return problem.Invalidf("body", "is truncated JSON")
 	}
 	return problem.Invalidf("body", "is not a valid JSON object")
+}
+
+// typeErrors adds a field error for every member of the JSON object raw whose value does
+// not fit the Go type t it decodes into, descending into nested objects.
+func typeErrors(v *problem.Validation, raw []byte, t reflect.Type, prefix string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(raw, &members) != nil {
+		return
+	}
+	fields := map[string]reflect.Type{}
+	collectFields(t, fields)
+	names := make([]string, 0, len(members))
+	for name := range members {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ft, ok := fields[name]
+		if !ok {
+			continue
+		}
+		err := json.Unmarshal(members[name], reflect.New(ft).Interface())
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te) && te.Field == "":
+			v.Add(prefix+name, "must be %s", jsonType(te.Type.Kind().String()))
+		case errors.As(err, &te):
+			typeErrors(v, members[name], ft, prefix+name+".")
+		}
+	}
+}
+
+// collectFields maps the JSON names of a struct's fields to their types, with embedded
+// structs' fields promoted unless a shallower field has the name (as encoding/json does).
+func collectFields(t reflect.Type, out map[string]reflect.Type) {
+	var embedded []reflect.Type
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			embedded = append(embedded, f.Type)
+			continue
+		}
+		if name != "" && name != "-" && f.IsExported() {
+			out[name] = f.Type
+		}
+	}
+	for _, e := range embedded {
+		inner := map[string]reflect.Type{}
+		collectFields(e, inner)
+		for name, ft := range inner {
+			if _, taken := out[name]; !taken {
+				out[name] = ft
+			}
+		}
+	}
 }
 
 // jsonPath drops the Go names of embedded structs that encoding/json puts in a type
