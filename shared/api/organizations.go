@@ -53,10 +53,21 @@ func viewOrganization(o domain.Organization) organizationView {
 	return organizationView{ID: o.ID, Name: o.Name, Plan: o.Plan, ParentID: o.ParentID, CreatedAt: o.CreatedAt, Version: o.Version}
 }
 
-// accessible reads the user and one page of their organizations for the switcher; the
-// user and the memberships are read concurrently.
-func accessible(d *Deps, r *http.Request, userID string, p store.Page) (domain.User, []domain.OrganizationAccess, string, error) {
+// switcherEntry is one organization as the caller's switcher shows it.
+func switcherEntry(o domain.Organization, role permission.Role, active bool) domain.OrganizationAccess {
+	return domain.OrganizationAccess{ID: o.ID, Name: o.Name, Plan: o.Plan, Role: role, Owner: role == permission.Owner,
+		Active: active, ParentID: o.ParentID}
+}
+
+// accessible reads the caller and the page of their organizations that the request asks
+// for; the user and the memberships are read concurrently.
+func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAccess, string, error) {
 	ctx := r.Context()
+	userID := callerFrom(ctx).userID
+	p, err := page(r)
+	if err != nil {
+		return domain.User{}, nil, "", err
+	}
 	var u domain.User
 	var uerr error
 	done := make(chan struct{})
@@ -83,10 +94,7 @@ func accessible(d *Deps, r *http.Request, userID string, p store.Page) (domain.U
 		if !ok {
 			continue // deleted organization whose membership is being cleaned up
 		}
-		out = append(out, domain.OrganizationAccess{
-			ID: o.ID, Name: o.Name, Plan: o.Plan, Role: m.Role, Owner: m.Role == permission.Owner,
-			Active: o.ID == activeID, ParentID: o.ParentID,
-		})
+		out = append(out, switcherEntry(o, m.Role, o.ID == activeID))
 	}
 	return u, out, next, nil
 }
@@ -95,12 +103,7 @@ func getMe(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		cl := callerFrom(ctx)
-		p, err := page(r)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		u, list, next, err := accessible(d, r, cl.userID, p)
+		u, list, next, err := accessible(d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -114,8 +117,8 @@ func getMe(d *Deps) http.Handler {
 		if view.ActiveOrganization == nil && u.ActiveOrganizationID != "" {
 			// The active organization is past this page, or no longer reachable.
 			if oc, _, err := d.Resolver.Organization(ctx, cl.principal, u.ID, u.ActiveOrganizationID); err == nil {
-				view.ActiveOrganization = &domain.OrganizationAccess{ID: oc.Org.ID, Name: oc.Org.Name, Plan: oc.Org.Plan,
-					Role: oc.Role(), Owner: oc.Role() == permission.Owner, Active: true, ParentID: oc.Org.ParentID}
+				active := switcherEntry(oc.Org, oc.Role(), true)
+				view.ActiveOrganization = &active
 			}
 		}
 		write(w, http.StatusOK, view)
@@ -125,13 +128,7 @@ func getMe(d *Deps) http.Handler {
 func listOrganizations(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		cl := callerFrom(ctx)
-		p, err := page(r)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		_, list, next, err := accessible(d, r, cl.userID, p)
+		_, list, next, err := accessible(d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -180,8 +177,7 @@ func createOrganization(d *Deps) http.Handler {
 			return
 		}
 		w.Header().Set("Location", "/api/organizations/"+org.ID)
-		write(w, http.StatusCreated, domain.OrganizationAccess{ID: org.ID, Name: org.Name, Plan: org.Plan,
-			Role: permission.Owner, Owner: true, Active: true})
+		write(w, http.StatusCreated, switcherEntry(org, permission.Owner, true))
 	})
 }
 
@@ -242,8 +238,7 @@ func putActiveOrganization(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, fmt.Errorf("switch organization: %w", err))
 			return
 		}
-		write(w, http.StatusOK, domain.OrganizationAccess{ID: oc.Org.ID, Name: oc.Org.Name, Plan: oc.Org.Plan,
-			Role: oc.Role(), Owner: oc.Role() == permission.Owner, Active: true, ParentID: oc.Org.ParentID})
+		write(w, http.StatusOK, switcherEntry(oc.Org, oc.Role(), true))
 	})
 }
 
