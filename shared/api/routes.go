@@ -5,8 +5,20 @@ import (
 )
 
 // Routes is the whole API surface. The local server, template.yaml, events/, the
-// OpenAPI document and the authorization tests are checked against it.
+// OpenAPI document and the authorization tests are checked against it. Each feature
+// lists its routes in its own file.
 func Routes() []Route {
+	var all []Route
+	for _, feature := range [][]Route{
+		foundationRoutes(),
+	} {
+		all = append(all, feature...)
+	}
+	return all
+}
+
+// foundationRoutes are the organizations, the profile, the audit log and the document.
+func foundationRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/openapi.json", Permission: permission.Public, Function: "openapi-get",
 			Summary: "The OpenAPI document of this API", Handler: openAPIDocument},
