@@ -54,6 +54,11 @@ func (c *Context) Grant(p permission.Permission) permission.Grant {
 	return permission.GrantFor(c.Member.Role, c.Member.Permissions, p)
 }
 
+// Scope is the caller as the permission layer's tenant scope checks see them.
+func (c *Context) Scope() permission.Member {
+	return permission.Member{Role: c.Member.Role, Permissions: c.Member.Permissions, Scope: c.Member.TenantScope}
+}
+
 // Can reports whether the caller holds p at all (scoped grants included).
 func (c *Context) Can(p permission.Permission) bool { return c.Grant(p) != permission.Denied }
 

@@ -52,21 +52,12 @@ type Membership struct {
 	Version        int64                   `json:"version"`
 }
 
-// Tenant scope modes. An absent scope means all tenants.
-const (
-	ScopeAll       = "all"
-	ScopeSelected  = "selected"
-	ScopeAllExcept = "all-except"
-)
-
-// TenantScope limits the tenants a member's scoped permissions reach.
-type TenantScope struct {
-	Mode      string   `json:"mode"`
-	TenantIDs []string `json:"tenantIds,omitempty"`
-}
+// TenantScope limits the tenants a member's scoped permissions reach; the permission
+// layer evaluates it.
+type TenantScope = permission.Scope
 
 // AllTenantsScope grants every tenant.
-func AllTenantsScope() TenantScope { return TenantScope{Mode: ScopeAll} }
+func AllTenantsScope() TenantScope { return TenantScope{Mode: permission.ScopeAll} }
 
 // OrganizationAccess is one entry of a user's organization switcher.
 type OrganizationAccess struct {

@@ -283,3 +283,11 @@ func versionCondition(expected *int64) (*string, map[string]types.AttributeValue
 	return aws.String("attribute_exists(PK) AND version = :expected"),
 		map[string]types.AttributeValue{":expected": num(*expected)}
 }
+
+func marshalValue(v any) (types.AttributeValue, error) {
+	av, err := attributevalue.MarshalWithOptions(v, jsonTags)
+	if err != nil {
+		return nil, fmt.Errorf("marshal value: %w", err)
+	}
+	return av, nil
+}

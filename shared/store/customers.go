@@ -1,0 +1,457 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+// Customer keys. A customer's partition holds the customer item (SK "C"), a copy of
+// each associated tenant (SK "C#TENANT#<id>"), and its contacts, tickets and documents,
+// so the customer with its tenants is one Query.
+const (
+	skCustomer         = "C"
+	prefixCustomerLink = "C#TENANT#"
+	skTenant           = "T"
+	skUnique           = "U"
+)
+
+// nameSep ends a name in a sort key; it sorts before every printable character, so
+// "contoso" (and its ids) sorts before "contoso west".
+const nameSep = "\x01"
+
+func customerPK(orgID, customerID string) string { return orgPartition(orgID, "CUSTOMER#"+customerID) }
+func tenantPK(orgID, tenantID string) string     { return orgPartition(orgID, "TENANT#"+tenantID) }
+
+// customerListPK is the index partition of an organization's active or archived customers.
+func customerListPK(orgID string, archived bool) string {
+	if archived {
+		return orgPartition(orgID, "CUSTOMERS#ARCHIVED")
+	}
+	return orgPartition(orgID, "CUSTOMERS")
+}
+
+func customerKeyPK(orgID, kind, value string) string {
+	return orgPartition(orgID, "CUSTKEY#"+kind+"#"+strings.ToLower(value))
+}
+
+// customerKeys are the uniqueness claims of a customer: its external id and each PSA link.
+func customerKeys(c domain.Customer) []string {
+	var out []string
+	if c.ExternalID != "" {
+		out = append(out, "ext#"+c.ExternalID)
+	}
+	for _, l := range c.PSALinks {
+		out = append(out, "psa#"+l.ConnectionID+"#"+l.ExternalID)
+	}
+	return out
+}
+
+func (s *Store) customerItem(orgID string, c domain.Customer) (map[string]types.AttributeValue, error) {
+	list := customerListPK(orgID, c.Archived)
+	return item(c, "Customer", customerPK(orgID, c.ID), skCustomer, map[string]types.AttributeValue{
+		AttrGSI1PK: str(list), AttrGSI1SK: str(strings.ToLower(c.Name) + nameSep + c.ID),
+		AttrGSI2PK: str(list), AttrGSI2SK: str(c.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + c.ID),
+	})
+}
+
+func (s *Store) keyPuts(orgID, customerID string, keys []string) ([]types.TransactWriteItem, error) {
+	var out []types.TransactWriteItem
+	for _, k := range keys {
+		kind, value, _ := strings.Cut(k, "#")
+		m, err := item(map[string]string{"customerId": customerID}, "CustomerKey", customerKeyPK(orgID, kind, value), skUnique, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: m,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+	}
+	return out, nil
+}
+
+// DuplicateKeyError says a customer already claims an external id or PSA link.
+type DuplicateKeyError struct {
+	Key        string
+	CustomerID string
+}
+
+func (e *DuplicateKeyError) Error() string {
+	return fmt.Sprintf("customer %s already has %s", e.CustomerID, e.Key)
+}
+
+// CreateCustomer writes a new customer, its uniqueness claims and the audit event in
+// one transaction. Errors: *DuplicateKeyError when its external id or a PSA link
+// belongs to another customer.
+func (s *Store) CreateCustomer(ctx context.Context, orgID string, c domain.Customer, ev audit.Event) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	c.Version = 1
+	it, err := s.customerItem(orgID, c)
+	if err != nil {
+		return err
+	}
+	keys := customerKeys(c)
+	puts, err := s.keyPuts(orgID, c.ID, keys)
+	if err != nil {
+		return err
+	}
+	items := append([]types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}}}, puts...)
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, items, &ev)
+	var te *TxError
+	if errors.As(err, &te) {
+		for i, k := range keys {
+			if te.ConditionFailed(i + 1) {
+				return s.duplicateKey(ctx, orgID, k)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create customer %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) duplicateKey(ctx context.Context, orgID, k string) error {
+	kind, value, _ := strings.Cut(k, "#")
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("read customer key: %w", err)
+	}
+	var rec struct {
+		CustomerID string `json:"customerId"`
+	}
+	if out.Item != nil {
+		_ = decode(out.Item, &rec)
+	}
+	return &DuplicateKeyError{Key: k, CustomerID: rec.CustomerID}
+}
+
+// LookupCustomerKey returns the customer that claims an external id ("ext", id) or a
+// PSA link ("psa", connectionId+"#"+externalId). Errors: ErrNotFound.
+func (s *Store) LookupCustomerKey(ctx context.Context, orgID, kind, value string) (string, error) {
+	if orgID == "" {
+		return "", ErrNoOrganization
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)})
+	if err != nil {
+		return "", fmt.Errorf("get customer key: %w", err)
+	}
+	if out.Item == nil {
+		return "", ErrNotFound
+	}
+	var rec struct {
+		CustomerID string `json:"customerId"`
+	}
+	return rec.CustomerID, decode(out.Item, &rec)
+}
+
+// CustomerDetail is a customer with the copies of its tenants.
+type CustomerDetail struct {
+	Customer domain.Customer
+	Tenants  []domain.Tenant
+}
+
+// GetCustomer reads a customer and its tenants in one Query. Errors: ErrNotFound.
+func (s *Store) GetCustomer(ctx context.Context, orgID, customerID string) (CustomerDetail, error) {
+	if orgID == "" {
+		return CustomerDetail{}, ErrNoOrganization
+	}
+	if !domain.ValidID(customerID) {
+		return CustomerDetail{}, ErrNotFound
+	}
+	var d CustomerDetail
+	found := false
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :c AND :end"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(customerPK(orgID, customerID)), ":c": str(skCustomer), ":end": str(prefixCustomerLink + "~"),
+			},
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return CustomerDetail{}, fmt.Errorf("get customer %s: %w", customerID, err)
+		}
+		for _, it := range out.Items {
+			if it[AttrSK].(*types.AttributeValueMemberS).Value == skCustomer {
+				found = true
+				if err := decode(it, &d.Customer); err != nil {
+					return CustomerDetail{}, err
+				}
+				continue
+			}
+			var t domain.Tenant
+			if err := decode(it, &t); err != nil {
+				return CustomerDetail{}, err
+			}
+			d.Tenants = append(d.Tenants, t)
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	if !found {
+		return CustomerDetail{}, ErrNotFound
+	}
+	return d, nil
+}
+
+// CustomerQuery selects a page of customers.
+type CustomerQuery struct {
+	// SortBy is "name" (default) or "created".
+	SortBy string
+	// Descending reverses the order.
+	Descending bool
+	// NamePrefix searches by name prefix, case-insensitively (name order only).
+	NamePrefix string
+	Archived   bool
+	Page       Page
+}
+
+// ListCustomers returns one page of customers: one Query on GSI1 (name) or GSI2
+// (created) in the partition of active or archived customers.
+func (s *Store) ListCustomers(ctx context.Context, orgID string, q CustomerQuery) ([]domain.Customer, string, error) {
+	if orgID == "" {
+		return nil, "", ErrNoOrganization
+	}
+	pk := customerListPK(orgID, q.Archived)
+	index, pkAttr, skAttr := IndexGSI1, AttrGSI1PK, AttrGSI1SK
+	if q.SortBy == "created" {
+		index, pkAttr, skAttr = IndexGSI2, AttrGSI2PK, AttrGSI2SK
+	}
+	start, err := decodeCursor(q.Page.Cursor, pkAttr, pk, AttrPK, AttrSK, pkAttr, skAttr)
+	if err != nil {
+		return nil, "", err
+	}
+	cond := pkAttr + " = :pk"
+	vals := map[string]types.AttributeValue{":pk": str(pk)}
+	if q.NamePrefix != "" {
+		cond += " AND begins_with(" + skAttr + ", :prefix)"
+		vals[":prefix"] = str(strings.ToLower(q.NamePrefix))
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(index),
+		KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+		ScanIndexForward: aws.Bool(!q.Descending), Limit: aws.Int32(q.Page.limit()), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list customers of %s: %w", orgID, err)
+	}
+	customers := make([]domain.Customer, 0, len(out.Items))
+	for _, it := range out.Items {
+		var c domain.Customer
+		if err := decode(it, &c); err != nil {
+			return nil, "", err
+		}
+		customers = append(customers, c)
+	}
+	return customers, encodeCursor(out.LastEvaluatedKey), nil
+}
+
+// HasCustomerNamed reports whether an organization has a customer with this name
+// (case-insensitive), other than except.
+func (s *Store) HasCustomerNamed(ctx context.Context, orgID, name, except string) (bool, error) {
+	for _, archived := range []bool{false, true} {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
+			KeyConditionExpression: aws.String("GSI1PK = :pk AND begins_with(GSI1SK, :name)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(customerListPK(orgID, archived)), ":name": str(strings.ToLower(name) + nameSep),
+			},
+			Limit: aws.Int32(2),
+		})
+		if err != nil {
+			return false, fmt.Errorf("find customers named %q: %w", name, err)
+		}
+		for _, it := range out.Items {
+			var c domain.Customer
+			if decode(it, &c) == nil && c.ID != except {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// UpdateCustomerFrom writes the customer's editable fields as change leaves them,
+// conditioned on the version read, and moves its uniqueness claims, with the audit
+// event, in one transaction. Counters are not touched: they move with tenants.
+// Errors: a stale-version 409; *DuplicateKeyError.
+func (s *Store) UpdateCustomerFrom(ctx context.Context, orgID string, cur domain.Customer, expected *int64,
+	change func(*domain.Customer) (audit.Event, error)) (domain.Customer, error) {
+	if orgID == "" {
+		return domain.Customer{}, ErrNoOrganization
+	}
+	if expected != nil && *expected != cur.Version {
+		return domain.Customer{}, problem.StaleVersion("the customer")
+	}
+	next := cur
+	ev, err := change(&next)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	next.ID, next.CreatedAt, next.Counters, next.Version = cur.ID, cur.CreatedAt, cur.Counters, cur.Version+1
+	next.UpdatedAt = s.now()
+	names := map[string]string{"#n": "name", "#pc": "primaryContactName", "#pe": "primaryContactEmail", "#ph": "phone",
+		"#ad": "address", "#no": "notes", "#psa": "psaLinks", "#ext": "externalId", "#ar": "archived", "#up": "updatedAt", "#v": "version",
+		"#g1": AttrGSI1PK, "#g1s": AttrGSI1SK, "#g2": AttrGSI2PK}
+	links, err := marshalValue(next.PSALinks)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	list := customerListPK(orgID, next.Archived)
+	vals := map[string]types.AttributeValue{
+		":n": str(next.Name), ":pc": str(next.PrimaryContactName), ":pe": str(next.PrimaryContactEmail), ":ph": str(next.Phone),
+		":ad": str(next.Address), ":no": str(next.Notes), ":psa": links, ":ext": str(next.ExternalID),
+		":ar": &types.AttributeValueMemberBOOL{Value: next.Archived}, ":up": str(next.UpdatedAt.Format("2006-01-02T15:04:05.999999999Z07:00")),
+		":v": num(next.Version), ":read": num(cur.Version), ":list": str(list), ":name": str(strings.ToLower(next.Name) + nameSep + next.ID),
+	}
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(customerPK(orgID, cur.ID), skCustomer),
+		UpdateExpression: aws.String("SET #n = :n, #pc = :pc, #pe = :pe, #ph = :ph, #ad = :ad, #no = :no, #psa = :psa, #ext = :ext, " +
+			"#ar = :ar, #up = :up, #v = :v, #g1 = :list, #g1s = :name, #g2 = :list"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND #v = :read"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	}}}
+	oldKeys, newKeys := customerKeys(cur), customerKeys(next)
+	added := minus(newKeys, oldKeys)
+	puts, err := s.keyPuts(orgID, cur.ID, added)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	items = append(items, puts...)
+	for _, k := range minus(oldKeys, newKeys) {
+		kind, value, _ := strings.Cut(k, "#")
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)}})
+	}
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, items, &ev)
+	var te *TxError
+	if errors.As(err, &te) {
+		if te.ConditionFailed(0) {
+			return domain.Customer{}, problem.StaleVersion("the customer")
+		}
+		for i, k := range added {
+			if te.ConditionFailed(i + 1) {
+				return domain.Customer{}, s.duplicateKey(ctx, orgID, k)
+			}
+		}
+	}
+	if err != nil {
+		return domain.Customer{}, fmt.Errorf("update customer %s: %w", cur.ID, err)
+	}
+	return next, nil
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			found = found || x == y
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// TenantsAttachedError refuses to delete a customer that still has tenants.
+type TenantsAttachedError struct{ Count int64 }
+
+func (e *TenantsAttachedError) Error() string {
+	return fmt.Sprintf("the customer has %d associated tenants", e.Count)
+}
+
+// DeleteCustomer deletes a customer without tenants, its uniqueness claims and the
+// audit event in one transaction, then the rest of its partition (contacts, tickets,
+// documents), which nothing can reach once the customer is gone.
+// Errors: ErrNotFound; *TenantsAttachedError.
+func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Customer, ev audit.Event) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	items := []types.TransactWriteItem{{Delete: &types.Delete{
+		TableName: aws.String(s.table), Key: key(customerPK(orgID, c.ID), skCustomer),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(tenantCount) OR tenantCount = :zero)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+	}}}
+	for _, k := range customerKeys(c) {
+		kind, value, _ := strings.Cut(k, "#")
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)}})
+	}
+	ev.OrganizationID = orgID
+	err := s.transact(ctx, items, &ev)
+	var te *TxError
+	if errors.As(err, &te) && te.ConditionFailed(0) {
+		cur, gerr := s.GetCustomer(ctx, orgID, c.ID)
+		if gerr != nil {
+			return gerr
+		}
+		return &TenantsAttachedError{Count: cur.Customer.TenantCount}
+	}
+	if err != nil {
+		return fmt.Errorf("delete customer %s: %w", c.ID, err)
+	}
+	return s.deletePartition(ctx, customerPK(orgID, c.ID))
+}
+
+// deletePartition removes every item left in a partition, in batches.
+func (s *Store) deletePartition(ctx context.Context, pk string) error {
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+			ProjectionExpression:      aws.String("PK, SK"), ExclusiveStartKey: start, Limit: aws.Int32(25),
+		})
+		if err != nil {
+			return fmt.Errorf("list partition %s: %w", pk, err)
+		}
+		if len(out.Items) > 0 {
+			reqs := make([]types.WriteRequest, 0, len(out.Items))
+			for _, it := range out.Items {
+				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: it}})
+			}
+			if err := s.batchWrite(ctx, reqs); err != nil {
+				return fmt.Errorf("delete partition %s: %w", pk, err)
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}
+
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	pending := map[string][]types.WriteRequest{s.table: reqs}
+	for attempt := 0; len(pending[s.table]) > 0; attempt++ {
+		if attempt > 8 {
+			return fmt.Errorf("batch write: items left unprocessed")
+		}
+		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		if err != nil {
+			return err
+		}
+		pending = out.UnprocessedItems
+	}
+	return nil
+}

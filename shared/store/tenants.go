@@ -1,0 +1,339 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+func entraPK(orgID, entraTenantID string) string {
+	return orgPartition(orgID, "ENTRA#"+strings.ToLower(entraTenantID))
+}
+
+func tenantListPK(orgID string) string { return orgPartition(orgID, "TENANTS") }
+
+func (s *Store) tenantItem(orgID string, t domain.Tenant) (map[string]types.AttributeValue, error) {
+	return item(t, "Tenant", tenantPK(orgID, t.ID), skTenant, map[string]types.AttributeValue{
+		AttrGSI1PK: str(tenantListPK(orgID)), AttrGSI1SK: str(strings.ToLower(t.DisplayName) + nameSep + t.ID),
+	})
+}
+
+// linkItem is the copy of a tenant kept in its customer's partition.
+func (s *Store) linkItem(orgID string, t domain.Tenant) (map[string]types.AttributeValue, error) {
+	return item(t, "TenantLink", customerPK(orgID, t.CustomerID), prefixCustomerLink+t.ID, nil)
+}
+
+// ErrEntraTenantTaken: another tenant of the organization has this Entra tenant id.
+var ErrEntraTenantTaken = errors.New("entra tenant id already registered")
+
+// CreateTenant writes a tenant, claims its Entra tenant id within the organization, and
+// writes the audit event, in one transaction. Errors: ErrEntraTenantTaken.
+func (s *Store) CreateTenant(ctx context.Context, orgID string, t domain.Tenant, ev audit.Event) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	t.Version, t.CustomerID = 1, ""
+	it, err := s.tenantItem(orgID, t)
+	if err != nil {
+		return err
+	}
+	claim, err := item(map[string]string{"tenantId": t.ID}, "EntraClaim", entraPK(orgID, t.EntraTenantID), skUnique, nil)
+	if err != nil {
+		return err
+	}
+	cond := aws.String("attribute_not_exists(PK)")
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: cond}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: claim, ConditionExpression: cond}},
+	}, &ev)
+	var te *TxError
+	if errors.As(err, &te) && te.ConditionFailed(1) {
+		return ErrEntraTenantTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create tenant %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// GetTenant reads a tenant. Errors: ErrNotFound.
+func (s *Store) GetTenant(ctx context.Context, orgID, tenantID string) (domain.Tenant, error) {
+	if orgID == "" {
+		return domain.Tenant{}, ErrNoOrganization
+	}
+	if !domain.ValidID(tenantID) {
+		return domain.Tenant{}, ErrNotFound
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(tenantPK(orgID, tenantID), skTenant), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return domain.Tenant{}, fmt.Errorf("get tenant %s: %w", tenantID, err)
+	}
+	if out.Item == nil {
+		return domain.Tenant{}, ErrNotFound
+	}
+	var t domain.Tenant
+	return t, decode(out.Item, &t)
+}
+
+// ListTenants returns one page of an organization's tenants by display name, optionally
+// those whose display name starts with prefix.
+func (s *Store) ListTenants(ctx context.Context, orgID, prefix string, page Page) ([]domain.Tenant, string, error) {
+	if orgID == "" {
+		return nil, "", ErrNoOrganization
+	}
+	pk := tenantListPK(orgID)
+	start, err := decodeCursor(page.Cursor, AttrGSI1PK, pk, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
+	if err != nil {
+		return nil, "", err
+	}
+	cond := "GSI1PK = :pk"
+	vals := map[string]types.AttributeValue{":pk": str(pk)}
+	if prefix != "" {
+		cond += " AND begins_with(GSI1SK, :prefix)"
+		vals[":prefix"] = str(strings.ToLower(prefix))
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
+		KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list tenants of %s: %w", orgID, err)
+	}
+	tenants := make([]domain.Tenant, 0, len(out.Items))
+	for _, it := range out.Items {
+		var t domain.Tenant
+		if err := decode(it, &t); err != nil {
+			return nil, "", err
+		}
+		tenants = append(tenants, t)
+	}
+	return tenants, encodeCursor(out.LastEvaluatedKey), nil
+}
+
+// tenantTotals are what one tenant adds to its customer's counters.
+type tenantTotals struct {
+	count, users, licenses int64
+	score                  float64
+	health                 map[string]int64
+}
+
+func totalsOf(t *domain.Tenant, sign int64) tenantTotals {
+	if t == nil {
+		return tenantTotals{health: map[string]int64{}}
+	}
+	return tenantTotals{count: sign, users: sign * t.LicensedUsers, licenses: sign * t.AssignedLicenses(),
+		score: float64(sign) * t.SecurityScore, health: map[string]int64{t.Health: sign}}
+}
+
+// customerCounters is the Update of a customer's counters by the difference between a
+// tenant's old and new state (either may be nil); linkSet "add" or "delete" also moves
+// the tenant's id in the customer's tenantIds set.
+func (s *Store) customerCounters(orgID, customerID string, old, new *domain.Tenant, linkSet string) types.TransactWriteItem {
+	o, n := totalsOf(old, -1), totalsOf(new, 1)
+	vals := map[string]types.AttributeValue{
+		":tc": num(o.count + n.count), ":tu": num(o.users + n.users), ":tl": num(o.licenses + n.licenses),
+		":ss": &types.AttributeValueMemberN{Value: strconv.FormatFloat(o.score+n.score, 'f', -1, 64)},
+	}
+	expr := "ADD tenantCount :tc, totalUsers :tu, totalLicenses :tl, securityScoreSum :ss"
+	for _, h := range domain.HealthStatuses() {
+		attr := "health" + strings.ToUpper(h[:1]) + h[1:]
+		vals[":"+h] = num(o.health[h] + n.health[h])
+		expr += ", " + attr + " :" + h
+	}
+	switch linkSet {
+	case "add":
+		vals[":tid"] = &types.AttributeValueMemberSS{Value: []string{new.ID}}
+		expr += ", tenantIds :tid"
+	case "delete":
+		vals[":tid"] = &types.AttributeValueMemberSS{Value: []string{old.ID}}
+		expr += " DELETE tenantIds :tid"
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), skCustomer),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: vals,
+	}}
+}
+
+// AlreadyLinkedError: the tenant belongs to another customer.
+type AlreadyLinkedError struct{ CustomerID string }
+
+func (e *AlreadyLinkedError) Error() string {
+	return "the tenant is associated with customer " + e.CustomerID
+}
+
+// AssociateTenant links a tenant to a customer. The tenant's link is claimed with a
+// condition, and the customer's counters move by the tenant's state at the version that
+// condition checked, all in one transaction: of any number of concurrent associations
+// one wins, and the counters stay exact. Associating with the same customer again
+// changes nothing. Errors: ErrNotFound (tenant or customer); *AlreadyLinkedError.
+func (s *Store) AssociateTenant(ctx context.Context, orgID, customerID, tenantID string, ev audit.Event) (domain.Tenant, error) {
+	if orgID == "" {
+		return domain.Tenant{}, ErrNoOrganization
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		t, err := s.GetTenant(ctx, orgID, tenantID)
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		switch t.CustomerID {
+		case customerID:
+			return t, nil
+		case "":
+		default:
+			return domain.Tenant{}, &AlreadyLinkedError{CustomerID: t.CustomerID}
+		}
+		read := t.Version
+		t.CustomerID, t.Version, t.UpdatedAt = customerID, read+1, s.now()
+		tItem, err := s.tenantItem(orgID, t)
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		link, err := s.linkItem(orgID, t)
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		e := ev
+		e.OrganizationID = orgID
+		err = s.transact(ctx, []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(s.table), Item: tItem,
+				ConditionExpression:       aws.String("version = :read AND (attribute_not_exists(customerId) OR customerId = :none)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(read), ":none": str("")}}},
+			{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
+			s.customerCounters(orgID, customerID, nil, &t, "add"),
+		}, &e)
+		var te *TxError
+		switch {
+		case err == nil:
+			return t, nil
+		case errors.As(err, &te) && te.ConditionFailed(2):
+			return domain.Tenant{}, ErrNotFound
+		case errors.As(err, &te) && (te.ConditionFailed(0) || hasConflict(te)):
+			continue // the tenant changed or another association won: read again
+		default:
+			return domain.Tenant{}, fmt.Errorf("associate tenant %s: %w", tenantID, err)
+		}
+	}
+	return domain.Tenant{}, problem.Conflictf("tenant-busy", "the tenant is being changed concurrently; try again")
+}
+
+func hasConflict(te *TxError) bool {
+	for _, r := range te.Reasons {
+		if r == "TransactionConflict" {
+			return true
+		}
+	}
+	return false
+}
+
+// UnlinkTenant removes a tenant from its customer and moves the counters back.
+// Errors: ErrNotFound when the tenant is not associated with this customer.
+func (s *Store) UnlinkTenant(ctx context.Context, orgID, customerID, tenantID string, ev audit.Event) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		t, err := s.GetTenant(ctx, orgID, tenantID)
+		if err != nil {
+			return err
+		}
+		if t.CustomerID != customerID {
+			return ErrNotFound
+		}
+		read := t.Version
+		next := t
+		next.CustomerID, next.Version, next.UpdatedAt = "", read+1, s.now()
+		tItem, err := s.tenantItem(orgID, next)
+		if err != nil {
+			return err
+		}
+		e := ev
+		e.OrganizationID = orgID
+		err = s.transact(ctx, []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(s.table), Item: tItem,
+				ConditionExpression:       aws.String("version = :read AND customerId = :c"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(read), ":c": str(customerID)}}},
+			{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), prefixCustomerLink+tenantID)}},
+			s.customerCounters(orgID, customerID, &t, nil, "delete"),
+		}, &e)
+		var te *TxError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &te) && (te.ConditionFailed(0) || hasConflict(te)):
+			continue
+		default:
+			return fmt.Errorf("unlink tenant %s: %w", tenantID, err)
+		}
+	}
+	return problem.Conflictf("tenant-busy", "the tenant is being changed concurrently; try again")
+}
+
+// UpdateTenantFrom writes a tenant as change leaves it, conditioned on the version
+// read; when the tenant belongs to a customer, the customer's counters and its copy of
+// the tenant move in the same transaction. Errors: a stale-version 409;
+// ErrEntraTenantTaken when the Entra id moves to one already registered.
+func (s *Store) UpdateTenantFrom(ctx context.Context, orgID string, cur domain.Tenant, expected *int64,
+	change func(*domain.Tenant) (audit.Event, error)) (domain.Tenant, error) {
+	if orgID == "" {
+		return domain.Tenant{}, ErrNoOrganization
+	}
+	if expected != nil && *expected != cur.Version {
+		return domain.Tenant{}, problem.StaleVersion("the tenant")
+	}
+	next := cur
+	ev, err := change(&next)
+	if err != nil {
+		return domain.Tenant{}, err
+	}
+	next.ID, next.CustomerID, next.CreatedAt, next.Version, next.UpdatedAt = cur.ID, cur.CustomerID, cur.CreatedAt, cur.Version+1, s.now()
+	tItem, err := s.tenantItem(orgID, next)
+	if err != nil {
+		return domain.Tenant{}, err
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: tItem,
+		ConditionExpression:       aws.String("version = :read AND customerId = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(cur.Version), ":c": str(cur.CustomerID)}}}}
+	moved := !strings.EqualFold(next.EntraTenantID, cur.EntraTenantID)
+	if moved {
+		claim, err := item(map[string]string{"tenantId": cur.ID}, "EntraClaim", entraPK(orgID, next.EntraTenantID), skUnique, nil)
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		items = append(items,
+			types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: claim, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(entraPK(orgID, cur.EntraTenantID), skUnique)}})
+	}
+	if cur.CustomerID != "" {
+		link, err := s.linkItem(orgID, next)
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
+			s.customerCounters(orgID, cur.CustomerID, &cur, &next, ""))
+	}
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, items, &ev)
+	var te *TxError
+	switch {
+	case err == nil:
+		return next, nil
+	case errors.As(err, &te) && te.ConditionFailed(0):
+		return domain.Tenant{}, problem.StaleVersion("the tenant")
+	case errors.As(err, &te) && moved && te.ConditionFailed(1):
+		return domain.Tenant{}, ErrEntraTenantTaken
+	}
+	return domain.Tenant{}, fmt.Errorf("update tenant %s: %w", cur.ID, err)
+}
