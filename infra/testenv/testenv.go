@@ -279,8 +279,14 @@ func (e *Env) NewOrg(ownerEmail string) Org {
 }
 
 // AddMember creates a user with role in orgID directly through the store and returns
-// their token. Custom members get perms.
+// their token. Custom members get perms. The member reaches all tenants.
 func (e *Env) AddMember(orgID string, role permission.Role, email string, perms ...permission.Permission) string {
+	e.T.Helper()
+	return e.AddScopedMember(orgID, role, domain.AllTenantsScope(), email, perms...)
+}
+
+// AddScopedMember is AddMember with a tenant scope.
+func (e *Env) AddScopedMember(orgID string, role permission.Role, scope domain.TenantScope, email string, perms ...permission.Permission) string {
 	e.T.Helper()
 	ctx := context.Background()
 	u := domain.User{ID: domain.NewID(), Email: email, Name: strings.Split(email, "@")[0], ActiveOrganizationID: orgID}
@@ -288,7 +294,7 @@ func (e *Env) AddMember(orgID string, role permission.Role, email string, perms 
 		e.T.Fatalf("create user %s: %v", email, err)
 	}
 	m := domain.Membership{OrganizationID: orgID, UserID: u.ID, Email: u.Email, Name: u.Name, Role: role,
-		Permissions: perms, TenantScope: domain.AllTenantsScope(), JoinedAt: time.Now().UTC()}
+		Permissions: perms, TenantScope: scope, JoinedAt: time.Now().UTC()}
 	ev := audit.Event{Category: audit.UserManagement, Action: "member.add", Summary: "test member " + email,
 		Targets: audit.Targets{UserIDs: []string{u.ID}}}
 	if err := e.Store.PutMember(ctx, m, ev); err != nil {

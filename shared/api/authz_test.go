@@ -1,14 +1,17 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-msp/switchboard/infra/openapitest"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
@@ -53,21 +56,59 @@ func (w *world) callers(t *testing.T, rt api.Route) map[string]bool {
 	return expect
 }
 
-// fixtures give a value for each path parameter, by name, inside organization orgID.
-// A route added later with a new parameter gets its fixture here once; routes reusing
-// a parameter need nothing.
-var fixtures = map[string]func(w *world, orgID string) string{
-	"orgId": func(_ *world, orgID string) string { return orgID },
+// fixtures give a value for each path parameter, by name, inside organization orgID;
+// earlier parameters of the same path are in params. Each call makes fresh objects, so
+// a route that deletes one leaves the next caller its own. A route added later with a
+// new parameter gets its fixture here once; routes reusing a parameter need nothing.
+var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[string]string) string{
+	"orgId": func(_ *testing.T, _ *world, orgID string, _ map[string]string) string { return orgID },
+	"customerId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
+		c := domain.Customer{ID: domain.NewID(), Name: "Fixture customer", CreatedAt: time.Now().UTC()}
+		if err := w.env.Store.CreateCustomer(context.Background(), orgID, c, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	},
+	"tenantId": func(t *testing.T, w *world, orgID string, params map[string]string) string {
+		id := domain.NewID()
+		tn := domain.Tenant{ID: id, EntraTenantID: uuid(id), PrimaryDomain: id + ".onmicrosoft.com", DisplayName: "Fixture tenant",
+			Health: domain.HealthHealthy, CreatedAt: time.Now().UTC()}
+		ctx := context.Background()
+		if err := w.env.Store.CreateTenant(ctx, orgID, tn, audit.Event{Category: audit.Tenant, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+		if c := params["customerId"]; c != "" {
+			if _, err := w.env.Store.AssociateTenant(ctx, orgID, c, id, audit.Event{Category: audit.Tenant, Action: "fixture"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	},
+}
+
+// uuid shapes a fixture id as a GUID.
+func uuid(id string) string {
+	h := fmt.Sprintf("%x", id)
+	for len(h) < 32 {
+		h += h
+	}
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 func (w *world) path(t *testing.T, rt api.Route, orgID string) string {
 	p := rt.Path
+	params := map[string]string{}
 	for _, name := range rt.PathParams() {
 		f, ok := fixtures[name]
 		if !ok {
 			t.Fatalf("route %s has path parameter {%s} without a fixture in authz_test.go", rt.Pattern(), name)
 		}
-		p = strings.Replace(p, "{"+name+"}", f(w, orgID), 1)
+		if orgID == "no-such-org" {
+			params[name] = orgID
+		} else {
+			params[name] = f(t, w, orgID, params)
+		}
+		p = strings.Replace(p, "{"+name+"}", params[name], 1)
 	}
 	return p
 }

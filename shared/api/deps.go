@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -13,11 +14,13 @@ type Deps struct {
 	Resolver *access.Resolver
 	// ConsoleURL is the web console's origin, used in links.
 	ConsoleURL string
+	// Jobs starts long work: on the SQS queue of JOBS_QUEUE_URL, or in this process.
+	Jobs *jobs.Service
 }
 
 // NewDeps wires the dependencies over a store.
 func NewDeps(st *store.Store, consoleURL string) *Deps {
-	return &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL}
+	return &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL, Jobs: jobs.FromEnv(st, nil)}
 }
 
 // Mount adds every route to mux, each wrapped in the middleware chain, and a problem

@@ -338,6 +338,13 @@ type fetched struct {
 
 type fetchedKey struct{}
 
+// presenter is fetched data that depends on who asks (tenant scope, billing rights).
+// A Read may run before the caller is authorized, so it returns the raw data and the
+// response is shaped here, once the caller's rights are known.
+type presenter interface {
+	Present(oc *access.Context) (any, error)
+}
+
 // readHandler answers a read with the data fetched early, or fetches it now when the
 // organization was not known before resolving (no X-Organization-Id).
 func readHandler(d *Deps, read Fetch) http.Handler {
@@ -346,6 +353,11 @@ func readHandler(d *Deps, read Fetch) http.Handler {
 		f, ok := ctx.Value(fetchedKey{}).(fetched)
 		if !ok {
 			f.v, f.err = read(ctx, d, r, access.From(ctx).Org.ID)
+		}
+		if f.err == nil {
+			if p, ok := f.v.(presenter); ok {
+				f.v, f.err = p.Present(access.From(ctx))
+			}
 		}
 		if f.err != nil {
 			problem.Write(ctx, w, r, f.err)

@@ -11,6 +11,9 @@ func Routes() []Route {
 	var all []Route
 	for _, feature := range [][]Route{
 		foundationRoutes(),
+		jobRoutes(),
+		customerRoutes(),
+		tenantRoutes(),
 	} {
 		all = append(all, feature...)
 	}

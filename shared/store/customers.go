@@ -310,9 +310,12 @@ func (s *Store) UpdateCustomerFrom(ctx context.Context, orgID string, cur domain
 	names := map[string]string{"#n": "name", "#pc": "primaryContactName", "#pe": "primaryContactEmail", "#ph": "phone",
 		"#ad": "address", "#no": "notes", "#psa": "psaLinks", "#ext": "externalId", "#ar": "archived", "#up": "updatedAt", "#v": "version",
 		"#g1": AttrGSI1PK, "#g1s": AttrGSI1SK, "#g2": AttrGSI2PK}
-	links, err := marshalValue(next.PSALinks)
-	if err != nil {
-		return domain.Customer{}, err
+	var links types.AttributeValue = &types.AttributeValueMemberNULL{Value: true}
+	if len(next.PSALinks) > 0 {
+		// Empty lists are stored as NULL: engines store empty containers inconsistently.
+		if links, err = marshalValue(next.PSALinks); err != nil {
+			return domain.Customer{}, err
+		}
 	}
 	list := customerListPK(orgID, next.Archived)
 	vals := map[string]types.AttributeValue{

@@ -106,12 +106,17 @@ func item(v any, itemType, pk, sk string, extra map[string]types.AttributeValue)
 	return m, nil
 }
 
-// dropEmptyMaps removes empty nested maps, which engines store inconsistently; an
-// absent attribute decodes to the same zero value.
+// dropEmptyMaps removes empty nested maps and lists, which engines store
+// inconsistently; an absent attribute decodes to the same zero value.
 func dropEmptyMaps(m map[string]types.AttributeValue) {
 	for k, v := range m {
-		if mv, ok := v.(*types.AttributeValueMemberM); ok {
+		switch mv := v.(type) {
+		case *types.AttributeValueMemberM:
 			dropEmptyMaps(mv.Value)
+			if len(mv.Value) == 0 {
+				delete(m, k)
+			}
+		case *types.AttributeValueMemberL:
 			if len(mv.Value) == 0 {
 				delete(m, k)
 			}

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// jobRoutes are the jobs that imports, merges and syncs start (shared/jobs).
+func jobRoutes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/jobs/{jobId}", Permission: permission.ViewData, Function: "jobs-get",
+			Summary: "A job's status, progress, errors and result", Read: fetchJob},
+	}
+}
+
+// JobView is a job as clients see it: its worker's lease, attempts, cursor, parameters
+// and request origin stay inside.
+type JobView struct {
+	ID             string          `json:"id"`
+	OrganizationID string          `json:"organizationId"`
+	Kind           string          `json:"kind"`
+	Status         jobs.Status     `json:"status"`
+	Progress       jobs.Progress   `json:"progress"`
+	Errors         []jobs.Error    `json:"errors"`
+	ErrorCount     int64           `json:"errorCount"`
+	Result         json.RawMessage `json:"result"`
+	Failure        string          `json:"failure,omitempty"`
+	CreatedBy      audit.Actor     `json:"createdBy"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+	StartedAt      *time.Time      `json:"startedAt,omitempty"`
+	FinishedAt     *time.Time      `json:"finishedAt,omitempty"`
+	Version        int64           `json:"version"`
+}
+
+// NewJobView is the view of j; handlers that start a job answer 202 with it.
+func NewJobView(j jobs.Job) JobView {
+	v := JobView{
+		ID: j.ID, OrganizationID: j.OrganizationID, Kind: j.Kind, Status: j.Status, Progress: j.Progress,
+		Errors: j.Errors, ErrorCount: j.ErrorCount, Result: j.Result, Failure: j.Failure, CreatedBy: j.CreatedBy,
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Version: j.Version,
+	}
+	if v.Errors == nil {
+		v.Errors = []jobs.Error{}
+	}
+	if len(v.Result) == 0 {
+		v.Result = json.RawMessage("{}")
+	}
+	return v
+}
+
+// fetchJob reads one job of the organization; another organization's job id is
+// simply not in this organization's partition: 404.
+func fetchJob(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
+	id := r.PathValue("jobId")
+	if !domain.ValidID(id) {
+		return nil, problem.NotFoundf("the job was not found")
+	}
+	j, err := d.Store.GetJob(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFoundf("the job was not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return NewJobView(j), nil
+}
