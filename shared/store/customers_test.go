@@ -260,3 +260,31 @@ func testEntraUnique(t *testing.T, st *store.Store) {
 		t.Fatalf("another organization: %v", err)
 	}
 }
+
+func TestActivityLog(t *testing.T) {
+	for engine, open := range engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			st := open(t)
+			ctx := context.Background()
+			c := mkCustomer(t, st, "org-act", "Active", time.Now())
+			tn := mkTenant(t, st, "org-act", 3, domain.HealthHealthy)
+			ev := audit.Event{Category: audit.Tenant, Action: "tenant.associate", Targets: audit.Targets{CustomerIDs: []string{c.ID}, TenantIDs: []string{tn.ID}}}
+			if _, err := st.AssociateTenant(ctx, "org-act", c.ID, tn.ID, ev); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := st.ListActivity(ctx, "org-act", "customer", c.ID, store.Page{})
+			if err != nil || len(got) != 1 || got[0].Action != "tenant.associate" {
+				t.Fatalf("customer activity: %+v %v", got, err)
+			}
+			got, _, _ = st.ListActivity(ctx, "org-act", "tenant", tn.ID, store.Page{})
+			if len(got) != 1 {
+				t.Fatalf("tenant activity: %+v", got)
+			}
+			// The activity copies do not disturb the customer read.
+			d, err := st.GetCustomer(ctx, "org-act", c.ID)
+			if err != nil || len(d.Tenants) != 1 {
+				t.Fatalf("customer after activity: %+v %v", d, err)
+			}
+		})
+	}
+}

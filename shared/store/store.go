@@ -145,7 +145,70 @@ func expired(m map[string]types.AttributeValue, now time.Time) bool {
 	return now.Unix() >= sec
 }
 
-// auditItem is the Put of an audit event, with its id and time assigned.
+// auditItems are the Puts of an audit event, with its id and time assigned: the event in
+// the organization's log, and a copy in the partition of each customer and tenant it
+// targets, which is that object's activity log (SK "A#<time>#<id>", newest last).
+func (s *Store) auditItems(ev *audit.Event) ([]types.TransactWriteItem, error) {
+	main, err := s.auditItem(ev)
+	if err != nil {
+		return nil, err
+	}
+	out := []types.TransactWriteItem{main}
+	copies := map[string]bool{}
+	for _, id := range ev.Targets.CustomerIDs {
+		copies[customerPK(ev.OrganizationID, id)] = true
+	}
+	for _, id := range ev.Targets.TenantIDs {
+		copies[tenantPK(ev.OrganizationID, id)] = true
+	}
+	for pk := range copies {
+		m, err := item(ev, "Activity", pk, activitySK(ev.At, ev.ID), nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: m}})
+	}
+	return out, nil
+}
+
+func activitySK(at time.Time, id string) string {
+	return "A#" + at.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + id
+}
+
+// ListActivity returns one page of the audit events that targeted a customer
+// ("customer") or a tenant ("tenant"), newest first.
+func (s *Store) ListActivity(ctx context.Context, orgID, kind, id string, page Page) ([]audit.Event, string, error) {
+	if orgID == "" {
+		return nil, "", ErrNoOrganization
+	}
+	pk := customerPK(orgID, id)
+	if kind == "tenant" {
+		pk = tenantPK(orgID, id)
+	}
+	start, err := decodeCursor(page.Cursor, AttrPK, pk, AttrPK, AttrSK)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :a)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":a": str("A#")},
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list activity of %s %s: %w", kind, id, err)
+	}
+	events := make([]audit.Event, 0, len(out.Items))
+	for _, it := range out.Items {
+		var ev audit.Event
+		if err := decode(it, &ev); err != nil {
+			return nil, "", err
+		}
+		events = append(events, ev)
+	}
+	return events, encodeCursor(out.LastEvaluatedKey), nil
+}
+
+// auditItem is the Put of an audit event in the organization's log.
 func (s *Store) auditItem(ev *audit.Event) (types.TransactWriteItem, error) {
 	if ev.OrganizationID == "" {
 		return types.TransactWriteItem{}, fmt.Errorf("audit event %s/%s: %w", ev.Category, ev.Action, ErrNoOrganization)
@@ -189,11 +252,11 @@ func (e *TxError) ConditionFailed(i int) bool {
 // transact writes items and the audit events in one TransactWriteItems.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, events ...*audit.Event) error {
 	for _, ev := range events {
-		it, err := s.auditItem(ev)
+		its, err := s.auditItems(ev)
 		if err != nil {
 			return err
 		}
-		items = append(items, it)
+		items = append(items, its...)
 	}
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
