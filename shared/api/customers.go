@@ -19,6 +19,7 @@ import (
 // customerRoutes are seed 001's customer API, with unlinking a tenant.
 func customerRoutes() []Route {
 	return []Route{
+		exportRoute(),
 		{Method: "GET", Path: "/api/msp-portal/customers", Permission: permission.ViewData, Function: "customers-list",
 			Summary: "List all customers with summary data", Read: fetchCustomers},
 		{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create",
