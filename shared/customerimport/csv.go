@@ -1,0 +1,168 @@
+// Package customerimport reads seed 001's "Import Customers" CSV: headers matched
+// case-insensitively, each row validated on its own so that bad rows are reported with
+// their line and field while good rows are kept.
+package customerimport
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+// MaxRows is the most data rows one file may hold.
+const MaxRows = 10_000
+
+// MaxBytes bounds the file.
+const MaxBytes = 8 << 20
+
+// Row is one data row: the customer it describes, or the faults that keep it out.
+type Row struct {
+	// Line is the row's line number in the file (the header is line 1).
+	Line     int
+	Customer domain.Customer
+	Errors   []problem.FieldError
+}
+
+// columns maps normalized header names to the customer field they fill.
+var columns = map[string]string{
+	"customername": "name", "name": "name", "customer": "name", "company": "name", "companyname": "name",
+	"primarycontact": "primaryContactName", "primarycontactname": "primaryContactName", "contactname": "primaryContactName", "contact": "primaryContactName",
+	"primarycontactemail": "primaryContactEmail", "email": "primaryContactEmail", "contactemail": "primaryContactEmail",
+	"phone": "phone", "phonenumber": "phone",
+	"address":    "address",
+	"notes":      "notes",
+	"externalid": "externalId",
+	"psaid":      "psaId", "psarecordid": "psaId",
+	"psatype": "psaType", "psa": "psaType",
+	"psaconnectionid": "psaConnectionId", "psaconnection": "psaConnectionId",
+}
+
+// normalize drops case, spaces and punctuation: "Customer Name", "customer_name" and
+// "CUSTOMERNAME" are one header.
+func normalize(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(h) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// HeaderError is a fault of the file as a whole.
+type HeaderError struct{ Msg string }
+
+func (e *HeaderError) Error() string { return e.Msg }
+
+// Parse reads the whole file. It fails only for faults of the file itself (no header,
+// no name column, duplicate columns, too many rows, not CSV at all); row faults are
+// reported on their rows.
+func Parse(r io.Reader) ([]Row, error) {
+	cr := csv.NewReader(io.LimitReader(r, MaxBytes+1))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &HeaderError{"the file is empty: the first line must name the columns"}
+	}
+	if err != nil {
+		return nil, &HeaderError{fmt.Sprintf("the header line is not CSV: %v", err)}
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // Excel's byte-order mark
+	}
+	index := map[string]int{}
+	var unknown []string
+	for i, h := range header {
+		field, ok := columns[normalize(h)]
+		if !ok {
+			if strings.TrimSpace(h) != "" {
+				unknown = append(unknown, h)
+			}
+			continue
+		}
+		if _, dup := index[field]; dup {
+			return nil, &HeaderError{fmt.Sprintf("column %q appears twice", h)}
+		}
+		index[field] = i
+	}
+	if _, ok := index["name"]; !ok {
+		return nil, &HeaderError{"no customer name column: name one \"Customer Name\""}
+	}
+	_ = unknown // ignored columns are allowed: exports of other tools carry extra ones
+	var rows []Row
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
+				rows = append(rows, Row{Line: pe.StartLine, Errors: []problem.FieldError{{Field: "row", Message: "is not valid CSV: " + pe.Err.Error()}}})
+				if len(rows) > MaxRows {
+					return nil, &HeaderError{fmt.Sprintf("the file has more than %d rows", MaxRows)}
+				}
+				continue
+			}
+			return nil, &HeaderError{fmt.Sprintf("line %d is not CSV: %v", pe.StartLine, pe.Err)}
+		}
+		if err != nil {
+			return nil, &HeaderError{fmt.Sprintf("the file could not be read: %v", err)}
+		}
+		if blank(rec) {
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rows) >= MaxRows {
+			return nil, &HeaderError{fmt.Sprintf("the file has more than %d rows; split it", MaxRows)}
+		}
+		rows = append(rows, parseRow(line, rec, index))
+	}
+	return rows, nil
+}
+
+func blank(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func parseRow(line int, rec []string, index map[string]int) Row {
+	get := func(field string) string {
+		i, ok := index[field]
+		if !ok || i >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[i])
+	}
+	c := domain.Customer{
+		Name: get("name"), PrimaryContactName: get("primaryContactName"), PrimaryContactEmail: get("primaryContactEmail"),
+		Phone: get("phone"), Address: get("address"), Notes: get("notes"), ExternalID: get("externalId"),
+	}
+	var v problem.Validation
+	if id := get("psaId"); id != "" || get("psaType") != "" || get("psaConnectionId") != "" {
+		c.PSALinks = []domain.PSALink{{ConnectionID: get("psaConnectionId"), Type: strings.ToLower(get("psaType")), ExternalID: id}}
+	}
+	c.Normalize()
+	c.Validate(&v, "")
+	row := Row{Line: line, Customer: c}
+	if err := v.Err(); err != nil {
+		for _, f := range problem.As(err).Fields {
+			f.Field = strings.Replace(f.Field, "psaLinks[0].connectionId", "psaConnectionId", 1)
+			f.Field = strings.Replace(f.Field, "psaLinks[0].type", "psaType", 1)
+			f.Field = strings.Replace(f.Field, "psaLinks[0].externalId", "psaId", 1)
+			row.Errors = append(row.Errors, f)
+		}
+	}
+	return row
+}
