@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 # SAM's makefile build method calls build-<LogicalId>, one per function.
 -include functions/build.mk
 
-.PHONY: run test lint unit stack-test bench generate tools
+.PHONY: run test lint unit stack-test bench generate tools fuzz
 
 ## run: the whole API on http://127.0.0.1:3000 (PORT overrides), embedded engine, demo data
 run:
@@ -39,3 +39,9 @@ bench:
 ## generate: functions/, events/, template.yaml and functions/build.mk from the route table
 generate:
 	$(GO) run ./infra/gen
+
+## fuzz: run each Go fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME) ./shared/store
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shared/customerimport
