@@ -262,10 +262,14 @@ func createCustomer(d *Deps) http.Handler {
 			return
 		}
 		c.Archived = in.Archived != nil && *in.Archived
-		warnings := d.nameWarnings(ctx, oc.Org.ID, c.Name, "")
+		// The duplicate-name check only warns, so it runs beside the write.
+		warned := make(chan []Warning, 1)
+		go func() { warned <- d.nameWarnings(ctx, oc.Org.ID, c.Name, "") }()
 		ev := audit.New(ctx, oc.Org.ID, audit.Customer, "customer.create", fmt.Sprintf("created customer %q", c.Name))
 		ev.Targets.CustomerIDs = []string{c.ID}
-		if err := d.Store.CreateCustomer(ctx, oc.Org.ID, c, ev); err != nil {
+		err := d.Store.CreateCustomer(ctx, oc.Org.ID, c, ev)
+		warnings := <-warned
+		if err != nil {
 			problem.Write(ctx, w, r, duplicateKeyProblem(err))
 			return
 		}

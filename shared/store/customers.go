@@ -264,9 +264,34 @@ func (s *Store) ListCustomers(ctx context.Context, orgID string, q CustomerQuery
 }
 
 // HasCustomerNamed reports whether an organization has a customer with this name
-// (case-insensitive), other than except.
+// (case-insensitive), other than except; active and archived customers are queried
+// concurrently.
 func (s *Store) HasCustomerNamed(ctx context.Context, orgID, name, except string) (bool, error) {
+	type answer struct {
+		found bool
+		err   error
+	}
+	answers := make(chan answer, 2)
 	for _, archived := range []bool{false, true} {
+		go func() {
+			found, err := s.hasCustomerNamedIn(ctx, orgID, name, except, archived)
+			answers <- answer{found, err}
+		}()
+	}
+	var found bool
+	var firstErr error
+	for range 2 {
+		a := <-answers
+		found = found || a.found
+		if firstErr == nil {
+			firstErr = a.err
+		}
+	}
+	return found, firstErr
+}
+
+func (s *Store) hasCustomerNamedIn(ctx context.Context, orgID, name, except string, archived bool) (bool, error) {
+	{
 		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
 			KeyConditionExpression: aws.String("GSI1PK = :pk AND begins_with(GSI1SK, :name)"),
@@ -286,6 +311,31 @@ func (s *Store) HasCustomerNamed(ctx context.Context, orgID, name, except string
 		}
 	}
 	return false, nil
+}
+
+// PutCustomersUnaudited writes customers with BatchWriteItem and no audit events or
+// uniqueness claims. It exists for demo data and benches only; every request path
+// uses CreateCustomer.
+func (s *Store) PutCustomersUnaudited(ctx context.Context, orgID string, customers []domain.Customer) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	for start := 0; start < len(customers); start += 25 {
+		end := min(start+25, len(customers))
+		reqs := make([]types.WriteRequest, 0, end-start)
+		for _, c := range customers[start:end] {
+			c.Version = 1
+			it, err := s.customerItem(orgID, c)
+			if err != nil {
+				return err
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return fmt.Errorf("put customers: %w", err)
+		}
+	}
+	return nil
 }
 
 // UpdateCustomerFrom writes the customer's editable fields as change leaves them,
