@@ -11,10 +11,82 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-AuditLogListFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-ProfileGetFunction build-ProfilePutFunction
+.PHONY: build-AuditLogListFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersListFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-JobWorkerFunction build-JobsGetFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-ProfileGetFunction build-ProfilePutFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
 
 build-AuditLogListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit-log-list
+
+build-CustomersActivityListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-activity-list
+
+build-CustomersContactsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-contacts-create
+
+build-CustomersContactsDeleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-contacts-delete
+
+build-CustomersContactsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-contacts-list
+
+build-CustomersContactsUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-contacts-update
+
+build-CustomersCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-create
+
+build-CustomersDeleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-delete
+
+build-CustomersDocumentsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-documents-create
+
+build-CustomersDocumentsDeleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-documents-delete
+
+build-CustomersDocumentsGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-documents-get
+
+build-CustomersDocumentsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-documents-list
+
+build-CustomersExportFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-export
+
+build-CustomersGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-get
+
+build-CustomersListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-list
+
+build-CustomersOverviewGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-overview-get
+
+build-CustomersTenantsAssociateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-tenants-associate
+
+build-CustomersTenantsUnlinkFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-tenants-unlink
+
+build-CustomersTicketsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-tickets-create
+
+build-CustomersTicketsGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-tickets-get
+
+build-CustomersTicketsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-tickets-list
+
+build-CustomersTicketsUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-tickets-update
+
+build-CustomersUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-update
+
+build-JobWorkerFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/job-worker
+
+build-JobsGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/jobs-get
 
 build-MeActiveOrganizationPutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/me-active-organization-put
@@ -39,5 +111,17 @@ build-ProfileGetFunction:
 
 build-ProfilePutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/profile-put
+
+build-TenantsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-create
+
+build-TenantsGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-get
+
+build-TenantsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-list
+
+build-TenantsUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-update
 
 .DEFAULT_GOAL := $(switchboard_default_goal)

@@ -97,6 +97,11 @@ var eventCases = map[string]eventCase{
 			t.Errorf("audit log %v", b)
 		}
 	}},
+	"jobs-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+		if b["id"] != templategen.SampleJobID || b["organizationId"] != templategen.SampleOrgID || b["status"] != "queued" {
+			t.Errorf("job %v", b)
+		}
+	}},
 }
 
 // invoke runs the function's handler on a fresh table as its Lambda would, through
@@ -115,6 +120,9 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 
 	if ev.RequestContext.Authorizer != nil && strings.Contains(string(raw), templategen.SampleOrgID) {
 		seedSampleOrg(ctx, t, st, ev.RequestContext.Authorizer.JWT.Claims)
+	}
+	if strings.Contains(string(raw), templategen.SampleJobID) {
+		seedSampleJob(ctx, t, st, "sample-import")
 	}
 	h, err := lambdaentry.Handler(ctx, name)
 	if err != nil {
@@ -143,6 +151,17 @@ func seedSampleOrg(ctx context.Context, t *testing.T, st *store.Store, claims ma
 		Action: "organization.create", Summary: `created organization "Sample MSP"`}
 	if err := st.CreateOrganization(ctx, org, owner, ev); err != nil {
 		t.Fatalf("create %s: %v", org.ID, err)
+	}
+}
+
+// seedSampleJob creates the job the events name, queued, of kind.
+func seedSampleJob(ctx context.Context, t *testing.T, st *store.Store, kind string) {
+	t.Helper()
+	_, err := st.CreateJob(ctx, store.Job{ID: templategen.SampleJobID, OrganizationID: templategen.SampleOrgID, Kind: kind,
+		Category: audit.Customer, CreatedBy: audit.Actor{UserID: "sample-user", Email: templategen.SampleEmail}},
+		[]byte("name\nContoso\n"), audit.Event{Category: audit.Customer, Action: "job.start", Summary: "started a sample job"})
+	if err != nil {
+		t.Fatalf("create %s: %v", templategen.SampleJobID, err)
 	}
 }
 

@@ -11,12 +11,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -244,7 +246,7 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 					t.Errorf("%s: %s is %v, want %v", f.LogicalID(), key, got, want)
 				}
 			}
-			for _, env := range []string{"TABLE_NAME", "CONSOLE_URL", "SES_SENDER"} {
+			for _, env := range []string{"TABLE_NAME", "CONSOLE_URL", "SES_SENDER", "JOBS_QUEUE_URL", "DOCUMENTS_BUCKET"} {
 				if dig(effective(tpl, p, "Environment"), "Variables", env) == nil {
 					t.Errorf("%s: no environment variable %s", f.LogicalID(), env)
 				}
@@ -286,12 +288,7 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 			if !slices.Equal(actions, want) {
 				t.Errorf("%s: policy allows %v; the route table's IAMActions are %v", f.LogicalID(), actions, want)
 			}
-			if r, ok := resources["dynamodb"]; ok {
-				tableRes := []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}, sub("${Table.Arn}/index/*")}
-				if !equalJSON(r, tableRes) {
-					t.Errorf("%s: DynamoDB actions on %v, want the table and its indexes", f.LogicalID(), r)
-				}
-			}
+			checkResources(t, f.LogicalID(), resources)
 
 			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":\n") || !strings.Contains(buildMk, "./functions/"+rt.Function+"\n") {
 				t.Errorf("functions/build.mk has no build-%s target for ./functions/%s", f.LogicalID(), rt.Function)
@@ -300,20 +297,162 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 	}
 }
 
-// TestEveryJobIsDeployed checks the functions no route starts.
+// checkResources checks that each service's actions are granted on its resources only.
+func checkResources(t *testing.T, id string, resources map[string]any) {
+	t.Helper()
+	want := map[string]any{
+		"dynamodb": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}, sub("${Table.Arn}/index/*")},
+		"sqs":      []any{map[string]any{"Fn::GetAtt": []any{"JobsQueue", "Arn"}}},
+	}
+	for svc, r := range resources {
+		if w, ok := want[svc]; ok && !equalJSON(r, w) {
+			t.Errorf("%s: %s actions on %v, want %v", id, svc, r, w)
+		}
+	}
+}
+
+// TestEveryJobIsDeployed checks the functions no route starts: for the queue worker,
+// its generated main.go and SQS event, its function, log group, exact policy, event
+// source mapping and the queue with its dead-letter queue.
 func TestEveryJobIsDeployed(t *testing.T) {
 	root := repoRoot(t)
 	tpl := loadTemplate(t)
+	buildMk := string(readFile(t, root, templategen.BuildMkFile))
+	workers := 0
 	for _, j := range api.Jobs() {
-		f := templategen.Function{Name: j.Function, Job: &j}
-		if _, err := os.Stat(filepath.Join(root, "functions", j.Function, "main.go")); err != nil {
-			t.Errorf("job %s: %v", j.Function, err)
-		}
-		if tpl.Resources[f.LogicalID()].Type != "AWS::Serverless::Function" {
-			t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogicalID())
-		}
-		if tpl.Resources[f.LogGroupID()].Type != "AWS::Logs::LogGroup" {
-			t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogGroupID())
+		t.Run(j.Function, func(t *testing.T) {
+			f := templategen.Function{Name: j.Function, Job: &j}
+			main, err := os.ReadFile(filepath.Join(root, "functions", j.Function, "main.go"))
+			if err != nil {
+				t.Errorf("job %s: %v", j.Function, err)
+			}
+			fn := tpl.Resources[f.LogicalID()]
+			if fn.Type != "AWS::Serverless::Function" {
+				t.Fatalf("job %s: template.yaml has no %s", j.Function, f.LogicalID())
+			}
+			if tpl.Resources[f.LogGroupID()].Type != "AWS::Logs::LogGroup" {
+				t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogGroupID())
+			}
+			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":\n") {
+				t.Errorf("functions/build.mk has no build-%s target", f.LogicalID())
+			}
+			actions, resources := policyActions(t, fn.Properties)
+			want := slices.Clone(j.Actions)
+			slices.Sort(actions)
+			slices.Sort(want)
+			if !slices.Equal(actions, want) {
+				t.Errorf("%s: policy allows %v; the job's Actions are %v", f.LogicalID(), actions, want)
+			}
+			checkResources(t, f.LogicalID(), resources)
+			if j.Kind != templategen.KindQueueWorker {
+				return
+			}
+			workers++
+			if !strings.Contains(string(main), fmt.Sprintf("lambdaentry.Worker(%q)", j.Function)) {
+				t.Errorf("functions/%s/main.go does not start worker %s:\n%s", j.Function, j.Function, main)
+			}
+			for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
+				if !slices.Contains(j.Actions, a) {
+					t.Errorf("a queue worker needs %s", a)
+				}
+			}
+			var ev events.SQSEvent
+			if err := json.Unmarshal(readFile(t, root, "events/"+j.Function+".json"), &ev); err != nil || len(ev.Records) == 0 {
+				t.Fatalf("events/%s.json is no SQS event: %v", j.Function, err)
+			}
+			for _, r := range ev.Records {
+				m, err := jobs.ParseMessage(r.Body)
+				if err != nil || r.EventSource != "aws:sqs" || r.MessageId == "" || r.ReceiptHandle == "" ||
+					m.OrganizationID != templategen.SampleOrgID || m.JobID != templategen.SampleJobID {
+					t.Errorf("event record %+v: %v", r, err)
+				}
+			}
+			if evs := fn.Properties["Events"]; evs != nil {
+				t.Errorf("%s: SAM events %v; the worker's trigger is its own event source mapping", f.LogicalID(), evs)
+			}
+			timeout, _ := effective(tpl, fn.Properties, "Timeout").(int)
+			if timeout != templategen.WorkerTimeout || fn.Properties["MemorySize"] != templategen.WorkerMemory {
+				t.Errorf("%s: Timeout %v, MemorySize %v", f.LogicalID(), timeout, fn.Properties["MemorySize"])
+			}
+
+			mapping := tpl.Resources[f.WorkerMappingID()]
+			for _, c := range []struct {
+				what      string
+				got, want any
+			}{
+				{"mapping type", mapping.Type, "AWS::Lambda::EventSourceMapping"},
+				{"mapping queue", mapping.Properties["EventSourceArn"], map[string]any{"Fn::GetAtt": []any{"JobsQueue", "Arn"}}},
+				{"mapping function", mapping.Properties["FunctionName"], ref(f.LogicalID())},
+				{"mapping batch size", mapping.Properties["BatchSize"], templategen.WorkerBatchSize},
+				{"partial batch responses", mapping.Properties["FunctionResponseTypes"], []any{"ReportBatchItemFailures"}},
+			} {
+				if !equalJSON(c.got, c.want) {
+					t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
+				}
+			}
+
+			queue, dlq := tpl.Resources["JobsQueue"], tpl.Resources["JobsDeadLetterQueue"]
+			if queue.Type != "AWS::SQS::Queue" || dlq.Type != "AWS::SQS::Queue" {
+				t.Fatalf("queue %q, dead-letter queue %q", queue.Type, dlq.Type)
+			}
+			if v, _ := queue.Properties["VisibilityTimeout"].(int); v < 6*timeout {
+				t.Errorf("VisibilityTimeout %d, want at least 6 × the worker's timeout %d", v, timeout)
+			}
+			for _, c := range []struct {
+				what      string
+				got, want any
+			}{
+				{"dead-letter target", dig(queue.Properties, "RedrivePolicy", "deadLetterTargetArn"), map[string]any{"Fn::GetAtt": []any{"JobsDeadLetterQueue", "Arn"}}},
+				{"maxReceiveCount", dig(queue.Properties, "RedrivePolicy", "maxReceiveCount"), 5},
+				{"queue SSE", queue.Properties["SqsManagedSseEnabled"], true},
+				{"dead-letter queue SSE", dlq.Properties["SqsManagedSseEnabled"], true},
+				{"queue URL in every function", dig(tpl.Globals, "Function", "Environment", "Variables", "JOBS_QUEUE_URL"), ref("JobsQueue")},
+				{"the worker gives up on a job before the queue gives up on its message", jobs.MaxAttempts, templategen.QueueMaxReceiveCount - 1},
+			} {
+				if !equalJSON(c.got, c.want) {
+					t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
+				}
+			}
+			if jobs.DefaultYieldMargin >= time.Duration(timeout)*time.Second/2 {
+				t.Errorf("runners are asked to yield %v before a %ds timeout: they would hardly run", jobs.DefaultYieldMargin, timeout)
+			}
+		})
+	}
+	if workers != 1 {
+		t.Errorf("%d queue workers in api.Jobs, want 1 (every kind of job runs on it)", workers)
+	}
+}
+
+// TestTemplateDocumentsBucket checks the customer documents bucket: private,
+// encrypted, TLS only, uploads from the console, incomplete uploads cleaned up.
+func TestTemplateDocumentsBucket(t *testing.T) {
+	tpl := loadTemplate(t)
+	b, pol := tpl.Resources["DocumentsBucket"], tpl.Resources["DocumentsBucketPolicy"]
+	bucketArn := map[string]any{"Fn::GetAtt": []any{"DocumentsBucket", "Arn"}}
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"type", b.Type, "AWS::S3::Bucket"},
+		{"encryption", dig(b.Properties, "BucketEncryption", "ServerSideEncryptionConfiguration", "0", "ServerSideEncryptionByDefault", "SSEAlgorithm"), "AES256"},
+		{"public access block", b.Properties["PublicAccessBlockConfiguration"], map[string]any{
+			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}},
+		{"no ACLs", dig(b.Properties, "OwnershipControls", "Rules", "0", "ObjectOwnership"), "BucketOwnerEnforced"},
+		{"CORS methods", dig(b.Properties, "CorsConfiguration", "CorsRules", "0", "AllowedMethods"), []any{"PUT"}},
+		{"CORS origin", dig(b.Properties, "CorsConfiguration", "CorsRules", "0", "AllowedOrigins"), []any{ref("ConsoleUrl")}},
+		{"CORS rules", len(dig(b.Properties, "CorsConfiguration", "CorsRules").([]any)), 1},
+		{"abort incomplete uploads", dig(b.Properties, "LifecycleConfiguration", "Rules", "0", "AbortIncompleteMultipartUpload", "DaysAfterInitiation"), 1},
+		{"lifecycle rule enabled", dig(b.Properties, "LifecycleConfiguration", "Rules", "0", "Status"), "Enabled"},
+		{"bucket name in every function", dig(tpl.Globals, "Function", "Environment", "Variables", "DOCUMENTS_BUCKET"), ref("DocumentsBucket")},
+		{"policy type", pol.Type, "AWS::S3::BucketPolicy"},
+		{"policy bucket", pol.Properties["Bucket"], ref("DocumentsBucket")},
+		{"TLS only", dig(pol.Properties, "PolicyDocument", "Statement", "0"), map[string]any{
+			"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+			"Resource":  []any{bucketArn, sub("${DocumentsBucket.Arn}/*")},
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}}},
+	} {
+		if !equalJSON(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
 		}
 	}
 }
@@ -579,6 +718,10 @@ func TestStackResourceCount(t *testing.T) {
 		}
 		perFunction[f.Name] = samExpansion(t, f.LogicalID(), fn) + 1 // + its log group
 		owned[f.LogicalID()], owned[f.LogGroupID()] = true, true
+		if _, ok := tpl.Resources[f.WorkerMappingID()]; ok {
+			perFunction[f.Name]++ // + its event source mapping
+			owned[f.WorkerMappingID()] = true
+		}
 	}
 	total, fixed := 0, 0
 	for id, res := range tpl.Resources {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/switchboard-msp/switchboard/infra/devauth"
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -79,6 +81,10 @@ func run(ctx context.Context) error {
 	}
 	mail := &outbox.Outbox{}
 	deps := api.NewDeps(st, "http://127.0.0.1:"+port)
+	jobsQueue := startJobs(ctx, cfg, st, deps)
+	if err := startDocuments(ctx, deps); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
@@ -115,8 +121,10 @@ func run(ctx context.Context) error {
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
+		// Runs in flight stop and release their jobs, which stay resumable.
+		_ = deps.Jobs.Close(shutdown)
 	}()
-	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table,
+	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table, "jobs", jobsQueue,
 		"signIn", "POST /dev/sign-in {\"email\":\""+seed.People[0].Email+"\"}")
 	fmt.Fprintf(os.Stderr, "\nSwitchboard on http://%s (%s)\n  sign in: curl -s -XPOST http://%s/dev/sign-in -d '{\"email\":\"%s\",\"name\":\"%s\"}'\n\n",
 		ln.Addr(), engine, ln.Addr(), seed.People[0].Email, seed.People[0].Name)
@@ -124,4 +132,18 @@ func run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// startJobs runs the jobs that routes start: on the SQS queue of JOBS_QUEUE_URL (say
+// moto's, with SQS_ENDPOINT), polled by a worker in this process as the job-worker
+// Lambda's event source would, or else on the in-process queue api.NewDeps set up. It
+// returns a description of the queue for the start-up log.
+func startJobs(ctx context.Context, cfg aws.Config, st *store.Store, deps *api.Deps) string {
+	if os.Getenv(jobs.EnvQueueURL) == "" {
+		return "in-process queue"
+	}
+	deps.Jobs = jobs.FromEnv(st, &cfg)
+	q := deps.Jobs.Queue.(*jobs.SQSQueue)
+	go func() { _ = q.Poll(ctx, jobs.NewWorker(st, q), 10*time.Second) }()
+	return "SQS " + q.URL
 }

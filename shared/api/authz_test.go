@@ -84,6 +84,12 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 		}
 		return id
 	},
+	"jobId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
+		return fixtureJob(t, w.env.Store, orgID)
+	},
+	"contactId":  fixtureContact,
+	"ticketId":   fixtureTicket,
+	"documentId": fixtureDocument,
 }
 
 // uuid shapes a fixture id as a GUID.

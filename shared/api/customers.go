@@ -20,6 +20,7 @@ import (
 func customerRoutes() []Route {
 	return []Route{
 		exportRoute(),
+		importRoute(),
 		{Method: "GET", Path: "/api/msp-portal/customers", Permission: permission.ViewData, Function: "customers-list",
 			Summary: "List all customers with summary data", Read: fetchCustomers},
 		{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create",

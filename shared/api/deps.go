@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/objects"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -16,11 +17,15 @@ type Deps struct {
 	ConsoleURL string
 	// Jobs starts long work: on the SQS queue of JOBS_QUEUE_URL, or in this process.
 	Jobs *jobs.Service
+	// Objects keeps customer documents in DOCUMENTS_BUCKET (S3_ENDPOINT for moto or the
+	// local server's fake); it connects on first use.
+	Objects *objects.Store
 }
 
 // NewDeps wires the dependencies over a store.
 func NewDeps(st *store.Store, consoleURL string) *Deps {
-	return &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL, Jobs: jobs.FromEnv(st, nil)}
+	return &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL, Jobs: jobs.FromEnv(st, nil),
+		Objects: objects.FromEnv()}
 }
 
 // Mount adds every route to mux, each wrapped in the middleware chain, and a problem

@@ -23,6 +23,20 @@ func jobRoutes() []Route {
 	}
 }
 
+// jobWorker runs every kind of job from the jobs queue (shared/jobs, started by
+// lambdaentry.Worker). Its actions are the queue's, the job items', and those of the
+// registered runners' code paths: a runner that uses another action adds it here.
+func jobWorker() Job {
+	return Job{Function: "job-worker", Kind: "queue-worker",
+		Summary: "Runs the jobs of the jobs queue: imports, merges and syncs",
+		Actions: []string{
+			"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+			"sqs:SendMessage", // a job that continues in a new invocation is queued again
+			"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems",
+		}}
+}
+
 // JobView is a job as clients see it: its worker's lease, attempts, cursor, parameters
 // and request origin stay inside.
 type JobView struct {

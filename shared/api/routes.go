@@ -14,6 +14,7 @@ func Routes() []Route {
 		jobRoutes(),
 		customerRoutes(),
 		tenantRoutes(),
+		customerDetailRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -49,7 +50,9 @@ func foundationRoutes() []Route {
 
 // Jobs are the functions that no route starts.
 func Jobs() []Job {
-	return nil
+	return []Job{
+		jobWorker(),
+	}
 }
 
 // RouteByFunction finds the route a function serves.

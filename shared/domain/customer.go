@@ -59,15 +59,16 @@ type Customer struct {
 // Counters summarize a customer's tenants. They live on the customer item and change in
 // the same transaction as whatever moves them.
 type Counters struct {
-	TenantCount      int64    `json:"tenantCount"`
-	TotalUsers       int64    `json:"totalUsers"`
-	TotalLicenses    int64    `json:"totalLicenses"`
-	SecurityScoreSum float64  `json:"securityScoreSum"`
-	HealthHealthy    int64    `json:"healthHealthy"`
-	HealthWarning    int64    `json:"healthWarning"`
-	HealthCritical   int64    `json:"healthCritical"`
-	HealthUnknown    int64    `json:"healthUnknown"`
-	TenantIDs        []string `json:"tenantIds,omitempty,stringset"`
+	TenantCount      int64   `json:"tenantCount"`
+	TotalUsers       int64   `json:"totalUsers"`
+	TotalLicenses    int64   `json:"totalLicenses"`
+	SecurityScoreSum float64 `json:"securityScoreSum"`
+	HealthHealthy    int64   `json:"healthHealthy"`
+	HealthWarning    int64   `json:"healthWarning"`
+	HealthCritical   int64   `json:"healthCritical"`
+	HealthUnknown    int64   `json:"healthUnknown"`
+	// TenantIDs is kept as a string set in the table (see store) for the scope check.
+	TenantIDs []string `json:"-"`
 }
 
 // Health is the worst health of the customer's tenants; unknown without tenants.

@@ -35,8 +35,12 @@
 //  2. Make each step idempotent relative to the checkpoint. The work between the last
 //     checkpoint and a crash is done again, so each write must notice that it was
 //     already made: a conditional write keyed by the row (a deterministic id from the
-//     job id and line, or the natural key), counted in the result only when the
-//     condition held.
+//     job id and line, or the natural key) that also records the job's id, e.g.
+//     "attribute_not_exists(PK)", and when that fails "jobId = :thisJob". Count a row
+//     in the result when either condition held: a row this job wrote in a batch that
+//     was never checkpointed lost its count with that batch, so the redo counts it;
+//     a row someone else wrote is a conflict (an error of that line), not a success.
+//     Never keep a count in memory across a checkpoint: carry it in Result.
 //  3. Checkpoint after each batch with env.Checkpoint: progress, new errors and the
 //     running result are written together, conditioned on the job's version, so two
 //     workers can never both advance a job. ErrLost means another worker holds the job

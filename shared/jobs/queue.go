@@ -30,7 +30,9 @@ type LocalQueue struct {
 	ch          chan localMessage
 	workers     int
 	maxReceives int
-	retryDelay  func(receives int) time.Duration
+	// RetryDelay is the wait before delivering a failed message again, after its
+	// receives-th delivery: 200 ms doubling to 10 s unless set before the first Enqueue.
+	RetryDelay func(receives int) time.Duration
 
 	mu      sync.Mutex
 	running int
@@ -51,7 +53,7 @@ func NewLocalQueue(workers, buffer int) *LocalQueue {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &LocalQueue{
 		ch: make(chan localMessage, buffer), workers: max(workers, 1), maxReceives: 5,
-		retryDelay: func(n int) time.Duration { return min(100*time.Millisecond<<n, 10*time.Second) },
+		RetryDelay: func(n int) time.Duration { return min(100*time.Millisecond<<n, 10*time.Second) },
 		ctx:        ctx, cancel: cancel,
 	}
 }
@@ -117,7 +119,7 @@ func (q *LocalQueue) deliver(m localMessage) {
 		q.pending.Done()
 		return
 	}
-	time.AfterFunc(q.retryDelay(m.receives), func() { _ = q.send(m, true) })
+	time.AfterFunc(q.RetryDelay(m.receives), func() { _ = q.send(m, true) })
 }
 
 func (q *LocalQueue) call(m localMessage) (err error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -58,7 +59,10 @@ func Handler(ctx context.Context, name string) (http.Handler, error) {
 		return nil, err
 	}
 	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
-	deps := api.NewDeps(store.New(db, awsconfig.TableName(store.DefaultTable)), os.Getenv("CONSOLE_URL"))
+	st := store.New(db, awsconfig.TableName(store.DefaultTable))
+	deps := api.NewDeps(st, os.Getenv("CONSOLE_URL"))
+	// In Lambda JOBS_QUEUE_URL is always set: jobs go to SQS with this configuration.
+	deps.Jobs = jobs.FromEnv(st, &cfg)
 	return handlerOn(deps, name)
 }
 

@@ -227,13 +227,25 @@ func TestOperationsFollowTheConventions(t *testing.T) {
 				}
 			}
 
-			// The statuses each layer can answer.
+			// The statuses each layer can answer. Success is one 2xx: 204 (no body) for a
+			// DELETE, 201 for a POST that creates, or 200 for a POST that acts on an
+			// existing resource (and documents no 201), 200 otherwise.
 			want := map[string]bool{"500": true}
 			success := "200"
-			if rt.Method == http.MethodPost {
-				success = "201"
+			switch rt.Method {
+			case http.MethodDelete:
+				success = "204"
+			case http.MethodPost:
+				if _, acts := responses["200"]; !acts {
+					success = "201"
+				}
 			}
 			want[success] = true
+			for code := range responses {
+				if code[0] == '2' && code != success {
+					t.Errorf("status %s is documented besides %s: an operation has one success status", code, success)
+				}
+			}
 			if !public {
 				want["401"] = true
 			}
@@ -264,6 +276,12 @@ func TestOperationsFollowTheConventions(t *testing.T) {
 			// Every response has a body of the right kind.
 			for code, r := range responses {
 				content, _ := r["content"].(map[string]any)
+				if code == "204" {
+					if len(content) != 0 {
+						t.Errorf("204: content types %v, want none", keys(content))
+					}
+					continue
+				}
 				if code[0] == '2' {
 					if _, ok := content["application/json"]; !ok || len(content) != 1 {
 						t.Errorf("%s: content types %v, want application/json", code, keys(content))

@@ -49,6 +49,12 @@ type override struct {
 	optional  []string // present but omitempty in the view
 }
 
+// customerView is how the API's customer view differs from domain.Customer.
+var customerView = override{
+	add:  []string{"securityScore", "health"},
+	drop: []string{"securityScoreSum", "healthHealthy", "healthWarning", "healthCritical", "healthUnknown", "tenantIds"},
+}
+
 // TestResponseSchemasMatchTheGoTypes compares each response schema's properties and
 // required list with the JSON the handler's Go type encodes: a member the Go type always
 // writes must be required, an omitempty one must not be, and no member may be missing.
@@ -76,6 +82,18 @@ func TestResponseSchemasMatchTheGoTypes(t *testing.T) {
 		{"Problem", problem.Document{}, override{}},
 		// organizationView (unexported): Organization without owner and profile.
 		{"Organization", domain.Organization{}, override{drop: []string{"ownerUserId", "profile"}}},
+		// customerView (unexported): the customer with the counters' summary, not the
+		// counters themselves; the detail adds the tenants in scope, a write its warnings.
+		{"Customer", domain.Customer{}, customerView},
+		{"CustomerDetail", domain.Customer{}, override{add: slices.Concat(customerView.add, []string{"tenants"}), drop: customerView.drop}},
+		{"CustomerWritten", domain.Customer{}, override{add: slices.Concat(customerView.add, []string{"tenants", "warnings"}), drop: customerView.drop}},
+		{"CustomerList", api.List[domain.Customer]{}, override{}},
+		{"PSALink", domain.PSALink{}, override{}},
+		{"Warning", api.Warning{}, override{}},
+		// tenantView (unexported): the tenant with the sum of its licenses.
+		{"Tenant", domain.Tenant{}, override{add: []string{"assignedLicenses"}}},
+		{"TenantList", api.List[domain.Tenant]{}, override{}},
+		{"SKULicense", domain.SKULicense{}, override{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {
@@ -128,6 +146,10 @@ func TestSchemasMatchTheDomainRules(t *testing.T) {
 	for _, c := range audit.Categories() {
 		categories = append(categories, string(c))
 	}
+	var healths []any // best to worst
+	for _, h := range domain.HealthStatuses() {
+		healths = append(healths, h)
+	}
 	tests := []struct {
 		pointer string // into the document
 		want    any
@@ -159,6 +181,28 @@ func TestSchemasMatchTheDomainRules(t *testing.T) {
 		{"/components/parameters/IdempotencyKey/name", api.HeaderIdempotencyKey},
 		{"/components/parameters/IdempotencyKey/schema/maxLength", float64(255)},
 		{"/components/schemas/Cursor/maxLength", float64(2048)},
+		{"/components/schemas/Health/enum", healths},
+		{"/components/schemas/PSAType/enum", strs(domain.PSAConnectWise, domain.PSAAutotask, domain.PSAHaloPSA)},
+		{"/components/schemas/Customer/properties/name/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/Customer/properties/primaryContactName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/Customer/properties/address/maxLength", float64(domain.MaxAddressLength)},
+		{"/components/schemas/Customer/properties/notes/maxLength", float64(domain.MaxNotesLength)},
+		{"/components/schemas/Customer/properties/externalId/maxLength", float64(domain.MaxShortField)},
+		{"/components/schemas/Customer/properties/psaLinks/maxItems", float64(domain.MaxPSALinks)},
+		{"/components/schemas/CustomerInput/properties/name/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/CustomerInput/properties/primaryContactName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/CustomerInput/properties/address/maxLength", float64(domain.MaxAddressLength)},
+		{"/components/schemas/CustomerInput/properties/notes/maxLength", float64(domain.MaxNotesLength)},
+		{"/components/schemas/CustomerInput/properties/externalId/maxLength", float64(domain.MaxShortField)},
+		{"/components/schemas/CustomerInput/properties/psaLinks/maxItems", float64(domain.MaxPSALinks)},
+		{"/components/schemas/PSALink/properties/externalId/maxLength", float64(domain.MaxShortField)},
+		{"/components/schemas/PSALinkInput/properties/externalId/maxLength", float64(domain.MaxShortField)},
+		{"/components/schemas/Tenant/properties/displayName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/Tenant/properties/licenses/maxItems", float64(domain.MaxSKUs)},
+		{"/components/schemas/TenantInput/properties/displayName/maxLength", float64(domain.MaxNameLength)},
+		{"/components/schemas/TenantInput/properties/licenses/maxItems", float64(domain.MaxSKUs)},
+		{"/components/parameters/CustomerNamePrefix/schema/maxLength", float64(domain.MaxNameLength)},
+		{"/components/parameters/TenantNamePrefix/schema/maxLength", float64(domain.MaxNameLength)},
 		{"/components/schemas/Problem/properties/type/description", problem.TypeBase + "<code>"},
 	}
 	for _, tt := range tests {

@@ -56,12 +56,38 @@ func customerKeys(c domain.Customer) []string {
 	return out
 }
 
+// attrTenantIDs is the customer's string set of tenant ids, moved with ADD and DELETE.
+const attrTenantIDs = "tenantIds"
+
 func (s *Store) customerItem(orgID string, c domain.Customer) (map[string]types.AttributeValue, error) {
 	list := customerListPK(orgID, c.Archived)
-	return item(c, "Customer", customerPK(orgID, c.ID), skCustomer, map[string]types.AttributeValue{
+	extra := map[string]types.AttributeValue{}
+	if len(c.TenantIDs) > 0 {
+		extra[attrTenantIDs] = &types.AttributeValueMemberSS{Value: c.TenantIDs}
+	}
+	m, err := item(c, "Customer", customerPK(orgID, c.ID), skCustomer, extra)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]types.AttributeValue{
 		AttrGSI1PK: str(list), AttrGSI1SK: str(strings.ToLower(c.Name) + nameSep + c.ID),
 		AttrGSI2PK: str(list), AttrGSI2SK: str(c.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + c.ID),
-	})
+	} {
+		m[k] = v
+	}
+	return m, nil
+}
+
+// decodeCustomer reads a customer item, with its tenant id set.
+func decodeCustomer(it map[string]types.AttributeValue) (domain.Customer, error) {
+	var c domain.Customer
+	if err := decode(it, &c); err != nil {
+		return c, err
+	}
+	if ss, ok := it[attrTenantIDs].(*types.AttributeValueMemberSS); ok {
+		c.TenantIDs = ss.Value
+	}
+	return c, nil
 }
 
 func (s *Store) keyPuts(orgID, customerID string, keys []string) ([]types.TransactWriteItem, error) {
@@ -88,9 +114,12 @@ func (e *DuplicateKeyError) Error() string {
 	return fmt.Sprintf("customer %s already has %s", e.CustomerID, e.Key)
 }
 
+// ErrCustomerExists: a customer with this id exists (an import's row written before).
+var ErrCustomerExists = errors.New("customer id exists")
+
 // CreateCustomer writes a new customer, its uniqueness claims and the audit event in
-// one transaction. Errors: *DuplicateKeyError when its external id or a PSA link
-// belongs to another customer.
+// one transaction. Errors: ErrCustomerExists when the id is taken; *DuplicateKeyError
+// when its external id or a PSA link belongs to another customer.
 func (s *Store) CreateCustomer(ctx context.Context, orgID string, c domain.Customer, ev audit.Event) error {
 	if orgID == "" {
 		return ErrNoOrganization
@@ -110,6 +139,9 @@ func (s *Store) CreateCustomer(ctx context.Context, orgID string, c domain.Custo
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError
+	if errors.As(err, &te) && te.ConditionFailed(0) {
+		return ErrCustomerExists
+	}
 	if errors.As(err, &te) {
 		for i, k := range keys {
 			if te.ConditionFailed(i + 1) {
@@ -189,7 +221,7 @@ func (s *Store) GetCustomer(ctx context.Context, orgID, customerID string) (Cust
 		for _, it := range out.Items {
 			if it[AttrSK].(*types.AttributeValueMemberS).Value == skCustomer {
 				found = true
-				if err := decode(it, &d.Customer); err != nil {
+				if d.Customer, err = decodeCustomer(it); err != nil {
 					return CustomerDetail{}, err
 				}
 				continue
@@ -254,8 +286,8 @@ func (s *Store) ListCustomers(ctx context.Context, orgID string, q CustomerQuery
 	}
 	customers := make([]domain.Customer, 0, len(out.Items))
 	for _, it := range out.Items {
-		var c domain.Customer
-		if err := decode(it, &c); err != nil {
+		c, err := decodeCustomer(it)
+		if err != nil {
 			return nil, "", err
 		}
 		customers = append(customers, c)

@@ -2,6 +2,7 @@ package templategen
 
 import (
 	"bytes"
+	"crypto/md5" // SQS names a body by its MD5 in md5OfBody
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -223,6 +224,55 @@ func Event(rt api.Route) ([]byte, error) {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(ev); err != nil {
 		return nil, fmt.Errorf("event %s: %w", rt.Function, err)
+	}
+	return b.Bytes(), nil
+}
+
+// SampleJobID is the job the worker's sample event names (SampleParam("jobId")).
+const SampleJobID = "sample-job"
+
+// sqsRecord is one record of an SQS event as Lambda delivers it, in the order AWS
+// documents it.
+type sqsRecord struct {
+	MessageID              string            `json:"messageId"`
+	ReceiptHandle          string            `json:"receiptHandle"`
+	Body                   string            `json:"body"`
+	Attributes             map[string]string `json:"attributes"`
+	MessageAttributes      map[string]any    `json:"messageAttributes"`
+	MD5OfMessageAttributes *string           `json:"md5OfMessageAttributes"`
+	MD5OfBody              string            `json:"md5OfBody"`
+	EventSource            string            `json:"eventSource"`
+	EventSourceARN         string            `json:"eventSourceARN"`
+	AWSRegion              string            `json:"awsRegion"`
+}
+
+// WorkerEvent is events/<name>.json of a queue worker: the SQS batch the event source
+// mapping hands it, one message naming SampleJobID of SampleOrgID.
+func WorkerEvent(j api.Job) ([]byte, error) {
+	body := `{"organizationId":"` + SampleOrgID + `","jobId":"` + SampleJobID + `"}`
+	sum := sha256.Sum256([]byte(j.Function))
+	rec := sqsRecord{
+		MessageID:     fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16]),
+		ReceiptHandle: "AQEB" + base64.RawStdEncoding.EncodeToString(sum[:]),
+		Body:          body,
+		Attributes: map[string]string{
+			"ApproximateReceiveCount":          "1",
+			"SentTimestamp":                    fmt.Sprint(sampleAuthTime * 1000),
+			"SenderId":                         "AROAEXAMPLEROLEID:switchboard-jobs-start",
+			"ApproximateFirstReceiveTimestamp": fmt.Sprint(sampleAuthTime*1000 + 120),
+		},
+		MessageAttributes: map[string]any{},
+		MD5OfBody:         fmt.Sprintf("%x", md5.Sum([]byte(body))),
+		EventSource:       "aws:sqs",
+		EventSourceARN:    "arn:aws:sqs:us-east-1:123456789012:switchboard-JobsQueue-EXAMPLE",
+		AWSRegion:         "us-east-1",
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(map[string][]sqsRecord{"Records": {rec}}); err != nil {
+		return nil, fmt.Errorf("event %s: %w", j.Function, err)
 	}
 	return b.Bytes(), nil
 }

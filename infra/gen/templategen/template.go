@@ -25,7 +25,57 @@ const (
 	AuthorizerName     = "CognitoAuthorizer"
 	// APIEventName names each route function's HttpApi event.
 	APIEventName = "Api"
+	// JobsQueueID feeds the queue worker; JobsDeadLetterQueueID keeps the messages it
+	// failed QueueMaxReceiveCount times.
+	JobsQueueID           = "JobsQueue"
+	JobsDeadLetterQueueID = "JobsDeadLetterQueue"
+	// DocumentsBucketID holds customer documents, uploaded from the console.
+	DocumentsBucketID       = "DocumentsBucket"
+	DocumentsBucketPolicyID = "DocumentsBucketPolicy"
 )
+
+// The queue worker's settings.
+const (
+	// WorkerTimeout is the worker function's timeout in seconds; jobs.Env.ShouldYield
+	// asks runners to continue in a new invocation a minute before it.
+	WorkerTimeout = 300
+	// WorkerMemory (MB) holds a job's input (up to 10 MiB) and its parse comfortably.
+	WorkerMemory = 1024
+	// WorkerBatchSize messages reach one invocation; they run concurrently.
+	WorkerBatchSize = 5
+	// WorkerMaxConcurrency caps the invocations the queue drives at once.
+	WorkerMaxConcurrency = 10
+	// QueueVisibilityTimeout is six times the worker's timeout, as AWS advises for
+	// SQS event sources: a message reappears only once its run is certainly over.
+	QueueVisibilityTimeout = 6 * WorkerTimeout
+	// QueueMaxReceiveCount deliveries of a message before the dead-letter queue; the
+	// worker fails a job on its last (jobs.MaxAttempts = QueueMaxReceiveCount-1 runs).
+	QueueMaxReceiveCount = 5
+)
+
+// WorkerMappingID is the logical id of a queue worker's event source mapping.
+func (f Function) WorkerMappingID() string { return camel(f.Name) + "QueueMapping" }
+
+// stack is what the template holds beyond the functions, which their policies and
+// environment refer to.
+type stack struct {
+	// worker is the queue worker, when the table has one; the jobs queue exists then.
+	worker *Function
+}
+
+func stackOf(fns []Function) (stack, error) {
+	var st stack
+	for i, f := range fns {
+		if f.Job == nil || f.Job.Kind != KindQueueWorker {
+			continue
+		}
+		if st.worker != nil {
+			return stack{}, fmt.Errorf("jobs %s and %s are both queue workers; one worker runs every kind of job", st.worker.Name, f.Name)
+		}
+		st.worker = &fns[i]
+	}
+	return st, nil
+}
 
 // MaxFunctionNameLength keeps "<stack name>-<function>" within Lambda's 64 characters
 // for stack names of up to 64-1-MaxFunctionNameLength (23) characters.
@@ -39,6 +89,10 @@ var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400
 
 // Template is template.yaml for fns.
 func Template(fns []Function) ([]byte, error) {
+	st, err := stackOf(fns)
+	if err != nil {
+		return nil, err
+	}
 	resources := m(
 		TableID, table(),
 		UserPoolID, userPool(),
@@ -53,12 +107,50 @@ func Template(fns []Function) ([]byte, error) {
 			"LogGroupName", sub("/aws/vendedlogs/${AWS::StackName}/http-api"),
 			"RetentionInDays", ref("LogRetentionDays"),
 		)),
+		DocumentsBucketID, documentsBucket(),
+		DocumentsBucketPolicyID, documentsBucketPolicy(),
 	)
+	env := m(
+		"TABLE_NAME", ref(TableID),
+		"CONSOLE_URL", ref("ConsoleUrl"),
+		"SES_SENDER", ref("SesSenderIdentity"),
+		"DOCUMENTS_BUCKET", ref(DocumentsBucketID),
+	)
+	outputs := m(
+		"ApiUrl", output("Base URL of the HTTP API", sub("https://${"+HTTPAPIID+"}.execute-api.${AWS::Region}.${AWS::URLSuffix}")),
+		"UserPoolId", output("Cognito user pool", ref(UserPoolID)),
+		"UserPoolClientId", output("Cognito app client of the console (the JWT audience)", ref(UserPoolClientID)),
+		"AuthDomain", output("Hosted UI of the user pool", sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com")),
+		"TableName", output("DynamoDB table", ref(TableID)),
+		"DocumentsBucketName", output("S3 bucket of customer documents", ref(DocumentsBucketID)),
+	)
+	if st.worker != nil {
+		resources = append(resources,
+			kv{JobsDeadLetterQueueID, m("Type", "AWS::SQS::Queue", "Properties", m(
+				"MessageRetentionPeriod", 1209600, // 14 days, the most SQS keeps a message
+				"SqsManagedSseEnabled", true,
+			))},
+			kv{JobsQueueID, m("Type", "AWS::SQS::Queue", "Properties", m(
+				"VisibilityTimeout", QueueVisibilityTimeout,
+				"MessageRetentionPeriod", 345600, // 4 days
+				"SqsManagedSseEnabled", true,
+				"RedrivePolicy", m(
+					"deadLetterTargetArn", getAtt(JobsDeadLetterQueueID, "Arn"),
+					"maxReceiveCount", QueueMaxReceiveCount,
+				),
+			))},
+		)
+		env = append(env, kv{"JOBS_QUEUE_URL", ref(JobsQueueID)})
+		outputs = append(outputs,
+			kv{"JobsQueueUrl", output("SQS queue of jobs", ref(JobsQueueID))},
+			kv{"JobsDeadLetterQueueUrl", output("Job messages the worker failed "+fmt.Sprint(QueueMaxReceiveCount)+" times", ref(JobsDeadLetterQueueID))},
+		)
+	}
 	for _, f := range fns {
 		if len(f.Name) > MaxFunctionNameLength {
 			return nil, fmt.Errorf("function %q: name longer than %d characters", f.Name, MaxFunctionNameLength)
 		}
-		fn, err := function(f)
+		fn, err := function(f, st)
 		if err != nil {
 			return nil, err
 		}
@@ -73,6 +165,18 @@ func Template(fns []Function) ([]byte, error) {
 				"RetentionInDays", ref("LogRetentionDays"),
 			),
 		)})
+		if st.worker != nil && f.Name == st.worker.Name {
+			// A plain event source mapping rather than SAM's SQS event, which would also
+			// attach AWSLambdaSQSQueueExecutionRole (SQS actions on every queue) to the
+			// role: the function's inline policy grants them on the jobs queue alone.
+			resources = append(resources, kv{f.WorkerMappingID(), m("Type", "AWS::Lambda::EventSourceMapping", "Properties", m(
+				"EventSourceArn", getAtt(JobsQueueID, "Arn"),
+				"FunctionName", ref(f.LogicalID()),
+				"BatchSize", WorkerBatchSize,
+				"FunctionResponseTypes", strs("ReportBatchItemFailures"),
+				"ScalingConfig", m("MaximumConcurrency", WorkerMaxConcurrency),
+			))})
+		}
 	}
 	tpl := m(
 		"AWSTemplateFormatVersion", "2010-09-09",
@@ -87,20 +191,10 @@ func Template(fns []Function) ([]byte, error) {
 			"MemorySize", 256,
 			// API Gateway gives up on an integration after 30 seconds.
 			"Timeout", 29,
-			"Environment", m("Variables", m(
-				"TABLE_NAME", ref(TableID),
-				"CONSOLE_URL", ref("ConsoleUrl"),
-				"SES_SENDER", ref("SesSenderIdentity"),
-			)),
+			"Environment", m("Variables", env),
 		)),
 		"Resources", resources,
-		"Outputs", m(
-			"ApiUrl", output("Base URL of the HTTP API", sub("https://${"+HTTPAPIID+"}.execute-api.${AWS::Region}.${AWS::URLSuffix}")),
-			"UserPoolId", output("Cognito user pool", ref(UserPoolID)),
-			"UserPoolClientId", output("Cognito app client of the console (the JWT audience)", ref(UserPoolClientID)),
-			"AuthDomain", output("Hosted UI of the user pool", sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com")),
-			"TableName", output("DynamoDB table", ref(TableID)),
-		),
+		"Outputs", outputs,
 	)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n# Source: shared/api.Routes and Jobs, shared/store.TableDefinition, infra/gen/templategen.\n", Generated)
@@ -303,7 +397,7 @@ func httpAPI(fns []Function) om {
 	))
 }
 
-func function(f Function) (om, error) {
+func function(f Function, st stack) (om, error) {
 	desc := f.Summary()
 	if f.Route != nil {
 		desc = f.Route.Method + " " + f.Route.Path + ": " + desc
@@ -316,7 +410,7 @@ func function(f Function) (om, error) {
 		"Description", desc,
 		"LoggingConfig", m("LogFormat", "JSON", "LogGroup", ref(f.LogGroupID())),
 	)
-	statements, err := policyStatements(f.Actions())
+	statements, err := policyStatements(f.Actions(), st)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", f.Name, err)
 	}
@@ -329,6 +423,9 @@ func function(f Function) (om, error) {
 			ev = append(ev, kv{"Auth", m("Authorizer", "NONE")})
 		}
 		props = append(props, kv{"Events", m(APIEventName, m("Type", "HttpApi", "Properties", ev))})
+	} else if f.Job.Kind == KindQueueWorker {
+		// Its trigger is the event source mapping written beside it.
+		props = append(props, kv{"Timeout", WorkerTimeout}, kv{"MemorySize", WorkerMemory})
 	} else {
 		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
 	}
@@ -340,9 +437,11 @@ func function(f Function) (om, error) {
 }
 
 // policyStatements grants actions on the resources of their service: DynamoDB actions
-// on the table and its indexes, SES on the sender identity, Cognito on the user pool.
-// An action of another service is an error until its resources are added here.
-func policyStatements(actions []string) ([]om, error) {
+// on the table and its indexes, SES on the sender identity, Cognito on the user pool,
+// SQS on the jobs queue, S3 on the documents bucket (object actions on its objects,
+// ListBucket and GetBucket* on the bucket). An action of another service is an error
+// until its resources are added here.
+func policyStatements(actions []string, st stack) ([]om, error) {
 	byService := map[string][]string{}
 	for _, a := range actions {
 		svc, _, ok := strings.Cut(a, ":")
@@ -367,10 +466,82 @@ func policyStatements(actions []string) ([]om, error) {
 			sid, resources = "SesSender", list[any](sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesSenderIdentity}"))
 		case "cognito-idp":
 			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
+		case "sqs":
+			if st.worker == nil {
+				return nil, fmt.Errorf("sqs actions %v: no queue-worker job consumes the jobs queue; add it to api.Jobs", byService[svc])
+			}
+			sid, resources = "JobsQueue", list[any](getAtt(JobsQueueID, "Arn"))
+		case "s3":
+			var object, bucket []string
+			for _, a := range byService[svc] {
+				if strings.HasPrefix(a, "s3:ListBucket") || strings.HasPrefix(a, "s3:GetBucket") {
+					bucket = append(bucket, a)
+				} else {
+					object = append(object, a)
+				}
+			}
+			if len(object) > 0 {
+				out = append(out, m("Sid", "Documents", "Effect", "Allow", "Action", object,
+					"Resource", list[any](sub("${"+DocumentsBucketID+".Arn}/*"))))
+			}
+			if len(bucket) > 0 {
+				out = append(out, m("Sid", "DocumentsBucket", "Effect", "Allow", "Action", bucket,
+					"Resource", list[any](getAtt(DocumentsBucketID, "Arn"))))
+			}
+			continue
 		default:
 			return nil, fmt.Errorf("no resources known for %s actions (%v); add them to templategen.policyStatements", svc, byService[svc])
 		}
 		out = append(out, m("Sid", sid, "Effect", "Allow", "Action", byService[svc], "Resource", resources))
 	}
 	return out, nil
+}
+
+// documentsBucket keeps customer documents: private (no ACLs, every public access
+// blocked, TLS only through its policy), encrypted, uploaded from the console with
+// presigned PUTs, and rid of the parts of uploads never completed.
+func documentsBucket() om {
+	return m("Type", "AWS::S3::Bucket", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", m(
+		"BucketEncryption", m("ServerSideEncryptionConfiguration", list(m(
+			"ServerSideEncryptionByDefault", m("SSEAlgorithm", "AES256"),
+			"BucketKeyEnabled", true,
+		))),
+		"PublicAccessBlockConfiguration", m(
+			"BlockPublicAcls", true,
+			"BlockPublicPolicy", true,
+			"IgnorePublicAcls", true,
+			"RestrictPublicBuckets", true,
+		),
+		"OwnershipControls", m("Rules", list(m("ObjectOwnership", "BucketOwnerEnforced"))),
+		"CorsConfiguration", m("CorsRules", list(m(
+			"AllowedMethods", strs("PUT"),
+			"AllowedOrigins", list(ref("ConsoleUrl")),
+			"AllowedHeaders", strs("*"),
+			"ExposedHeaders", strs("ETag"),
+			"MaxAge", 3000,
+		))),
+		"LifecycleConfiguration", m("Rules", list(m(
+			"Id", "AbortIncompleteUploads",
+			"Status", "Enabled",
+			"AbortIncompleteMultipartUpload", m("DaysAfterInitiation", 1),
+		))),
+	))
+}
+
+// documentsBucketPolicy refuses every request to the bucket that is not over TLS.
+func documentsBucketPolicy() om {
+	return m("Type", "AWS::S3::BucketPolicy", "Properties", m(
+		"Bucket", ref(DocumentsBucketID),
+		"PolicyDocument", m(
+			"Version", "2012-10-17",
+			"Statement", list(m(
+				"Sid", "DenyInsecureTransport",
+				"Effect", "Deny",
+				"Principal", "*",
+				"Action", "s3:*",
+				"Resource", list[any](getAtt(DocumentsBucketID, "Arn"), sub("${"+DocumentsBucketID+".Arn}/*")),
+				"Condition", m("Bool", m("aws:SecureTransport", "false")),
+			)),
+		),
+	))
 }

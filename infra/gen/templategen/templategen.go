@@ -117,9 +117,22 @@ func Files() (map[string][]byte, error) {
 	}
 	files := map[string][]byte{}
 	for _, f := range fns {
-		if f.Route == nil {
-			// A job's main.go wires its trigger's event type, which differs per kind;
-			// it is written by hand (and the tests require it).
+		if f.Job != nil {
+			if f.Job.Kind != KindQueueWorker {
+				// Other kinds' main.go wire their own trigger's event type; until the
+				// generator knows them they are written by hand (and the tests require it).
+				continue
+			}
+			src, err := WorkerMainGo(*f.Job)
+			if err != nil {
+				return nil, err
+			}
+			files[FunctionsDir+"/"+f.Name+"/main.go"] = src
+			ev, err := WorkerEvent(*f.Job)
+			if err != nil {
+				return nil, err
+			}
+			files[EventsDir+"/"+f.Name+".json"] = ev
 			continue
 		}
 		src, err := MainGo(*f.Route)
@@ -156,6 +169,27 @@ func main() { lambdaentry.Route(%q) }
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", rt.Function, err)
+	}
+	return out, nil
+}
+
+// KindQueueWorker is the api.Job kind of a worker fed by the jobs queue.
+const KindQueueWorker = "queue-worker"
+
+// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker.
+func WorkerMainGo(j api.Job) ([]byte, error) {
+	src := fmt.Sprintf(`// %s
+
+// Command %s runs the jobs of the jobs queue.
+package main
+
+import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+
+func main() { lambdaentry.Worker(%q) }
+`, Generated, j.Function, j.Function)
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
 	}
 	return out, nil
 }

@@ -2,12 +2,15 @@ package templategen
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -49,8 +52,13 @@ func TestTemplateRefuses(t *testing.T) {
 	long := strings.Repeat("a", MaxFunctionNameLength+1)
 	ses := route("mail-send", "POST", "/api/mail")
 	ses.Actions = []string{"ses:SendEmail"}
+	sns := route("topic-send", "POST", "/api/topic")
+	sns.Actions = []string{"sns:Publish"}
 	sqs := route("queue-send", "POST", "/api/queue")
 	sqs.Actions = []string{"sqs:SendMessage"}
+	worker := func(name string) api.Job {
+		return api.Job{Function: name, Kind: KindQueueWorker, Actions: []string{"sqs:ReceiveMessage"}}
+	}
 	for _, tc := range []struct {
 		name   string
 		routes []api.Route
@@ -58,7 +66,9 @@ func TestTemplateRefuses(t *testing.T) {
 		want   string
 	}{
 		{"long name", []api.Route{route(long, "GET", "/x")}, nil, "longer than"},
-		{"unknown service", []api.Route{sqs}, nil, "no resources known for sqs"},
+		{"unknown service", []api.Route{sns}, nil, "no resources known for sns"},
+		{"sqs without a queue worker", []api.Route{sqs}, nil, "no queue-worker job consumes the jobs queue"},
+		{"two queue workers", nil, []api.Job{worker("worker-a"), worker("worker-b")}, "both queue workers"},
 		{"job", nil, []api.Job{{Function: "expire-invitations", Kind: "schedule"}}, "cannot wire its trigger"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,5 +185,83 @@ func TestWrite(t *testing.T) {
 	}
 	if _, err := os.Stat(handWritten); err != nil {
 		t.Errorf("a hand-written function folder was removed: %v", err)
+	}
+}
+
+// TestTemplateGrantsQueueAndBucket: with a queue worker, SQS actions are granted on the
+// jobs queue; S3 object actions on the documents bucket's objects and bucket actions on
+// the bucket; the queue and its dead-letter queue exist only with a worker.
+func TestTemplateGrantsQueueAndBucket(t *testing.T) {
+	docs := route("documents-upload", "POST", "/api/documents")
+	docs.Actions = []string{"sqs:SendMessage", "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:ListBucket"}
+	w := api.Job{Function: "job-worker", Kind: KindQueueWorker, Summary: "w",
+		Actions: []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "dynamodb:GetItem"}}
+	fns, err := FunctionsOf([]api.Route{docs}, []api.Job{w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := Template(fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string         `yaml:"Type"`
+			Properties map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	statements := func(id string) map[string]string {
+		out := map[string]string{}
+		pols, _ := tpl.Resources[id].Properties["Policies"].([]any)
+		for _, p := range pols {
+			for _, st := range p.(map[string]any)["Statement"].([]any) {
+				st := st.(map[string]any)
+				res, _ := json.Marshal(st["Resource"])
+				act, _ := json.Marshal(st["Action"])
+				out[st["Sid"].(string)] = string(act) + " on " + string(res)
+			}
+		}
+		return out
+	}
+	for id, want := range map[string]map[string]string{
+		"DocumentsUploadFunction": {
+			"JobsQueue":       `["sqs:SendMessage"] on [{"Fn::GetAtt":["JobsQueue","Arn"]}]`,
+			"Documents":       `["s3:PutObject","s3:GetObject","s3:DeleteObject"] on [{"Fn::Sub":"${DocumentsBucket.Arn}/*"}]`,
+			"DocumentsBucket": `["s3:ListBucket"] on [{"Fn::GetAtt":["DocumentsBucket","Arn"]}]`,
+		},
+		"JobWorkerFunction": {
+			"JobsQueue": `["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"] on [{"Fn::GetAtt":["JobsQueue","Arn"]}]`,
+			"Table":     `["dynamodb:GetItem"] on [{"Fn::GetAtt":["Table","Arn"]},{"Fn::Sub":"${Table.Arn}/index/*"}]`,
+		},
+	} {
+		got := statements(id)
+		for sid := range got {
+			if _, ok := want[sid]; !ok && sid != "Table" { // a route's Table statement holds AuthActions
+				t.Errorf("%s: unexpected statement %s: %s", id, sid, got[sid])
+			}
+		}
+		for sid, w := range want {
+			if got[sid] != w {
+				t.Errorf("%s: %s grants %s, want %s", id, sid, got[sid], w)
+			}
+		}
+	}
+	for _, id := range []string{"JobsQueue", "JobsDeadLetterQueue", "JobWorkerQueueMapping", "DocumentsBucket", "DocumentsBucketPolicy"} {
+		if tpl.Resources[id].Type == "" {
+			t.Errorf("no %s in the template", id)
+		}
+	}
+
+	// Without a worker there is no queue to send to, and no queue in the template.
+	fns, _ = FunctionsOf([]api.Route{route("a-get", "GET", "/a")}, nil)
+	raw, err = Template(fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("JobsQueue")) || bytes.Contains(raw, []byte("JOBS_QUEUE_URL")) {
+		t.Errorf("a template without a queue worker has a jobs queue")
 	}
 }

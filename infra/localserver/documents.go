@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/switchboard-msp/switchboard/infra/fakes3"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/objects"
+)
+
+// EnvS3Port fixes the port of the in-memory S3 (default: a free one).
+const EnvS3Port = "S3_PORT"
+
+// startDocuments gives the documents tab its storage: the bucket of DOCUMENTS_BUCKET
+// (on S3_ENDPOINT, say moto, where it is created when missing), or else an in-memory
+// S3 on 127.0.0.1 whose presigned URLs curl and browsers can use as they would AWS's.
+func startDocuments(ctx context.Context, deps *api.Deps) error {
+	if os.Getenv(objects.EnvBucket) != "" {
+		if os.Getenv(objects.EnvEndpoint) != "" {
+			if err := deps.Objects.CreateBucket(ctx); err != nil {
+				return err
+			}
+		}
+		slog.Info("documents", "bucket", deps.Objects.Bucket(), "endpoint", os.Getenv(objects.EnvEndpoint))
+		return nil
+	}
+	port := os.Getenv(EnvS3Port)
+	if port == "" {
+		port = "0"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return fmt.Errorf("listen for the in-memory S3: %w", err)
+	}
+	st, err := fakes3.Serve(ctx, ln, "switchboard-documents")
+	if err != nil {
+		return fmt.Errorf("start the in-memory S3: %w", err)
+	}
+	deps.Objects = st
+	slog.Info("documents", "bucket", st.Bucket(), "endpoint", "http://"+ln.Addr().String(), "storage", "in-memory S3 (gofakes3)")
+	return nil
+}
