@@ -254,22 +254,37 @@ func TestCustomerContacts(t *testing.T) {
 		t.Fatalf("escalation order: %v", names)
 	}
 
-	// PUT takes a list item as is; moving Sam to the top reorders the list.
+	// PUT takes a list item as is; moving Sam below everyone reorders the list.
 	var list api.List[map[string]any]
 	c.json("GET", path, nil, 200, &list)
 	sam := list.Items[2]
+	if sam["id"] != second.ID {
+		t.Fatalf("list: %v", list.Items)
+	}
 	sam["escalationOrder"] = 0
-	c.do("PUT", path+"/"+second.ID, sam, http.StatusBadRequest)
-	sam["escalationOrder"] = 1
+	fieldsNamed(t, c.do("PUT", path+"/"+second.ID, sam, http.StatusBadRequest), "escalationOrder")
+	sam["escalationOrder"] = 5
 	sam["name"] = "Sam Smith"
 	var moved contactJSON
 	c.json("PUT", path+"/"+second.ID, sam, 200, &moved)
-	if moved.EscalationOrder != 1 || moved.Version != 2 || moved.Name != "Sam Smith" {
+	if moved.EscalationOrder != 5 || moved.Version != 2 || moved.Name != "Sam Smith" {
 		t.Fatalf("moved: %+v", moved)
 	}
-	c.json("GET", path, nil, 200, &list)
-	if list.Items[2]["name"] != "Lee" && list.Items[2]["name"] != "Pat Doe" {
-		t.Fatalf("after the move: %v", list.Items)
+	// Pat goes to 3, after Lee: Lee, Pat, Sam.
+	pat := list.Items[0]
+	if pat["id"] != first.ID {
+		pat = list.Items[1]
+	}
+	pat["escalationOrder"] = 3
+	c.do("PUT", path+"/"+first.ID, pat, 200)
+	var after api.List[map[string]any]
+	c.json("GET", path, nil, 200, &after)
+	var order []any
+	for _, x := range after.Items {
+		order = append(order, x["name"])
+	}
+	if fmt.Sprint(order) != "[Lee Pat Doe Sam Smith]" {
+		t.Fatalf("after the moves: %v", order)
 	}
 	// The same body again carries a stale version.
 	res = c.do("PUT", path+"/"+second.ID, sam, http.StatusConflict)
@@ -278,6 +293,12 @@ func TestCustomerContacts(t *testing.T) {
 	}
 	delete(sam, "version")
 	c.do("PUT", path+"/"+second.ID, sam, 200)
+	// Without escalationOrder a PUT keeps the contact's place.
+	delete(sam, "escalationOrder")
+	c.json("PUT", path+"/"+second.ID, sam, 200, &moved)
+	if moved.EscalationOrder != 5 {
+		t.Fatalf("a PUT without escalationOrder moved the contact: %+v", moved)
+	}
 
 	// Validation names every bad field.
 	bad := map[string]any{"name": " ", "email": "not-an-email", "phone": "call me", "title": strings.Repeat("t", 101),
@@ -290,9 +311,10 @@ func TestCustomerContacts(t *testing.T) {
 	c.do("DELETE", path+"/"+third.ID, nil, http.StatusNoContent)
 	c.do("DELETE", path+"/"+third.ID, nil, http.StatusNotFound)
 	c.do("PUT", path+"/"+third.ID, map[string]any{"name": "Ghost"}, http.StatusNotFound)
-	c.json("GET", path, nil, 200, &list)
-	if len(list.Items) != 2 {
-		t.Fatalf("after delete: %v", list.Items)
+	var left api.List[map[string]any]
+	c.json("GET", path, nil, 200, &left)
+	if len(left.Items) != 2 {
+		t.Fatalf("after delete: %v", left.Items)
 	}
 
 	// Roles: a viewer reads, cannot write; another organization cannot see the customer.

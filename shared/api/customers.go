@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/audit"
@@ -130,7 +131,7 @@ func fetchCustomers(ctx context.Context, d *Deps, r *http.Request, orgID string)
 		v.Add("archived", "must be true or false")
 	}
 	v.Check(query.NamePrefix != "" && query.SortBy == "created", "q", "searches by name; sort by name to search")
-	v.Check(len(query.NamePrefix) > domain.MaxNameLength, "q", "must be at most %d characters", domain.MaxNameLength)
+	v.Check(utf8.RuneCountInString(query.NamePrefix) > domain.MaxNameLength, "q", "must be at most %d characters", domain.MaxNameLength)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -223,12 +224,12 @@ func duplicateKeyProblem(err error) error {
 	var dup *store.DuplicateKeyError
 	if errors.As(err, &dup) {
 		kind, value, _ := strings.Cut(dup.Key, "#")
-		field := "externalId"
+		field, code := "externalId", "duplicate-external-id"
 		if kind == "psa" {
-			field = "psaLinks"
+			field, code = "psaLinks", "duplicate-psa-link"
 			value = strings.Replace(value, "#", " record ", 1)
 		}
-		pe := problem.Conflictf("duplicate-"+field, "customer %s already has %s %s", dup.CustomerID, field, value)
+		pe := problem.Conflictf(code, "customer %s already has %s %s", dup.CustomerID, field, value)
 		pe.Extra = map[string]any{"customerId": dup.CustomerID, "field": field}
 		return pe
 	}
@@ -263,9 +264,13 @@ func createCustomer(d *Deps) http.Handler {
 			return
 		}
 		c.Archived = in.Archived != nil && *in.Archived
+		if c.Archived && !oc.Can(permission.DeleteCustomers) {
+			problem.Write(ctx, w, r, problem.New(problem.Forbidden, "forbidden", "your role does not allow: "+permission.Describe(permission.DeleteCustomers)))
+			return
+		}
 		// The duplicate-name check only warns, so it runs beside the write.
 		warned := make(chan []Warning, 1)
-		go func() { warned <- d.nameWarnings(ctx, oc.Org.ID, c.Name, "") }()
+		go func() { warned <- d.nameWarnings(ctx, oc.Org.ID, c.Name, c.ID) }()
 		ev := audit.New(ctx, oc.Org.ID, audit.Customer, "customer.create", fmt.Sprintf("created customer %q", c.Name))
 		ev.Targets.CustomerIDs = []string{c.ID}
 		err := d.Store.CreateCustomer(ctx, oc.Org.ID, c, ev)
@@ -370,10 +375,11 @@ func associateTenant(d *Deps) http.Handler {
 		ctx := r.Context()
 		oc := access.From(ctx)
 		customerID := r.PathValue("customerId")
-		// The customer must be reachable (404) before the body is validated (400).
-		cust, err := d.Store.GetCustomer(ctx, oc.Org.ID, customerID)
+		// The customer must be reachable, inside the caller's scope (404), before the
+		// body is validated (400).
+		cust, err := loadCustomer(ctx, d, r, permission.ManageCustomers)
 		if err != nil {
-			problem.Write(ctx, w, r, notFoundAs(err, "customer"))
+			problem.Write(ctx, w, r, err)
 			return
 		}
 		var in associateInput

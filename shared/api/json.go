@@ -104,14 +104,35 @@ func typeErrors(v *problem.Validation, raw []byte, t reflect.Type, prefix string
 		if !ok {
 			continue
 		}
-		err := json.Unmarshal(members[name], reflect.New(ft).Interface())
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te) && te.Field == "":
-			v.Add(prefix+name, "must be %s", jsonType(te.Type.Kind().String()))
-		case errors.As(err, &te):
-			typeErrors(v, members[name], ft, prefix+name+".")
+		typeErrorsOf(v, members[name], ft, prefix+name)
+	}
+}
+
+// typeErrorsOf adds the type errors of one JSON value decoded into Go type t, named
+// path, descending into objects and arrays ("licenses[2].assigned").
+func typeErrorsOf(v *problem.Validation, raw json.RawMessage, t reflect.Type, path string) {
+	err := json.Unmarshal(raw, reflect.New(t).Interface())
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var elems []json.RawMessage
+	switch {
+	case te.Field == "" && (t.Kind() != reflect.Slice || json.Unmarshal(raw, &elems) != nil):
+		v.Add(path, "must be %s", jsonType(te.Type.Kind().String()))
+	case t.Kind() == reflect.Slice:
+		if json.Unmarshal(raw, &elems) != nil {
+			v.Add(path, "must be an array")
+			return
 		}
+		for i, e := range elems {
+			typeErrorsOf(v, e, t.Elem(), path+"["+strconv.Itoa(i)+"]")
+		}
+	default:
+		typeErrors(v, raw, t, path+".")
 	}
 }
 

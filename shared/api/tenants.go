@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/audit"
@@ -62,7 +63,7 @@ func fetchTenants(ctx context.Context, d *Deps, r *http.Request, orgID string) (
 		return nil, err
 	}
 	prefix := strings.TrimSpace(r.URL.Query().Get("q"))
-	if len(prefix) > domain.MaxNameLength {
+	if utf8.RuneCountInString(prefix) > domain.MaxNameLength {
 		return nil, problem.Invalidf("q", "must be at most %d characters", domain.MaxNameLength)
 	}
 	tenants, next, err := d.Store.ListTenants(ctx, orgID, prefix, p)

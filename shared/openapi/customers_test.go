@@ -321,13 +321,8 @@ func customerSteps() []step {
 				w.faults.slowQueries("solo customer", false)
 				var c customerBody
 				res.JSON(t, &c)
-				// Known bug, checked here as knownBug covers status and problem only.
-				const bug = "customers.go createCustomer checks the name beside the write with except \"\", so the check " +
-					"finds the customer it creates and warns duplicate-name (pass c.ID as except)"
 				if len(c.Warnings) != 0 {
-					t.Logf("known bug: %s\n%s", bug, res.Body)
-				} else {
-					t.Errorf("a new customer is no longer its own duplicate, so the known bug is fixed: assert no warnings here (%s)", bug)
+					t.Errorf("a new customer is warned as its own duplicate: %s", res.Body)
 				}
 			}},
 		{name: "create a customer with the name of another: a warning", want: 201,
@@ -355,12 +350,10 @@ func customerSteps() []step {
 				w.state["c3"] = c.ID
 			}},
 		{name: "create a customer whose PSA link another customer has", want: 409, code: "duplicate-psa-link",
-			knownBug: "customers.go duplicateKeyProblem answers code duplicate-psaLinks, not kebab-case as the Problem schema requires",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", customersPath, with(goodCustomer(), "name", "Fabrikam", "externalId", ""))
 			}},
 		{name: "create a customer whose external id another customer has", want: 409, code: "duplicate-external-id",
-			knownBug: "customers.go duplicateKeyProblem answers code duplicate-externalId, not kebab-case as the Problem schema requires",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", customersPath, map[string]any{"name": "Fabrikam", "externalId": "ext-1"})
 			}},
@@ -474,9 +467,7 @@ func customerSteps() []step {
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", tenantsPath, with(goodTenant(4), "licensedUsers", 1.5,
 					"licenses", []any{map[string]any{"sku": "EMS", "assigned": "ten"}}))
-			},
-			knownBug: "json.go typeErrors does not descend into arrays: the type error of licenses[0].assigned is dropped beside " +
-				"another one (alone, bodyError names it licenses.assigned, without the index validation uses)"},
+			}},
 		{name: "register a tenant listing a SKU twice", want: 400, code: "validation", fields: []string{"licenses[1].sku"},
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", tenantsPath, with(goodTenant(4), "licenses", []any{
@@ -583,7 +574,6 @@ func customerSteps() []step {
 				return w.at("Owner", "GET", tenantsPath+"?q="+strings.Repeat("q", 201), nil)
 			}},
 		{name: "list tenants with a search of 200 non-ASCII characters", want: 200,
-			knownBug: "tenants.go fetchTenants limits q in bytes (len), not characters: 200 é are 400 bytes",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "GET", tenantsPath+"?q="+url.QueryEscape(longName), nil)
 			}},
@@ -779,7 +769,6 @@ func customerSteps() []step {
 				return w.at("Owner", "PUT", customersPath+"/"+w.state["c1"], with(goodCustomer(), "version", w.version("c1 version")-1))
 			}},
 		{name: "put a customer with the PSA link of another", want: 409, code: "duplicate-psa-link",
-			knownBug: "customers.go duplicateKeyProblem answers code duplicate-psaLinks, not kebab-case as the Problem schema requires",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "PUT", customersPath+"/"+w.state["c2"], with(goodCustomer(), "externalId", ""))
 			}},
@@ -864,7 +853,6 @@ func customerSteps() []step {
 				return w.at("Owner", "GET", customersPath+"?q="+strings.Repeat("q", 201), nil)
 			}},
 		{name: "search customers with 200 non-ASCII characters", want: 200,
-			knownBug: "customers.go fetchCustomers limits q in bytes (len), not characters: 200 é are 400 bytes",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "GET", customersPath+"?q="+url.QueryEscape(longName), nil)
 			}},
@@ -915,7 +903,7 @@ func customerSteps() []step {
 					t.Errorf("after unlinking: tenant %+v", tn)
 				}
 			}},
-		{name: "get the customer whose last tenant was unlinked", want: 200, knownBug: emptiedSetBug(),
+		{name: "get the customer whose last tenant was unlinked", want: 200,
 			req: func(w *world) testenv.Request { return w.at("Owner", "GET", customersPath+"/"+w.state["c2"], nil) },
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				var c customerBody
@@ -975,14 +963,6 @@ func customerSteps() []step {
 // emptiedSetBug is the known bug of the embedded engine (minidyn): a DELETE that
 // empties a string set stores another attribute's value in its place (tenantIds
 // becomes a number), so the customer no longer decodes. DynamoDB removes the attribute.
-func emptiedSetBug() string {
-	if testenv.Engine() != "embedded" {
-		return ""
-	}
-	return "the embedded engine stores a number in tenantIds once UnlinkTenant's DELETE empties it (store/tenants.go customerCounters); " +
-		"GetCustomer then fails to decode the customer: 500"
-}
-
 // arrayIndex turns the API's psaLinks[0].type into the schema validator's psaLinks.0.type.
 var arrayIndex = regexp.MustCompile(`\[(\d+)\]`)
 
