@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-AuditLogListFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-JobWorkerFunction build-JobsGetFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-ProfileGetFunction build-ProfilePutFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
+.PHONY: build-AuditLogListFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-JobWorkerFunction build-JobsGetFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-ProfileGetFunction build-ProfilePutFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
 
 build-AuditLogListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit-log-list
@@ -60,6 +60,9 @@ build-CustomersImportFunction:
 
 build-CustomersListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-list
+
+build-CustomersMergeFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-merge
 
 build-CustomersOverviewGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-overview-get

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -15,13 +16,16 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/switchboard-msp/switchboard/infra/fakes3"
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+	"github.com/switchboard-msp/switchboard/shared/objects"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -38,7 +42,22 @@ func TestMain(m *testing.M) {
 // eventCase is what invoking a function with its events/<name>.json must give.
 type eventCase struct {
 	status int
-	check  func(t *testing.T, body map[string]any)
+	// check looks at the JSON body (none for a 204 or a contentType other than JSON).
+	check func(t *testing.T, body map[string]any)
+	// seed writes, before the call, the objects the event names beyond SampleOrgID
+	// and SampleJobID, so the call finds them.
+	seed func(ctx context.Context, t *testing.T, e *sampleEnv)
+	// contentType of the answer, when not application/json; a 204 has none.
+	contentType string
+	// after checks the whole response and what the call left behind (waiting for the
+	// job it started).
+	after func(ctx context.Context, t *testing.T, e *sampleEnv, res events.APIGatewayV2HTTPResponse)
+}
+
+// sampleEnv is what an invocation runs on: its table and its documents bucket.
+type sampleEnv struct {
+	st      *store.Store
+	objects *objects.Store
 }
 
 func field(t *testing.T, body map[string]any, path ...string) any {
@@ -51,62 +70,64 @@ func field(t *testing.T, body map[string]any, path ...string) any {
 // organization the events name (templategen.SampleOrgID) is created beforehand, owned
 // by them, whenever an event names it.
 var eventCases = map[string]eventCase{
-	"openapi-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"openapi-get": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if v, _ := field(t, b, "openapi").(string); !strings.HasPrefix(v, "3.") {
 			t.Errorf("openapi = %v", b["openapi"])
 		}
 	}},
-	"me-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"me-get": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if field(t, b, "user", "email") != templategen.SampleEmail || field(t, b, "activeOrganization", "role") != "Owner" {
 			t.Errorf("me = %v", b)
 		}
 	}},
-	"me-active-organization-put": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"me-active-organization-put": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if b["id"] != templategen.SampleOrgID || b["active"] != true {
 			t.Errorf("switched to %v", b)
 		}
 	}},
-	"organizations-list": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"organizations-list": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		items, _ := b["items"].([]any)
 		if len(items) != 1 || field(t, b, "items", "0", "role") != "Owner" {
 			t.Errorf("a new user's organizations: %v", b)
 		}
 	}},
-	"organizations-create": {http.StatusCreated, func(t *testing.T, b map[string]any) {
+	"organizations-create": {status: http.StatusCreated, check: func(t *testing.T, b map[string]any) {
 		if b["name"] != "Northwind IT Services" || b["role"] != "Owner" {
 			t.Errorf("created %v", b)
 		}
 	}},
-	"organizations-rename": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"organizations-rename": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if b["id"] != templategen.SampleOrgID || b["name"] != "Contoso Managed Services" {
 			t.Errorf("renamed %v", b)
 		}
 	}},
-	"profile-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"profile-get": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if b["organizationId"] != templategen.SampleOrgID || b["companyName"] != "Sample MSP" {
 			t.Errorf("profile %v", b)
 		}
 	}},
-	"profile-put": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"profile-put": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if b["companyName"] != "Contoso Managed Services LLC" || b["timeZone"] != "America/Los_Angeles" {
 			t.Errorf("profile %v", b)
 		}
 	}},
-	"audit-log-list": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"audit-log-list": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if field(t, b, "items", "0", "action") != "organization.create" {
 			t.Errorf("audit log %v", b)
 		}
 	}},
-	"jobs-get": {http.StatusOK, func(t *testing.T, b map[string]any) {
+	"jobs-get": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if b["id"] != templategen.SampleJobID || b["organizationId"] != templategen.SampleOrgID || b["status"] != "queued" {
 			t.Errorf("job %v", b)
 		}
 	}},
 }
 
-// invoke runs the function's handler on a fresh table as its Lambda would, through
-// the API Gateway v2 adapter, seeding SampleOrgID when the event names it.
-func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []byte) events.APIGatewayV2HTTPResponse {
+// invoke runs the function's handler on a fresh table and an empty documents bucket
+// as its Lambda would, through the API Gateway v2 adapter, with jobs run in this
+// process; it seeds SampleOrgID when the event names it, then what seed writes.
+func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []byte,
+	seed func(context.Context, *testing.T, *sampleEnv)) (events.APIGatewayV2HTTPResponse, *sampleEnv) {
 	t.Helper()
 	ctx := context.Background()
 	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
@@ -117,12 +138,24 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
 	t.Setenv(awsconfig.EnvTable, st.TableName())
 	t.Setenv("CONSOLE_URL", "https://console.example.com")
+	t.Setenv(jobs.EnvQueueURL, "")
+	s3 := httptest.NewServer(fakes3.Handler())
+	t.Cleanup(s3.Close)
+	t.Setenv(objects.EnvEndpoint, s3.URL)
+	t.Setenv(objects.EnvBucket, "documents-events")
+	e := &sampleEnv{st: st, objects: objects.FromEnv()}
+	if err := e.objects.CreateBucket(ctx); err != nil {
+		t.Fatalf("bucket: %v", err)
+	}
 
 	if ev.RequestContext.Authorizer != nil && strings.Contains(string(raw), templategen.SampleOrgID) {
 		seedSampleOrg(ctx, t, st, ev.RequestContext.Authorizer.JWT.Claims)
 	}
 	if strings.Contains(string(raw), templategen.SampleJobID) {
 		seedSampleJob(ctx, t, st, "sample-import")
+	}
+	if seed != nil {
+		seed(ctx, t, e)
 	}
 	h, err := lambdaentry.Handler(ctx, name)
 	if err != nil {
@@ -132,7 +165,7 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 	if err != nil {
 		t.Fatalf("proxy: %v", err)
 	}
-	return res
+	return res, e
 }
 
 // seedSampleOrg signs the claims' user up and makes them Owner of SampleOrgID.
@@ -190,22 +223,33 @@ func TestEventsInvokeTheirFunctions(t *testing.T) {
 				t.Fatalf("add the status events/%s.json must get to eventCases", rt.Function)
 			}
 			ev, raw := loadEvent(t, rt.Function)
-			res := invoke(t, rt.Function, ev, raw)
+			res, e := invoke(t, rt.Function, ev, raw, want.seed)
 			if res.StatusCode != want.status {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, want.status, res.Body)
 			}
-			ct := res.Headers["Content-Type"]
-			if ct == "" && len(res.MultiValueHeaders["Content-Type"]) > 0 {
-				ct = res.MultiValueHeaders["Content-Type"][0]
+			ct := header(res, "Content-Type")
+			switch {
+			case want.status == http.StatusNoContent:
+				if res.Body != "" || ct != "" {
+					t.Errorf("a 204 with Content-Type %q and body %q", ct, res.Body)
+				}
+			case want.contentType != "":
+				if !strings.HasPrefix(ct, want.contentType) {
+					t.Errorf("Content-Type %q, want %s", ct, want.contentType)
+				}
+			default:
+				if !strings.HasPrefix(ct, "application/json") {
+					t.Errorf("Content-Type %q", ct)
+				}
+				var body map[string]any
+				if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
+					t.Fatalf("body %q: %v", res.Body, err)
+				}
+				want.check(t, body)
 			}
-			if !strings.HasPrefix(ct, "application/json") {
-				t.Errorf("Content-Type %q", ct)
+			if want.after != nil {
+				want.after(context.Background(), t, e, res)
 			}
-			var body map[string]any
-			if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
-				t.Fatalf("body %q: %v", res.Body, err)
-			}
-			want.check(t, body)
 		})
 	}
 }
@@ -220,7 +264,7 @@ func TestEventsWithoutClaimsAreRefused(t *testing.T) {
 		t.Run(rt.Function, func(t *testing.T) {
 			ev, _ := loadEvent(t, rt.Function)
 			ev.RequestContext.Authorizer = nil
-			res := invoke(t, rt.Function, ev, nil)
+			res, _ := invoke(t, rt.Function, ev, nil, nil)
 			if res.StatusCode != http.StatusUnauthorized {
 				t.Errorf("status %d, want 401: %s", res.StatusCode, res.Body)
 			}
@@ -238,7 +282,7 @@ func TestEventClaimsAsAPIGatewayRendersThem(t *testing.T) {
 		}
 	}
 	claims["email_verified"] = "false"
-	res := invoke(t, "me-get", ev, nil)
+	res, _ := invoke(t, "me-get", ev, nil, nil)
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, "email-not-verified") {
 		t.Errorf("unverified email: %d %s, want 401 email-not-verified", res.StatusCode, res.Body)
 	}

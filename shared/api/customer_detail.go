@@ -55,7 +55,9 @@ func customerDetailRoutes() []Route {
 			Actions: []string{"s3:PutObject"}},
 		{Method: "GET", Path: c + "/documents/{documentId}", Permission: permission.ViewData, Function: "customers-documents-get",
 			Summary: "Get a customer's document, with a presigned download URL once uploaded", Handler: getDocument,
-			Actions: []string{"s3:GetObject"}},
+			// HeadObject needs s3:GetObject, and s3:ListBucket for S3 to answer 404 (not 403)
+			// for bytes not uploaded yet.
+			Actions: []string{"s3:GetObject", "s3:ListBucket"}},
 		{Method: "DELETE", Path: c + "/documents/{documentId}", Permission: permission.ManageCustomers, Function: "customers-documents-delete",
 			Summary: "Delete a customer's document and its stored bytes", Handler: deleteDocument,
 			Actions: []string{"dynamodb:DeleteItem", "s3:DeleteObject"}},

@@ -22,6 +22,7 @@ func customerRoutes() []Route {
 	return []Route{
 		exportRoute(),
 		importRoute(),
+		mergeRoute(),
 		{Method: "GET", Path: "/api/msp-portal/customers", Permission: permission.ViewData, Function: "customers-list",
 			Summary: "List all customers with summary data", Read: fetchCustomers},
 		{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create",
@@ -29,13 +30,13 @@ func customerRoutes() []Route {
 		{Method: "GET", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ViewData, Function: "customers-get",
 			Summary: "Get customer details including associated tenants", Read: fetchCustomer},
 		{Method: "PUT", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ManageCustomers, Function: "customers-update",
-			Summary: "Update customer information", Handler: updateCustomer},
+			Summary: "Update customer information", Handler: updateCustomer, Actions: []string{"dynamodb:DeleteItem"}},
 		{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.DeleteCustomers, Function: "customers-delete",
-			Summary: "Delete customer (must have no associated tenants)", Handler: deleteCustomer, Actions: []string{"dynamodb:BatchWriteItem"}},
+			Summary: "Delete customer (must have no associated tenants)", Handler: deleteCustomer, Actions: []string{"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}},
 		{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/tenants", Permission: permission.ManageCustomers, Function: "customers-tenants-associate",
 			Summary: "Associate a tenant with this customer", Handler: associateTenant},
 		{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "customers-tenants-unlink",
-			Summary: "Remove a tenant's association with this customer", Handler: unlinkTenant},
+			Summary: "Remove a tenant's association with this customer", Handler: unlinkTenant, Actions: []string{"dynamodb:DeleteItem"}},
 	}
 }
 

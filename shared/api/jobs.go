@@ -34,6 +34,7 @@ func jobWorker() Job {
 			"sqs:SendMessage", // a job that continues in a new invocation is queued again
 			"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems",
+			"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", // a merge moves items and deletes the source
 		}}
 }
 

@@ -27,7 +27,7 @@ func tenantRoutes() []Route {
 		{Method: "GET", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ViewData, Function: "tenants-get",
 			Summary: "Get a tenant", Read: fetchTenant},
 		{Method: "PUT", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "tenants-update",
-			Summary: "Update a tenant", Handler: updateTenant},
+			Summary: "Update a tenant", Handler: updateTenant, Actions: []string{"dynamodb:DeleteItem"}},
 	}
 }
 

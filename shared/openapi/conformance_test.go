@@ -627,6 +627,9 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 	// Every documented status must have been produced by some step, except the 500s:
 	// no request from outside should cause one.
 	for _, m := range w.chk.Unobserved("500") {
+		if _, path, _ := strings.Cut(m, " "); checkedSeparately(strings.Fields(path)[0]) {
+			continue
+		}
 		t.Errorf("documented but never observed: %s", m)
 	}
 }
@@ -635,8 +638,8 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 func bodySteps() []step {
 	var out []step
 	for _, rt := range api.Routes() {
-		if rt.Method != http.MethodPut && rt.Method != http.MethodPost {
-			continue
+		if rt.Method != http.MethodPut && rt.Method != http.MethodPost || !takesJSON(rt) {
+			continue // the faults of a file upload are its own steps
 		}
 		rt := rt
 		path := func(w *world) string { return w.fill(rt.Path) }

@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -228,19 +229,28 @@ func TestOperationsFollowTheConventions(t *testing.T) {
 			}
 
 			// The statuses each layer can answer. Success is one 2xx: 204 (no body) for a
-			// DELETE, 201 for a POST that creates, or 200 for a POST that acts on an
-			// existing resource (and documents no 201), 200 otherwise.
+			// DELETE, 202 for a POST that starts a job (and documents it), 201 for a POST
+			// that creates, or 200 for a POST that acts on an existing resource (and
+			// documents no 201), 200 otherwise.
 			want := map[string]bool{"500": true}
 			success := "200"
+			_, startsJob := responses["202"]
 			switch rt.Method {
 			case http.MethodDelete:
 				success = "204"
 			case http.MethodPost:
-				if _, acts := responses["200"]; !acts {
+				_, acts := responses["200"]
+				switch {
+				case startsJob:
+					success = "202"
+				case !acts:
 					success = "201"
 				}
 			}
 			want[success] = true
+			if success == "202" {
+				want["503"] = true // the queue refused the job
+			}
 			for code := range responses {
 				if code[0] == '2' && code != success {
 					t.Errorf("status %s is documented besides %s: an operation has one success status", code, success)
@@ -282,6 +292,18 @@ func TestOperationsFollowTheConventions(t *testing.T) {
 					}
 					continue
 				}
+				if h, _ := r["headers"].(map[string]any); code == "200" && h["Content-Disposition"] != nil {
+					// A download: files, each a string of bytes, and no JSON.
+					if len(content) == 0 {
+						t.Errorf("200: a download documents no content type")
+					}
+					for mt := range content {
+						if strings.Contains(mt, "json") || s.deref(s.bodySchema(r, mt))["type"] != "string" {
+							t.Errorf("200: download content type %s, want a file type with a string schema", mt)
+						}
+					}
+					continue
+				}
 				if code[0] == '2' {
 					if _, ok := content["application/json"]; !ok || len(content) != 1 {
 						t.Errorf("%s: content types %v, want application/json", code, keys(content))
@@ -301,6 +323,22 @@ func TestOperationsFollowTheConventions(t *testing.T) {
 			if created := responses["201"]; created != nil {
 				if h, _ := created["headers"].(map[string]any); h["Location"] == nil {
 					t.Errorf("201 does not declare its Location header")
+				}
+			}
+			// A job-starting POST answers 202 with the job and its Location
+			// (/api/jobs/{jobId}); 503 when the queue refuses it, with Retry-After.
+			if started := responses["202"]; started != nil {
+				h, _ := started["headers"].(map[string]any)
+				if loc := s.deref(h["Location"]); loc == nil || loc["required"] != true ||
+					!strings.HasPrefix(fmt.Sprint(s.deref(loc["schema"])["pattern"]), "^/api/jobs/") {
+					t.Errorf("202 does not declare its Location header as a required /api/jobs/ path: %v", h["Location"])
+				}
+				if ref, _ := s.bodySchema(started, "application/json").(map[string]any); ref["$ref"] != "#/components/schemas/Job" {
+					t.Errorf("202: the body schema is %v, want the Job", ref)
+				}
+				unavailable := responses["503"]
+				if h, _ := unavailable["headers"].(map[string]any); h["Retry-After"] == nil {
+					t.Errorf("503 does not declare its Retry-After header")
 				}
 			}
 		})

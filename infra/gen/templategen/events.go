@@ -63,9 +63,66 @@ func SampleClaims() map[string]string {
 	}
 }
 
+// Sample objects the events name besides those of SampleParam: the duplicate customer
+// the merge event merges into SampleParam("customerId"), and the Entra id of the
+// tenant SampleParam("tenantId") (which its update event keeps).
+const (
+	SampleDuplicateCustomerID = "sample-duplicate-customer"
+	SampleManagedTenant       = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+)
+
+// sampleFiles are the request bodies of routes that take a file rather than JSON, with
+// their content type.
+var sampleFiles = map[string]struct{ ContentType, Body string }{
+	"customers-import": {"text/csv", "Customer Name,Primary Contact,Primary Contact Email,Phone,External ID\r\n" +
+		"Fabrikam Inc.,Dana Lee,dana.lee@fabrikam.example,+1 (555) 234-5678,FAB-1001\r\n" +
+		"Northwind Traders,Sam Patel,sam.patel@northwind.example,+1 (555) 345-6789,NWT-2002\r\n"},
+}
+
 // sampleBodies are the request bodies of the events of PUT and POST routes, as the
 // console sends them. A route without one gets an empty object.
 var sampleBodies = map[string]any{
+	"customers-create": map[string]any{
+		"name": "Fabrikam Inc.", "primaryContactName": "Dana Lee", "primaryContactEmail": "dana.lee@fabrikam.example",
+		"phone": "+1 (555) 234-5678", "address": "200 Fabrikam Way, Seattle, WA 98101", "notes": "Onboarded with two tenants",
+		"externalId": "FAB-1001",
+		"psaLinks":   []any{map[string]any{"connectionId": "connectwise-main", "type": "connectwise", "externalId": "1001"}},
+	},
+	"customers-update": map[string]any{
+		"name": "Sample Customer Ltd", "primaryContactName": "Jordan Smith", "primaryContactEmail": "jordan.smith@sample-customer.example",
+		"phone": "+1 (555) 456-7890", "archived": false,
+	},
+	"customers-tenants-associate": map[string]any{"tenantId": SampleParam("tenantId")},
+	"customers-merge":             map[string]any{"sourceCustomerId": SampleDuplicateCustomerID},
+	"customers-contacts-create": map[string]any{
+		"name": "Riley Chen", "email": "riley.chen@sample-customer.example", "phone": "+1 (555) 567-8901",
+		"title": "Operations Manager", "notes": "Call after 30 minutes without an answer from IT",
+	},
+	"customers-contacts-update": map[string]any{
+		"name": "Jordan Smith", "email": "jordan.smith@sample-customer.example", "phone": "+1 (555) 456-7890",
+		"title": "Head of IT", "escalationOrder": 1,
+	},
+	"customers-tickets-create": map[string]any{
+		"subject": "Outlook keeps asking for a password", "description": "Since this morning, for everyone in the Berlin office.",
+		"priority": "high",
+	},
+	"customers-tickets-update": map[string]any{
+		"subject": "Outlook keeps asking for a password", "description": "Conditional access policy fixed; monitoring.",
+		"status": "resolved", "priority": "high",
+	},
+	"customers-documents-create": map[string]any{"name": "Network diagram.pdf", "contentType": "application/pdf", "size": 482133},
+	"tenants-create": map[string]any{
+		"entraTenantId": "8c2f0d4e-6b1a-4f3c-9d7e-2a5b8c1d0e3f", "primaryDomain": "fabrikam.onmicrosoft.com",
+		"displayName": "Fabrikam", "licensedUsers": 45,
+		"licenses":      []any{map[string]any{"sku": "O365_BUSINESS_PREMIUM", "assigned": 45}},
+		"securityScore": 68.5, "health": "warning",
+	},
+	"tenants-update": map[string]any{
+		"entraTenantId": SampleManagedTenant, "primaryDomain": "samplecustomer.onmicrosoft.com",
+		"displayName": "Sample Customer (production)", "licensedUsers": 120,
+		"licenses":      []any{map[string]any{"sku": "SPE_E3", "assigned": 100}, map[string]any{"sku": "EMS", "assigned": 20}},
+		"securityScore": 81, "health": "healthy",
+	},
 	"me-active-organization-put": map[string]any{"organizationId": SampleOrgID},
 	"organizations-create":       map[string]any{"name": "Northwind IT Services"},
 	"organizations-rename":       map[string]any{"name": "Contoso Managed Services"},
@@ -203,17 +260,22 @@ func Event(rt api.Route) ([]byte, error) {
 		ev.Headers[strings.ToLower(api.HeaderOrganization)] = SampleOrgID
 	}
 	if rt.Method == http.MethodPut || rt.Method == http.MethodPost || rt.Method == http.MethodPatch {
-		body, ok := sampleBodies[rt.Function]
-		if !ok {
-			body = map[string]any{}
+		if file, ok := sampleFiles[rt.Function]; ok {
+			ev.Body = file.Body
+			ev.Headers["content-type"] = file.ContentType
+		} else {
+			body, ok := sampleBodies[rt.Function]
+			if !ok {
+				body = map[string]any{}
+			}
+			raw, err := json.Marshal(body)
+			if err != nil {
+				return nil, fmt.Errorf("event %s: %w", rt.Function, err)
+			}
+			ev.Body = string(raw)
+			ev.Headers["content-type"] = "application/json"
 		}
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("event %s: %w", rt.Function, err)
-		}
-		ev.Body = string(raw)
-		ev.Headers["content-type"] = "application/json"
-		ev.Headers["content-length"] = fmt.Sprint(len(raw))
+		ev.Headers["content-length"] = fmt.Sprint(len(ev.Body))
 		if rt.Method == http.MethodPost && rt.Permission != permission.Public {
 			ev.Headers[strings.ToLower(api.HeaderIdempotencyKey)] = fmt.Sprintf("%x", sum[:16])
 		}
