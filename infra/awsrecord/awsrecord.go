@@ -83,14 +83,21 @@ func With(ctx context.Context) (context.Context, *Log) {
 	return context.WithValue(ctx, logKey{}, l), l
 }
 
+// Global, when set, records the calls made with a context that carries no Log (work
+// a queue worker does outside any request, for example).
+var Global *Log
+
 // Install adds the recorder to an SDK config; calls made with a context from With are
-// recorded, others are not.
+// recorded into its Log, others into Global when it is set.
 func Install(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("switchboard-record",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				l, ok := ctx.Value(logKey{}).(*Log)
 				if !ok {
+					l = Global
+				}
+				if l == nil {
 					return next.HandleInitialize(ctx, in)
 				}
 				c := Call{Service: awsmiddleware.GetServiceID(ctx), Operation: awsmiddleware.GetOperationName(ctx), Start: time.Now()}

@@ -151,6 +151,11 @@ func run(ctx context.Context) error {
 			return err
 		}
 		failed = failed || over
+		over, err = b.importScale(ctx)
+		if err != nil {
+			return err
+		}
+		failed = failed || over
 	}
 	if failed {
 		fmt.Println("\nsome figures are over target")
@@ -439,4 +444,95 @@ func (b *bench) orgWithCustomers(ctx context.Context, n int) (string, error) {
 func (b *bench) userID(ctx context.Context) string {
 	id, _ := b.deps.Store.LookupIdentity(ctx, b.claims["sub"])
 	return id
+}
+
+// Import targets.
+const (
+	importRows     = 10_000
+	maxImportRatio = 1.3
+)
+
+// importScale imports a CSV of 10,000 customers through the route and its job, and
+// issues the same customer writes in a bare loop with the same concurrency.
+func (b *bench) importScale(ctx context.Context) (bool, error) {
+	n := importRows
+	if v := os.Getenv("BENCH_IMPORT_ROWS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	org, err := b.orgWithCustomers(ctx, 0)
+	if err != nil {
+		return false, err
+	}
+	var csv strings.Builder
+	csv.WriteString("Customer Name,Primary Contact Email,External ID\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&csv, "Imported %05d,contact%d@example.com,ext-%d\n", i, i, i)
+	}
+	ev := b.event("POST", "/api/msp-portal/customers/import", nil, map[string]string{api.HeaderOrganization: org, "content-type": "text/csv"})
+	ev.Body = csv.String()
+	log := &awsrecord.Log{}
+	awsrecord.Global = log
+	start := time.Now()
+	res, err := b.adapter["customers-import"](ctx, ev)
+	if err != nil || res.StatusCode != http.StatusAccepted {
+		return false, fmt.Errorf("customers-import: %v %d %s", err, res.StatusCode, res.Body)
+	}
+	if err := b.deps.Jobs.Idle(ctx); err != nil {
+		return false, err
+	}
+	imported := time.Since(start)
+	awsrecord.Global = nil
+	var job struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(res.Body), &job)
+	j, err := b.deps.Jobs.Get(ctx, org, job.ID)
+	if err != nil || j.Status != "succeeded" {
+		return false, fmt.Errorf("import job: %v %+v", err, j.Status)
+	}
+	writes := 0
+	for _, c := range log.Calls() {
+		switch c.Operation {
+		case "TransactWriteItems", "PutItem", "UpdateItem", "BatchWriteItem", "DeleteItem":
+			writes++
+		}
+	}
+
+	bareOrg, err := b.orgWithCustomers(ctx, 0)
+	if err != nil {
+		return false, err
+	}
+	start = time.Now()
+	work := make(chan int)
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func() {
+			var first error
+			for i := range work {
+				c := domain.Customer{ID: domain.NewID(), Name: fmt.Sprintf("Imported %05d", i), PrimaryContactEmail: fmt.Sprintf("contact%d@example.com", i),
+					ExternalID: fmt.Sprint("ext-", i), CreatedAt: time.Now().UTC()}
+				ev := audit.Event{Category: audit.Customer, Action: "customer.import", Targets: audit.Targets{CustomerIDs: []string{c.ID}}}
+				if err := b.deps.Store.CreateCustomer(ctx, bareOrg, c, ev); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	for w := 0; w < 8; w++ {
+		if err := <-errs; err != nil {
+			return false, err
+		}
+	}
+	bare := time.Since(start)
+	ratio := imported.Seconds() / bare.Seconds()
+	fmt.Printf("\nCustomer import of %d CSV rows\n", n)
+	fmt.Printf("  through the route and its job: %7.1f s  (%6.0f rows/s, %.2f DynamoDB writes per row)\n", imported.Seconds(), float64(n)/imported.Seconds(), float64(writes)/float64(n))
+	fmt.Printf("  bare loop of the same writes:  %7.1f s  (%6.0f rows/s)\n", bare.Seconds(), float64(n)/bare.Seconds())
+	fmt.Printf("  ratio:                         %7.2f  (target ≤ %.1f)\n", ratio, maxImportRatio)
+	return ratio > maxImportRatio, nil
 }
