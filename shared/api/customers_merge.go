@@ -74,6 +74,13 @@ func mergeCustomers(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, problem.NotFoundf("the source customer was not found"))
 			return
 		}
+		// Every tenant that moves must be inside the caller's scope.
+		for _, t := range source.Tenants {
+			if !oc.Scope().TenantAllowed(permission.DeleteCustomers, t.ID) {
+				problem.Write(ctx, w, r, problem.New(problem.Forbidden, "forbidden", "the source customer has tenants outside your tenant scope"))
+				return
+			}
+		}
 		j, err := d.Jobs.Start(ctx, jobs.StartInput{Kind: KindCustomerMerge, OrganizationID: oc.Org.ID,
 			Params: mergeParams{TargetID: target.Customer.ID, SourceID: sourceID}, Category: audit.Customer,
 			Summary: fmt.Sprintf("started merging customer %q into %q", source.Customer.Name, target.Customer.Name),
@@ -122,7 +129,10 @@ func runCustomerMerge(ctx context.Context, env *jobs.Env, job *jobs.Job) error {
 		case phaseTenants:
 			src, err := st.GetCustomer(ctx, org, p.SourceID)
 			if errors.Is(err, store.ErrNotFound) {
-				return mergeGone(ctx, env, job, &res, p, checkpoint)
+				if err := mergeGone(ctx, env, job, &res, p, checkpoint); err != nil {
+					return err
+				}
+				break
 			}
 			if err != nil {
 				return jobs.Retry(err)
@@ -202,10 +212,13 @@ func runCustomerMerge(ctx context.Context, env *jobs.Env, job *jobs.Job) error {
 	return nil
 }
 
-// mergeGone handles a source already deleted: a previous run finished the merge.
-func mergeGone(_ context.Context, _ *jobs.Env, _ *jobs.Job, res *mergeResult, _ mergeParams, checkpoint func(...jobs.Error) error) error {
+// mergeGone handles a source that no longer exists before any of it was moved.
+func mergeGone(_ context.Context, _ *jobs.Env, _ *jobs.Job, res *mergeResult, _ mergeParams, _ func(...jobs.Error) error) error {
+	if res.TenantsMoved+res.ItemsMoved+res.PSALinksMoved == 0 {
+		return jobs.Fail("the customer to merge was deleted before the merge started")
+	}
 	res.Phase, res.SourceDeleted = phaseDone, true
-	return checkpoint()
+	return nil
 }
 
 var errRelink = errors.New("the source has tenants again")

@@ -285,7 +285,11 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 			problem.Write(ctx, w, r, problem.Invalidf(HeaderIdempotencyKey, "must be at most 255 characters"))
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		limit := int64(maxBody)
+		if rt.MaxBody > 0 {
+			limit = rt.MaxBody
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
 			problem.Write(ctx, w, r, bodyError(err))
 			return

@@ -27,6 +27,8 @@ type Route struct {
 	// authenticated request uses (see AuthActions).
 	Actions []string
 	Handler func(*Deps) http.Handler
+	// MaxBody, when set, raises the 1 MiB body limit for a route that takes a file.
+	MaxBody int64
 	// Read, set instead of Handler on an organization-scoped read, fetches the data
 	// of organization orgID. When the request names the organization up front, the
 	// fetch runs concurrently with resolving the caller's access, so the read costs one

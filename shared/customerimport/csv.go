@@ -18,8 +18,8 @@ import (
 // MaxRows is the most data rows one file may hold.
 const MaxRows = 10_000
 
-// MaxBytes bounds the file.
-const MaxBytes = 8 << 20
+// MaxBytes bounds the file, under API Gateway and Lambda's 6 MB request payload.
+const MaxBytes = 5 << 20
 
 // Row is one data row: the customer it describes, or the faults that keep it out.
 type Row struct {
