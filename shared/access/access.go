@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -24,6 +25,48 @@ type Resolver struct {
 	// users caches identity → user: the mapping never changes once written, so a warm
 	// Lambda skips that read.
 	users sync.Map
+	// seen caches, per user and session, a time at or before the session's last
+	// recorded activity. Activity only moves forward, so while that time is within the
+	// shortest timeout an organization can set, the session cannot have expired and a
+	// warm Lambda skips reading it.
+	mu   sync.Mutex
+	seen map[string]sessionSeen
+}
+
+// sessionSeen is what this process knows of a session: a time at or before its last
+// recorded activity, and when this process last tried to record it.
+type sessionSeen struct {
+	atOrBefore time.Time
+	tried      time.Time
+}
+
+// maxSeen bounds the session cache of one process.
+const maxSeen = 50_000
+
+func (r *Resolver) seenAt(userID, sessionID string) (sessionSeen, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.seen[userID+"\x00"+sessionID]
+	return t, ok
+}
+
+// remember raises what is known of a session: activity at or after at, and, when
+// tried is set, a write attempted then.
+func (r *Resolver) remember(userID, sessionID string, at, tried time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil || len(r.seen) >= maxSeen {
+		r.seen = map[string]sessionSeen{}
+	}
+	k := userID + "\x00" + sessionID
+	cur := r.seen[k]
+	if at.After(cur.atOrBefore) {
+		cur.atOrBefore = at
+	}
+	if tried.After(cur.tried) {
+		cur.tried = tried
+	}
+	r.seen[k] = cur
 }
 
 // NewResolver returns a resolver over st.
@@ -131,10 +174,16 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 	if orgID != "" && !domain.ValidID(orgID) {
 		return nil, nil, problem.NotFoundf("organization %q was not found", orgID)
 	}
+	now := r.store.Now()
+	sessionKey := p.SessionID
+	cached, known := r.seenAt(userID, p.SessionID)
+	if known && now.Sub(cached.atOrBefore) <= domain.MinSessionTimeoutMinutes*time.Minute {
+		sessionKey = "" // cannot have expired: no need to read it
+	}
 	var a store.Access
 	var err error
 	if orgID != "" {
-		a, err = r.store.ResolveAccess(ctx, userID, orgID, p.SessionID)
+		a, err = r.store.ResolveAccess(ctx, userID, orgID, sessionKey)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -147,7 +196,7 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 			return nil, nil, err
 		}
 		if orgID != "" {
-			if a, err = r.store.ResolveAccess(ctx, userID, orgID, p.SessionID); err != nil {
+			if a, err = r.store.ResolveAccess(ctx, userID, orgID, sessionKey); err != nil {
 				return nil, nil, err
 			}
 			if err := r.store.SetActiveOrganization(ctx, userID, orgID); err != nil {
@@ -160,14 +209,26 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 	}
 	c := &Context{UserID: userID, Principal: p, Org: *a.Org, Member: *a.Member, Via: ViaMembership}
 	lastSeen := a.LastSeen()
-	now := r.store.Now()
+	if sessionKey == "" {
+		lastSeen = cached.atOrBefore
+	}
 	if err := (auth.SignInRules{Settings: c.Org.Profile.Authentication}).Check(p, lastSeen, now); err != nil {
 		return nil, nil, err
 	}
+	r.remember(userID, p.SessionID, lastSeen, time.Time{})
 	var touch func(context.Context) error
-	if auth.NeedsActivityWrite(lastSeen, now) {
+	if auth.NeedsActivityWrite(lastSeen, now) && now.Sub(cached.tried) >= auth.ActivityWriteInterval {
 		touch = func(ctx context.Context) error {
-			return r.store.TouchSession(ctx, userID, p.SessionID, now, auth.ActivityWriteInterval)
+			wrote, err := r.store.TouchSession(ctx, userID, p.SessionID, now, auth.ActivityWriteInterval)
+			if err != nil {
+				return err
+			}
+			at := now.Add(-auth.ActivityWriteInterval) // another request wrote within the interval
+			if wrote {
+				at = now
+			}
+			r.remember(userID, p.SessionID, at, now)
+			return nil
 		}
 	}
 	return c, touch, nil

@@ -174,8 +174,8 @@ type Access struct {
 	Session *Session
 }
 
-// ResolveAccess reads an organization, the user's membership in it and the session's
-// last activity in one BatchGetItem. Missing items are nil.
+// ResolveAccess reads an organization, the user's membership in it and, when sessionID
+// is not empty, the session's last activity, in one BatchGetItem. Missing items are nil.
 func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID string) (Access, error) {
 	if orgID == "" {
 		return Access{}, ErrNoOrganization
@@ -183,7 +183,9 @@ func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID stri
 	keys := []map[string]types.AttributeValue{
 		key(orgPK(orgID), skOrg),
 		key(orgPK(orgID), memberSK(userID)),
-		key(userPK(userID), prefixSession+sessionID),
+	}
+	if sessionID != "" {
+		keys = append(keys, key(userPK(userID), prefixSession+sessionID))
 	}
 	items, err := s.batchGet(ctx, keys)
 	if err != nil {

@@ -289,15 +289,16 @@ func testTouchSession(t *testing.T, st *store.Store) {
 	u := signUp(t, st, "sub-s", "s@example.com", "org-s")
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	for _, at := range []time.Time{t0, t0.Add(30 * time.Second)} {
-		if err := st.TouchSession(ctx, u.ID, "sess", at, time.Minute); err != nil {
-			t.Fatal(err)
+		wrote, err := st.TouchSession(ctx, u.ID, "sess", at, time.Minute)
+		if err != nil || wrote != at.Equal(t0) {
+			t.Fatalf("touch at %v: wrote %v, %v", at, wrote, err)
 		}
 	}
 	a, _ := st.ResolveAccess(ctx, u.ID, "org-s", "sess")
 	if !a.LastSeen().Equal(t0) {
 		t.Fatalf("last seen %v, want %v (the write 30s later must be skipped)", a.LastSeen(), t0)
 	}
-	_ = st.TouchSession(ctx, u.ID, "sess", t0.Add(2*time.Minute), time.Minute)
+	_, _ = st.TouchSession(ctx, u.ID, "sess", t0.Add(2*time.Minute), time.Minute)
 	a, _ = st.ResolveAccess(ctx, u.ID, "org-s", "sess")
 	if !a.LastSeen().Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("last seen %v after 2 minutes", a.LastSeen())

@@ -180,8 +180,9 @@ func (s *Store) SetActiveOrganization(ctx context.Context, userID, orgID string)
 }
 
 // TouchSession records a session's activity at now, at most once per interval: the
-// write is conditioned so concurrent requests write it once.
-func (s *Store) TouchSession(ctx context.Context, userID, sessionID string, now time.Time, interval time.Duration) error {
+// write is conditioned so concurrent requests write it once. It reports whether this
+// call wrote; when it did not, another write within the interval did.
+func (s *Store) TouchSession(ctx context.Context, userID, sessionID string, now time.Time, interval time.Duration) (bool, error) {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(userPK(userID), prefixSession+sessionID),
 		UpdateExpression:    aws.String("SET lastSeenAt = :now, lastSeenUnix = :nowUnix, userId = :u, sessionId = :s, itemType = :t, expiresAt = :exp"),
@@ -192,10 +193,13 @@ func (s *Store) TouchSession(ctx context.Context, userID, sessionID string, now 
 			":exp": num(now.Add(sessionRetention).Unix()), ":stale": num(now.Add(-interval).Unix()),
 		},
 	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("touch session: %w", err)
+	if isConditionFailed(err) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("touch session: %w", err)
+	}
+	return true, nil
 }
 
 // LastSeen is the session's last recorded activity, zero when none.
