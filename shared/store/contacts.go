@@ -29,65 +29,22 @@ func (s *Store) contactItem(orgID string, c domain.Contact) (map[string]types.At
 // contact count and writes the audit event, in one transaction. Errors: ErrNotFound
 // when the customer does not exist.
 func (s *Store) CreateContact(ctx context.Context, orgID string, c domain.Contact, ev audit.Event) error {
-	if orgID == "" {
-		return ErrNoOrganization
-	}
 	c.Version = 1
 	it, err := s.contactItem(orgID, c)
 	if err != nil {
 		return err
 	}
-	ev.OrganizationID = orgID
-	err = s.transactRetrying(ctx, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		s.detailCounters(orgID, c.CustomerID, map[string]int64{counterContacts: 1}),
-	}, &ev)
-	var te *TxError
-	if errors.As(err, &te) && te.ConditionFailed(1) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("create contact %s: %w", c.ID, err)
-	}
-	return nil
+	return s.createDetail(ctx, orgID, c.CustomerID, "contact", c.ID, it, map[string]int64{counterContacts: 1}, ev)
 }
 
 // GetContact reads one contact of a customer. Errors: ErrNotFound.
 func (s *Store) GetContact(ctx context.Context, orgID, customerID, contactID string) (domain.Contact, error) {
-	if !domain.ValidID(customerID) || !domain.ValidID(contactID) {
-		return domain.Contact{}, ErrNotFound
-	}
-	var c domain.Contact
-	if err := s.getDetailItem(ctx, orgID, customerID, prefixContact+contactID, &c); err != nil {
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoOrganization) {
-			return domain.Contact{}, err
-		}
-		return domain.Contact{}, fmt.Errorf("get contact %s: %w", contactID, err)
-	}
-	return c, nil
+	return getDetail[domain.Contact](ctx, s, orgID, customerID, "contact", prefixContact, contactID)
 }
 
 // ListContacts returns one page of a customer's contacts in escalation order (then by id).
 func (s *Store) ListContacts(ctx context.Context, orgID, customerID string, page Page) ([]domain.Contact, string, error) {
-	if orgID == "" {
-		return nil, "", ErrNoOrganization
-	}
-	items, next, err := s.queryIndexPage(ctx, IndexGSI1, customerIndexPK(orgID, customerID, "CONTACTS"), true, page)
-	if err != nil {
-		if problem.As(err).Kind == problem.Invalid {
-			return nil, "", err
-		}
-		return nil, "", fmt.Errorf("list contacts of %s: %w", customerID, err)
-	}
-	out := make([]domain.Contact, 0, len(items))
-	for _, it := range items {
-		var c domain.Contact
-		if err := decode(it, &c); err != nil {
-			return nil, "", err
-		}
-		out = append(out, c)
-	}
-	return out, next, nil
+	return listDetail[domain.Contact](ctx, s, orgID, customerID, "contacts", IndexGSI1, customerIndexPK(orgID, customerID, "CONTACTS"), true, page)
 }
 
 // LastEscalationOrder is the highest escalation order among a customer's contacts, 0

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
 // The tabs of a customer's detail view keep their items in the customer's partition,
@@ -206,4 +207,65 @@ func (s *Store) GetCustomerOverview(ctx context.Context, orgID, customerID strin
 		return CustomerOverview{}, ErrNotFound
 	}
 	return o, nil
+}
+
+// createDetail writes a new item of a customer's partition with the customer's counter
+// deltas and the audit event, in one transaction. Errors: ErrNotFound when the customer
+// does not exist.
+func (s *Store) createDetail(ctx context.Context, orgID, customerID, what, id string, it map[string]types.AttributeValue,
+	deltas map[string]int64, ev audit.Event) error {
+	if orgID == "" {
+		return ErrNoOrganization
+	}
+	ev.OrganizationID = orgID
+	err := s.transactRetrying(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		s.detailCounters(orgID, customerID, deltas),
+	}, &ev)
+	var te *TxError
+	if errors.As(err, &te) && te.ConditionFailed(1) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("create %s %s: %w", what, id, err)
+	}
+	return nil
+}
+
+// getDetail reads one item of a customer's partition. Errors: ErrNotFound.
+func getDetail[T any](ctx context.Context, s *Store, orgID, customerID, what, prefix, id string) (T, error) {
+	var v T
+	if !domain.ValidID(customerID) || !domain.ValidID(id) {
+		return v, ErrNotFound
+	}
+	if err := s.getDetailItem(ctx, orgID, customerID, prefix+id, &v); err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoOrganization) {
+			return v, err
+		}
+		return v, fmt.Errorf("get %s %s: %w", what, id, err)
+	}
+	return v, nil
+}
+
+// listDetail reads one page of a customer's items of one kind through an index.
+func listDetail[T any](ctx context.Context, s *Store, orgID, customerID, what, index, pk string, forward bool, page Page) ([]T, string, error) {
+	if orgID == "" {
+		return nil, "", ErrNoOrganization
+	}
+	items, next, err := s.queryIndexPage(ctx, index, pk, forward, page)
+	if err != nil {
+		if problem.As(err).Kind == problem.Invalid {
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("list %s of %s: %w", what, customerID, err)
+	}
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		var v T
+		if err := decode(it, &v); err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
-	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
 // Documents: PK customer partition, SK "DOC#<id>"; GSI1 "…#CUSTOMER#<id>#DOCS" /
@@ -27,64 +26,21 @@ func (s *Store) documentItem(orgID string, d domain.Document) (map[string]types.
 // writes the audit event, in one transaction. Errors: ErrNotFound when the customer
 // does not exist.
 func (s *Store) CreateDocument(ctx context.Context, orgID string, d domain.Document, ev audit.Event) error {
-	if orgID == "" {
-		return ErrNoOrganization
-	}
 	it, err := s.documentItem(orgID, d)
 	if err != nil {
 		return err
 	}
-	ev.OrganizationID = orgID
-	err = s.transactRetrying(ctx, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		s.detailCounters(orgID, d.CustomerID, map[string]int64{counterDocuments: 1}),
-	}, &ev)
-	var te *TxError
-	if errors.As(err, &te) && te.ConditionFailed(1) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("create document %s: %w", d.ID, err)
-	}
-	return nil
+	return s.createDetail(ctx, orgID, d.CustomerID, "document", d.ID, it, map[string]int64{counterDocuments: 1}, ev)
 }
 
 // GetDocument reads one document record of a customer. Errors: ErrNotFound.
 func (s *Store) GetDocument(ctx context.Context, orgID, customerID, documentID string) (domain.Document, error) {
-	if !domain.ValidID(customerID) || !domain.ValidID(documentID) {
-		return domain.Document{}, ErrNotFound
-	}
-	var d domain.Document
-	if err := s.getDetailItem(ctx, orgID, customerID, prefixDocument+documentID, &d); err != nil {
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoOrganization) {
-			return domain.Document{}, err
-		}
-		return domain.Document{}, fmt.Errorf("get document %s: %w", documentID, err)
-	}
-	return d, nil
+	return getDetail[domain.Document](ctx, s, orgID, customerID, "document", prefixDocument, documentID)
 }
 
 // ListDocuments returns one page of a customer's documents, newest first.
 func (s *Store) ListDocuments(ctx context.Context, orgID, customerID string, page Page) ([]domain.Document, string, error) {
-	if orgID == "" {
-		return nil, "", ErrNoOrganization
-	}
-	items, next, err := s.queryIndexPage(ctx, IndexGSI1, customerIndexPK(orgID, customerID, "DOCS"), false, page)
-	if err != nil {
-		if problem.As(err).Kind == problem.Invalid {
-			return nil, "", err
-		}
-		return nil, "", fmt.Errorf("list documents of %s: %w", customerID, err)
-	}
-	out := make([]domain.Document, 0, len(items))
-	for _, it := range items {
-		var d domain.Document
-		if err := decode(it, &d); err != nil {
-			return nil, "", err
-		}
-		out = append(out, d)
-	}
-	return out, next, nil
+	return listDetail[domain.Document](ctx, s, orgID, customerID, "documents", IndexGSI1, customerIndexPK(orgID, customerID, "DOCS"), false, page)
 }
 
 // DeleteDocument deletes a document record, moves the customer's document count and

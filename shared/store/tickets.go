@@ -47,70 +47,27 @@ func ticketDeltas(old, new *domain.Ticket) map[string]int64 {
 // counts and writes the audit event, in one transaction. Errors: ErrNotFound when the
 // customer does not exist.
 func (s *Store) CreateTicket(ctx context.Context, orgID string, t domain.Ticket, ev audit.Event) error {
-	if orgID == "" {
-		return ErrNoOrganization
-	}
 	t.Version = 1
 	it, err := s.ticketItem(orgID, t)
 	if err != nil {
 		return err
 	}
-	ev.OrganizationID = orgID
-	err = s.transactRetrying(ctx, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		s.detailCounters(orgID, t.CustomerID, ticketDeltas(nil, &t)),
-	}, &ev)
-	var te *TxError
-	if errors.As(err, &te) && te.ConditionFailed(1) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("create ticket %s: %w", t.ID, err)
-	}
-	return nil
+	return s.createDetail(ctx, orgID, t.CustomerID, "ticket", t.ID, it, ticketDeltas(nil, &t), ev)
 }
 
 // GetTicket reads one ticket of a customer. Errors: ErrNotFound.
 func (s *Store) GetTicket(ctx context.Context, orgID, customerID, ticketID string) (domain.Ticket, error) {
-	if !domain.ValidID(customerID) || !domain.ValidID(ticketID) {
-		return domain.Ticket{}, ErrNotFound
-	}
-	var t domain.Ticket
-	if err := s.getDetailItem(ctx, orgID, customerID, prefixTicket+ticketID, &t); err != nil {
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoOrganization) {
-			return domain.Ticket{}, err
-		}
-		return domain.Ticket{}, fmt.Errorf("get ticket %s: %w", ticketID, err)
-	}
-	return t, nil
+	return getDetail[domain.Ticket](ctx, s, orgID, customerID, "ticket", prefixTicket, ticketID)
 }
 
 // ListTickets returns one page of a customer's tickets, newest first; only those in
 // status when it is not empty.
 func (s *Store) ListTickets(ctx context.Context, orgID, customerID, status string, page Page) ([]domain.Ticket, string, error) {
-	if orgID == "" {
-		return nil, "", ErrNoOrganization
-	}
 	index, pk := IndexGSI1, customerIndexPK(orgID, customerID, "TICKETS")
 	if status != "" {
 		index, pk = IndexGSI2, customerIndexPK(orgID, customerID, "TICKETS#"+status)
 	}
-	items, next, err := s.queryIndexPage(ctx, index, pk, false, page)
-	if err != nil {
-		if problem.As(err).Kind == problem.Invalid {
-			return nil, "", err
-		}
-		return nil, "", fmt.Errorf("list tickets of %s: %w", customerID, err)
-	}
-	out := make([]domain.Ticket, 0, len(items))
-	for _, it := range items {
-		var t domain.Ticket
-		if err := decode(it, &t); err != nil {
-			return nil, "", err
-		}
-		out = append(out, t)
-	}
-	return out, next, nil
+	return listDetail[domain.Ticket](ctx, s, orgID, customerID, "tickets", index, pk, false, page)
 }
 
 // UpdateTicketFrom writes a ticket as change leaves it, conditioned on the version read;
