@@ -531,13 +531,8 @@ func fetchTickets(ctx context.Context, d *Deps, r *http.Request, orgID string) (
 		return nil, err
 	}
 	tr.present = func(oc *access.Context) any {
-		out := List[domain.Ticket]{Items: make([]domain.Ticket, 0, len(tickets)), NextCursor: next}
-		for _, t := range tickets {
-			if ticketVisible(oc, permission.ViewData, t) {
-				out.Items = append(out.Items, t)
-			}
-		}
-		return out
+		keep := func(t domain.Ticket) bool { return ticketVisible(oc, permission.ViewData, t) }
+		return filtered(tickets, next, keep, func(t domain.Ticket) domain.Ticket { return t })
 	}
 	return tr, nil
 }
@@ -739,11 +734,7 @@ func fetchDocuments(ctx context.Context, d *Deps, r *http.Request, orgID string)
 		return nil, err
 	}
 	tr.present = func(*access.Context) any {
-		out := List[DocumentView]{Items: make([]DocumentView, 0, len(docs)), NextCursor: next}
-		for _, doc := range docs {
-			out.Items = append(out.Items, viewDocument(doc))
-		}
-		return out
+		return filtered(docs, next, func(domain.Document) bool { return true }, viewDocument)
 	}
 	return tr, nil
 }

@@ -150,13 +150,8 @@ type customerPage struct {
 
 // Present keeps the customers the caller's tenant scope shows.
 func (p customerPage) Present(oc *access.Context) (any, error) {
-	out := List[customerView]{Items: make([]customerView, 0, len(p.customers)), NextCursor: p.next}
-	for _, c := range p.customers {
-		if visibleCustomer(oc, permission.ViewData, c) {
-			out.Items = append(out.Items, viewCustomer(c))
-		}
-	}
-	return out, nil
+	keep := func(c domain.Customer) bool { return visibleCustomer(oc, permission.ViewData, c) }
+	return filtered(p.customers, p.next, keep, viewCustomer), nil
 }
 
 func fetchCustomer(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {

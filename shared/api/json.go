@@ -220,3 +220,15 @@ type List[T any] struct {
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// filtered is the page of items that keep lets through, each shown as view: lists whose
+// rows depend on the caller's tenant scope.
+func filtered[T, V any](items []T, next string, keep func(T) bool, view func(T) V) List[V] {
+	out := List[V]{Items: make([]V, 0, len(items)), NextCursor: next}
+	for _, it := range items {
+		if keep(it) {
+			out.Items = append(out.Items, view(it))
+		}
+	}
+	return out
+}

@@ -80,13 +80,8 @@ type tenantPage struct {
 
 // Present keeps the tenants inside the caller's scope.
 func (p tenantPage) Present(oc *access.Context) (any, error) {
-	out := List[tenantView]{Items: make([]tenantView, 0, len(p.tenants)), NextCursor: p.next}
-	for _, t := range p.tenants {
-		if oc.Scope().TenantAllowed(permission.ViewData, t.ID) {
-			out.Items = append(out.Items, viewTenant(t))
-		}
-	}
-	return out, nil
+	keep := func(t domain.Tenant) bool { return oc.Scope().TenantAllowed(permission.ViewData, t.ID) }
+	return filtered(p.tenants, p.next, keep, viewTenant), nil
 }
 
 func fetchTenant(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
