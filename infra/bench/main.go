@@ -154,7 +154,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("\nWarm latency, GET /api/msp-portal/settings/profile\n")
 	fmt.Printf("  through the Lambda adapter: %8.1f µs/op\n", float64(adapterNs)/1e3)
 	fmt.Printf("  bare GetItem, same table:   %8.1f µs/op\n", float64(bareNs)/1e3)
-	fmt.Printf("  (the authorization BatchGetItem alone: %.1f µs/op)\n", float64(b.batchNs)/1e3)
+	fmt.Printf("  (a cold process's authorization snapshot, TransactGetItems: %.1f µs/op)\n", float64(b.batchNs)/1e3)
 	fmt.Printf("  ratio:                      %8.2f  (target ≤ %.1f)\n", ratio, maxRatio)
 	if ratio > maxRatio {
 		failed = true
@@ -349,8 +349,9 @@ func (b *bench) latency(ctx context.Context) (int64, int64, error) {
 			}
 		}
 	}
-	// The authorization read alone, as a warm process issues it: the organization and
-	// the membership in one BatchGetItem (the session is known to be fresh).
+	// The authorization read of a process that has not cached the membership yet: the
+	// organization and the membership as one TransactGetItems snapshot. A warm process
+	// reads the organization item alone.
 	userID := b.userID(ctx)
 	batchKeys := []map[string]types.AttributeValue{key, {
 		store.AttrPK: &types.AttributeValueMemberS{Value: "ORG#" + b.orgID},
@@ -358,8 +359,9 @@ func (b *bench) latency(ctx context.Context) (int64, int64, error) {
 	}}
 	batchRun := func(tb *testing.B) {
 		for tb.Loop() {
-			if _, err := b.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{b.table: {Keys: batchKeys}}}); err != nil {
-				failure = fmt.Errorf("bare BatchGetItem: %v", err)
+			gets := []types.TransactGetItem{{Get: &types.Get{TableName: aws.String(b.table), Key: batchKeys[0]}}, {Get: &types.Get{TableName: aws.String(b.table), Key: batchKeys[1]}}}
+			if _, err := b.db.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets}); err != nil {
+				failure = fmt.Errorf("bare TransactGetItems: %v", err)
 				return
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,67 @@ type Resolver struct {
 	// warm Lambda skips reading it.
 	mu   sync.Mutex
 	seen map[string]sessionSeen
+	// members caches, per user and organization, a membership read as one snapshot with
+	// the organization's member epoch. Every membership write advances the epoch, so
+	// while the organization item (read on every request) still carries it, the
+	// membership is current and a warm Lambda skips reading it.
+	members map[string]cachedMember
+}
+
+type cachedMember struct {
+	member domain.Membership
+	epoch  int64
+}
+
+func (r *Resolver) cachedMember(userID, orgID string) (cachedMember, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.members[userID+"\x00"+orgID]
+	return c, ok
+}
+
+func (r *Resolver) cacheMember(userID, orgID string, a store.Access) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := userID + "\x00" + orgID
+	if a.Member == nil {
+		delete(r.members, k)
+		return
+	}
+	if r.members == nil || len(r.members) >= maxSeen {
+		r.members = map[string]cachedMember{}
+	}
+	r.members[k] = cachedMember{member: *a.Member, epoch: a.MemberEpoch}
+}
+
+// access reads what authorizing a request in orgID needs. With the membership cached
+// and the session not needed, that is the organization item alone.
+func (r *Resolver) access(ctx context.Context, userID, orgID, sessionKey string) (store.Access, error) {
+	if sessionKey == "" {
+		if c, ok := r.cachedMember(userID, orgID); ok {
+			a, err := r.store.OrganizationEpoch(ctx, orgID)
+			if err != nil || a.Org == nil {
+				return a, err
+			}
+			if a.MemberEpoch == c.epoch {
+				m := c.member
+				m.Permissions = slices.Clone(m.Permissions)
+				m.TenantScope.TenantIDs = slices.Clone(m.TenantScope.TenantIDs)
+				a.Member = &m
+				return a, nil
+			}
+			// A membership changed since: read again, as a snapshot.
+		}
+	}
+	a, err := r.store.ResolveAccess(ctx, userID, orgID, sessionKey)
+	if err != nil {
+		return store.Access{}, err
+	}
+	// An organization written before epochs existed carries none (0): never cache it.
+	if a.Snapshot && a.Org != nil && a.MemberEpoch > 0 {
+		r.cacheMember(userID, orgID, a)
+	}
+	return a, nil
 }
 
 // sessionSeen is what this process knows of a session: a time at or before its last
@@ -183,7 +245,7 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 	var a store.Access
 	var err error
 	if orgID != "" {
-		a, err = r.store.ResolveAccess(ctx, userID, orgID, sessionKey)
+		a, err = r.access(ctx, userID, orgID, sessionKey)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -196,7 +258,7 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 			return nil, nil, err
 		}
 		if orgID != "" {
-			if a, err = r.store.ResolveAccess(ctx, userID, orgID, sessionKey); err != nil {
+			if a, err = r.access(ctx, userID, orgID, sessionKey); err != nil {
 				return nil, nil, err
 			}
 			if err := r.store.SetActiveOrganization(ctx, userID, orgID); err != nil {

@@ -283,6 +283,33 @@ func TestRemovedMemberLosesAccessAtOnce(t *testing.T) {
 	}
 }
 
+// A warm process caches memberships against the organization's member epoch: a role
+// change must still apply to the very next request.
+func TestRoleChangeAppliesToTheNextRequest(t *testing.T) {
+	env := testenv.New(t)
+	env.Observe = openapitest.Validator(t)
+	org := env.NewOrg("boss@example.com")
+	tok := env.AddMember(org.ID, permission.Administrator, "demoted@example.com")
+	put := func() int {
+		return env.Do(testenv.Request{Method: "PUT", Path: "/api/organizations/" + org.ID, Token: tok,
+			Body: map[string]string{"name": "Renamed " + domain.NewID()}}).Status
+	}
+	for range 2 { // the second request is served from the cached membership
+		if st := put(); st != http.StatusOK {
+			t.Fatalf("administrator rename: %d", st)
+		}
+	}
+	userID := getMe(t, env, tok).User.ID
+	m := domain.Membership{OrganizationID: org.ID, UserID: userID, Email: "demoted@example.com", Role: permission.ReadOnly,
+		TenantScope: domain.AllTenantsScope()}
+	if err := env.Store.PutMember(context.Background(), m, audit.Event{Category: audit.UserManagement, Action: "member.update"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := put(); st != http.StatusForbidden {
+		t.Fatalf("rename after the demotion to Read-Only: %d, want 403", st)
+	}
+}
+
 func TestIdempotencyKey(t *testing.T) {
 	env := testenv.New(t)
 	env.Observe = openapitest.Validator(t)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,7 +37,7 @@ func (s *Store) organizationItems(org domain.Organization, owner domain.Membersh
 	if org.CreatedAt.IsZero() {
 		org.CreatedAt = s.now()
 	}
-	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, nil)
+	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, map[string]types.AttributeValue{AttrMemberEpoch: num(1)})
 	if err != nil {
 		return nil, err
 	}
@@ -125,15 +127,12 @@ func (s *Store) UpdateOrganizationFrom(ctx context.Context, org domain.Organizat
 	}
 	org.ID = orgID
 	org.Version = read + 1
-	m, err := item(org, "Organization", orgPK(orgID), skOrg, nil)
+	upd, err := s.organizationUpdate(org, read)
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	cond, vals := versionCondition(&read)
 	ev.OrganizationID = orgID
-	err = s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{
-		TableName: aws.String(s.table), Item: m, ConditionExpression: cond, ExpressionAttributeValues: vals,
-	}}}, &ev)
+	err = s.transact(ctx, []types.TransactWriteItem{{Update: upd}}, &ev)
 	if err != nil {
 		var te *TxError
 		if errors.As(err, &te) && te.ConditionFailed(0) {
@@ -144,8 +143,63 @@ func (s *Store) UpdateOrganizationFrom(ctx context.Context, org domain.Organizat
 	return org, nil
 }
 
+// orgOptionalAttrs are the organization's attributes that an edit may clear (its
+// omitempty fields); a test keeps the list in step with domain.Organization.
+var orgOptionalAttrs = []string{"parentId", "ownerUserId"}
+
+// organizationUpdate writes org's own attributes over the item, conditioned on the
+// version read. It is an update rather than a Put so that what other writes keep on
+// the item (the member epoch) is never overwritten with a value read earlier.
+func (s *Store) organizationUpdate(org domain.Organization, read int64) (*types.Update, error) {
+	m, err := item(org, "Organization", orgPK(org.ID), skOrg, nil)
+	if err != nil {
+		return nil, err
+	}
+	delete(m, AttrPK)
+	delete(m, AttrSK)
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{":read": num(read)}
+	var set []string
+	// A cleared field is written as NULL, which decodes to its zero value: the
+	// embedded engine drops a REMOVE that follows a SET in one expression.
+	for _, name := range orgOptionalAttrs {
+		if _, ok := m[name]; !ok {
+			m[name] = &types.AttributeValueMemberNULL{Value: true}
+		}
+	}
+	i := 0
+	for name, v := range m {
+		i++
+		names[fmt.Sprintf("#a%d", i)] = name
+		values[fmt.Sprintf(":a%d", i)] = v
+		set = append(set, fmt.Sprintf("#a%d = :a%d", i, i))
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	return &types.Update{
+		TableName: aws.String(s.table), Key: key(orgPK(org.ID), skOrg),
+		UpdateExpression:         aws.String(expr),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND version = :read"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}, nil
+}
+
+// memberEpochBump advances the organization's member epoch. Every write that adds,
+// changes or removes a membership carries it in the same transaction, so a process
+// that cached a membership knows from the organization item alone whether it is
+// still current.
+func (s *Store) memberEpochBump(orgID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg),
+		UpdateExpression:          aws.String("ADD #e :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames:  map[string]string{"#e": AttrMemberEpoch},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+	}}
+}
+
 // PutMember writes a membership with its audit event; tests and seeds create members
-// of any role through it. Errors: ErrNoOrganization.
+// of any role through it. Errors: ErrNoOrganization; ErrNotFound when the organization
+// does not exist.
 func (s *Store) PutMember(ctx context.Context, m domain.Membership, ev audit.Event) error {
 	if m.OrganizationID == "" {
 		return ErrNoOrganization
@@ -161,7 +215,12 @@ func (s *Store) PutMember(ctx context.Context, m domain.Membership, ev audit.Eve
 		return err
 	}
 	ev.OrganizationID = m.OrganizationID
-	if err := s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it}}}, &ev); err != nil {
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it}}, s.memberEpochBump(m.OrganizationID)}
+	if err := s.transact(ctx, items, &ev); err != nil {
+		var te *TxError
+		if errors.As(err, &te) && te.ConditionFailed(1) {
+			return ErrNotFound
+		}
 		return fmt.Errorf("put member %s of %s: %w", m.UserID, m.OrganizationID, err)
 	}
 	return nil
@@ -172,10 +231,18 @@ type Access struct {
 	Org     *domain.Organization
 	Member  *domain.Membership
 	Session *Session
+	// MemberEpoch is the organization's member epoch when Member was read.
+	MemberEpoch int64
+	// Snapshot says the items were read together, as of one instant: only then may
+	// Member be cached against MemberEpoch.
+	Snapshot bool
 }
 
 // ResolveAccess reads an organization, the user's membership in it and, when sessionID
-// is not empty, the session's last activity, in one BatchGetItem. Missing items are nil.
+// is not empty, the session's last activity, in one TransactGetItems, so the membership
+// and the organization's member epoch are one snapshot. When a concurrent write
+// cancels that read, it reads them with one BatchGetItem instead, not as a snapshot.
+// Missing items are nil.
 func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID string) (Access, error) {
 	if orgID == "" {
 		return Access{}, ErrNoOrganization
@@ -187,16 +254,64 @@ func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID stri
 	if sessionID != "" {
 		keys = append(keys, key(userPK(userID), prefixSession+sessionID))
 	}
-	items, err := s.batchGet(ctx, keys)
+	gets := make([]types.TransactGetItem, len(keys))
+	for i, k := range keys {
+		gets[i] = types.TransactGetItem{Get: &types.Get{TableName: aws.String(s.table), Key: k}}
+	}
+	out, err := s.db.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		items, err := s.batchGet(ctx, keys)
+		if err != nil {
+			return Access{}, fmt.Errorf("resolve access of %s in %s: %w", userID, orgID, err)
+		}
+		return decodeAccess(items, false)
+	}
 	if err != nil {
 		return Access{}, fmt.Errorf("resolve access of %s in %s: %w", userID, orgID, err)
 	}
-	var a Access
+	items := make([]map[string]types.AttributeValue, 0, len(out.Responses))
+	for _, r := range out.Responses {
+		if len(r.Item) > 0 {
+			items = append(items, r.Item)
+		}
+	}
+	return decodeAccess(items, true)
+}
+
+// OrganizationEpoch reads the organization alone, strongly consistent: a process that
+// cached the caller's membership at the epoch it returns needs nothing else.
+// Missing: Access.Org is nil.
+func (s *Store) OrganizationEpoch(ctx context.Context, orgID string) (Access, error) {
+	if orgID == "" {
+		return Access{}, ErrNoOrganization
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg),
+		ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Access{}, fmt.Errorf("get organization %s: %w", orgID, err)
+	}
+	if out.Item == nil {
+		return Access{}, nil
+	}
+	return decodeAccess([]map[string]types.AttributeValue{out.Item}, false)
+}
+
+func decodeAccess(items []map[string]types.AttributeValue, snapshot bool) (Access, error) {
+	a := Access{Snapshot: snapshot}
 	for _, it := range items {
-		switch it[AttrType].(*types.AttributeValueMemberS).Value {
+		t, ok := it[AttrType].(*types.AttributeValueMemberS)
+		if !ok {
+			return Access{}, fmt.Errorf("resolve access: item without %s", AttrType)
+		}
+		var err error
+		switch t.Value {
 		case "Organization":
 			a.Org = new(domain.Organization)
 			err = decode(it, a.Org)
+			if n, ok := it[AttrMemberEpoch].(*types.AttributeValueMemberN); ok {
+				a.MemberEpoch, err = strconv.ParseInt(n.Value, 10, 64)
+			}
 		case "Membership":
 			a.Member = new(domain.Membership)
 			err = decode(it, a.Member)
@@ -205,7 +320,7 @@ func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID stri
 			err = decode(it, a.Session)
 		}
 		if err != nil {
-			return Access{}, err
+			return Access{}, fmt.Errorf("resolve access: %w", err)
 		}
 	}
 	return a, nil
@@ -316,7 +431,7 @@ func (s *Store) DeleteMember(ctx context.Context, orgID, userID string, ev audit
 	err := s.transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{
 		TableName: aws.String(s.table), Key: key(orgPK(orgID), memberSK(userID)),
 		ConditionExpression: aws.String("attribute_exists(PK)"),
-	}}}, &ev)
+	}}, s.memberEpochBump(orgID)}, &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.ConditionFailed(0) {
 		return ErrNotFound

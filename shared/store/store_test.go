@@ -47,6 +47,7 @@ func TestStoreContract(t *testing.T) {
 		{"organization calls refuse an empty organization id", testNoOrganization},
 		{"session activity is written at most once per interval", testTouchSession},
 		{"idempotency records replay within the window and expire on read", testIdempotency},
+		{"every membership write advances the member epoch, and organization edits keep it", testMemberEpoch},
 	}
 	for engine, open := range engines(t) {
 		for _, tc := range suite {
@@ -325,5 +326,58 @@ func testIdempotency(t *testing.T, st *store.Store) {
 	clock = &later
 	if _, err := st.GetIdempotent(ctx, "u", "POST /x", "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after 24h: %v", err)
+	}
+}
+
+func testMemberEpoch(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	u := signUp(t, st, "sub-e", "e@example.com", "org-e")
+	epoch := func() int64 {
+		t.Helper()
+		a, err := st.OrganizationEpoch(ctx, "org-e")
+		if err != nil || a.Org == nil {
+			t.Fatalf("organization epoch: %+v, %v", a, err)
+		}
+		return a.MemberEpoch
+	}
+	if e := epoch(); e != 1 {
+		t.Fatalf("new organization epoch %d, want 1", e)
+	}
+	a, err := st.ResolveAccess(ctx, u.ID, "org-e", "")
+	if err != nil || !a.Snapshot || a.MemberEpoch != 1 || a.Member == nil || a.Member.Role != permission.Owner {
+		t.Fatalf("snapshot = %+v, %v", a, err)
+	}
+	ev := audit.Event{Category: audit.UserManagement, Action: "member.add"}
+	m := domain.Membership{OrganizationID: "org-e", UserID: "tech", Role: permission.Technician}
+	if err := st.PutMember(ctx, m, ev); err != nil {
+		t.Fatal(err)
+	}
+	if e := epoch(); e != 2 {
+		t.Fatalf("after adding a member: epoch %d, want 2", e)
+	}
+	// An edit of the organization itself must not write back an epoch it read earlier.
+	org := *a.Org
+	org.OwnerUserID = ""
+	if _, err := st.UpdateOrganizationFrom(ctx, org, nil, func(o *domain.Organization) (audit.Event, error) {
+		o.Name = "Renamed"
+		return audit.Event{Category: audit.Settings, Action: "organization.rename"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetOrganization(ctx, "org-e")
+	if err != nil || got.Name != "Renamed" || got.OwnerUserID != "" || got.Version != org.Version+1 {
+		t.Fatalf("after rename: %+v, %v", got, err)
+	}
+	if e := epoch(); e != 2 {
+		t.Fatalf("after rename: epoch %d, want 2", e)
+	}
+	if err := st.DeleteMember(ctx, "org-e", "tech", ev); err != nil {
+		t.Fatal(err)
+	}
+	if e := epoch(); e != 3 {
+		t.Fatalf("after removing a member: epoch %d, want 3", e)
+	}
+	if err := st.PutMember(ctx, domain.Membership{OrganizationID: "no-such-org", UserID: "x", Role: permission.ReadOnly}, ev); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("member of a missing organization: %v", err)
 	}
 }

@@ -15,18 +15,20 @@ import (
 
 // Attribute names of the table's keys and indexes.
 const (
-	AttrPK       = "PK"
-	AttrSK       = "SK"
-	AttrGSI1PK   = "GSI1PK"
-	AttrGSI1SK   = "GSI1SK"
-	AttrGSI2PK   = "GSI2PK"
-	AttrGSI2SK   = "GSI2SK"
-	AttrTTL      = "expiresAt"
-	AttrType     = "itemType"
-	AttrVersion  = "version"
-	IndexGSI1    = "GSI1"
-	IndexGSI2    = "GSI2"
-	DefaultTable = "switchboard"
+	AttrPK      = "PK"
+	AttrSK      = "SK"
+	AttrGSI1PK  = "GSI1PK"
+	AttrGSI1SK  = "GSI1SK"
+	AttrGSI2PK  = "GSI2PK"
+	AttrGSI2SK  = "GSI2SK"
+	AttrTTL     = "expiresAt"
+	AttrType    = "itemType"
+	AttrVersion = "version"
+	// AttrMemberEpoch, on an organization item, counts the changes to its memberships.
+	AttrMemberEpoch = "memberEpoch"
+	IndexGSI1       = "GSI1"
+	IndexGSI2       = "GSI2"
+	DefaultTable    = "switchboard"
 )
 
 // Definition is the one description of the table; template.yaml, the local server and
