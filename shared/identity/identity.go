@@ -1,0 +1,143 @@
+// Package identity holds the Cognito admin calls Switchboard makes on its user pool:
+// signing a removed member out everywhere, and each organization's own Entra ID
+// single sign-on provider.
+//
+// Authorization never depends on this package: the API reads membership from the table
+// on every request. These calls tidy up what Cognito itself holds (refresh tokens,
+// federation settings) where a user pool is configured.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+)
+
+// Environment variables read by FromEnv.
+const (
+	// EnvUserPoolID is the user pool's id; unset means no user pool is configured.
+	EnvUserPoolID = "USER_POOL_ID"
+	// EnvCognitoEndpoint optionally overrides Cognito's endpoint (moto in tests).
+	EnvCognitoEndpoint = "COGNITO_ENDPOINT"
+)
+
+// ErrNoUserPool is returned by the calls that cannot be no-ops when no user pool is
+// configured (a nil *Directory).
+var ErrNoUserPool = errors.New("identity: no Cognito user pool is configured")
+
+// Directory makes admin calls on one Cognito user pool. A nil *Directory stands for "no
+// user pool configured" (local runs, tests on the embedded engine): each method says
+// what it does then.
+type Directory struct {
+	client *cip.Client
+	poolID string
+}
+
+// New returns a Directory on the user pool poolID.
+func New(client *cip.Client, poolID string) *Directory {
+	return &Directory{client: client, poolID: poolID}
+}
+
+// FromEnv returns the Directory of USER_POOL_ID, through COGNITO_ENDPOINT when set, or
+// (nil, nil) when USER_POOL_ID is unset: callers treat nil as "no user pool". With an
+// endpoint override and no AWS_ACCESS_KEY_ID it signs with the local stack's static
+// credentials.
+func FromEnv(ctx context.Context) (*Directory, error) {
+	poolID := strings.TrimSpace(os.Getenv(EnvUserPoolID))
+	if poolID == "" {
+		return nil, nil
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	endpoint := os.Getenv(EnvCognitoEndpoint)
+	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		cfg.Credentials = awsconfig.LocalCredentials()
+	}
+	client := cip.NewFromConfig(cfg, func(o *cip.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	return New(client, poolID), nil
+}
+
+// PoolID is the user pool's id ("" for a nil Directory).
+func (d *Directory) PoolID() string {
+	if d == nil {
+		return ""
+	}
+	return d.poolID
+}
+
+// GlobalSignOut signs out, on every device, each pool user whose email is email: a
+// native user and any federated ones (usernames like "entra-…_<sub>"), since a member is
+// known to Switchboard by email only. Their refresh tokens stop working, so a removed
+// member cannot quietly renew a session; ID tokens already issued stay valid until they
+// expire, which is why the API also checks membership on every request.
+//
+// No matching user is not an error, and on a nil Directory it does nothing. Cognito's
+// email search is case-insensitive (moto's is not, so tests use one spelling).
+func (d *Directory) GlobalSignOut(ctx context.Context, email string) error {
+	if d == nil {
+		return nil
+	}
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return errors.New("identity: global sign-out: empty email")
+	}
+	usernames, err := d.usernamesByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, u := range usernames {
+		_, err := d.client.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{
+			UserPoolId: aws.String(d.poolID), Username: aws.String(u)})
+		var gone *ciptypes.UserNotFoundException
+		if err != nil && !errors.As(err, &gone) { // deleted in between: nothing to sign out
+			errs = append(errs, fmt.Errorf("identity: global sign-out of pool user %q: %w", u, err))
+		}
+	}
+	// One failure must not leave the other identities signed in: all are tried.
+	return errors.Join(errs...)
+}
+
+// usernamesByEmail lists the usernames of the pool users whose email is email.
+func (d *Directory) usernamesByEmail(ctx context.Context, email string) ([]string, error) {
+	p := cip.NewListUsersPaginator(d.client, &cip.ListUsersInput{
+		UserPoolId:      aws.String(d.poolID),
+		Filter:          aws.String(`email = "` + escapeFilterValue(email) + `"`),
+		AttributesToGet: []string{"email"}, // only the username is used
+	})
+	var names []string
+	seen := map[string]bool{}
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("identity: list pool users by email: %w", err)
+		}
+		for _, u := range page.Users {
+			if n := aws.ToString(u.Username); n != "" && !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	return names, nil
+}
+
+// filterEscaper escapes a value for inside the double quotes of a ListUsers filter,
+// where a quote or backslash would otherwise end or change the value.
+var filterEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+func escapeFilterValue(s string) string { return filterEscaper.Replace(s) }
