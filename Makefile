@@ -45,3 +45,4 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME) ./shared/store
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shared/customerimport
+	$(GO) test -run '^$$' -fuzz '^FuzzInviteBody$$' -fuzztime $(FUZZTIME) ./shared/api

@@ -61,6 +61,8 @@ type Identity struct {
 	Lifetime time.Duration
 	// Provider, when set, adds an identities claim as a federated sign-in would.
 	Provider string
+	// EntraTenantID, when set, is the custom:tid claim an Entra sign-in carries.
+	EntraTenantID string
 }
 
 // Token signs an ID token for id.
@@ -85,6 +87,9 @@ func (s *Signer) Token(id Identity) (string, error) {
 		claims["amr"] = []string{"mfa"}
 	} else {
 		claims["amr"] = []string{"pwd"}
+	}
+	if id.EntraTenantID != "" {
+		claims["custom:tid"] = id.EntraTenantID
 	}
 	if id.Provider != "" {
 		claims["identities"] = []map[string]any{{"providerName": id.Provider, "providerType": "OIDC", "userId": id.Subject}}

@@ -81,6 +81,7 @@ func run(ctx context.Context) error {
 	}
 	mail := &outbox.Outbox{}
 	deps := api.NewDeps(st, "http://127.0.0.1:"+port)
+	deps.Mail = mail
 	jobsQueue := startJobs(ctx, cfg, st, deps)
 	if err := startDocuments(ctx, deps); err != nil {
 		return err
@@ -113,7 +114,6 @@ func run(ctx context.Context) error {
 	root.Handle("GET /dev/.well-known/jwks.json", signer.JWKS())
 	root.Handle("GET /dev/outbox", mail.Handler())
 	root.Handle("/", verified)
-	_ = mail // the outbox receives mail once routes send it
 
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

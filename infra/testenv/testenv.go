@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/outbox"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/auth"
@@ -95,6 +96,9 @@ type Env struct {
 	Deps   *api.Deps
 	Signer *devauth.Signer
 	Server *httptest.Server
+	// Outbox receives the emails the API sends (Deps.Mail), unless a test sets another
+	// sender.
+	Outbox *outbox.Outbox
 	// Observe, when set, sees every request and response the Env sends.
 	Observe func(req *http.Request, res *Response)
 }
@@ -129,10 +133,12 @@ func NewOn(t testing.TB, st *store.Store) *Env {
 // moto's Cognito JWKS.
 func NewWithVerifier(t testing.TB, st *store.Store, verifier *auth.Verifier) *Env {
 	t.Helper()
-	deps := api.NewDeps(st, "http://console.test")
+	deps := api.NewDeps(st, "https://console.test")
+	box := &outbox.Outbox{}
+	deps.Mail = box
 	srv := httptest.NewServer(devauth.Verify(verifier, api.Handler(deps)))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Store: st, Deps: deps, Server: srv}
+	return &Env{T: t, Store: st, Deps: deps, Server: srv, Outbox: box}
 }
 
 // Token signs in as email with MFA.

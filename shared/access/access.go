@@ -23,6 +23,9 @@ import (
 // Resolver resolves callers and the organization each request acts in.
 type Resolver struct {
 	store *store.Store
+	// OnSignUp, when set, runs once after a new person's first sign-in created their
+	// user: pending invitations to their email are accepted there (seed 003).
+	OnSignUp func(ctx context.Context, p auth.Principal, userID string)
 	// users caches identity → user: the mapping never changes once written, so a warm
 	// Lambda skips that read.
 	users sync.Map
@@ -213,6 +216,9 @@ func (r *Resolver) User(ctx context.Context, p auth.Principal) (string, error) {
 			return "", err
 		}
 		r.users.Store(p.Subject, u.ID)
+		if r.OnSignUp != nil && u.ActiveOrganizationID == org.ID {
+			r.OnSignUp(ctx, p, u.ID)
+		}
 		return u.ID, nil
 	}
 	return "", fmt.Errorf("map identity %s: concurrent sign-ups did not settle", p.Subject)

@@ -87,6 +87,20 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 	"jobId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
 		return fixtureJob(t, w.env.Store, orgID)
 	},
+	// A platform user any manager may manage: an invitation holding only the permission
+	// to manage platform users (so a Custom role with just that permission holds it too).
+	"id": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
+		now := time.Now().UTC()
+		_, hash := domain.NewInvitationToken()
+		inv := domain.Invitation{ID: domain.NewID(), OrganizationID: orgID, Email: domain.NewID() + "@invitee.example",
+			Role: permission.Custom, Permissions: []permission.Permission{permission.ManagePlatformUsers}, TenantScope: domain.AllTenantsScope(),
+			InvitedBy: domain.Inviter{UserID: "fixture-inviter", Email: "inviter@fixture.example", Name: "Fixture Inviter"},
+			Status:    domain.InvitationPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(domain.InvitationTTL), TokenHash: hash}
+		if err := w.env.Store.CreateInvitation(context.Background(), inv, audit.Event{Category: audit.UserManagement, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+		return inv.ID
+	},
 	"contactId":  fixtureContact,
 	"ticketId":   fixtureTicket,
 	"documentId": fixtureDocument,

@@ -4,7 +4,9 @@ import (
 	"net/http"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/objects"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -20,12 +22,20 @@ type Deps struct {
 	// Objects keeps customer documents in DOCUMENTS_BUCKET (S3_ENDPOINT for moto or the
 	// local server's fake); it connects on first use.
 	Objects *objects.Store
+	// Mail sends invitations: SES v2 in Lambda (MAIL_FROM), the outbox locally. Without
+	// one, invitations are kept with status email-failed.
+	Mail mail.Sender
+	// Identity makes Cognito admin calls (per-organization Entra providers, global
+	// sign-out); nil where no user pool is configured.
+	Identity *identity.Directory
 }
 
 // NewDeps wires the dependencies over a store.
 func NewDeps(st *store.Store, consoleURL string) *Deps {
-	return &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL, Jobs: jobs.FromEnv(st, nil),
+	d := &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL, Jobs: jobs.FromEnv(st, nil),
 		Objects: objects.FromEnv()}
+	d.Resolver.OnSignUp = d.acceptPendingInvitations
+	return d
 }
 
 // Mount adds every route to mux, each wrapped in the middleware chain, and a problem

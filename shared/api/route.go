@@ -7,8 +7,10 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
 // Route is one entry of the route table.
@@ -84,7 +86,14 @@ type Job struct {
 	// Kind is "schedule", "cognito-trigger" or "queue-worker".
 	Kind    string
 	Summary string
+	// Actions are the AWS actions the job's code path uses.
 	Actions []string
+	// Schedule, for a schedule, is its EventBridge Scheduler expression, such as
+	// "rate(15 minutes)" or "cron(0 3 * * ? *)" (UTC).
+	Schedule string
+	// Run, for a schedule, does one run's work at now, in the store's system scope. Its
+	// result is logged (as JSON); a run that stops early leaves the rest to the next.
+	Run func(ctx context.Context, st *store.Store, now time.Time) (any, error)
 }
 
 func dedupe(in []string) []string {

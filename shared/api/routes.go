@@ -15,6 +15,8 @@ func Routes() []Route {
 		customerRoutes(),
 		tenantRoutes(),
 		customerDetailRoutes(),
+		teamRoutes(),
+		authSettingsRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -52,6 +54,7 @@ func foundationRoutes() []Route {
 func Jobs() []Job {
 	return []Job{
 		jobWorker(),
+		expireInvitationsJob(),
 	}
 }
 

@@ -47,6 +47,8 @@ type Targets struct {
 	CustomerIDs []string `json:"customerIds,omitempty"`
 	TenantIDs   []string `json:"tenantIds,omitempty"`
 	UserIDs     []string `json:"userIds,omitempty"`
+	// Emails name people who are not users yet (invitees).
+	Emails []string `json:"emails,omitempty"`
 }
 
 // Change is one field's before and after.

@@ -37,6 +37,19 @@ type Organization struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Version     int64     `json:"version"`
 	Profile     Profile   `json:"profile"`
+	// SSO is the organization's own Entra ID provider, when it set one up.
+	SSO *SSOSettings `json:"sso,omitempty"`
+}
+
+// SSOSettings record the organization's own Entra ID provider in the user pool. The
+// client secret lives only in Cognito: it is write-only.
+type SSOSettings struct {
+	ProviderName  string    `json:"providerName"`
+	EntraTenantID string    `json:"entraTenantId"`
+	ClientID      string    `json:"clientId"`
+	Domains       []string  `json:"domains"`
+	Issuer        string    `json:"issuer"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 // Membership is a user's role inside one organization.

@@ -5,6 +5,26 @@
 // Authorization never depends on this package: the API reads membership from the table
 // on every request. These calls tidy up what Cognito itself holds (refresh tokens,
 // federation settings) where a user pool is configured.
+//
+// # IAM
+//
+// The package calls these cognito-idp actions, all on the user pool's ARN
+// (arn:aws:cognito-idp:<region>:<account>:userpool/<pool id>):
+//
+//   - GlobalSignOut: cognito-idp:ListUsers, cognito-idp:AdminUserGlobalSignOut
+//   - PutEntraProvider: cognito-idp:DescribeIdentityProvider,
+//     cognito-idp:CreateIdentityProvider, cognito-idp:UpdateIdentityProvider
+//   - EntraProvider: cognito-idp:DescribeIdentityProvider
+//   - DeleteEntraProvider: cognito-idp:DeleteIdentityProvider
+//   - with an app client (WithAppClient, USER_POOL_CLIENT_ID), PutEntraProvider,
+//     EntraProvider and DeleteEntraProvider also call
+//     cognito-idp:DescribeUserPoolClient, and PutEntraProvider and DeleteEntraProvider
+//     cognito-idp:UpdateUserPoolClient.
+//
+// In total: cognito-idp:ListUsers, cognito-idp:AdminUserGlobalSignOut,
+// cognito-idp:DescribeIdentityProvider, cognito-idp:CreateIdentityProvider,
+// cognito-idp:UpdateIdentityProvider, cognito-idp:DeleteIdentityProvider,
+// cognito-idp:DescribeUserPoolClient and cognito-idp:UpdateUserPoolClient.
 package identity
 
 import (
@@ -25,6 +45,10 @@ import (
 const (
 	// EnvUserPoolID is the user pool's id; unset means no user pool is configured.
 	EnvUserPoolID = "USER_POOL_ID"
+	// EnvUserPoolClientID is the id of the console's app client, on which each
+	// organization's provider is listed (see WithAppClient). Optional: unset, providers
+	// are created but listed on no app client, so nobody can sign in through them.
+	EnvUserPoolClientID = "USER_POOL_CLIENT_ID"
 	// EnvCognitoEndpoint optionally overrides Cognito's endpoint (moto in tests).
 	EnvCognitoEndpoint = "COGNITO_ENDPOINT"
 )
@@ -39,17 +63,47 @@ var ErrNoUserPool = errors.New("identity: no Cognito user pool is configured")
 type Directory struct {
 	client *cip.Client
 	poolID string
+	// appClientID is the app client the organizations' providers are listed on; ""
+	// lists them on none.
+	appClientID string
 }
 
-// New returns a Directory on the user pool poolID.
+// New returns a Directory on the user pool poolID, with no app client (see
+// WithAppClient).
 func New(client *cip.Client, poolID string) *Directory {
 	return &Directory{client: client, poolID: poolID}
 }
 
+// WithAppClient returns a copy of d that lists each organization's provider among the
+// SupportedIdentityProviders of the pool's app client clientID (the console's), which
+// Cognito requires before anyone can sign in through a provider with that client:
+// PutEntraProvider adds the provider, DeleteEntraProvider removes it, and
+// ProviderInfo.Registered reports it. Without an app client (New alone, or an empty
+// clientID) providers are created and deleted but listed on no client, and Registered
+// is always false. d itself is not changed; on a nil d it returns nil.
+func (d *Directory) WithAppClient(clientID string) *Directory {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.appClientID = strings.TrimSpace(clientID)
+	return &c
+}
+
+// AppClientID is the app client providers are listed on ("" for none or a nil
+// Directory).
+func (d *Directory) AppClientID() string {
+	if d == nil {
+		return ""
+	}
+	return d.appClientID
+}
+
 // FromEnv returns the Directory of USER_POOL_ID, through COGNITO_ENDPOINT when set, or
-// (nil, nil) when USER_POOL_ID is unset: callers treat nil as "no user pool". With an
-// endpoint override and no AWS_ACCESS_KEY_ID it signs with the local stack's static
-// credentials.
+// (nil, nil) when USER_POOL_ID is unset: callers treat nil as "no user pool". When
+// USER_POOL_CLIENT_ID is set, providers are listed on that app client (WithAppClient);
+// unset, they are listed on none. With an endpoint override and no AWS_ACCESS_KEY_ID it
+// signs with the local stack's static credentials.
 func FromEnv(ctx context.Context) (*Directory, error) {
 	poolID := strings.TrimSpace(os.Getenv(EnvUserPoolID))
 	if poolID == "" {
@@ -68,7 +122,7 @@ func FromEnv(ctx context.Context) (*Directory, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	return New(client, poolID), nil
+	return New(client, poolID).WithAppClient(os.Getenv(EnvUserPoolClientID)), nil
 }
 
 // PoolID is the user pool's id ("" for a nil Directory).

@@ -7,11 +7,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
@@ -21,13 +23,100 @@ import (
 )
 
 // pool is a user pool on moto's Cognito, shaped like the template's: custom tid and amr
-// attributes, and an app client that signs in with a password and refreshes.
+// attributes, and a console app client with the template's hosted-UI settings (and
+// every other updatable setting set, so that a reset shows) that also signs in with a
+// password and refreshes.
 type pool struct {
+	// client is for the tests' own calls; dir's calls go through another client whose
+	// UpdateUserPoolClient calls are logged in updates.
 	client   *cip.Client
 	id       string
 	clientID string
-	dir      *identity.Directory
-	endpoint string
+	// dir lists providers on the app client; bare is a Directory without one.
+	dir, bare *identity.Directory
+	updates   *updateLog
+	endpoint  string
+}
+
+// updateLog records the UpdateUserPoolClient requests a Directory sends.
+type updateLog struct {
+	mu   sync.Mutex
+	reqs []cip.UpdateUserPoolClientInput
+	// intercept, when set, runs each call in place of sending it: n counts the calls
+	// from 0, and send sends the call.
+	intercept func(n int, send func() error) error
+}
+
+func (l *updateLog) requests() []cip.UpdateUserPoolClientInput {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
+}
+
+func (l *updateLog) setIntercept(f func(n int, send func() error) error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.intercept = f
+}
+
+// middleware logs (and lets intercept replace) the UpdateUserPoolClient calls.
+func (l *updateLog) middleware(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("updateLog",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			req, ok := in.Parameters.(*cip.UpdateUserPoolClientInput)
+			if !ok {
+				return next.HandleInitialize(ctx, in)
+			}
+			l.mu.Lock()
+			n := len(l.reqs)
+			l.reqs = append(l.reqs, *req)
+			intercept := l.intercept
+			l.mu.Unlock()
+			if intercept == nil {
+				return next.HandleInitialize(ctx, in)
+			}
+			var out middleware.InitializeOutput
+			var md middleware.Metadata
+			err := intercept(n, func() error {
+				var err error
+				out, md, err = next.HandleInitialize(ctx, in)
+				return err
+			})
+			return out, md, err
+		}), middleware.Before)
+}
+
+// consoleClient is the app client's configuration: the template's, with the password
+// flow the tests sign in with, and every other updatable setting given a value.
+func consoleClient(poolID string) *cip.CreateUserPoolClientInput {
+	return &cip.CreateUserPoolClientInput{
+		UserPoolId: aws.String(poolID),
+		ClientName: aws.String("console"),
+		ExplicitAuthFlows: []ciptypes.ExplicitAuthFlowsType{ciptypes.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth,
+			ciptypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth},
+		AllowedOAuthFlowsUserPoolClient: true,
+		AllowedOAuthFlows:               []ciptypes.OAuthFlowType{ciptypes.OAuthFlowTypeCode},
+		AllowedOAuthScopes:              []string{"openid", "email", "profile"},
+		CallbackURLs:                    []string{"https://console.example/auth/callback", "http://localhost:5173/auth/callback"},
+		LogoutURLs:                      []string{"https://console.example/"},
+		DefaultRedirectURI:              aws.String("https://console.example/auth/callback"),
+		SupportedIdentityProviders:      []string{"COGNITO"},
+		ReadAttributes:                  []string{"custom:amr", "custom:tid", "email", "email_verified", "name"},
+		WriteAttributes:                 []string{"custom:amr", "custom:tid", "email", "name"},
+		PreventUserExistenceErrors:      ciptypes.PreventUserExistenceErrorTypesEnabled,
+		EnableTokenRevocation:           aws.Bool(true),
+		IdTokenValidity:                 aws.Int32(60),
+		AccessTokenValidity:             aws.Int32(45),
+		RefreshTokenValidity:            7,
+		TokenValidityUnits: &ciptypes.TokenValidityUnitsType{IdToken: ciptypes.TimeUnitsTypeMinutes,
+			AccessToken: ciptypes.TimeUnitsTypeMinutes, RefreshToken: ciptypes.TimeUnitsTypeDays},
+		AuthSessionValidity:                      aws.Int32(5),
+		EnablePropagateAdditionalUserContextData: aws.Bool(true),
+		AnalyticsConfiguration: &ciptypes.AnalyticsConfigurationType{ApplicationId: aws.String("0123456789abcdef"),
+			RoleArn: aws.String("arn:aws:iam::123456789012:role/pinpoint"), ExternalId: aws.String("switchboard"), UserDataShared: true},
+		RefreshTokenRotation: &ciptypes.RefreshTokenRotationType{Feature: ciptypes.FeatureTypeDisabled,
+			RetryGracePeriodSeconds: aws.Int32(10)},
+	}
 }
 
 func newPool(t *testing.T) pool {
@@ -40,6 +129,11 @@ func newPool(t *testing.T) pool {
 	}
 	cfg.Credentials = awsconfig.LocalCredentials()
 	c := cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(ep) })
+	log := &updateLog{}
+	logged := cip.NewFromConfig(cfg, func(o *cip.Options) {
+		o.BaseEndpoint = aws.String(ep)
+		o.APIOptions = append(o.APIOptions, log.middleware)
+	})
 	up, err := c.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("switchboard-" + domain.NewID()),
 		Schema: []ciptypes.SchemaAttributeType{
 			{Name: aws.String("tid"), AttributeDataType: ciptypes.AttributeDataTypeString, Mutable: aws.Bool(true)},
@@ -48,14 +142,24 @@ func newPool(t *testing.T) pool {
 	if err != nil {
 		t.Fatalf("create user pool: %v", err)
 	}
-	app, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: up.UserPool.Id, ClientName: aws.String("console"),
-		ExplicitAuthFlows: []ciptypes.ExplicitAuthFlowsType{ciptypes.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth,
-			ciptypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
+	id := aws.ToString(up.UserPool.Id)
+	app, err := c.CreateUserPoolClient(ctx, consoleClient(id))
 	if err != nil {
 		t.Fatalf("create app client: %v", err)
 	}
-	id := aws.ToString(up.UserPool.Id)
-	return pool{client: c, id: id, clientID: aws.ToString(app.UserPoolClient.ClientId), dir: identity.New(c, id), endpoint: ep}
+	clientID := aws.ToString(app.UserPoolClient.ClientId)
+	return pool{client: c, id: id, clientID: clientID, dir: identity.New(logged, id).WithAppClient(clientID),
+		bare: identity.New(logged, id), updates: log, endpoint: ep}
+}
+
+// appClient describes the pool's app client.
+func (p pool) appClient(t *testing.T) *ciptypes.UserPoolClientType {
+	t.Helper()
+	out, err := p.client.DescribeUserPoolClient(t.Context(), &cip.DescribeUserPoolClientInput{UserPoolId: &p.id, ClientId: &p.clientID})
+	if err != nil {
+		t.Fatalf("describe app client: %v", err)
+	}
+	return out.UserPoolClient
 }
 
 // describe reads a provider back from the pool, secret included.
@@ -314,8 +418,11 @@ func TestNilDirectory(t *testing.T) {
 	if err := d.DeleteEntraProvider(ctx, "org"); err != nil {
 		t.Errorf("DeleteEntraProvider: %v", err)
 	}
-	if d.PoolID() != "" {
-		t.Errorf("PoolID = %q", d.PoolID())
+	if d.PoolID() != "" || d.AppClientID() != "" {
+		t.Errorf("PoolID = %q, AppClientID = %q", d.PoolID(), d.AppClientID())
+	}
+	if d.WithAppClient("client") != nil {
+		t.Error("WithAppClient on a nil Directory is not nil")
 	}
 }
 
@@ -324,16 +431,36 @@ func TestFromEnvOnMoto(t *testing.T) {
 	t.Setenv(identity.EnvUserPoolID, p.id)
 	t.Setenv(identity.EnvCognitoEndpoint, p.endpoint)
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	cfg := identity.SSOConfig{EntraTenantID: tenantA, ClientID: clientA, ClientSecret: "s", Domains: []string{"contoso.example"}}
+
+	// Without USER_POOL_CLIENT_ID, providers are listed on no app client.
+	t.Setenv(identity.EnvUserPoolClientID, "")
 	d, err := identity.FromEnv(t.Context())
-	if err != nil || d == nil || d.PoolID() != p.id {
+	if err != nil || d == nil || d.PoolID() != p.id || d.AppClientID() != "" {
 		t.Fatalf("FromEnv: %v %v", d, err)
 	}
-	if _, err := d.PutEntraProvider(t.Context(), "org-env", identity.SSOConfig{EntraTenantID: tenantA, ClientID: clientA,
-		ClientSecret: "s", Domains: []string{"contoso.example"}}); err != nil {
-		t.Fatalf("put through FromEnv's client: %v", err)
+	got, err := d.PutEntraProvider(t.Context(), "org-env", cfg)
+	if err != nil || got.Registered {
+		t.Fatalf("put through FromEnv's client: %+v %v", got, err)
 	}
 	if got := p.describe(t, identity.ProviderName("org-env")); aws.ToString(got.ProviderName) == "" {
 		t.Fatal("the provider is not in the pool")
+	}
+	if ps := p.appClient(t).SupportedIdentityProviders; !slices.Equal(ps, []string{"COGNITO"}) {
+		t.Fatalf("providers of the app client without USER_POOL_CLIENT_ID: %v", ps)
+	}
+
+	// With it, the same call lists the provider on the client.
+	t.Setenv(identity.EnvUserPoolClientID, " "+p.clientID+" ")
+	if d, err = identity.FromEnv(t.Context()); err != nil || d.AppClientID() != p.clientID {
+		t.Fatalf("FromEnv with a client: %v %v", d, err)
+	}
+	if got, err = d.PutEntraProvider(t.Context(), "org-env", identity.SSOConfig{EntraTenantID: tenantA, ClientID: clientA,
+		Domains: []string{"contoso.example"}}); err != nil || !got.Registered {
+		t.Fatalf("put with USER_POOL_CLIENT_ID: %+v %v", got, err)
+	}
+	if ps := p.appClient(t).SupportedIdentityProviders; !slices.Equal(ps, []string{"COGNITO", identity.ProviderName("org-env")}) {
+		t.Fatalf("providers of the app client with USER_POOL_CLIENT_ID: %v", ps)
 	}
 }
 

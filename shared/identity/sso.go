@@ -99,6 +99,10 @@ type ProviderInfo struct {
 	Domains []string
 	// HasClientSecret reports whether a secret is stored, without revealing it.
 	HasClientSecret bool
+	// Registered reports whether the provider is listed among the SupportedIdentityProviders
+	// of the Directory's app client, without which nobody signs in through it. Always
+	// false on a Directory without an app client (see WithAppClient).
+	Registered bool
 }
 
 // ProviderName is the Cognito identity provider name of an organization: "entra-" and
@@ -155,6 +159,12 @@ func providerDetails(cfg SSOConfig, secret string) map[string]string {
 // with an empty one keeps the stored secret. A domain that is another organization's
 // identifier gives ErrDomainTaken. With no user pool (nil Directory) it returns
 // ErrNoUserPool.
+//
+// With an app client (see WithAppClient), the provider is then listed among the
+// client's SupportedIdentityProviders unless it already is, every other setting of the
+// client kept, and the result has Registered set. An error there is returned although
+// the provider itself was saved; calling PutEntraProvider again (even without the
+// secret) completes the registration. Without an app client Registered is false.
 func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOConfig) (ProviderInfo, error) {
 	if d == nil {
 		return ProviderInfo{}, ErrNoUserPool
@@ -199,7 +209,7 @@ func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOC
 				}
 				return ProviderInfo{}, fmt.Errorf("identity: update provider %s: %w", name, err)
 			}
-			return info(name, cfg, true), nil
+			return d.register(ctx, info(name, cfg, true))
 		}
 		_, err = d.client.CreateIdentityProvider(ctx, &cip.CreateIdentityProviderInput{
 			UserPoolId:       aws.String(d.poolID),
@@ -210,7 +220,7 @@ func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOC
 			IdpIdentifiers:   cfg.Domains,
 		})
 		if err == nil {
-			return info(name, cfg, true), nil
+			return d.register(ctx, info(name, cfg, true))
 		}
 		var dup *ciptypes.DuplicateProviderException
 		if errors.As(err, &dup) && attempt == 0 {
@@ -227,8 +237,21 @@ func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOC
 	}
 }
 
+// register lists the provider of p on the app client, if the Directory has one, and
+// returns p with Registered set accordingly.
+func (d *Directory) register(ctx context.Context, p ProviderInfo) (ProviderInfo, error) {
+	if d.appClientID == "" {
+		return p, nil
+	}
+	if err := d.setRegistered(ctx, p.ProviderName, true); err != nil {
+		return ProviderInfo{}, err
+	}
+	p.Registered = true
+	return p, nil
+}
+
 // EntraProvider returns the organization's provider and whether it exists. On a nil
-// Directory none exists.
+// Directory none exists. With an app client it also reads the client, for Registered.
 func (d *Directory) EntraProvider(ctx context.Context, orgID string) (ProviderInfo, bool, error) {
 	if d == nil {
 		return ProviderInfo{}, false, nil
@@ -236,6 +259,10 @@ func (d *Directory) EntraProvider(ctx context.Context, orgID string) (ProviderIn
 	name := ProviderName(orgID)
 	p, err := d.describe(ctx, name)
 	if err != nil || p == nil {
+		return ProviderInfo{}, false, err
+	}
+	registered, err := d.registered(ctx, name)
+	if err != nil {
 		return ProviderInfo{}, false, err
 	}
 	issuer := p.ProviderDetails[detailIssuer]
@@ -247,24 +274,43 @@ func (d *Directory) EntraProvider(ctx context.Context, orgID string) (ProviderIn
 		Issuer:          issuer,
 		Domains:         slices.Clone(p.IdpIdentifiers),
 		HasClientSecret: p.ProviderDetails[detailClientSecret] != "",
+		Registered:      registered,
 	}, true, nil
 }
 
 // DeleteEntraProvider removes the organization's provider; an absent one (or no user
 // pool) is not an error. People already federated keep their pool users but can no
 // longer sign in through it.
+//
+// With an app client (see WithAppClient), the provider is first taken off the client's
+// SupportedIdentityProviders, every other provider and setting of the client kept, so
+// that the client never lists a provider the pool no longer has (Cognito refuses an app
+// client update whose list names a missing provider, which would block every later
+// registration). That is done even when the provider is already gone, to clear a stale
+// listing. If it fails, the provider is not deleted. A Directory without an app client
+// deletes the provider without looking at any client.
 func (d *Directory) DeleteEntraProvider(ctx context.Context, orgID string) error {
 	if d == nil {
 		return nil
 	}
 	name := ProviderName(orgID)
-	_, err := d.client.DeleteIdentityProvider(ctx, &cip.DeleteIdentityProviderInput{
-		UserPoolId: aws.String(d.poolID), ProviderName: aws.String(name)})
-	var nf *ciptypes.ResourceNotFoundException
-	if err != nil && !errors.As(err, &nf) {
+	if err := d.setRegistered(ctx, name, false); err != nil {
+		return err
+	}
+	// Two attempts: DeleteIdentityProvider may refuse with a concurrent modification.
+	for attempt := 0; ; attempt++ {
+		_, err := d.client.DeleteIdentityProvider(ctx, &cip.DeleteIdentityProviderInput{
+			UserPoolId: aws.String(d.poolID), ProviderName: aws.String(name)})
+		var nf *ciptypes.ResourceNotFoundException
+		var cm *ciptypes.ConcurrentModificationException
+		switch {
+		case err == nil, errors.As(err, &nf):
+			return nil
+		case errors.As(err, &cm) && attempt == 0:
+			continue
+		}
 		return fmt.Errorf("identity: delete provider %s: %w", name, err)
 	}
-	return nil
 }
 
 // describe returns the provider named name, or nil when there is none.

@@ -13,7 +13,9 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -63,6 +65,14 @@ func Handler(ctx context.Context, name string) (http.Handler, error) {
 	deps := api.NewDeps(st, os.Getenv("CONSOLE_URL"))
 	// In Lambda JOBS_QUEUE_URL is always set: jobs go to SQS with this configuration.
 	deps.Jobs = jobs.FromEnv(st, &cfg)
+	if os.Getenv(mail.EnvMailFrom) != "" {
+		if deps.Mail, err = mail.SESFromEnv(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if deps.Identity, err = identity.FromEnv(ctx); err != nil {
+		return nil, err
+	}
 	return handlerOn(deps, name)
 }
 

@@ -37,7 +37,9 @@ func (s *Store) organizationItems(org domain.Organization, owner domain.Membersh
 	if org.CreatedAt.IsZero() {
 		org.CreatedAt = s.now()
 	}
-	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, map[string]types.AttributeValue{AttrMemberEpoch: num(1)})
+	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, map[string]types.AttributeValue{
+		AttrMemberEpoch: num(1), AttrPlatformManagers: num(managerDelta(nil, &owner)),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +147,7 @@ func (s *Store) UpdateOrganizationFrom(ctx context.Context, org domain.Organizat
 
 // orgOptionalAttrs are the organization's attributes that an edit may clear (its
 // omitempty fields); a test keeps the list in step with domain.Organization.
-var orgOptionalAttrs = []string{"parentId", "ownerUserId"}
+var orgOptionalAttrs = []string{"parentId", "ownerUserId", "sso"}
 
 // organizationUpdate writes org's own attributes over the item, conditioned on the
 // version read. It is an update rather than a Put so that what other writes keep on
@@ -183,23 +185,11 @@ func (s *Store) organizationUpdate(org domain.Organization, read int64) (*types.
 	}, nil
 }
 
-// memberEpochBump advances the organization's member epoch. Every write that adds,
-// changes or removes a membership carries it in the same transaction, so a process
-// that cached a membership knows from the organization item alone whether it is
-// still current.
-func (s *Store) memberEpochBump(orgID string) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg),
-		UpdateExpression:          aws.String("ADD #e :one"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames:  map[string]string{"#e": AttrMemberEpoch},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-	}}
-}
-
 // PutMember writes a membership with its audit event; tests and seeds create members
-// of any role through it. Errors: ErrNoOrganization; ErrNotFound when the organization
-// does not exist.
+// of any role through it (requests use AcceptInvitation and UpdateMember). It reads the
+// previous membership first, to keep the count of platform-user managers.
+// Errors: ErrNoOrganization; ErrNotFound when the organization does not exist;
+// ErrLastManager.
 func (s *Store) PutMember(ctx context.Context, m domain.Membership, ev audit.Event) error {
 	if m.OrganizationID == "" {
 		return ErrNoOrganization
@@ -215,10 +205,20 @@ func (s *Store) PutMember(ctx context.Context, m domain.Membership, ev audit.Eve
 		return err
 	}
 	ev.OrganizationID = m.OrganizationID
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it}}, s.memberEpochBump(m.OrganizationID)}
+	var before *domain.Membership
+	if old, err := s.GetMember(ctx, m.OrganizationID, m.UserID); err == nil {
+		before = &old
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it}},
+		s.orgMembersUpdate(m.OrganizationID, managerDelta(before, &m))}
 	if err := s.transact(ctx, items, &ev); err != nil {
 		var te *TxError
 		if errors.As(err, &te) && te.ConditionFailed(1) {
+			if before != nil {
+				return ErrLastManager
+			}
 			return ErrNotFound
 		}
 		return fmt.Errorf("put member %s of %s: %w", m.UserID, m.OrganizationID, err)
@@ -422,22 +422,12 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, page Page) ([]audit
 	return events, encodeCursor(out.LastEvaluatedKey), nil
 }
 
-// DeleteMember removes a membership with its audit event. Errors: ErrNotFound.
+// DeleteMember removes a membership with its audit event; see RemoveMember.
+// Errors: ErrNotFound; ErrLastManager.
 func (s *Store) DeleteMember(ctx context.Context, orgID, userID string, ev audit.Event) error {
-	if orgID == "" {
-		return ErrNoOrganization
-	}
-	ev.OrganizationID = orgID
-	err := s.transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), memberSK(userID)),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
-	}}, s.memberEpochBump(orgID)}, &ev)
-	var te *TxError
-	if errors.As(err, &te) && te.ConditionFailed(0) {
-		return ErrNotFound
-	}
+	m, err := s.GetMember(ctx, orgID, userID)
 	if err != nil {
-		return fmt.Errorf("delete member %s of %s: %w", userID, orgID, err)
+		return err
 	}
-	return nil
+	return s.RemoveMember(ctx, m, ev)
 }

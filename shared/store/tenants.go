@@ -337,3 +337,44 @@ func (s *Store) UpdateTenantFrom(ctx context.Context, orgID string, cur domain.T
 	}
 	return domain.Tenant{}, fmt.Errorf("update tenant %s: %w", cur.ID, err)
 }
+
+// MissingTenants returns the ids among ids that are not tenants of the organization,
+// in BatchGetItems of at most 100 keys: a tenant scope naming an unknown tenant is
+// refused rather than left to match nothing.
+func (s *Store) MissingTenants(ctx context.Context, orgID string, ids []string) ([]string, error) {
+	if orgID == "" {
+		return nil, ErrNoOrganization
+	}
+	found := map[string]bool{}
+	for start := 0; start < len(ids); start += 100 {
+		var keys []map[string]types.AttributeValue
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			if domain.ValidID(id) {
+				keys = append(keys, key(tenantPK(orgID, id), skTenant))
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		items, err := s.batchGet(ctx, keys)
+		if err != nil {
+			return nil, fmt.Errorf("check tenants of %s: %w", orgID, err)
+		}
+		for _, it := range items {
+			var t struct {
+				ID string `json:"id"`
+			}
+			if err := decode(it, &t); err != nil {
+				return nil, err
+			}
+			found[t.ID] = true
+		}
+	}
+	var missing []string
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -79,6 +81,15 @@ var sampleFiles = map[string]struct{ ContentType, Body string }{
 		"Northwind Traders,Sam Patel,sam.patel@northwind.example,+1 (555) 345-6789,NWT-2002\r\n"},
 }
 
+// SampleInvitationToken is the accept token of the sample invitation that the
+// invitation events send (its invitation is seeded by the tests that invoke them).
+const SampleInvitationToken = "c2FtcGxlLWludml0YXRpb24tdG9rZW4tMDAwMDAwMDA"
+
+// sampleQueries are the query strings of events whose route reads one.
+var sampleQueries = map[string]string{
+	"platform-users-access": "permission=manage-users&tenantId=" + SampleParam("tenantId"),
+}
+
 // sampleBodies are the request bodies of the events of PUT and POST routes, as the
 // console sends them. A route without one gets an empty object.
 var sampleBodies = map[string]any{
@@ -122,6 +133,21 @@ var sampleBodies = map[string]any{
 		"displayName": "Sample Customer (production)", "licensedUsers": 120,
 		"licenses":      []any{map[string]any{"sku": "SPE_E3", "assigned": 100}, map[string]any{"sku": "EMS", "assigned": 20}},
 		"securityScore": 81, "health": "healthy",
+	},
+	"platform-users-invite": map[string]any{
+		"email": "jamie.lee@example.com", "displayName": "Jamie Lee", "role": "Technician",
+		"tenantAccess": map[string]any{"mode": "selected", "tenantIds": []any{SampleParam("tenantId")}},
+	},
+	"platform-users-update": map[string]any{
+		"role": "Custom", "permissions": []any{"view-data", "manage-users"},
+		"tenantAccess": map[string]any{"mode": "all-except", "tenantIds": []any{SampleParam("tenantId")}},
+	},
+	"invitations-lookup": map[string]any{"token": SampleInvitationToken},
+	"invitations-accept": map[string]any{"token": SampleInvitationToken},
+	"authentication-put": map[string]any{"entraSsoEnabled": true, "requireMfa": true, "sessionTimeoutMinutes": 240},
+	"authentication-sso-put": map[string]any{
+		"entraTenantId": "11111111-2222-3333-4444-555555555555", "clientId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
+		"clientSecret": "sample-client-secret-value", "domains": []any{"contoso.example"},
 	},
 	"me-active-organization-put": map[string]any{"organizationId": SampleOrgID},
 	"organizations-create":       map[string]any{"name": "Northwind IT Services"},
@@ -225,7 +251,7 @@ func Event(rt api.Route) ([]byte, error) {
 		Version:        "2.0",
 		RouteKey:       rt.Pattern(),
 		RawPath:        path,
-		RawQueryString: "",
+		RawQueryString: sampleQueries[rt.Function],
 		Headers: map[string]string{
 			"accept":            "application/json",
 			"accept-encoding":   "gzip, deflate, br",
@@ -337,4 +363,55 @@ func WorkerEvent(j api.Job) ([]byte, error) {
 		return nil, fmt.Errorf("event %s: %w", j.Function, err)
 	}
 	return b.Bytes(), nil
+}
+
+// scheduleInput is the payload of a schedule's target: its ScheduleEvent, each value
+// but the schedule's name one of EventBridge Scheduler's context attributes, which
+// Scheduler replaces on every invocation.
+func scheduleInput(j api.Job) (string, error) {
+	raw, err := marshalCompact(lambdaentry.ScheduleEvent{
+		Schedule:      j.Function,
+		ScheduleARN:   "<aws.scheduler.schedule-arn>",
+		ScheduledTime: "<aws.scheduler.scheduled-time>",
+		ExecutionID:   "<aws.scheduler.execution-id>",
+		AttemptNumber: "<aws.scheduler.attempt-number>",
+	})
+	if err != nil {
+		return "", fmt.Errorf("schedule %s input: %w", j.Function, err)
+	}
+	return string(raw), nil
+}
+
+// ScheduleSampleEvent is events/<name>.json of a schedule: the payload its target
+// sends (scheduleInput) as Scheduler fills it in for the first attempt of a run.
+func ScheduleSampleEvent(j api.Job) ([]byte, error) {
+	sum := sha256.Sum256([]byte(j.Function))
+	ev := lambdaentry.ScheduleEvent{
+		Schedule: j.Function,
+		// SAM's schedule, without a name (OmitName), is named by CloudFormation.
+		ScheduleARN:   "arn:aws:scheduler:us-east-1:123456789012:schedule/default/switchboard-" + camel(j.Function) + "FunctionSchedule-EXAMPLE",
+		ScheduledTime: time.Unix(sampleAuthTime, 0).UTC().Truncate(15 * time.Minute).Format(time.RFC3339),
+		ExecutionID:   fmt.Sprintf("%x", sum[:8]),
+		AttemptNumber: "1",
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, fmt.Errorf("event %s: %w", j.Function, err)
+	}
+	return b.Bytes(), nil
+}
+
+// marshalCompact is json.Marshal without HTML escaping (Scheduler's attributes are
+// written <aws.scheduler.…>).
+func marshalCompact(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

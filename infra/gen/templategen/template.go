@@ -3,12 +3,16 @@ package templategen
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -52,6 +56,26 @@ const (
 	// worker fails a job on its last (jobs.MaxAttempts = QueueMaxReceiveCount-1 runs).
 	QueueMaxReceiveCount = 5
 )
+
+// A schedule's settings.
+const (
+	// ScheduleEventName names a schedule function's ScheduleV2 event; SAM names the
+	// AWS::Scheduler::Schedule <LogicalId><ScheduleEventName> and its role after it.
+	ScheduleEventName = "Schedule"
+	// ScheduleTimeout is a schedule function's timeout in seconds; a run stops
+	// starting work shortly before it (api.ExpireInvitations) and the next run goes on.
+	ScheduleTimeout = 120
+	// ScheduleMaxEventAge (seconds) is how long Scheduler keeps trying to hand a run
+	// to Lambda; a run that waited longer would meet the next one.
+	ScheduleMaxEventAge = 900
+	// ScheduleMaxRetries are Scheduler's attempts after a failed hand-over (Lambda
+	// throttling). A run that fails inside the function is retried by Lambda's
+	// asynchronous invocation; runs are idempotent.
+	ScheduleMaxRetries = 3
+)
+
+// scheduleExpression is what EventBridge Scheduler accepts for a recurring schedule.
+var scheduleExpression = regexp.MustCompile(`^(rate\(1 (minute|hour|day)\)|rate\([1-9][0-9]* (minutes|hours|days)\)|cron\([^()]+\))$`)
 
 // WorkerMappingID is the logical id of a queue worker's event source mapping.
 func (f Function) WorkerMappingID() string { return camel(f.Name) + "QueueMapping" }
@@ -114,6 +138,9 @@ func Template(fns []Function) ([]byte, error) {
 		"TABLE_NAME", ref(TableID),
 		"CONSOLE_URL", ref("ConsoleUrl"),
 		"SES_SENDER", ref("SesSenderIdentity"),
+		mail.EnvMailFrom, ref("MailFrom"),
+		identity.EnvUserPoolID, ref(UserPoolID),
+		identity.EnvUserPoolClientID, ref(UserPoolClientID),
 		"DOCUMENTS_BUCKET", ref(DocumentsBucketID),
 	)
 	outputs := m(
@@ -222,6 +249,11 @@ func parameters() om {
 			"Description", "Verified SES identity (email address or domain) that sends Switchboard's mail; functions read it as SES_SENDER",
 			"AllowedPattern", `^([^@\s]+@)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`,
 			"ConstraintDescription", "an email address or a domain name"),
+		"MailFrom", m("Type", "String",
+			"Description", "From address of Switchboard's mail (MAIL_FROM), optionally with a display name: an address of SesSenderIdentity, e.g. Switchboard <no-reply@mail.example.com>",
+			"Default", "no-reply@example.com",
+			"AllowedPattern", `^([^<>"@]+ <[^@\s<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+>|[^@\s<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$`,
+			"ConstraintDescription", "an email address, or a display name and an address in angle brackets"),
 		"EntraTenantId", m("Type", "String",
 			"Description", "Directory (tenant) id of the Microsoft Entra ID tenant people sign in with",
 			"AllowedPattern", guid, "ConstraintDescription", "a GUID"),
@@ -426,6 +458,12 @@ func function(f Function, st stack) (om, error) {
 	} else if f.Job.Kind == KindQueueWorker {
 		// Its trigger is the event source mapping written beside it.
 		props = append(props, kv{"Timeout", WorkerTimeout}, kv{"MemorySize", WorkerMemory})
+	} else if f.Job.Kind == KindSchedule {
+		ev, err := scheduleEvent(*f.Job)
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, kv{"Timeout", ScheduleTimeout}, kv{"Events", m(ScheduleEventName, ev)})
 	} else {
 		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
 	}
@@ -436,8 +474,35 @@ func function(f Function, st stack) (om, error) {
 	), nil
 }
 
+// scheduleEvent is a schedule function's SAM ScheduleV2 event: an EventBridge
+// Scheduler schedule (and the role it invokes the function with) on the job's
+// expression, in UTC, on time (no flexible window). CloudFormation names the schedule
+// (OmitName): SAM would name it after its logical id, which two stacks in one account
+// and region would share.
+func scheduleEvent(j api.Job) (om, error) {
+	if !scheduleExpression.MatchString(j.Schedule) {
+		return nil, fmt.Errorf("schedule %s: Schedule %q is no rate(...) or cron(...) expression", j.Function, j.Schedule)
+	}
+	input, err := scheduleInput(j)
+	if err != nil {
+		return nil, err
+	}
+	desc := j.Summary
+	if len(desc) > 512 {
+		desc = desc[:509] + "..."
+	}
+	return m("Type", "ScheduleV2", "Properties", m(
+		"ScheduleExpression", j.Schedule,
+		"Description", desc,
+		"OmitName", true,
+		"FlexibleTimeWindow", m("Mode", "OFF"),
+		"Input", input,
+		"RetryPolicy", m("MaximumEventAgeInSeconds", ScheduleMaxEventAge, "MaximumRetryAttempts", ScheduleMaxRetries),
+	)), nil
+}
+
 // policyStatements grants actions on the resources of their service: DynamoDB actions
-// on the table and its indexes, SES on the sender identity, Cognito on the user pool,
+// on the table and its indexes, SES on the account's identities, Cognito on the user pool,
 // SQS on the jobs queue, S3 on the documents bucket (object actions on its objects,
 // ListBucket and GetBucket* on the bucket). An action of another service is an error
 // until its resources are added here.
@@ -463,7 +528,10 @@ func policyStatements(actions []string, st stack) ([]om, error) {
 		case "dynamodb":
 			sid, resources = "Table", list[any](getAtt(TableID, "Arn"), sub("${"+TableID+".Arn}/index/*"))
 		case "ses":
-			sid, resources = "SesSender", list[any](sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesSenderIdentity}"))
+			// Every identity of the account in its region: SES authorizes a send on the
+			// identity of the From address and, while the account is in the SES sandbox,
+			// on each recipient's verified identity too.
+			sid, resources = "SesSender", list[any](sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"))
 		case "cognito-idp":
 			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
 		case "sqs":

@@ -118,20 +118,26 @@ func Files() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, f := range fns {
 		if f.Job != nil {
-			if f.Job.Kind != KindQueueWorker {
+			var src, ev []byte
+			var err error
+			switch f.Job.Kind {
+			case KindQueueWorker:
+				if src, err = WorkerMainGo(*f.Job); err == nil {
+					ev, err = WorkerEvent(*f.Job)
+				}
+			case KindSchedule:
+				if src, err = ScheduleMainGo(*f.Job); err == nil {
+					ev, err = ScheduleSampleEvent(*f.Job)
+				}
+			default:
 				// Other kinds' main.go wire their own trigger's event type; until the
 				// generator knows them they are written by hand (and the tests require it).
 				continue
 			}
-			src, err := WorkerMainGo(*f.Job)
 			if err != nil {
 				return nil, err
 			}
 			files[FunctionsDir+"/"+f.Name+"/main.go"] = src
-			ev, err := WorkerEvent(*f.Job)
-			if err != nil {
-				return nil, err
-			}
 			files[EventsDir+"/"+f.Name+".json"] = ev
 			continue
 		}
@@ -187,6 +193,33 @@ import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
 
 func main() { lambdaentry.Worker(%q) }
 `, Generated, j.Function, j.Function)
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
+	}
+	return out, nil
+}
+
+// KindSchedule is the api.Job kind of a function EventBridge Scheduler runs on its
+// Schedule expression.
+const KindSchedule = "schedule"
+
+// ScheduleMainGo is functions/<name>/main.go of a schedule: it starts the schedule's
+// handler. The job must have a Run.
+func ScheduleMainGo(j api.Job) ([]byte, error) {
+	if j.Run == nil {
+		return nil, fmt.Errorf("schedule %s has no Run", j.Function)
+	}
+	src := fmt.Sprintf(`// %s
+
+// Command %s runs on the schedule %s.
+// %s.
+package main
+
+import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+
+func main() { lambdaentry.Schedule(%q) }
+`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), j.Function)
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)

@@ -2,18 +2,22 @@ package templategen
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
 func route(fn, method, path string) api.Route {
@@ -69,7 +73,10 @@ func TestTemplateRefuses(t *testing.T) {
 		{"unknown service", []api.Route{sns}, nil, "no resources known for sns"},
 		{"sqs without a queue worker", []api.Route{sqs}, nil, "no queue-worker job consumes the jobs queue"},
 		{"two queue workers", nil, []api.Job{worker("worker-a"), worker("worker-b")}, "both queue workers"},
-		{"job", nil, []api.Job{{Function: "expire-invitations", Kind: "schedule"}}, "cannot wire its trigger"},
+		{"unknown kind", nil, []api.Job{{Function: "pre-sign-up", Kind: "cognito-trigger"}}, "cannot wire its trigger"},
+		{"schedule without an expression", nil, []api.Job{{Function: "expire-invitations", Kind: KindSchedule}}, "no rate(...) or cron(...)"},
+		{"schedule with a bad expression", nil, []api.Job{{Function: "expire-invitations", Kind: KindSchedule, Schedule: "every 15 minutes"}}, "no rate(...) or cron(...)"},
+		{"schedule with a singular rate", nil, []api.Job{{Function: "expire-invitations", Kind: KindSchedule, Schedule: "rate(15 minute)"}}, "no rate(...) or cron(...)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fns, err := FunctionsOf(tc.routes, tc.jobs)
@@ -86,8 +93,95 @@ func TestTemplateRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(tpl, []byte("identity/${SesSenderIdentity}")) || !bytes.Contains(tpl, []byte("- ses:SendEmail")) {
-		t.Errorf("SES actions are not granted on the sender identity:\n%s", tpl)
+	if !bytes.Contains(tpl, []byte("${AWS::AccountId}:identity/*")) || !bytes.Contains(tpl, []byte("- ses:SendEmail")) {
+		t.Errorf("SES actions are not granted on the account's identities:\n%s", tpl)
+	}
+}
+
+// TestTemplateSchedule: a schedule's function runs on a ScheduleV2 event with its
+// expression, an unnamed schedule, its Input and its own least-privilege policy;
+// every function reads the mail sender and the user pool from its environment, and
+// Cognito actions are granted on the user pool.
+func TestTemplateSchedule(t *testing.T) {
+	run := func(context.Context, *store.Store, time.Time) (any, error) { return nil, nil }
+	sched := api.Job{Function: "expire-invitations", Kind: KindSchedule, Schedule: "rate(15 minutes)", Summary: "Expires",
+		Actions: []string{"dynamodb:Query", "dynamodb:GetItem"}, Run: run}
+	signOut := route("members-remove", "DELETE", "/api/members/{id}")
+	signOut.Actions = []string{"cognito-idp:AdminUserGlobalSignOut"}
+	fns, err := FunctionsOf([]api.Route{signOut}, []api.Job{sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := Template(fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Parameters map[string]map[string]any `yaml:"Parameters"`
+		Globals    struct {
+			Function struct {
+				Environment struct {
+					Variables map[string]any `yaml:"Variables"`
+				} `yaml:"Environment"`
+			} `yaml:"Function"`
+		} `yaml:"Globals"`
+		Resources map[string]struct {
+			Type       string         `yaml:"Type"`
+			Properties map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	fn := tpl.Resources["ExpireInvitationsFunction"].Properties
+	ev, _ := fn["Events"].(map[string]any)[ScheduleEventName].(map[string]any)
+	props, _ := ev["Properties"].(map[string]any)
+	for what, c := range map[string]struct{ got, want any }{
+		"event type":          {ev["Type"], "ScheduleV2"},
+		"expression":          {props["ScheduleExpression"], "rate(15 minutes)"},
+		"unnamed":             {props["OmitName"], true},
+		"on time":             {props["FlexibleTimeWindow"], map[string]any{"Mode": "OFF"}},
+		"timeout":             {fn["Timeout"], ScheduleTimeout},
+		"policy":              {fn["Policies"], []any{map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Sid": "Table", "Effect": "Allow", "Action": []any{"dynamodb:Query", "dynamodb:GetItem"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}, map[string]any{"Fn::Sub": "${Table.Arn}/index/*"}}}}}}},
+		"MAIL_FROM":           {tpl.Globals.Function.Environment.Variables["MAIL_FROM"], map[string]any{"Ref": "MailFrom"}},
+		"USER_POOL_ID":        {tpl.Globals.Function.Environment.Variables["USER_POOL_ID"], map[string]any{"Ref": "UserPool"}},
+		"USER_POOL_CLIENT_ID": {tpl.Globals.Function.Environment.Variables["USER_POOL_CLIENT_ID"], map[string]any{"Ref": "UserPoolClient"}},
+		"MailFrom default":    {tpl.Parameters["MailFrom"]["Default"], "no-reply@example.com"},
+		"cognito statement": {tpl.Resources["MembersRemoveFunction"].Properties["Policies"].([]any)[0].(map[string]any)["Statement"].([]any)[0],
+			map[string]any{"Sid": "UserPool", "Effect": "Allow", "Action": []any{"cognito-idp:AdminUserGlobalSignOut"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"UserPool", "Arn"}}}}},
+	} {
+		if js(c.got) != js(c.want) {
+			t.Errorf("%s: %s, want %s", what, js(c.got), js(c.want))
+		}
+	}
+	var input map[string]string
+	if err := json.Unmarshal([]byte(props["Input"].(string)), &input); err != nil {
+		t.Fatalf("Input %v: %v", props["Input"], err)
+	}
+	for k, want := range map[string]string{"schedule": "expire-invitations", "scheduleArn": "<aws.scheduler.schedule-arn>",
+		"scheduledTime": "<aws.scheduler.scheduled-time>", "executionId": "<aws.scheduler.execution-id>",
+		"attemptNumber": "<aws.scheduler.attempt-number>"} {
+		if input[k] != want {
+			t.Errorf("Input %s = %q, want %q", k, input[k], want)
+		}
+	}
+	pattern := regexp.MustCompile(tpl.Parameters["MailFrom"]["AllowedPattern"].(string))
+	for addr, ok := range map[string]bool{"no-reply@example.com": true, "Switchboard <no-reply@mail.example.com>": true,
+		"no-reply": false, "Switchboard no-reply@example.com": false, "<no-reply@example.com>": false} {
+		if pattern.MatchString(addr) != ok {
+			t.Errorf("MailFrom pattern accepts %q: %v, want %v", addr, !ok, ok)
+		}
+	}
+
+	// A schedule's main.go starts its handler; one without Run has none to start.
+	src, err := ScheduleMainGo(sched)
+	if err != nil || !bytes.Contains(src, []byte(`lambdaentry.Schedule("expire-invitations")`)) {
+		t.Errorf("main.go: %v\n%s", err, src)
+	}
+	sched.Run = nil
+	if _, err := ScheduleMainGo(sched); err == nil {
+		t.Error("ScheduleMainGo accepted a schedule without Run")
 	}
 }
 

@@ -1,0 +1,485 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// sesActions are what sending an email needs.
+var sesActions = []string{"ses:SendEmail"}
+
+// teamRoutes are seed 000's platform users and seed 003's invitations.
+func teamRoutes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-list",
+			Summary: "List all platform users: members and pending invitations", Read: fetchTeam},
+		{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite",
+			Summary: "Invite new platform user", Handler: invitePlatformUser, Actions: append([]string{"dynamodb:ConditionCheckItem"}, sesActions...)},
+		{Method: "PUT", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-update",
+			Summary: "Update user role and access", Handler: updatePlatformUser},
+		{Method: "DELETE", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-remove",
+			Summary: "Remove platform user, or revoke their invitation", Handler: removePlatformUser,
+			Actions: []string{"dynamodb:DeleteItem", "cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut"}},
+		{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend",
+			Summary: "Resend an invitation with a new link, valid for 7 more days", Handler: resendInvitation,
+			Actions: append([]string{"dynamodb:DeleteItem"}, sesActions...)},
+		{Method: "GET", Path: "/api/settings/platform-users/{id}/access", Permission: permission.ManagePlatformUsers, Function: "platform-users-access",
+			Summary: "Explain whether a platform user may use a permission, on a tenant", Handler: explainAccess},
+		{Method: "POST", Path: "/api/invitations/lookup", Permission: permission.Public, Function: "invitations-lookup",
+			Summary: "What an invitation offers: organization, inviter, role and expiry", Handler: lookupInvitation},
+		{Method: "POST", Path: "/api/invitations/accept", Permission: permission.Authenticated, Function: "invitations-accept",
+			Summary: "Accept an invitation sent to the caller's email", Handler: acceptInvitation,
+			Actions: []string{"dynamodb:DeleteItem"}},
+	}
+}
+
+// platformUserView is one row of the platform users list: a member or an invitation.
+type platformUserView struct {
+	ID           string                  `json:"id"`
+	Kind         string                  `json:"kind"`
+	Email        string                  `json:"email"`
+	DisplayName  string                  `json:"displayName"`
+	Role         permission.Role         `json:"role"`
+	Permissions  []permission.Permission `json:"permissions"`
+	TenantAccess domain.TenantScope      `json:"tenantAccess"`
+	Status       string                  `json:"status"`
+	JoinedAt     *time.Time              `json:"joinedAt,omitempty"`
+	ExpiresAt    *time.Time              `json:"expiresAt,omitempty"`
+	InvitedBy    *domain.Inviter         `json:"invitedBy,omitempty"`
+	EmailError   string                  `json:"emailError,omitempty"`
+	Version      int64                   `json:"version"`
+}
+
+// Kinds of platform user rows.
+const (
+	kindMember     = "member"
+	kindInvitation = "invitation"
+)
+
+func tenantAccessView(s domain.TenantScope) domain.TenantScope {
+	if s.Mode == "" {
+		s.Mode = permission.ScopeAll
+	}
+	if s.TenantIDs == nil {
+		s.TenantIDs = []string{}
+	}
+	return s
+}
+
+func permissionsView(p []permission.Permission) []permission.Permission {
+	if p == nil {
+		return []permission.Permission{}
+	}
+	return p
+}
+
+func viewMember(m domain.Membership) platformUserView {
+	joined := m.JoinedAt
+	return platformUserView{ID: m.UserID, Kind: kindMember, Email: m.Email, DisplayName: m.Name, Role: m.Role,
+		Permissions: permissionsView(m.Permissions), TenantAccess: tenantAccessView(m.TenantScope),
+		Status: domain.StatusActive, JoinedAt: &joined, Version: m.Version}
+}
+
+func viewInvitation(inv domain.Invitation, now time.Time) platformUserView {
+	exp, by := inv.ExpiresAt, inv.InvitedBy
+	return platformUserView{ID: inv.ID, Kind: kindInvitation, Email: inv.Email, DisplayName: inv.DisplayName, Role: inv.Role,
+		Permissions: permissionsView(inv.Permissions), TenantAccess: tenantAccessView(inv.TenantScope),
+		Status: inv.ListStatus(now), ExpiresAt: &exp, InvitedBy: &by, EmailError: inv.EmailError, Version: inv.Version}
+}
+
+func viewTeamEntry(e store.TeamEntry, now time.Time) platformUserView {
+	if e.Member != nil {
+		return viewMember(*e.Member)
+	}
+	return viewInvitation(*e.Invitation, now)
+}
+
+func fetchTeam(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
+	p, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	entries, next, err := d.Store.ListTeam(ctx, orgID, p)
+	if err != nil {
+		return nil, err
+	}
+	now := d.Store.Now()
+	out := List[platformUserView]{Items: make([]platformUserView, 0, len(entries)), NextCursor: next}
+	for _, e := range entries {
+		out.Items = append(out.Items, viewTeamEntry(e, now))
+	}
+	return out, nil
+}
+
+// platformUserInput is the body of an invitation and of a change of role and access.
+type platformUserInput struct {
+	Email        string                  `json:"email"`
+	DisplayName  string                  `json:"displayName"`
+	Role         permission.Role         `json:"role"`
+	Permissions  []permission.Permission `json:"permissions"`
+	TenantAccess *domain.TenantScope     `json:"tenantAccess"`
+	Version      *int64                  `json:"version"`
+}
+
+func (in platformUserInput) invitee() domain.Invitee {
+	iv := domain.Invitee{Email: in.Email, DisplayName: in.DisplayName,
+		Access: domain.Access{Role: in.Role, Permissions: in.Permissions}}
+	if in.TenantAccess != nil {
+		iv.TenantScope = *in.TenantAccess
+	}
+	iv.Normalize()
+	return iv
+}
+
+// grantable checks what a caller hands out: the scope names only the organization's
+// tenants (400), and the caller holds everything granted (403).
+func grantable(ctx context.Context, d *Deps, oc *access.Context, a domain.Access) error {
+	if missing, err := d.Store.MissingTenants(ctx, oc.Org.ID, a.TenantScope.TenantIDs); err != nil {
+		return err
+	} else if len(missing) > 0 {
+		var v problem.Validation
+		for _, id := range missing {
+			i := slices.Index(a.TenantScope.TenantIDs, id)
+			v.Add("tenantAccess.tenantIds["+strconv.Itoa(i)+"]", "%q is not a tenant of this organization", id)
+		}
+		return v.Err()
+	}
+	return grantProblem(permission.CanGrant(oc.Scope(), a.Member()))
+}
+
+// grantProblem is the 403 of a grant the caller may not make, naming the field.
+func grantProblem(err error) error {
+	var ge *permission.GrantError
+	if errors.As(err, &ge) {
+		pe := problem.New(problem.Forbidden, "grant-exceeds-own-access", ge.Error())
+		pe.Fields = []problem.FieldError{{Field: ge.Field, Message: ge.Error()}}
+		return pe
+	}
+	return err
+}
+
+func (d *Deps) acceptURL(token string) string {
+	return d.ConsoleURL + "/invitations/accept?token=" + url.QueryEscape(token)
+}
+
+// sendInvitation emails an invitation; when the email cannot be sent the invitation
+// is kept with status email-failed and the reason, so the inviter can resend it.
+func (d *Deps) sendInvitation(ctx context.Context, org domain.Organization, inv domain.Invitation, token string) domain.Invitation {
+	msg, err := mail.Invitation(mail.InvitationEmail{To: inv.Email, OrganizationName: org.Name,
+		InviterName: inv.InvitedBy.Name, InviterEmail: inv.InvitedBy.Email, Role: string(inv.Role),
+		ExpiresAt: inv.ExpiresAt, AcceptURL: d.acceptURL(token)})
+	reason := "the email could not be sent; check the address and resend"
+	switch {
+	case err != nil:
+	case d.Mail == nil:
+		err, reason = errors.New("no mail sender is configured"), "this deployment sends no email (MAIL_FROM is not set)"
+	default:
+		if err = d.Mail.Send(ctx, msg); err != nil && !mail.Permanent(err) {
+			reason = "the email service did not answer; resend in a few minutes"
+		}
+	}
+	if err == nil {
+		return inv
+	}
+	slog.WarnContext(ctx, "invitation email not sent", "requestId", RequestID(ctx), "organizationId", org.ID,
+		"invitationId", inv.ID, "permanent", mail.Permanent(err), "err", err.Error())
+	read := inv
+	inv.Status, inv.EmailError = domain.InvitationEmailFailed, reason
+	saved, perr := d.Store.PutInvitation(context.WithoutCancel(ctx), inv, read, nil)
+	if perr != nil {
+		slog.ErrorContext(ctx, "invitation email status not recorded", "requestId", RequestID(ctx), "invitationId", inv.ID, "err", perr.Error())
+		return inv
+	}
+	return saved
+}
+
+func (oc inviterOf) inviter() domain.Inviter {
+	name := oc.Member.Name
+	if name == "" {
+		name = oc.Principal.Name
+	}
+	return domain.Inviter{UserID: oc.UserID, Email: domain.NormalizeEmail(oc.Principal.Email), Name: name}
+}
+
+type inviterOf struct{ *access.Context }
+
+func invitePlatformUser(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		var in platformUserInput
+		if err := decode(r, &in); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		iv := in.invitee()
+		if err := iv.Validate(); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if err := grantable(ctx, d, oc, iv.Access); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		now := d.Store.Now()
+		token, hash := domain.NewInvitationToken()
+		inv := domain.Invitation{ID: domain.NewID(), OrganizationID: oc.Org.ID, Email: iv.Email, DisplayName: iv.DisplayName,
+			Role: iv.Role, Permissions: iv.Permissions, TenantScope: iv.TenantScope, InvitedBy: inviterOf{oc}.inviter(),
+			Status: domain.InvitationPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(domain.InvitationTTL), TokenHash: hash}
+		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.create",
+			fmt.Sprintf("invited %s as %s", inv.Email, inv.Role))
+		ev.Targets.Emails = []string{inv.Email}
+		if err := d.Store.CreateInvitation(ctx, inv, ev); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		inv.Version = 1
+		inv = d.sendInvitation(ctx, oc.Org, inv, token)
+		w.Header().Set("Location", "/api/settings/platform-users/"+inv.ID)
+		write(w, http.StatusCreated, viewInvitation(inv, now))
+	})
+}
+
+// loadTeamEntry reads the member or invitation of the path's id (404 otherwise).
+func loadTeamEntry(ctx context.Context, d *Deps, oc *access.Context, id string) (store.TeamEntry, error) {
+	e, err := d.Store.GetTeamEntry(ctx, oc.Org.ID, id)
+	return e, notFoundAs(err, "platform user")
+}
+
+// manageable refuses changes to the Owner and to anyone whose access exceeds the
+// caller's own: managing them would hand out rights the caller does not hold.
+func manageable(oc *access.Context, e store.TeamEntry) error {
+	if e.Member != nil && e.Member.Role == permission.Owner {
+		return problem.Conflictf("owner-protected", "the Owner cannot be removed or demoted; transfer ownership first")
+	}
+	a := entryAccess(e)
+	if err := permission.CanGrant(oc.Scope(), a.Member()); err != nil {
+		return problem.New(problem.Forbidden, "exceeds-own-access",
+			"this platform user holds access that you do not hold yourself: "+err.Error())
+	}
+	return nil
+}
+
+func entryAccess(e store.TeamEntry) domain.Access {
+	if e.Member != nil {
+		return e.Member.Access()
+	}
+	return domain.Access{Role: e.Invitation.Role, Permissions: e.Invitation.Permissions, TenantScope: e.Invitation.TenantScope}
+}
+
+func entryVersion(e store.TeamEntry) int64 {
+	if e.Member != nil {
+		return e.Member.Version
+	}
+	return e.Invitation.Version
+}
+
+func accessChanges(before, after domain.Access) []audit.Change {
+	var out []audit.Change
+	if before.Role != after.Role {
+		out = append(out, audit.Change{Field: "role", From: string(before.Role), To: string(after.Role)})
+	}
+	if !slices.Equal(before.Permissions, after.Permissions) {
+		out = append(out, audit.Change{Field: "permissions", From: fmt.Sprint(before.Permissions), To: fmt.Sprint(after.Permissions)})
+	}
+	if before.TenantScope.Mode != after.TenantScope.Mode || !slices.Equal(before.TenantScope.TenantIDs, after.TenantScope.TenantIDs) {
+		out = append(out, audit.Change{Field: "tenantAccess",
+			From: before.TenantScope.Mode + fmt.Sprint(before.TenantScope.TenantIDs), To: after.TenantScope.Mode + fmt.Sprint(after.TenantScope.TenantIDs)})
+	}
+	return out
+}
+
+func updatePlatformUser(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		var in platformUserInput
+		if err := decode(r, &in); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if err := manageable(oc, e); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		iv := in.invitee()
+		var v problem.Validation
+		iv.Access.Validate(&v)
+		if err := v.Err(); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if err := grantable(ctx, d, oc, iv.Access); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if in.Version != nil && *in.Version != entryVersion(e) {
+			problem.Write(ctx, w, r, problem.StaleVersion("the platform user"))
+			return
+		}
+		before := entryAccess(e)
+		changes := accessChanges(before, iv.Access)
+		now := d.Store.Now()
+		if e.Member != nil {
+			m := *e.Member
+			m.Role, m.Permissions, m.TenantScope = iv.Role, iv.Permissions, iv.TenantScope
+			ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "member.update",
+				fmt.Sprintf("changed the access of %s to %s", m.Email, m.Role))
+			ev.Targets.UserIDs, ev.Changes = []string{m.UserID}, changes
+			saved, err := d.Store.UpdateMember(ctx, m, *e.Member, ev)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			write(w, http.StatusOK, viewMember(saved))
+			return
+		}
+		inv := *e.Invitation
+		inv.Role, inv.Permissions, inv.TenantScope = iv.Role, iv.Permissions, iv.TenantScope
+		if iv.DisplayName != "" {
+			inv.DisplayName = iv.DisplayName
+		}
+		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.update",
+			fmt.Sprintf("changed the invitation of %s to %s", inv.Email, inv.Role))
+		ev.Targets.Emails, ev.Changes = []string{inv.Email}, changes
+		saved, err := d.Store.PutInvitation(ctx, inv, *e.Invitation, &ev)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		write(w, http.StatusOK, viewInvitation(saved, now))
+	})
+}
+
+func removePlatformUser(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if err := manageable(oc, e); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if e.Invitation != nil {
+			inv := *e.Invitation
+			ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.revoke", fmt.Sprintf("revoked the invitation of %s", inv.Email))
+			ev.Targets.Emails = []string{inv.Email}
+			if err := d.Store.DeleteInvitation(ctx, inv, ev); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		m := *e.Member
+		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "member.remove", fmt.Sprintf("removed %s (%s)", m.Email, m.Role))
+		ev.Targets.UserIDs, ev.Targets.Emails = []string{m.UserID}, []string{m.Email}
+		if err := d.Store.RemoveMember(ctx, m, ev); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		// The membership is gone, which already refuses their next request; signing them
+		// out everywhere also ends their other organizations' sessions, as removal from
+		// the team of their employer should.
+		if err := d.Identity.GlobalSignOut(context.WithoutCancel(ctx), m.Email); err != nil {
+			slog.WarnContext(ctx, "removed member not signed out", "requestId", RequestID(ctx), "organizationId", oc.Org.ID,
+				"userId", m.UserID, "err", err.Error())
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func resendInvitation(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if e.Invitation == nil {
+			problem.Write(ctx, w, r, problem.Conflictf("not-an-invitation", "%s is already a member; there is no invitation to resend", e.Member.Email))
+			return
+		}
+		if err := manageable(oc, e); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		now := d.Store.Now()
+		token, hash := domain.NewInvitationToken()
+		inv := *e.Invitation
+		inv.TokenHash, inv.Status, inv.EmailError = hash, domain.InvitationPending, ""
+		inv.SentAt, inv.ExpiresAt = now, now.Add(domain.InvitationTTL)
+		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.resend",
+			fmt.Sprintf("resent the invitation of %s; it expires %s", inv.Email, inv.ExpiresAt.Format(time.RFC3339)))
+		ev.Targets.Emails = []string{inv.Email}
+		saved, err := d.Store.PutInvitation(ctx, inv, *e.Invitation, &ev)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		saved = d.sendInvitation(ctx, oc.Org, saved, token)
+		write(w, http.StatusOK, viewInvitation(saved, now))
+	})
+}
+
+func explainAccess(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		p := permission.Permission(q.Get("permission"))
+		tenantID := q.Get("tenantId")
+		var v problem.Validation
+		v.Check(!slices.Contains(permission.All(), p), "permission", "must be one of the organization permissions")
+		v.Check(tenantID != "" && !domain.ValidID(tenantID), "tenantId", "is not a tenant id")
+		if err := v.Err(); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		ex := permission.Explain(entryAccess(e).Member(), p, tenantID)
+		if tenantID != "" {
+			// A tenant the organization does not have is denied, whatever the scope says.
+			missing, err := d.Store.MissingTenants(ctx, oc.Org.ID, []string{tenantID})
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			if len(missing) > 0 {
+				ex.Allowed, ex.Rule = false, "unknown-tenant"
+				ex.Reason = fmt.Sprintf("tenant %s is not a tenant of this organization, so no scope reaches it", tenantID)
+			}
+		}
+		write(w, http.StatusOK, ex)
+	})
+}

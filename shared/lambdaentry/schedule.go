@@ -1,0 +1,92 @@
+package lambdaentry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// ScheduleEvent is the payload a schedule's EventBridge Scheduler target sends: the
+// Input template.yaml gives it, whose values Scheduler fills in from its context
+// attributes (<aws.scheduler.scheduled-time> and the others) on every invocation.
+type ScheduleEvent struct {
+	// Schedule names the job: its Function.
+	Schedule      string `json:"schedule"`
+	ScheduleARN   string `json:"scheduleArn"`
+	ScheduledTime string `json:"scheduledTime"`
+	ExecutionID   string `json:"executionId"`
+	AttemptNumber string `json:"attemptNumber"`
+}
+
+// ScheduleFunc is a schedule's Lambda handler. It accepts any JSON payload (the
+// ScheduleEvent fields it finds are logged) and returns the run's result.
+type ScheduleFunc func(ctx context.Context, payload json.RawMessage) (any, error)
+
+// Schedule runs the schedule whose Function is name; it does not return.
+func Schedule(name string) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	h, err := ScheduleHandler(context.Background(), name)
+	if err != nil {
+		slog.Error("start", "function", name, "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// ScheduleHandler builds the handler of schedule name from the environment: the table
+// (TABLE_NAME, DYNAMODB_ENDPOINT).
+func ScheduleHandler(ctx context.Context, name string) (ScheduleFunc, error) {
+	if _, err := scheduleJob(name); err != nil {
+		return nil, err
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
+	return ScheduleOn(store.New(db, awsconfig.TableName(store.DefaultTable)), name)
+}
+
+// ScheduleOn is the handler of schedule name over st. Each invocation runs the job
+// once at the store's current time and logs its result as JSON; a failed run returns
+// its error, so that Lambda records it (and retries the asynchronous invocation: runs
+// are idempotent).
+func ScheduleOn(st *store.Store, name string) (ScheduleFunc, error) {
+	job, err := scheduleJob(name)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		var ev ScheduleEvent
+		// Any JSON is a trigger; only an object carries the schedule's attributes.
+		_ = json.Unmarshal(payload, &ev)
+		start := time.Now()
+		res, err := job.Run(ctx, st, st.Now())
+		attrs := []any{"function", name, "scheduledTime", ev.ScheduledTime, "executionId", ev.ExecutionID,
+			"attempt", ev.AttemptNumber, "result", res, "durationMs", time.Since(start).Milliseconds()}
+		if err != nil {
+			slog.ErrorContext(ctx, "schedule run failed", append(attrs, "err", err.Error())...)
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+		slog.InfoContext(ctx, "schedule run", attrs...)
+		return res, nil
+	}, nil
+}
+
+func scheduleJob(name string) (api.Job, error) {
+	for _, j := range api.Jobs() {
+		if j.Function == name && j.Kind == "schedule" && j.Run != nil {
+			return j, nil
+		}
+	}
+	return api.Job{}, fmt.Errorf("no schedule job is served by function %s", name)
+}
