@@ -147,7 +147,9 @@ func putSSO(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		org, err := d.Store.UpdateOrganizationFrom(ctx, oc.Org, in.Version, func(o *domain.Organization) (audit.Event, error) {
+		// Cognito now holds the provider: record it over a fresh read, so that an edit of
+		// the organization in between does not leave the two apart.
+		org, err := d.Store.UpdateOrganization(ctx, oc.Org.ID, nil, func(o *domain.Organization) (audit.Event, error) {
 			next := &domain.SSOSettings{ProviderName: info.ProviderName, EntraTenantID: info.EntraTenantID, ClientID: info.ClientID,
 				Domains: info.Domains, Issuer: info.Issuer, UpdatedAt: d.Store.Now()}
 			ev := audit.New(ctx, o.ID, audit.Settings, "authentication.sso.update",

@@ -109,9 +109,12 @@ func TestExpireInvitations(t *testing.T) {
 			t.Errorf("%s: event %+v", c.org, ev)
 		}
 	}
-	// An expired invitation's link no longer resolves.
-	if _, err := st.InvitationToken(ctx, overdue.TokenHash); err == nil {
-		t.Errorf("the expired invitation's token still resolves")
+	// An expired invitation's link still resolves, to an invitation marked expired, so
+	// it is answered "expired" rather than "not found".
+	if ref, err := st.InvitationToken(ctx, overdue.TokenHash); err != nil || ref.InvitationID != overdue.ID {
+		t.Errorf("the expired invitation's token: %+v, %v", ref, err)
+	} else if inv, err := st.GetInvitation(ctx, ref.OrganizationID, ref.InvitationID); err != nil || inv.Status != domain.InvitationExpired {
+		t.Errorf("the expired invitation: %+v, %v", inv, err)
 	}
 
 	res, err = api.ExpireInvitations(ctx, st, now)

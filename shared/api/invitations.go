@@ -35,8 +35,8 @@ func decodeToken(r *http.Request) (string, error) {
 
 var errInvitationNotFound = problem.NotFoundf("the invitation was not found; it may have been revoked or replaced by a newer email")
 
-// invitationFor finds a live token's invitation (404 for unknown, revoked, rotated or
-// used tokens; 409 once expired).
+// invitationFor finds a token's invitation: 404 for unknown, revoked and rotated
+// tokens, 409 once expired; a used token comes back with ref.AcceptedBy set.
 func invitationFor(ctx context.Context, d *Deps, token string) (domain.Invitation, store.TokenRef, error) {
 	hash := domain.HashInvitationToken(token)
 	ref, err := d.Store.InvitationToken(ctx, hash)
@@ -145,7 +145,7 @@ func acceptAs(ctx context.Context, d *Deps, p auth.Principal, userID string, inv
 	ev.Actor = audit.Actor{UserID: userID, Email: inv.Email}
 	ev.Targets.UserIDs, ev.Targets.Emails = []string{userID}, []string{inv.Email}
 	if err := d.Store.AcceptInvitation(ctx, inv, m, ev); err != nil {
-		return domain.Organization{}, domain.Membership{}, err
+		return domain.Organization{}, domain.Membership{}, notFoundAs(err, "user")
 	}
 	return org, m, nil
 }

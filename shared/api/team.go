@@ -146,20 +146,27 @@ func (in platformUserInput) invitee() domain.Invitee {
 	return iv
 }
 
-// grantable checks what a caller hands out: the scope names only the organization's
-// tenants (400), and the caller holds everything granted (403).
-func grantable(ctx context.Context, d *Deps, oc *access.Context, a domain.Access) error {
-	if missing, err := d.Store.MissingTenants(ctx, oc.Org.ID, a.TenantScope.TenantIDs); err != nil {
-		return err
+// grantable checks what a caller hands out, as sent: the scope names only the
+// organization's tenants (400 naming the index sent), and, once normalized, the caller
+// holds everything granted (403). It returns the normalized access.
+func grantable(ctx context.Context, d *Deps, oc *access.Context, a domain.Access) (domain.Access, error) {
+	var ids []string
+	if !permission.AllTenants(a.Role) { // an Administrator's scope is dropped unread
+		ids = a.TenantScope.TenantIDs
+	}
+	if missing, err := d.Store.MissingTenants(ctx, oc.Org.ID, ids); err != nil {
+		return a, err
 	} else if len(missing) > 0 {
 		var v problem.Validation
-		for _, id := range missing {
-			i := slices.Index(a.TenantScope.TenantIDs, id)
-			v.Add("tenantAccess.tenantIds["+strconv.Itoa(i)+"]", "%q is not a tenant of this organization", id)
+		for i, id := range a.TenantScope.TenantIDs {
+			if slices.Contains(missing, id) {
+				v.Add("tenantAccess.tenantIds["+strconv.Itoa(i)+"]", "%q is not a tenant of this organization", id)
+			}
 		}
-		return v.Err()
+		return a, v.Err()
 	}
-	return grantProblem(permission.CanGrant(oc.Scope(), a.Member()))
+	a.Normalize()
+	return a, grantProblem(permission.CanGrant(oc.Scope(), a.Member()))
 }
 
 // grantProblem is the 403 of a grant the caller may not make, naming the field.
@@ -202,8 +209,9 @@ func (d *Deps) sendInvitation(ctx context.Context, org domain.Organization, inv 
 	inv.Status, inv.EmailError = domain.InvitationEmailFailed, reason
 	saved, perr := d.Store.PutInvitation(context.WithoutCancel(ctx), inv, read, nil)
 	if perr != nil {
+		// Answer what the table holds; the inviter can still resend.
 		slog.ErrorContext(ctx, "invitation email status not recorded", "requestId", RequestID(ctx), "invitationId", inv.ID, "err", perr.Error())
-		return inv
+		return read
 	}
 	return saved
 }
@@ -232,7 +240,8 @@ func invitePlatformUser(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		if err := grantable(ctx, d, oc, iv.Access); err != nil {
+		var err error
+		if iv.Access, err = grantable(ctx, d, oc, iv.Access); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
@@ -261,16 +270,26 @@ func loadTeamEntry(ctx context.Context, d *Deps, oc *access.Context, id string) 
 	return e, notFoundAs(err, "platform user")
 }
 
-// manageable refuses changes to the Owner and to anyone whose access exceeds the
-// caller's own: managing them would hand out rights the caller does not hold.
+// manageable refuses changes to anyone whose access exceeds the caller's own (403):
+// managing them would hand out rights the caller does not hold. The Owner is measured
+// by everything but the Owner-only rights, so that a full manager learns the Owner is
+// protected (409, ownerProtected) and anyone less is refused.
 func manageable(oc *access.Context, e store.TeamEntry) error {
-	if e.Member != nil && e.Member.Role == permission.Owner {
-		return problem.Conflictf("owner-protected", "the Owner cannot be removed or demoted; transfer ownership first")
-	}
 	a := entryAccess(e)
+	if a.Role == permission.Owner {
+		a = domain.Access{Role: permission.Administrator, TenantScope: domain.AllTenantsScope()}
+	}
 	if err := permission.CanGrant(oc.Scope(), a.Member()); err != nil {
 		return problem.New(problem.Forbidden, "exceeds-own-access",
 			"this platform user holds access that you do not hold yourself: "+err.Error())
+	}
+	return nil
+}
+
+// ownerProtected is the 409 of any change to the Owner.
+func ownerProtected(e store.TeamEntry) error {
+	if e.Member != nil && e.Member.Role == permission.Owner {
+		return problem.Conflictf("owner-protected", "the Owner cannot be removed or demoted; transfer ownership first")
 	}
 	return nil
 }
@@ -313,12 +332,12 @@ func updatePlatformUser(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		var in platformUserInput
-		if err := decode(r, &in); err != nil {
+		if err := manageable(oc, e); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		if err := manageable(oc, e); err != nil {
+		var in platformUserInput
+		if err := decode(r, &in); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
@@ -329,7 +348,11 @@ func updatePlatformUser(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		if err := grantable(ctx, d, oc, iv.Access); err != nil {
+		if iv.Access, err = grantable(ctx, d, oc, iv.Access); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if err := ownerProtected(e); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
@@ -381,6 +404,10 @@ func removePlatformUser(d *Deps) http.Handler {
 			return
 		}
 		if err := manageable(oc, e); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if err := ownerProtected(e); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}

@@ -117,8 +117,9 @@ func (a *Access) Normalize() {
 // MaxScopeTenants bounds the tenant ids a scope may name.
 const MaxScopeTenants = 500
 
-// Validate names every bad field of an access that a member may be given. Whether the
-// named tenants exist is checked against the store by the caller.
+// Validate names every bad field of an access that a member may be given, as sent
+// (before Normalize, so nothing sent is silently dropped). Whether the named tenants
+// exist is checked against the store by the caller.
 func (a Access) Validate(v *problem.Validation) {
 	switch a.Role {
 	case permission.Administrator, permission.Technician, permission.ReadOnly, permission.Custom:
@@ -137,12 +138,12 @@ func (a Access) Validate(v *problem.Validation) {
 	}
 	s := a.TenantScope
 	switch s.Mode {
-	case permission.ScopeAll:
+	case "", permission.ScopeAll:
 		v.Check(len(s.TenantIDs) > 0, "tenantAccess.tenantIds", "must be empty when the mode is all")
-	case permission.ScopeSelected:
-		v.Check(len(s.TenantIDs) == 0, "tenantAccess.tenantIds", "selected tenant access needs at least one tenant")
-	case permission.ScopeAllExcept:
-		v.Check(len(s.TenantIDs) == 0, "tenantAccess.tenantIds", "all-except tenant access needs at least one tenant")
+	case permission.ScopeSelected, permission.ScopeAllExcept:
+		// Administrators reach every tenant whatever scope is sent; it is dropped.
+		v.Check(len(s.TenantIDs) == 0 && !permission.AllTenants(a.Role), "tenantAccess.tenantIds",
+			"%s tenant access needs at least one tenant", s.Mode)
 	default:
 		v.Add("tenantAccess.mode", "must be all, selected or all-except")
 	}
@@ -159,11 +160,11 @@ type Invitee struct {
 	Access
 }
 
-// Normalize trims and lowercases the email and normalizes the access.
+// Normalize trims and lowercases the email. The access is normalized once validated
+// (Access.Normalize), so that a bad value is named rather than dropped.
 func (in *Invitee) Normalize() {
 	in.Email = NormalizeEmail(in.Email)
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
-	in.Access.Normalize()
 }
 
 // Validate names every bad field.

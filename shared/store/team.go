@@ -34,6 +34,9 @@ const (
 
 func invitationSK(id string) string { return prefixInvitation + id }
 
+// tokenRetention keeps a token's lookup past its invitation's expiry.
+const tokenRetention = 30 * 24 * time.Hour
+
 // pendingInvitation reports whether an invitation still waits for its invitee.
 func pendingInvitation(inv domain.Invitation) bool {
 	return inv.Status == domain.InvitationPending || inv.Status == domain.InvitationEmailFailed
@@ -52,12 +55,13 @@ func invitationItem(inv domain.Invitation) (map[string]types.AttributeValue, err
 	return item(inv, "Invitation", orgPK(inv.OrganizationID), invitationSK(inv.ID), extra)
 }
 
-// tokenPut writes the lookup from a token's hash to its invitation. It expires (TTL) a
-// day after the invitation so that stale lookups clean themselves up.
+// tokenPut writes the lookup from a token's hash to its invitation. It outlives the
+// invitation's 7 days by 30 (TTL), so an expired link is told it expired, and then
+// cleans itself up.
 func (s *Store) tokenPut(inv domain.Invitation) (types.TransactWriteItem, error) {
 	m, err := item(map[string]string{"organizationId": inv.OrganizationID, "invitationId": inv.ID}, "InvitationToken",
 		prefixInviteToken+inv.TokenHash, skInviteToken,
-		map[string]types.AttributeValue{AttrTTL: num(inv.ExpiresAt.Add(24 * time.Hour).Unix())})
+		map[string]types.AttributeValue{AttrTTL: num(inv.ExpiresAt.Add(tokenRetention).Unix())})
 	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: m,
 		ConditionExpression: aws.String("attribute_not_exists(PK)")}}, err
 }
@@ -545,7 +549,7 @@ func (s *Store) SystemDueInvitations(ctx context.Context, now time.Time, page Pa
 }
 
 // ExpireInvitation marks a pending invitation expired, if it still is pending and due
-// at now, and drops its token lookup, with the audit event, in one transaction. It
+// at now, with the audit event, in one transaction. It
 // reports whether it changed anything, so a repeated run is a no-op.
 func (s *Store) ExpireInvitation(ctx context.Context, orgID, id string, now time.Time, ev audit.Event) (bool, error) {
 	inv, err := s.GetInvitation(ctx, orgID, id)
@@ -565,12 +569,11 @@ func (s *Store) ExpireInvitation(ctx context.Context, orgID, id string, now time
 	if err != nil {
 		return false, err
 	}
-	del := s.tokenDelete(inv.TokenHash)
-	del.Delete.ConditionExpression = nil
 	ev.OrganizationID = orgID
+	// The token's lookup stays, so its link keeps answering "expired" (409).
 	err = s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it,
 		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(read.Version)}}}, del}, &ev)
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(read.Version)}}}}, &ev)
 	var te *TxError
 	if errors.As(err, &te) && (te.ConditionFailed(0) || te.conflicted()) {
 		return false, nil // changed meanwhile: the next run looks again
