@@ -44,6 +44,15 @@ func run(ctx context.Context) error {
 	if port == "" {
 		port = "3000"
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
+	}
+	return serve(ctx, ln)
+}
+
+// serve runs the whole local API on ln until ctx ends.
+func serve(ctx context.Context, ln net.Listener) error {
 	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
 	engine := "DynamoDB at " + endpoint
 	if endpoint == "" {
@@ -80,17 +89,13 @@ func run(ctx context.Context) error {
 		return err
 	}
 	mail := &outbox.Outbox{}
-	deps := api.NewDeps(st, "http://127.0.0.1:"+port)
+	deps := api.NewDeps(st, "http://"+ln.Addr().String())
 	deps.Mail = mail
 	jobsQueue := startJobs(ctx, cfg, st, deps)
 	if err := startDocuments(ctx, deps); err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
-	if err != nil {
-		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
-	}
 	jwksURL := "http://" + ln.Addr().String() + "/dev/.well-known/jwks.json"
 
 	apiMux := http.NewServeMux()

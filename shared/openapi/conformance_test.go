@@ -657,24 +657,31 @@ func bodySteps() []step {
 			}
 			return r
 		}
-		out = append(out,
-			step{name: rt.Pattern() + " without a token", want: 401, code: "unauthenticated",
-				req: func(w *world) testenv.Request { return req(w, "", map[string]any{}, "") }},
-			step{name: rt.Pattern() + " as text/plain", want: 415, code: "unsupported-media-type",
-				req: func(w *world) testenv.Request { return req(w, "Owner", "name=x", "text/plain") }},
-			step{name: rt.Pattern() + " with malformed JSON", want: 400, code: "validation", fields: []string{"body"},
-				req: func(w *world) testenv.Request { return req(w, "Owner", `{"name": "x",`, "") }},
-			step{name: rt.Pattern() + " with an array", want: 400, code: "validation", fields: []string{"body"},
-				req: func(w *world) testenv.Request { return req(w, "Owner", `[]`, "") }},
-			step{name: rt.Pattern() + " with two objects", want: 400, code: "validation", fields: []string{"body"},
-				req: func(w *world) testenv.Request { return req(w, "Owner", `{} {}`, "") }},
-			step{name: rt.Pattern() + " with a body over 1 MiB", want: 413, code: "body-too-large",
-				req: func(w *world) testenv.Request {
-					return req(w, "Owner", `{"name":"`+strings.Repeat("a", 1<<20+64)+`"}`, "")
-				}},
-		)
+		out = append(out, step{name: rt.Pattern() + " without a token", want: 401, code: "unauthenticated",
+			req: func(w *world) testenv.Request { return req(w, "", map[string]any{}, "") }})
+		out = append(out, bodyFaultSteps(rt, req, "name")...)
 	}
 	return out
+}
+
+// bodyFaultSteps are the faults any JSON body can have, sent by the Owner through req:
+// another media type, malformed JSON, an array, two objects, over 1 MiB. field is a
+// member the route reads, used to shape the payloads.
+func bodyFaultSteps(rt api.Route, req func(w *world, role string, body any, ct string) testenv.Request, field string) []step {
+	return []step{
+		{name: rt.Pattern() + " as text/plain", want: 415, code: "unsupported-media-type",
+			req: func(w *world) testenv.Request { return req(w, "Owner", field+"=x", "text/plain") }},
+		{name: rt.Pattern() + " with malformed JSON", want: 400, code: "validation", fields: []string{"body"},
+			req: func(w *world) testenv.Request { return req(w, "Owner", `{"`+field+`": "x",`, "") }},
+		{name: rt.Pattern() + " with an array", want: 400, code: "validation", fields: []string{"body"},
+			req: func(w *world) testenv.Request { return req(w, "Owner", `[]`, "") }},
+		{name: rt.Pattern() + " with two objects", want: 400, code: "validation", fields: []string{"body"},
+			req: func(w *world) testenv.Request { return req(w, "Owner", `{} {}`, "") }},
+		{name: rt.Pattern() + " with a body over 1 MiB", want: 413, code: "body-too-large",
+			req: func(w *world) testenv.Request {
+				return req(w, "Owner", `{"`+field+`":"`+strings.Repeat("a", 1<<20+64)+`"}`, "")
+			}},
+	}
 }
 
 func equalJSON(a, b any) bool {

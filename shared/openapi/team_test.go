@@ -926,20 +926,7 @@ func teamBodySteps() []step {
 			out = append(out, step{name: rt.Pattern() + " without a token", want: 401, code: "unauthenticated",
 				req: func(w *world) testenv.Request { return req(w, "", map[string]any{}, "") }})
 		}
-		out = append(out,
-			step{name: rt.Pattern() + " as text/plain", want: 415, code: "unsupported-media-type",
-				req: func(w *world) testenv.Request { return req(w, "Owner", "token=x", "text/plain") }},
-			step{name: rt.Pattern() + " with malformed JSON", want: 400, code: "validation", fields: []string{"body"},
-				req: func(w *world) testenv.Request { return req(w, "Owner", `{"role": "x",`, "") }},
-			step{name: rt.Pattern() + " with an array", want: 400, code: "validation", fields: []string{"body"},
-				req: func(w *world) testenv.Request { return req(w, "Owner", `[]`, "") }},
-			step{name: rt.Pattern() + " with two objects", want: 400, code: "validation", fields: []string{"body"},
-				req: func(w *world) testenv.Request { return req(w, "Owner", `{} {}`, "") }},
-			step{name: rt.Pattern() + " with a body over 1 MiB", want: 413, code: "body-too-large",
-				req: func(w *world) testenv.Request {
-					return req(w, "Owner", `{"token":"`+strings.Repeat("a", 1<<20+64)+`"}`, "")
-				}},
-		)
+		out = append(out, bodyFaultSteps(rt, req, "token")...)
 	}
 	return out
 }

@@ -344,14 +344,6 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &cf)
 }
 
-func versionCondition(expected *int64) (*string, map[string]types.AttributeValue) {
-	if expected == nil {
-		return aws.String("attribute_exists(PK)"), nil
-	}
-	return aws.String("attribute_exists(PK) AND version = :expected"),
-		map[string]types.AttributeValue{":expected": num(*expected)}
-}
-
 func marshalValue(v any) (types.AttributeValue, error) {
 	av, err := attributevalue.MarshalWithOptions(v, jsonTags)
 	if err != nil {

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+)
+
+// localClient talks to a running local server as curl would.
+type localClient struct {
+	t    *testing.T
+	base string
+}
+
+func (c localClient) call(method, path, token, org string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if org != "" {
+		req.Header.Set("X-Organization-Id", org)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+func (c localClient) signIn(email string) string {
+	c.t.Helper()
+	st, out := c.call("POST", "/dev/sign-in", "", "", map[string]string{"email": email})
+	tok, _ := out["token"].(string)
+	if st != http.StatusOK || tok == "" {
+		c.t.Fatalf("sign in %s: %d %v", email, st, out)
+	}
+	return tok
+}
+
+// TestMakeRunTeamFlow is the team issue's "done when" against the `make run` server:
+// invite a colleague, read the email in the outbox, accept as them, see the
+// organization, be limited by the role, be removed and refused.
+func TestMakeRunTeamFlow(t *testing.T) {
+	t.Setenv(awsconfig.EnvDynamoDBEndpoint, "") // the embedded engine, as `make run` starts it
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("the local server did not stop")
+		}
+	})
+	c := localClient{t: t, base: "http://" + ln.Addr().String()}
+	for i := 0; ; i++ { // seeding runs before the server answers
+		if res, err := http.Get(c.base + "/api/openapi.json"); err == nil {
+			res.Body.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("the local server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	const org, colleague = "contoso-msp", "diego.siciliani@contosomsp.com"
+	owner := c.signIn("megan.bowen@contosomsp.com")
+	if st, out := c.call("POST", "/api/settings/platform-users", owner, org,
+		map[string]any{"email": colleague, "displayName": "Diego Siciliani", "role": "Read-Only"}); st != http.StatusCreated || out["status"] != "invited" {
+		t.Fatalf("invite: %d %v", st, out)
+	}
+	_, box := c.call("GET", "/dev/outbox", "", "", nil)
+	items, _ := box["items"].([]any)
+	if len(items) == 0 {
+		t.Fatalf("outbox: %v", box)
+	}
+	msg := items[0].(map[string]any)
+	links, _ := msg["links"].([]any)
+	if len(links) != 1 || !strings.Contains(msg["text"].(string), "Read-Only") {
+		t.Fatalf("email: %v", msg)
+	}
+	link, err := url.Parse(links[0].(string))
+	if err != nil || link.Host != ln.Addr().String() {
+		t.Fatalf("accept link %v: %v", links[0], err)
+	}
+	diego := c.signIn(colleague)
+	if st, out := c.call("POST", "/api/invitations/accept", diego, "", map[string]string{"token": link.Query().Get("token")}); st != http.StatusOK {
+		t.Fatalf("accept: %d %v", st, out)
+	}
+	_, me := c.call("GET", "/api/me", diego, "", nil)
+	if active, _ := me["activeOrganization"].(map[string]any); active["id"] != org || active["role"] != "Read-Only" {
+		t.Fatalf("switcher: %v", me)
+	}
+	if st, _ := c.call("POST", "/api/msp-portal/customers", diego, org, map[string]string{"name": "Not for viewers"}); st != http.StatusForbidden {
+		t.Fatalf("a Read-Only member creating a customer: %d", st)
+	}
+	if st, _ := c.call("GET", "/api/msp-portal/customers", diego, org, nil); st != http.StatusOK {
+		t.Fatalf("a Read-Only member listing customers: %d", st)
+	}
+	user, _ := me["user"].(map[string]any)
+	if st, out := c.call("DELETE", "/api/settings/platform-users/"+user["id"].(string), owner, org, nil); st != http.StatusNoContent {
+		t.Fatalf("remove: %d %v", st, out)
+	}
+	if st, _ := c.call("GET", "/api/msp-portal/customers", diego, org, nil); st != http.StatusNotFound {
+		t.Fatalf("removed colleague: %d", st)
+	}
+}
