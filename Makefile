@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 # SAM's makefile build method calls build-<LogicalId>, one per function.
 -include functions/build.mk
 
-.PHONY: run test lint unit stack-test bench generate tools fuzz
+.PHONY: run test lint unit stack-test bench generate tools fuzz fuzz-api
 
 ## run: the whole API on http://127.0.0.1:3000 (PORT overrides), embedded engine, demo data
 run:
@@ -32,13 +32,20 @@ unit:
 stack-test:
 	bash infra/stack/test.sh
 
-## bench: DynamoDB requests per route and the adapter/GetItem latency ratio, on DynamoDB Local
+## bench: DynamoDB requests and capacity units per route and their on-demand cost, each
+## function's cold start and binary size against a minimal Lambda, the adapter/GetItem
+## latency ratio; on DynamoDB Local. BENCH_SKIP_SCALE, BENCH_SKIP_COLDSTART,
+## BENCH_COLDSTART_RUNS (5) and BENCH_COLDSTART_FUNCTIONS (a comma list) narrow it.
 bench:
-	bash infra/stack/with-stack.sh $(GO) run ./infra/bench
+	GO=$(GO) bash infra/stack/with-stack.sh $(GO) run ./infra/bench
 
 ## generate: functions/, events/, template.yaml and functions/build.mk from the route table
 generate:
 	$(GO) run ./infra/gen
+
+## fuzz-api: schemathesis against the local server, every operation of the OpenAPI document (part of `make test`)
+fuzz-api:
+	bash infra/stack/fuzz-api.sh
 
 ## fuzz: run each Go fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -1,8 +1,15 @@
-// Command bench prints the figures of `make bench`: the DynamoDB requests and
-// sequential round trips each route makes (counted by an SDK middleware), and the warm
+// Command bench prints the figures of `make bench`: the DynamoDB requests, sequential
+// round trips and capacity units each route makes (counted by SDK middlewares), what a
+// million calls of the busiest routes cost at on-demand prices, each function's cold
+// start and binary size against a minimal Lambda on the same table, and the warm
 // latency of GET /api/msp-portal/settings/profile through the Lambda adapter against a
 // bare GetItem on the same table, as a ratio. It runs on DYNAMODB_ENDPOINT (DynamoDB
 // Local under `make bench`), or on the embedded engine when that is unset.
+//
+// BENCH_SKIP_COLDSTART skips the cold starts, BENCH_COLDSTART_RUNS sets how many are
+// measured per function (5), BENCH_COLDSTART_FUNCTIONS limits them to a comma-separated
+// list; BENCH_SKIP_SCALE skips the customer list and import figures. It exits non-zero
+// when a function misses a cold start or size target without a reason on its route.
 package main
 
 import (
@@ -39,8 +46,12 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err := run(context.Background()); err != nil {
+	failed, err := run(context.Background())
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if failed {
 		os.Exit(1)
 	}
 }
@@ -53,6 +64,7 @@ const (
 
 type bench struct {
 	deps    *api.Deps
+	cfg     aws.Config
 	db      *dynamodb.Client
 	table   string
 	orgID   string
@@ -61,63 +73,90 @@ type bench struct {
 	adapter map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 }
 
-func run(ctx context.Context) error {
+// run prints the figures; it reports whether a function missed a cold start or size
+// target without a recorded reason.
+func run(ctx context.Context) (bool, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return false, err
+	}
+	// The functions link while the route requests are counted; neither's figures
+	// depend on the CPU the other takes, and the cold starts wait for the build.
+	var build *coldBuild
+	if os.Getenv("BENCH_SKIP_COLDSTART") == "" {
+		buildCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		build = startColdBuild(buildCtx, root)
+		defer func() {
+			// A bench that stopped early stops the build too.
+			cancel()
+			_, _ = build.wait()
+		}()
+	}
+	return runBench(ctx, root, build)
+}
+
+func runBench(ctx context.Context, root string, build *coldBuild) (bool, error) {
 	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
 	engine := "DynamoDB Local at " + endpoint
-	if endpoint == "" {
+	embedded := endpoint == ""
+	if embedded {
 		srv := httptest.NewServer(miniserver.NewServer())
 		defer srv.Close()
 		endpoint, engine = srv.URL, "embedded engine (set DYNAMODB_ENDPOINT for DynamoDB Local)"
 	}
 	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cfg.Credentials = awsconfig.LocalCredentials()
 	awsrecord.Install(&cfg)
+	installCapacity(&cfg)
 	db := awsconfig.DynamoDB(cfg, endpoint)
 	table := "bench-" + domain.NewID()
 	if err := store.EnsureTable(ctx, db, table); err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) }()
 
-	b := &bench{deps: api.NewDeps(store.New(db, table), "http://console.bench"), db: db, table: table,
+	b := &bench{deps: api.NewDeps(store.New(db, table), "http://console.bench"), cfg: cfg, db: db, table: table,
 		adapter: map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){}}
 	b.claims = map[string]string{"sub": "bench-sub", "email": "bench@example.com", "email_verified": "true",
 		"auth_time": fmt.Sprint(time.Now().Unix()), "origin_jti": "bench-session", "custom:amr": "[mfa]"}
 	for _, rt := range api.Routes() {
 		a, err := lambdaentry.Adapter(b.deps, rt.Function)
 		if err != nil {
-			return err
+			return false, err
 		}
 		b.adapter[rt.Function] = a.ProxyWithContext
 	}
 	// First sign-in creates the bench user and their organization.
 	res, err := b.invoke(ctx, "me-get", "GET", "/api/me", nil, nil)
 	if err != nil || res.StatusCode != http.StatusOK {
-		return fmt.Errorf("sign in: %v %d %s", err, res.StatusCode, res.Body)
+		return false, fmt.Errorf("sign in: %v %d %s", err, res.StatusCode, res.Body)
 	}
 	var me struct {
 		ActiveOrganization struct{ ID string } `json:"activeOrganization"`
 	}
 	if err := json.Unmarshal([]byte(res.Body), &me); err != nil {
-		return err
+		return false, err
 	}
 	b.orgID = me.ActiveOrganization.ID
 
 	fmt.Printf("Switchboard bench on %s\n\n", engine)
 	fmt.Println("DynamoDB requests per route (warm: identity cached, session activity written within the minute)")
-	fmt.Printf("%-26s %-7s %-36s %6s %6s  %s\n", "function", "method", "path", "calls", "depth", "operations")
+	fmt.Printf("%-26s %-7s %-36s %6s %6s %6s %6s  %s\n", "function", "method", "path", "calls", "depth", "RRU", "WRU", "operations")
 	failed := false
+	var costs []routeCost
+	raised := 0
 	for _, rt := range api.Routes() {
-		calls, depth, status, err := b.countRoute(ctx, rt)
+		calls, depth, status, units, err := b.countRoute(ctx, rt)
 		if errors.Is(err, errNoSample) {
 			fmt.Printf("%-26s %-7s %-36s  (no sample request for its parameters yet)\n", rt.Function, rt.Method, rt.Path)
 			continue
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		ops := map[string]int{}
 		for _, c := range calls {
@@ -132,23 +171,38 @@ func run(ctx context.Context) error {
 		if rt.Method == http.MethodGet && rt.OrgScoped() && depth > maxReadDepth && rt.Function != "customers-export" {
 			mark, failed = "  (over target)", true
 		}
-		fmt.Printf("%-26s %-7s %-36s %6d %6d  %s [%d]%s\n", rt.Function, rt.Method, rt.Path, len(calls), depth, strings.Join(parts, " "), status, mark)
+		read, write := units.units()
+		raised += units.raised
+		costs = append(costs, routeCost{function: rt.Function, read: read, write: write, status: status})
+		fmt.Printf("%-26s %-7s %-36s %6d %6d %6.1f %6.1f  %s [%d]%s\n", rt.Function, rt.Method, rt.Path, len(calls), depth, read, write, strings.Join(parts, " "), status, mark)
+	}
+	if embedded {
+		fmt.Println("\n(no DynamoDB cost: the embedded engine reports no consumed capacity; `make bench` runs on DynamoDB Local)")
+	} else {
+		printCosts(costs, raised)
+	}
+
+	coldFailed := false
+	if build != nil {
+		if coldFailed, err = b.coldStart(ctx, root, build, endpoint); err != nil {
+			return false, err
+		}
 	}
 
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
-			return err
+			return false, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return false, err
 		}
 		defer pprof.StopCPUProfile()
 	}
 	adapterNs, bareNs, err := b.latency(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	ratio := float64(adapterNs) / float64(bareNs)
 	fmt.Printf("\nWarm latency, GET /api/msp-portal/settings/profile\n")
@@ -162,19 +216,19 @@ func run(ctx context.Context) error {
 	if os.Getenv("BENCH_SKIP_SCALE") == "" {
 		over, err := b.listScale(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		failed = failed || over
 		over, err = b.importScale(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		failed = failed || over
 	}
 	if failed {
 		fmt.Println("\nsome figures are over target")
 	}
-	return nil
+	return coldFailed, nil
 }
 
 func (b *bench) event(method, path string, body any, headers map[string]string) events.APIGatewayV2HTTPRequest {
@@ -293,23 +347,26 @@ func (b *bench) legacySample(rt api.Route) (string, any) {
 	return path, map[string]string{}
 }
 
-// countRoute calls a route three times and records the last call's AWS requests.
-func (b *bench) countRoute(ctx context.Context, rt api.Route) ([]awsrecord.Call, int, int, error) {
+// countRoute calls a route three times and records the last call's AWS requests and
+// the DynamoDB capacity they consumed.
+func (b *bench) countRoute(ctx context.Context, rt api.Route) ([]awsrecord.Call, int, int, *capacity, error) {
 	var log *awsrecord.Log
+	var units *capacity
 	var res events.APIGatewayV2HTTPResponse
 	for i := 0; i < 3; i++ {
 		path, body, err := b.sample(ctx, rt)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, nil, err
 		}
 		var rctx context.Context
 		rctx, log = awsrecord.With(ctx)
+		rctx, units = withCapacity(rctx)
 		res, err = b.invoke(rctx, rt.Function, rt.Method, path, body, map[string]string{api.HeaderOrganization: b.orgID})
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("%s: %w", rt.Function, err)
+			return nil, 0, 0, nil, fmt.Errorf("%s: %w", rt.Function, err)
 		}
 		if res.StatusCode >= 500 {
-			return nil, 0, 0, fmt.Errorf("%s: %d %s", rt.Function, res.StatusCode, res.Body)
+			return nil, 0, 0, nil, fmt.Errorf("%s: %d %s", rt.Function, res.StatusCode, res.Body)
 		}
 	}
 	var ddb []awsrecord.Call
@@ -318,7 +375,7 @@ func (b *bench) countRoute(ctx context.Context, rt api.Route) ([]awsrecord.Call,
 			ddb = append(ddb, c)
 		}
 	}
-	return ddb, log.Depth(), res.StatusCode, nil
+	return ddb, log.Depth(), res.StatusCode, units, nil
 }
 
 func (b *bench) latency(ctx context.Context) (int64, int64, error) {
@@ -506,6 +563,8 @@ func (b *bench) importScale(ctx context.Context) (bool, error) {
 	ev.Body = csv.String()
 	log := &awsrecord.Log{}
 	awsrecord.Global = log
+	units := &capacity{}
+	globalCapacity.Store(units)
 	start := time.Now()
 	res, err := b.adapter["customers-import"](ctx, ev)
 	if err != nil || res.StatusCode != http.StatusAccepted {
@@ -516,6 +575,7 @@ func (b *bench) importScale(ctx context.Context) (bool, error) {
 	}
 	imported := time.Since(start)
 	awsrecord.Global = nil
+	globalCapacity.Store(nil)
 	var job struct {
 		ID string `json:"id"`
 	}
@@ -566,6 +626,9 @@ func (b *bench) importScale(ctx context.Context) (bool, error) {
 	ratio := imported.Seconds() / bare.Seconds()
 	fmt.Printf("\nCustomer import of %d CSV rows\n", n)
 	fmt.Printf("  through the route and its job: %7.1f s  (%6.0f rows/s, %.2f DynamoDB writes per row)\n", imported.Seconds(), float64(n)/imported.Seconds(), float64(writes)/float64(n))
+	read, write := units.units()
+	fmt.Printf("  DynamoDB units per row:        %5.2f RRU %5.2f WRU  ($%.2f per million rows at the prices above)\n",
+		read/float64(n), write/float64(n), costPerMillion(read/float64(n), write/float64(n)))
 	fmt.Printf("  bare loop of the same writes:  %7.1f s  (%6.0f rows/s)\n", bare.Seconds(), float64(n)/bare.Seconds())
 	fmt.Printf("  ratio:                         %7.2f  (target ≤ %.1f)\n", ratio, maxImportRatio)
 	return ratio > maxImportRatio, nil

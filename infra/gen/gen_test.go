@@ -163,29 +163,103 @@ func effective(tpl template, props map[string]any, key string) any {
 	return dig(tpl.Globals, "Function", key)
 }
 
-// policyActions returns the actions of the function's inline policies, and each
-// statement's resources by service.
-func policyActions(t *testing.T, props map[string]any) ([]string, map[string]any) {
+// policyActions returns the actions the function's role grants beyond its log writes,
+// sorted and each once (a Query is granted on the table and on its indexes), and
+// checks where the role grants them (checkResource). The function runs with its own
+// role, whose one inline policy is the only thing that grants it anything: no policy
+// on the function for SAM (which would ignore it), no managed policy.
+func policyActions(t *testing.T, tpl template, f templategen.Function) []string {
 	t.Helper()
-	var actions []string
-	resources := map[string]any{}
-	policies, _ := props["Policies"].([]any)
-	for _, p := range policies {
-		stmts, _ := dig(p, "Statement").([]any)
-		for _, s := range stmts {
-			if dig(s, "Effect") != "Allow" {
-				t.Errorf("statement %v is not an Allow", s)
+	props := tpl.Resources[f.LogicalID()].Properties
+	if props["Policies"] != nil || !equalJSON(props["Role"], map[string]any{"Fn::GetAtt": []any{f.RoleID(), "Arn"}}) {
+		t.Errorf("%s: Role %v, Policies %v; want its own role %s and no SAM policies", f.LogicalID(), props["Role"], props["Policies"], f.RoleID())
+	}
+	role := tpl.Resources[f.RoleID()]
+	if role.Type != "AWS::IAM::Role" {
+		t.Fatalf("%s is %q, want an AWS::IAM::Role", f.RoleID(), role.Type)
+	}
+	if !equalJSON(dig(role.Properties, "AssumeRolePolicyDocument", "Statement"), []any{map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}}) {
+		t.Errorf("%s: trust policy %v; only Lambda may assume it", f.RoleID(), dig(role.Properties, "AssumeRolePolicyDocument"))
+	}
+	for key := range role.Properties {
+		if key != "AssumeRolePolicyDocument" && key != "Policies" {
+			t.Errorf("%s: unexpected property %s (a managed policy or boundary would grant what the route table does not list)", f.RoleID(), key)
+		}
+	}
+	policies, _ := role.Properties["Policies"].([]any)
+	if len(policies) != 1 {
+		t.Fatalf("%s: %d inline policies, want 1", f.RoleID(), len(policies))
+	}
+	seen := map[string]bool{}
+	var actions, logs []string
+	stmts, _ := dig(policies[0], "PolicyDocument", "Statement").([]any)
+	for _, s := range stmts {
+		if dig(s, "Effect") != "Allow" {
+			t.Errorf("statement %v is not an Allow", s)
+		}
+		sid := fmt.Sprint(dig(s, "Sid"))
+		acts, _ := dig(s, "Action").([]any)
+		for _, a := range acts {
+			as := fmt.Sprint(a)
+			checkResource(t, f, sid, as, dig(s, "Resource"))
+			if sid == "Logs" {
+				logs = append(logs, as)
+				continue
 			}
-			acts, _ := dig(s, "Action").([]any)
-			for _, a := range acts {
-				as := fmt.Sprint(a)
+			if !seen[as] {
+				seen[as] = true
 				actions = append(actions, as)
-				svc, _, _ := strings.Cut(as, ":")
-				resources[svc] = dig(s, "Resource")
 			}
 		}
 	}
-	return actions, resources
+	if !slices.Equal(logs, templategen.LogActions) {
+		t.Errorf("%s: writes logs with %v, want %v on its log group", f.RoleID(), logs, templategen.LogActions)
+	}
+	slices.Sort(actions)
+	return actions
+}
+
+// checkResource checks that a statement grants action on the resources of its service,
+// never "*": Logs on the function's own log group, DynamoDB on the table (Query and
+// Scan on each of its indexes too, by name), Cognito on the user pool, SQS on the jobs
+// queue, S3 objects under the documents prefix and bucket actions on the bucket, and SES
+// on the account's identities (TestTemplateGrantsNoWildcards says why).
+func checkResource(t *testing.T, f templategen.Function, sid, action string, got any) {
+	t.Helper()
+	var indexes []any
+	for _, g := range store.TableDefinition().GlobalSecondaryIndexes {
+		indexes = append(indexes, sub("${Table.Arn}/index/"+*g.IndexName))
+	}
+	getAtt := func(id string) []any { return []any{map[string]any{"Fn::GetAtt": []any{id, "Arn"}}} }
+	want := map[string]struct {
+		actions string // the statement's actions: a service prefix, or exact actions
+		res     any
+	}{
+		"Logs":            {"logs:CreateLogStream logs:PutLogEvents", getAtt(f.LogGroupID())},
+		"Table":           {"dynamodb:", getAtt("Table")},
+		"TableIndexes":    {"dynamodb:Query dynamodb:Scan", indexes},
+		"UserPool":        {"cognito-idp:", getAtt("UserPool")},
+		"JobsQueue":       {"sqs:", getAtt("JobsQueue")},
+		"Documents":       {"s3:", []any{sub("${DocumentsBucket.Arn}/" + templategen.DocumentsPrefix + "*")}},
+		"DocumentsBucket": {"s3:ListBucket s3:GetBucket", getAtt("DocumentsBucket")},
+		"SesSender":       {"ses:", []any{sub(templategen.SESIdentities)}},
+	}[sid]
+	if want.res == nil {
+		t.Errorf("%s: statement %s (%s on %v) is none the template should write", f.RoleID(), sid, action, got)
+		return
+	}
+	ok := false
+	for _, a := range strings.Fields(want.actions) {
+		ok = ok || a == action || strings.HasSuffix(a, ":") && strings.HasPrefix(action, a) ||
+			a == "s3:GetBucket" && strings.HasPrefix(action, a)
+	}
+	if !ok {
+		t.Errorf("%s: statement %s grants %s; it is for %s", f.RoleID(), sid, action, want.actions)
+	}
+	if !equalJSON(got, want.res) {
+		t.Errorf("%s: %s granted on %v, want %v", f.RoleID(), action, got, want.res)
+	}
 }
 
 // TestEveryRouteIsDeployed checks, for each route, its function folder, event,
@@ -281,33 +355,20 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 				t.Errorf("%s: log group %+v", f.LogGroupID(), group)
 			}
 
-			actions, resources := policyActions(t, p)
+			// Exactly the entry's actions, both ways: nothing it calls is denied (the
+			// least-privilege gate checks what it calls against the entry) and nothing
+			// else is granted.
+			actions := policyActions(t, tpl, f)
 			want := slices.Clone(rt.IAMActions())
-			slices.Sort(actions)
 			slices.Sort(want)
 			if !slices.Equal(actions, want) {
-				t.Errorf("%s: policy allows %v; the route table's IAMActions are %v", f.LogicalID(), actions, want)
+				t.Errorf("%s: its role allows %v; the route table's IAMActions are %v", f.LogicalID(), actions, want)
 			}
-			checkResources(t, f.LogicalID(), resources)
 
 			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":\n") || !strings.Contains(buildMk, "./functions/"+rt.Function+"\n") {
 				t.Errorf("functions/build.mk has no build-%s target for ./functions/%s", f.LogicalID(), rt.Function)
 			}
 		})
-	}
-}
-
-// checkResources checks that each service's actions are granted on its resources only.
-func checkResources(t *testing.T, id string, resources map[string]any) {
-	t.Helper()
-	want := map[string]any{
-		"dynamodb": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}, sub("${Table.Arn}/index/*")},
-		"sqs":      []any{map[string]any{"Fn::GetAtt": []any{"JobsQueue", "Arn"}}},
-	}
-	for svc, r := range resources {
-		if w, ok := want[svc]; ok && !equalJSON(r, w) {
-			t.Errorf("%s: %s actions on %v, want %v", id, svc, r, w)
-		}
 	}
 }
 
@@ -336,14 +397,12 @@ func TestEveryJobIsDeployed(t *testing.T) {
 			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":\n") {
 				t.Errorf("functions/build.mk has no build-%s target", f.LogicalID())
 			}
-			actions, resources := policyActions(t, fn.Properties)
+			actions := policyActions(t, tpl, f)
 			want := slices.Clone(j.Actions)
-			slices.Sort(actions)
 			slices.Sort(want)
 			if !slices.Equal(actions, want) {
-				t.Errorf("%s: policy allows %v; the job's Actions are %v", f.LogicalID(), actions, want)
+				t.Errorf("%s: its role allows %v; the job's Actions are %v", f.LogicalID(), actions, want)
 			}
-			checkResources(t, f.LogicalID(), resources)
 			if j.Kind != templategen.KindQueueWorker {
 				return
 			}
@@ -656,97 +715,6 @@ func TestTemplateSignInAndAPI(t *testing.T) {
 		if tpl.Outputs[o] == nil {
 			t.Errorf("no output %s", o)
 		}
-	}
-}
-
-// samExpansion is how many CloudFormation resources the SAM transform makes of one
-// template resource: a function adds its role (unless it names one) and what each of
-// its events needs; an HTTP API becomes the Api and its $default Stage.
-func samExpansion(t *testing.T, id string, res resource) int {
-	t.Helper()
-	switch res.Type {
-	case "AWS::Serverless::Function":
-		n := 1
-		if res.Properties["Role"] == nil {
-			n++
-		}
-		evs, _ := res.Properties["Events"].(map[string]any)
-		for name, e := range evs {
-			switch typ := dig(e, "Type"); typ {
-			case "HttpApi", "Api", "Cognito", "S3":
-				n++ // Lambda permission (S3 also changes the bucket, counted already)
-			case "SQS", "DynamoDB", "Kinesis":
-				n++ // event source mapping
-			case "Schedule", "EventBridgeRule", "CloudWatchEvent", "SNS":
-				n += 2 // rule or subscription, and a Lambda permission
-			case "ScheduleV2":
-				n++ // the schedule
-				if dig(e, "Properties", "RoleArn") == nil {
-					n++ // and the role it assumes
-				}
-			default:
-				t.Fatalf("%s event %s: teach samExpansion what SAM makes of a %v event", id, name, typ)
-			}
-		}
-		return n
-	case "AWS::Serverless::HttpApi":
-		if res.Properties["Domain"] != nil {
-			t.Fatalf("%s: teach samExpansion about custom domains", id)
-		}
-		return 2
-	}
-	if strings.HasPrefix(res.Type, "AWS::Serverless::") {
-		t.Fatalf("%s: teach samExpansion what SAM makes of a %s", id, res.Type)
-	}
-	return 1
-}
-
-// TestStackResourceCount keeps the deployed stack under CloudFormation's 500 resources.
-func TestStackResourceCount(t *testing.T) {
-	const limit = 500
-	tpl := loadTemplate(t)
-	fns, err := templategen.Functions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	perFunction := map[string]int{}
-	owned := map[string]bool{}
-	for _, f := range fns {
-		fn, ok := tpl.Resources[f.LogicalID()]
-		if !ok {
-			t.Fatalf("template.yaml has no %s: run `make generate`", f.LogicalID())
-		}
-		perFunction[f.Name] = samExpansion(t, f.LogicalID(), fn) + 1 // + its log group
-		owned[f.LogicalID()], owned[f.LogGroupID()] = true, true
-		if _, ok := tpl.Resources[f.WorkerMappingID()]; ok {
-			perFunction[f.Name]++ // + its event source mapping
-			owned[f.WorkerMappingID()] = true
-		}
-	}
-	total, fixed := 0, 0
-	for id, res := range tpl.Resources {
-		n := samExpansion(t, id, res)
-		total += n
-		if !owned[id] {
-			fixed += n
-		}
-	}
-	maxPer := 0
-	for name, n := range perFunction {
-		if n > maxPer {
-			maxPer = n
-		}
-		if f, _ := api.RouteByFunction(name); f.Function != "" && n != 4 {
-			t.Errorf("route function %s adds %d resources; a route's should add 4 (function, role, API permission, log group)", name, n)
-		}
-	}
-	t.Logf("stack: %d resources = %d fixed + %d functions (a route's function adds 4: function, role, API permission, log group); limit %d, room for %d more route functions",
-		total, fixed, len(fns), limit, (limit-total)/4)
-	if total >= limit {
-		t.Errorf("the stack has %d resources; CloudFormation allows %d: split the stack or merge functions", total, limit)
-	}
-	if size := len(readFile(t, repoRoot(t), templategen.TemplateFile)); size > 1_000_000 {
-		t.Errorf("template.yaml is %d bytes; CloudFormation accepts at most 1 MB from S3", size)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -91,6 +92,12 @@ func serve(ctx context.Context, ln net.Listener) error {
 	mail := &outbox.Outbox{}
 	deps := api.NewDeps(st, "http://"+ln.Addr().String())
 	deps.Mail = mail
+	// A Cognito user pool is optional: with USER_POOL_ID (and COGNITO_ENDPOINT for moto's,
+	// as infra/stack/fuzz-api.sh does) the organization's own Entra ID sign-in can be set
+	// up and removed members are signed out; without one SSO answers 503 sso-unavailable.
+	if deps.Identity, err = identity.FromEnv(ctx); err != nil {
+		return err
+	}
 	jobsQueue := startJobs(ctx, cfg, st, deps)
 	if err := startDocuments(ctx, deps); err != nil {
 		return err

@@ -54,8 +54,11 @@ func Demo(ctx context.Context, st *store.Store) error {
 	}
 	org := domain.Organization{ID: DemoOrganizationID, Name: "Contoso MSP", Plan: domain.PlanProfessional,
 		OwnerUserID: owner.ID, Profile: profile}
+	// Written whole, as the API writes an owner's membership (version 1, joined when the
+	// organization was created): CreateOrganization stores it as given.
+	org.CreatedAt = st.Now()
 	first := domain.Membership{OrganizationID: org.ID, UserID: owner.ID, Email: owner.Email, Name: owner.Name,
-		Role: permission.Owner, TenantScope: domain.AllTenantsScope()}
+		Role: permission.Owner, TenantScope: domain.AllTenantsScope(), JoinedAt: org.CreatedAt, Version: 1}
 	ev := audit.Event{Actor: audit.Actor{UserID: owner.ID, Email: owner.Email}, Category: audit.Settings,
 		Action: "organization.create", Summary: "created organization \"Contoso MSP\" (demo data)"}
 	if err := st.CreateOrganization(ctx, org, first, ev); err != nil {

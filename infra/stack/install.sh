@@ -3,7 +3,8 @@
 #   $SWITCHBOARD_CACHE/dynamodb/deps   DynamoDB Local 3.x + runtime deps + sqlite4java natives
 #   $SWITCHBOARD_CACHE/venv            moto[server] + cfn-lint (+ boto3, a moto dependency)
 #   $SWITCHBOARD_CACHE/sam-venv        AWS SAM CLI
-# Usage: infra/stack/install.sh [dynamodb] [moto] [sam]   (no argument: all three)
+#   $SWITCHBOARD_CACHE/schemathesis-venv  schemathesis (the API fuzzing gate, fuzz-api.sh)
+# Usage: infra/stack/install.sh [dynamodb] [moto] [sam] [schemathesis]   (no argument: all four)
 # Env in:  SWITCHBOARD_CACHE  (default $HOME/.cache/switchboard)
 #          SWITCHBOARD_PYTHON (default python3; CPython 3.10-3.14)
 # Idempotent: each part carries a stamp of what it was built from and is rebuilt only
@@ -171,9 +172,17 @@ install_sam() {
   install_venv sam-venv "$HERE/requirements-sam.txt" 'sam --version'
 }
 
+install_schemathesis() {
+  check_python
+  # Own venv: its lock is hash-checked (requirements-schemathesis.txt says --require-hashes).
+  install_venv schemathesis-venv "$HERE/requirements-schemathesis.txt" '
+    python -c "import schemathesis"
+    schemathesis --version'
+}
+
 main() {
   local parts=("$@")
-  [[ ${#parts[@]} -gt 0 ]] || parts=(dynamodb moto sam)
+  [[ ${#parts[@]} -gt 0 ]] || parts=(dynamodb moto sam schemathesis)
   mkdir -p "$CACHE"
   # One install at a time per cache (two `make test` runs may start together).
   if command -v flock >/dev/null 2>&1; then
@@ -186,7 +195,8 @@ main() {
       dynamodb) install_dynamodb ;;
       moto) install_moto ;;
       sam) install_sam ;;
-      *) die "unknown part '$p' (expected: dynamodb moto sam)" ;;
+      schemathesis) install_schemathesis ;;
+      *) die "unknown part '$p' (expected: dynamodb moto sam schemathesis)" ;;
     esac
   done
   log "done (cache: $CACHE)"

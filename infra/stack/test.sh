@@ -10,8 +10,19 @@ cd "$ROOT"
 
 # go test's JSON is summarized into one closing line; the pipeline fails when any test does.
 summary=$(mktemp)
-trap 'rm -f "$summary"' EXIT
+# Least privilege: every test process appends the AWS actions each function's code path
+# called to this directory (infra/awsrecord); the check after the suite fails on one
+# that the function's route table entry does not list.
+SWITCHBOARD_AWS_CALLS_DIR=$(mktemp -d)
+export SWITCHBOARD_AWS_CALLS_DIR
+trap 'rm -rf "$summary" "$SWITCHBOARD_AWS_CALLS_DIR"' EXIT
 SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 -json ./... | python3 "$HERE/gotest-summary.py" "$summary"
+
+echo "== API fuzzing: schemathesis against the local server (fuzz-api.sh)"
+"$HERE/fuzz-api.sh"
+
+echo "== least privilege: the AWS actions each function called are listed in its route table entry"
+go run ./infra/awsrecord/check "$SWITCHBOARD_AWS_CALLS_DIR"
 
 echo "== cfn-lint template.yaml"
 "$CACHE/venv/bin/cfn-lint" template.yaml

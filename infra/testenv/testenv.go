@@ -134,9 +134,11 @@ func NewOn(t testing.TB, st *store.Store) *Env {
 func NewWithVerifier(t testing.TB, st *store.Store, verifier *auth.Verifier) *Env {
 	t.Helper()
 	deps := api.NewDeps(st, "https://console.test")
+	recordJobs(st, deps)
 	box := &outbox.Outbox{}
 	deps.Mail = box
-	srv := httptest.NewServer(devauth.Verify(verifier, api.Handler(deps)))
+	watchOutbox(box) // a Watch (watch.go) reads the emails sent here
+	srv := httptest.NewServer(watched(devauth.Verify(verifier, api.Handler(deps))))
 	t.Cleanup(srv.Close)
 	return &Env{T: t, Store: st, Deps: deps, Server: srv, Outbox: box}
 }

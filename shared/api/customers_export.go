@@ -9,13 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 	"github.com/switchboard-msp/switchboard/shared/store"
+	"github.com/switchboard-msp/switchboard/shared/xlsx"
 )
 
 // exportRoute downloads the customer list as CSV or Excel (seed 001 "Export").
@@ -126,7 +125,7 @@ func exportCustomers(d *Deps) http.Handler {
 				problem.Write(ctx, w, r, err)
 				return
 			}
-			w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+			w.Header().Set("Content-Type", xlsx.ContentType)
 			name += ".xlsx"
 		}
 		if body.Len() > maxExportBytes {
@@ -140,37 +139,23 @@ func exportCustomers(d *Deps) http.Handler {
 	})
 }
 
+// writeXLSX writes rows as the "Customers" sheet, the counts (Tenants, Total Users,
+// Total Licenses) as numbers.
 func writeXLSX(buf *bytes.Buffer, rows [][]string) error {
-	f := excelize.NewFile()
-	defer func() { _ = f.Close() }()
-	const sheet = "Customers"
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return fmt.Errorf("xlsx sheet: %w", err)
-	}
-	sw, err := f.NewStreamWriter(sheet)
-	if err != nil {
-		return fmt.Errorf("xlsx writer: %w", err)
-	}
+	cells := make([][]any, len(rows))
 	for i, row := range rows {
-		cells := make([]any, len(row))
+		cells[i] = make([]any, len(row))
 		for j, v := range row {
-			cells[j] = v
+			cells[i][j] = v
 			if i > 0 && j >= 3 && j <= 5 {
 				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-					cells[j] = n
+					cells[i][j] = n
 				}
 			}
 		}
-		axis, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := sw.SetRow(axis, cells); err != nil {
-			return fmt.Errorf("xlsx row %d: %w", i+1, err)
-		}
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("xlsx flush: %w", err)
-	}
-	if _, err := f.WriteTo(buf); err != nil {
-		return fmt.Errorf("xlsx write: %w", err)
+	if err := xlsx.Write(buf, "Customers", cells); err != nil {
+		return fmt.Errorf("write xlsx: %w", err)
 	}
 	return nil
 }

@@ -70,6 +70,10 @@ func mergeCustomers(d *Deps) http.Handler {
 			return
 		}
 		source, err := d.Store.GetCustomer(ctx, oc.Org.ID, sourceID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			problem.Write(ctx, w, r, err)
+			return
+		}
 		if err != nil || !visibleCustomer(oc, permission.DeleteCustomers, source.Customer) {
 			problem.Write(ctx, w, r, problem.NotFoundf("the source customer was not found"))
 			return

@@ -32,8 +32,8 @@ func jobWorker() Job {
 		Actions: []string{
 			"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 			"sqs:SendMessage", // a job that continues in a new invocation is queued again
-			"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems",
+			"dynamodb:GetItem", "dynamodb:Query",
+			"dynamodb:PutItem", "dynamodb:UpdateItem",
 			"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", // a merge moves items and deletes the source
 		}}
 }

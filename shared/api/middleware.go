@@ -50,7 +50,7 @@ func Wrap(rt Route, d *Deps) http.Handler {
 	if rt.Permission != permission.Public {
 		h = authenticate(d, h)
 	}
-	return logged(rt, h)
+	return withFunction(rt, logged(rt, h))
 }
 
 type requestIDKey struct{}
@@ -271,8 +271,26 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	return c.body.Write(b)
 }
 
+// idempotencyInProgress is how long after its commit a request may still be storing
+// its response: API Gateway ends every request within 30 seconds.
+const idempotencyInProgress = 30 * time.Second
+
 // idempotent replays the first result of a POST repeated with the same
 // Idempotency-Key within 24 hours; the same key with another body is a 409.
+//
+// The key's record is written in the change's own transaction (store.WithIdempotency:
+// the request's first transaction carries it), so the change and the record commit
+// together: a repeat can never apply the change twice, whatever fails or dies between
+// the commit and the response. The response is stored on the record afterwards and
+// replayed from it. A record without a response means the change was applied but its
+// response is not stored: a 409 idempotency-key-in-progress (Retry-After) while the
+// first request may still be finishing, later a 409 idempotency-response-lost naming
+// when it was applied. A request that commits nothing (a 4xx, a POST whose change is
+// not a store transaction) stores its response after it is written, as before: there
+// is no change to repeat. A 5xx, or an answer with Retry-After, is not stored, so a
+// retry after a fault runs again; a request that committed and still answers so (a job
+// whose message the queue refused, which is marked failed) releases the key for that
+// retry.
 func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -299,40 +317,96 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 		if oc := access.From(ctx); oc != nil {
 			scope += " " + oc.Org.ID
 		}
-		sum := sha256.Sum256(append([]byte(r.URL.RawQuery+"\x00"), body...))
-		fingerprint := hex.EncodeToString(sum[:])
-		userID := callerFrom(ctx).userID
-		prev, err := d.Store.GetIdempotent(ctx, userID, scope, idemKey)
+		// The request is its path (the route's parameters), query and body.
+		sum := sha256.Sum256(append([]byte(r.URL.EscapedPath()+"\x00"+r.URL.RawQuery+"\x00"), body...))
+		claim := &store.IdempotencyClaim{UserID: callerFrom(ctx).userID, Scope: scope, Key: idemKey,
+			Fingerprint: hex.EncodeToString(sum[:]), RequestID: domain.NewID()}
+		prev, err := d.Store.GetIdempotent(ctx, claim.UserID, scope, idemKey)
 		switch {
-		case err == nil && prev.Fingerprint != fingerprint:
-			problem.Write(ctx, w, r, problem.Conflictf("idempotency-key-reused",
-				"this Idempotency-Key was used with a different request in the last 24 hours"))
-			return
 		case err == nil:
-			w.Header().Set("Content-Type", prev.ContentType)
-			if prev.Location != "" {
-				w.Header().Set("Location", prev.Location)
-			}
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.WriteHeader(prev.Status)
-			_, _ = io.WriteString(w, prev.Body)
+			replay(w, r, claim, prev, d.Store.Now())
 			return
 		case !errors.Is(err, store.ErrNotFound):
 			problem.Write(ctx, w, r, err)
 			return
 		}
+		before := w.Header().Clone()
 		cw := &captureWriter{header: w.Header()}
-		next.ServeHTTP(cw, r)
-		if cw.status < 500 {
-			res := store.IdempotentResult{Fingerprint: fingerprint, Status: cw.status,
+		next.ServeHTTP(cw, r.WithContext(store.WithIdempotency(ctx, claim)))
+		// Detached: the response is written either way, and the record must not be
+		// left half-done because the client went away.
+		wctx := context.WithoutCancel(ctx)
+		switch {
+		case claim.Taken():
+			// A concurrent request with this key committed first; this one applied
+			// nothing. Answer with that request's result.
+			for h := range w.Header() {
+				if _, ok := before[h]; !ok {
+					delete(w.Header(), h)
+				}
+			}
+			prev, err := d.Store.GetIdempotent(wctx, claim.UserID, scope, idemKey)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			replay(w, r, claim, prev, d.Store.Now())
+			return
+		case !final(cw) && claim.Committed():
+			if err := d.Store.ReleaseIdempotent(wctx, claim.UserID, scope, idemKey, claim.RequestID); err != nil {
+				slog.WarnContext(ctx, "idempotency record not released", "requestId", RequestID(ctx), "err", err.Error())
+			}
+		case final(cw):
+			res := store.IdempotentResult{Fingerprint: claim.Fingerprint, RequestID: claim.RequestID, Status: cw.status,
 				ContentType: cw.header.Get("Content-Type"), Location: cw.header.Get("Location"), Body: cw.body.String()}
-			if err := d.Store.PutIdempotent(ctx, userID, scope, idemKey, res); err != nil {
+			// A committed record is completed; otherwise the response is stored unless
+			// another request holds the key by now. A failure here loses only the
+			// replay: the response below is still the truth.
+			if err := d.Store.PutIdempotent(wctx, claim.UserID, scope, idemKey, res); err != nil {
 				slog.WarnContext(ctx, "idempotency record not stored", "requestId", RequestID(ctx), "err", err.Error())
 			}
 		}
 		w.WriteHeader(cw.status)
 		_, _ = w.Write(cw.body.Bytes())
 	})
+}
+
+// final reports whether a response is the request's result, which a repeat with the
+// same key replays: not a 5xx, nor an answer that asks to try again later (Retry-After,
+// such as 409 tenant-busy), which a repeat should run again for.
+func final(cw *captureWriter) bool {
+	return cw.status < 500 && cw.header.Get("Retry-After") == ""
+}
+
+// replay answers a keyed POST from the key's record: its first response; a 409 when
+// the key came with another request; or, when the first request's change is applied
+// but its response not stored, a 409 saying so.
+func replay(w http.ResponseWriter, r *http.Request, claim *store.IdempotencyClaim, prev store.IdempotentResult, now time.Time) {
+	ctx := r.Context()
+	switch {
+	case prev.Fingerprint != claim.Fingerprint:
+		problem.Write(ctx, w, r, problem.Conflictf("idempotency-key-reused",
+			"this Idempotency-Key was used with a different request in the last 24 hours"))
+	case prev.Applied() && now.Sub(prev.CreatedAt) < idempotencyInProgress:
+		pe := problem.Conflictf("idempotency-key-in-progress",
+			"a request with this Idempotency-Key is being completed; repeat it in a moment for its response")
+		pe.RetryAfter = 1
+		problem.Write(ctx, w, r, pe)
+	case prev.Applied():
+		pe := problem.Conflictf("idempotency-response-lost",
+			"a request with this Idempotency-Key was applied at %s, but its response was not kept; read the resource to see the result",
+			prev.CreatedAt.UTC().Format(time.RFC3339))
+		pe.Extra = map[string]any{"appliedAt": prev.CreatedAt.UTC()}
+		problem.Write(ctx, w, r, pe)
+	default:
+		w.Header().Set("Content-Type", prev.ContentType)
+		if prev.Location != "" {
+			w.Header().Set("Location", prev.Location)
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(prev.Status)
+		_, _ = io.WriteString(w, prev.Body)
+	}
 }
 
 type fetched struct {

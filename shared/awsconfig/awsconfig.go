@@ -6,12 +6,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Environment variables read here.
@@ -23,11 +24,7 @@ const (
 // Load returns the SDK config. With a local endpoint set and no credentials in the
 // environment, it uses static alphanumeric test credentials, which DynamoDB Local needs.
 func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
-	base := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 4 })
-		}),
-	}
+	base := []func(*config.LoadOptions) error{WithRetry(DefaultRetry)}
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 		base = append(base, config.WithRegion("us-east-1"))
 	}
@@ -38,7 +35,24 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Con
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}
+	extraMu.Lock()
+	cfg.APIOptions = append(cfg.APIOptions, extraAPIOptions...)
+	extraMu.Unlock()
 	return cfg, nil
+}
+
+var (
+	extraMu         sync.Mutex
+	extraAPIOptions []func(*middleware.Stack) error
+)
+
+// AddAPIOptions adds SDK middleware to every configuration Load returns from now on, in
+// this process, so that every client built from one carries it. Tests add the recorder
+// of AWS calls (infra/awsrecord) with it; Lambda code never calls it.
+func AddAPIOptions(opts ...func(*middleware.Stack) error) {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	extraAPIOptions = append(extraAPIOptions, opts...)
 }
 
 // DynamoDB returns a client, pointed at DYNAMODB_ENDPOINT when set.

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -159,10 +160,15 @@ func (t Tenant) AssignedLicenses() int64 {
 	return n
 }
 
+// The patterns compile on first use: a validation needs them, a cold start does not.
 var (
-	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	domainPattern = regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`)
-	skuPattern    = regexp.MustCompile(`^[A-Za-z0-9_.:\-]{1,100}$`)
+	guidPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	})
+	domainPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	})
+	skuPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:\-]{1,100}$`) })
 )
 
 // Tenant limits.
@@ -181,8 +187,8 @@ func (t *Tenant) Normalize() {
 // Validate names every bad field of a tenant.
 func (t Tenant) Validate() error {
 	var v problem.Validation
-	v.Check(!guidPattern.MatchString(t.EntraTenantID), "entraTenantId", "must be the Entra tenant id, a GUID")
-	v.Check(len(t.PrimaryDomain) > 253 || !domainPattern.MatchString(t.PrimaryDomain), "primaryDomain", "must be a domain name such as contoso.onmicrosoft.com")
+	v.Check(!guidPattern().MatchString(t.EntraTenantID), "entraTenantId", "must be the Entra tenant id, a GUID")
+	v.Check(len(t.PrimaryDomain) > 253 || !domainPattern().MatchString(t.PrimaryDomain), "primaryDomain", "must be a domain name such as contoso.onmicrosoft.com")
 	v.Check(t.DisplayName == "", "displayName", "is required")
 	v.Check(utf8.RuneCountInString(t.DisplayName) > MaxNameLength, "displayName", "must be at most %d characters", MaxNameLength)
 	v.Check(t.LicensedUsers < 0 || t.LicensedUsers > 10_000_000, "licensedUsers", "must be from 0 to 10,000,000")
@@ -190,7 +196,7 @@ func (t Tenant) Validate() error {
 	seen := map[string]bool{}
 	for i, l := range t.Licenses {
 		f := "licenses[" + strconv.Itoa(i) + "]"
-		v.Check(!skuPattern.MatchString(l.SKU), f+".sku", "must be a SKU part number such as SPE_E3")
+		v.Check(!skuPattern().MatchString(l.SKU), f+".sku", "must be a SKU part number such as SPE_E3")
 		v.Check(l.Assigned < 0 || l.Assigned > 10_000_000, f+".assigned", "must be from 0 to 10,000,000")
 		v.Check(seen[l.SKU], f+".sku", "is listed twice")
 		seen[l.SKU] = true

@@ -147,9 +147,23 @@ func ValidEmail(s string) bool {
 // NormalizeEmail is the form an email is compared and keyed in.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// websitePattern is what a website must match: an http or https URL with a host name,
+// written with the characters RFC 3986 allows (others percent-encoded), an optional
+// user, port, path, query and fragment. The document's OptionalWebsite (format uri)
+// admits every website it matches, so a website the API stores is always a URI as
+// documented; url.Parse alone lets through spaces, non-ASCII text and a second '#'.
+var websitePattern = regexp.MustCompile(`^[Hh][Tt][Tt][Pp][Ss]?://` +
+	`(([A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*@)?[A-Za-z0-9._~!$&'()*+,;=-]+(:[0-9]*)?` +
+	`(/([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*` +
+	`(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?` +
+	`(#([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$`)
+
 func validWebsite(s string) bool {
+	if len(s) > 2048 || !websitePattern.MatchString(s) {
+		return false
+	}
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && len(s) <= 2048
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // ValidateOrganizationName checks a name given to create or rename an organization.

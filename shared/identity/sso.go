@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -61,9 +62,14 @@ func (c *SSOConfig) Normalize() {
 	c.Domains = domains
 }
 
+// The patterns compile on first use: a validation needs them, a cold start does not.
 var (
-	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	domainPattern = regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	guidPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	})
+	domainPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	})
 )
 
 // Validate returns the 400 problem naming every bad field (entraTenantId, clientId,
@@ -71,14 +77,14 @@ var (
 // ClientSecret is valid here: only a first set-up requires it (PutEntraProvider).
 func (c SSOConfig) Validate() error {
 	var v problem.Validation
-	v.Check(!guidPattern.MatchString(c.EntraTenantID), "entraTenantId", "must be the Entra tenant id, a GUID")
-	v.Check(!guidPattern.MatchString(c.ClientID), "clientId", "must be the application (client) id of the Entra app registration, a GUID")
+	v.Check(!guidPattern().MatchString(c.EntraTenantID), "entraTenantId", "must be the Entra tenant id, a GUID")
+	v.Check(!guidPattern().MatchString(c.ClientID), "clientId", "must be the application (client) id of the Entra app registration, a GUID")
 	v.Check(len(c.ClientSecret) > MaxClientSecret, "clientSecret", "must be at most %d characters", MaxClientSecret)
 	v.Check(len(c.Domains) == 0 || len(c.Domains) > MaxSSODomains, "domains", "must list from 1 to %d email domains", MaxSSODomains)
 	for i, d := range c.Domains {
 		f := "domains[" + strconv.Itoa(i) + "]"
 		switch {
-		case !domainPattern.MatchString(d):
+		case !domainPattern().MatchString(d):
 			v.Add(f, "must be a domain name such as contoso.com")
 		case len(d) > MaxSSODomainLength:
 			v.Add(f, "must be at most %d characters (a Cognito limit)", MaxSSODomainLength)

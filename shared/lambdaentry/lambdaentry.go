@@ -4,9 +4,13 @@ package lambdaentry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	netmail "net/mail"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -66,7 +70,7 @@ func Handler(ctx context.Context, name string) (http.Handler, error) {
 	// In Lambda JOBS_QUEUE_URL is always set: jobs go to SQS with this configuration.
 	deps.Jobs = jobs.FromEnv(st, &cfg)
 	if os.Getenv(mail.EnvMailFrom) != "" {
-		if deps.Mail, err = mail.SESFromEnv(ctx); err != nil {
+		if deps.Mail, err = lazySESFromEnv(); err != nil {
 			return nil, err
 		}
 	}
@@ -74,6 +78,32 @@ func Handler(ctx context.Context, name string) (http.Handler, error) {
 		return nil, err
 	}
 	return handlerOn(deps, name)
+}
+
+// lazySESFromEnv is mail.SESFromEnv connected on the first email rather than at start:
+// few requests send one, and each cold start would otherwise load the AWS
+// configuration again for it. MAIL_FROM is checked now, as SESFromEnv checks it, so a
+// misconfigured function still fails at start.
+func lazySESFromEnv() (mail.Sender, error) {
+	from := strings.TrimSpace(os.Getenv(mail.EnvMailFrom))
+	if _, err := netmail.ParseAddress(from); err != nil {
+		return nil, fmt.Errorf("%s: %w", mail.EnvMailFrom, err)
+	}
+	return &lazySES{}, nil
+}
+
+type lazySES struct {
+	once sync.Once
+	ses  *mail.SES
+	err  error
+}
+
+func (l *lazySES) Send(ctx context.Context, m mail.Message) error {
+	l.once.Do(func() { l.ses, l.err = mail.SESFromEnv(context.WithoutCancel(ctx)) })
+	if l.err != nil {
+		return l.err
+	}
+	return l.ses.Send(ctx, m)
 }
 
 type errUnknown string

@@ -66,6 +66,7 @@ func ScheduleOn(st *store.Store, name string) (ScheduleFunc, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		ctx = api.WithFunction(ctx, name)
 		var ev ScheduleEvent
 		// Any JSON is a trigger; only an object carries the schedule's attributes.
 		_ = json.Unmarshal(payload, &ev)

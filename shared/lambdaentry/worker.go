@@ -46,7 +46,10 @@ func WorkerHandler(ctx context.Context, name string) (SQSHandler, error) {
 	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
 	st := store.New(db, awsconfig.TableName(store.DefaultTable))
 	svc := jobs.FromEnv(st, &cfg)
-	return WorkerOn(jobs.NewWorker(st, svc.Queue)), nil
+	h := WorkerOn(jobs.NewWorker(st, svc.Queue))
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return h(api.WithFunction(ctx, name), ev)
+	}, nil
 }
 
 // WorkerOn is the Lambda handler over a worker.

@@ -7,6 +7,7 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 	"unicode"
@@ -68,7 +69,7 @@ func Invitation(in InvitationEmail) (Message, error) {
 		AcceptURL:        accept,
 	}
 	data.Subject = fmt.Sprintf("%s invited you to %s on Switchboard", inviter, org)
-	return render([]string{to}, data.Subject, accept, invitationText, invitationHTML, data)
+	return render([]string{to}, data.Subject, accept, invitationText(), invitationHTML(), data)
 }
 
 type invitationData struct {
@@ -120,7 +121,7 @@ func SignInInstructions(in SignInEmail) (Message, error) {
 		ConsoleURL:        console,
 		TemporaryPassword: in.TemporaryPassword,
 	}
-	return render([]string{to}, data.Subject, console, signInText, signInHTML, data)
+	return render([]string{to}, data.Subject, console, signInText(), signInHTML(), data)
 }
 
 type signInData struct {
@@ -219,7 +220,9 @@ func singleLine(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 }
 
-var invitationText = texttemplate.Must(texttemplate.New("invitation").Parse(`{{.Inviter}}{{if .ShowInviterEmail}} ({{.InviterEmail}}){{end}} invited you to join {{.Organization}} on Switchboard.
+// The templates parse on first use: sending an email needs them, a cold start does not.
+var invitationText = sync.OnceValue(func() *texttemplate.Template {
+	return texttemplate.Must(texttemplate.New("invitation").Parse(`{{.Inviter}}{{if .ShowInviterEmail}} ({{.InviterEmail}}){{end}} invited you to join {{.Organization}} on Switchboard.
 
 Organization: {{.Organization}}
 Invited by:   {{.Inviter}}{{if .ShowInviterEmail}} <{{.InviterEmail}}>{{end}}
@@ -232,8 +235,10 @@ Accept the invitation:
 This invitation expires on {{.Expires}}.
 If you were not expecting it, ignore this email: nothing happens unless you accept.
 `))
+})
 
-var signInText = texttemplate.Must(texttemplate.New("sign-in").Parse(`{{if .Inviter}}{{.Inviter}} created a new organization, {{.Organization}}, on Switchboard and added you to it.{{else}}A new organization, {{.Organization}}, was created for you on Switchboard.{{end}}
+var signInText = sync.OnceValue(func() *texttemplate.Template {
+	return texttemplate.Must(texttemplate.New("sign-in").Parse(`{{if .Inviter}}{{.Inviter}} created a new organization, {{.Organization}}, on Switchboard and added you to it.{{else}}A new organization, {{.Organization}}, was created for you on Switchboard.{{end}}
 
 To sign in:
 
@@ -248,6 +253,7 @@ To sign in:
 
 If you were not expecting this email, ignore it.
 `))
+})
 
 // The HTML layout is one centred column with inline styles (mail clients drop style
 // sheets), real text rather than images, and a link styled as a button whose colours
@@ -268,7 +274,8 @@ const htmlFoot = `</main>
 </html>
 `
 
-var invitationHTML = htmltemplate.Must(htmltemplate.New("invitation").Parse(htmlHead + `<h1 style="font-size:22px;margin:0 0 16px;">Join {{.Organization}} on Switchboard</h1>
+var invitationHTML = sync.OnceValue(func() *htmltemplate.Template {
+	return htmltemplate.Must(htmltemplate.New("invitation").Parse(htmlHead + `<h1 style="font-size:22px;margin:0 0 16px;">Join {{.Organization}} on Switchboard</h1>
 <p><strong>{{.Inviter}}</strong>{{if .ShowInviterEmail}} (<a href="mailto:{{.InviterEmail}}" style="color:#1d4ed8;">{{.InviterEmail}}</a>){{end}} invited you to join <strong>{{.Organization}}</strong>.</p>
 <table role="presentation" style="border-collapse:collapse;margin:16px 0;">
 <tr><th scope="row" style="text-align:left;padding:4px 16px 4px 0;font-weight:600;">Organization</th><td style="padding:4px 0;">{{.Organization}}</td></tr>
@@ -280,8 +287,10 @@ var invitationHTML = htmltemplate.Must(htmltemplate.New("invitation").Parse(html
 <p style="font-size:14px;color:#4b5563;">If the button does not work, copy this link into your browser:<br><a href="{{.AcceptURL}}" style="color:#1d4ed8;word-break:break-all;">{{.AcceptURL}}</a></p>
 <p style="font-size:14px;color:#4b5563;">This invitation expires on {{.Expires}}. If you were not expecting it, ignore this email: nothing happens unless you accept.</p>
 ` + htmlFoot))
+})
 
-var signInHTML = htmltemplate.Must(htmltemplate.New("sign-in").Parse(htmlHead + `<h1 style="font-size:22px;margin:0 0 16px;">{{.Organization}} is ready on Switchboard</h1>
+var signInHTML = sync.OnceValue(func() *htmltemplate.Template {
+	return htmltemplate.Must(htmltemplate.New("sign-in").Parse(htmlHead + `<h1 style="font-size:22px;margin:0 0 16px;">{{.Organization}} is ready on Switchboard</h1>
 <p>{{if .Inviter}}<strong>{{.Inviter}}</strong> created a new organization, <strong>{{.Organization}}</strong>, on Switchboard and added you to it.{{else}}A new organization, <strong>{{.Organization}}</strong>, was created for you on Switchboard.{{end}}</p>
 <h2 style="font-size:18px;margin:24px 0 8px;">To sign in</h2>
 <ol>
@@ -296,3 +305,4 @@ var signInHTML = htmltemplate.Must(htmltemplate.New("sign-in").Parse(htmlHead + 
 <p style="margin:24px 0;"><a href="{{.ConsoleURL}}" style="display:inline-block;padding:12px 24px;background:#1d4ed8;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600;">Sign in to Switchboard</a></p>
 <p style="font-size:14px;color:#4b5563;">If you were not expecting this email, ignore it.</p>
 ` + htmlFoot))
+})

@@ -140,22 +140,30 @@ type Document struct {
 // TypeBase prefixes problem type URIs.
 const TypeBase = "https://switchboard.dev/problems/"
 
-// As returns the client-visible error inside err, or an internal one.
+// As returns the client-visible error inside err; else a 503 with Retry-After for a
+// transient fault of a service (see Transient); else an internal one.
 func As(err error) *Error {
 	var pe *Error
 	if errors.As(err, &pe) {
 		return pe
 	}
+	if after, ok := Transient(err); ok {
+		return unavailable(after)
+	}
 	return New(Internal, "internal", "internal error")
 }
 
 // Write renders err as a problem document. Internal errors are logged with their cause
-// and shown to the client only as "internal error".
+// and shown to the client only as "internal error"; transient faults of a service
+// likewise, as a 503 with Retry-After.
 func Write(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	pe := As(err)
 	status := pe.Status()
-	if pe.Kind == Internal {
+	switch {
+	case pe.Kind == Internal:
 		slog.ErrorContext(ctx, "internal error", "err", err.Error(), "method", r.Method, "path", r.URL.Path)
+	case pe.Code == CodeUnavailable:
+		slog.WarnContext(ctx, "transient fault", "err", err.Error(), "method", r.Method, "path", r.URL.Path)
 	}
 	doc := map[string]any{
 		"type":   TypeBase + pe.Code,
@@ -166,7 +174,9 @@ func Write(ctx context.Context, w http.ResponseWriter, r *http.Request, err erro
 	if pe.Message != "" {
 		doc["detail"] = pe.Message
 	}
-	doc["instance"] = r.URL.Path
+	// The path as sent (percent-encoded), so that it is a URI reference whatever bytes
+	// the request's path holds.
+	doc["instance"] = r.URL.EscapedPath()
 	if len(pe.Fields) > 0 {
 		doc["errors"] = pe.Fields
 	}

@@ -89,7 +89,7 @@ func (s *Store) UpdateContactFrom(ctx context.Context, orgID string, cur domain.
 		return domain.Contact{}, err
 	}
 	ev.OrganizationID = orgID
-	err = s.transactRetrying(ctx, []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it,
+	err = s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it,
 		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :read"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(cur.Version)}}}}, &ev)
 	var te *TxError
@@ -112,7 +112,7 @@ func (s *Store) DeleteContact(ctx context.Context, orgID, customerID, contactID 
 		return ErrNoOrganization
 	}
 	ev.OrganizationID = orgID
-	err := s.transactRetrying(ctx, []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), prefixContact+contactID),
 			ConditionExpression: aws.String("attribute_exists(PK)")}},
 		s.detailCounters(orgID, customerID, map[string]int64{counterContacts: -1}),

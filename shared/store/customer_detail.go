@@ -74,42 +74,6 @@ func (s *Store) detailCounters(orgID, customerID string, deltas map[string]int64
 	}}
 }
 
-// transactRetrying runs transact, again when it was cancelled only by conflicts with
-// concurrent transactions on the same items (the customer item is shared by all of a
-// customer's writes). Events keep the id and time assigned on the first attempt.
-func (s *Store) transactRetrying(ctx context.Context, items []types.TransactWriteItem, events ...*audit.Event) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt*10) * time.Millisecond):
-			}
-		}
-		err = s.transact(ctx, items, events...)
-		var te *TxError
-		if !errors.As(err, &te) || !onlyConflicts(te) {
-			return err
-		}
-	}
-	return err
-}
-
-func onlyConflicts(te *TxError) bool {
-	conflict := false
-	for _, r := range te.Reasons {
-		switch r {
-		case "TransactionConflict":
-			conflict = true
-		case "None", "":
-		default:
-			return false
-		}
-	}
-	return conflict
-}
-
 // queryIndexPage reads one page of an index partition, checking the cursor belongs to it.
 func (s *Store) queryIndexPage(ctx context.Context, index, pk string, forward bool, page Page) ([]map[string]types.AttributeValue, string, error) {
 	pkAttr, skAttr := AttrGSI1PK, AttrGSI1SK
@@ -218,7 +182,7 @@ func (s *Store) createDetail(ctx context.Context, orgID, customerID, what, id st
 		return ErrNoOrganization
 	}
 	ev.OrganizationID = orgID
-	err := s.transactRetrying(ctx, []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		s.detailCounters(orgID, customerID, deltas),
 	}, &ev)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 )
@@ -465,37 +468,161 @@ func (e *TenantsAttachedError) Error() string {
 	return fmt.Sprintf("the customer has %d associated tenants", e.Count)
 }
 
-// DeleteCustomer deletes a customer without tenants, its uniqueness claims and the
-// audit event in one transaction, then the rest of its partition (contacts, tickets,
-// documents), which nothing can reach once the customer is gone.
-// Errors: ErrNotFound; *TenantsAttachedError.
+// DeleteCustomer deletes a customer without tenants with everything in its partition
+// (contacts, tickets, document records, activity copies), its uniqueness claims and
+// the audit event, in one transaction: a fault leaves the customer whole or entirely
+// gone, never a customer without its contacts nor contacts without their customer.
+// The delete is conditioned on the counters read with the partition, so a contact,
+// ticket or document added meanwhile makes it read again. The event's own activity
+// copy for the deleted customer is not written (the audit log keeps the event). Of a
+// partition too large for one transaction (about 95 items), the items that do not fit
+// are deleted after it, in batches: nothing can reach them once the customer is gone,
+// and if that fails a repeated DELETE removes them (PurgeDeletedCustomer). Afterwards
+// any item that raced in is removed, best effort. Errors: ErrNotFound;
+// *TenantsAttachedError; customer-busy 409.
 func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Customer, ev audit.Event) error {
 	if orgID == "" {
 		return ErrNoOrganization
 	}
-	items := []types.TransactWriteItem{{Delete: &types.Delete{
-		TableName: aws.String(s.table), Key: key(customerPK(orgID, c.ID), skCustomer),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(tenantCount) OR tenantCount = :zero)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
-	}}}
-	for _, k := range customerKeys(c) {
-		kind, value, _ := strings.Cut(k, "#")
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)}})
-	}
+	pk := customerPK(orgID, c.ID)
 	ev.OrganizationID = orgID
-	err := s.transact(ctx, items, &ev)
-	var te *TxError
-	if errors.As(err, &te) && te.ConditionFailed(0) {
-		cur, gerr := s.GetCustomer(ctx, orgID, c.ID)
-		if gerr != nil {
-			return gerr
+	for attempt := 0; attempt < 3; attempt++ {
+		cur, children, err := s.customerPartition(ctx, pk)
+		if err != nil {
+			return fmt.Errorf("delete customer %s: %w", c.ID, err)
 		}
-		return &TenantsAttachedError{Count: cur.Customer.TenantCount}
+		if cur == nil {
+			return ErrNotFound
+		}
+		if n := num64(cur, "tenantCount"); n > 0 {
+			return &TenantsAttachedError{Count: n}
+		}
+		cond, vals := "attribute_exists(PK) AND (attribute_not_exists(tenantCount) OR tenantCount = :zero)", map[string]types.AttributeValue{":zero": num(0)}
+		for i, attr := range []string{counterContacts, counterTickets, counterDocuments} {
+			v := fmt.Sprintf(":c%d", i)
+			if n := num64(cur, attr); n == 0 {
+				cond += fmt.Sprintf(" AND (attribute_not_exists(%s) OR %s = %s)", attr, attr, v)
+			} else {
+				cond += fmt.Sprintf(" AND %s = %s", attr, v)
+			}
+			vals[v] = num(num64(cur, attr))
+		}
+		items := []types.TransactWriteItem{{Delete: &types.Delete{
+			TableName: aws.String(s.table), Key: key(pk, skCustomer),
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+		}}}
+		for _, k := range customerKeys(c) {
+			kind, value, _ := strings.Cut(k, "#")
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)}})
+		}
+		e := ev
+		audits, err := s.auditItems(&e)
+		if err != nil {
+			return err
+		}
+		for _, it := range audits {
+			if pkv, _ := it.Put.Item[AttrPK].(*types.AttributeValueMemberS); pkv == nil || pkv.Value != pk {
+				items = append(items, it)
+			}
+		}
+		// Room for the idempotency record a keyed request adds.
+		room := maxTransactItems - 1 - len(items)
+		var rest []map[string]types.AttributeValue
+		if len(children) > room {
+			children, rest = children[:room], children[room:]
+		}
+		for _, k := range children {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: k}})
+		}
+		err = s.transact(ctx, items)
+		var te *TxError
+		if errors.As(err, &te) && te.ConditionFailed(0) {
+			continue // a tenant, contact, ticket or document came or went: read again
+		}
+		if err != nil {
+			return fmt.Errorf("delete customer %s: %w", c.ID, err)
+		}
+		if err := s.deleteKeys(ctx, rest); err != nil {
+			return fmt.Errorf("delete customer %s: the rest of its partition: %w", c.ID, err)
+		}
+		// Whatever raced in after the read (an activity copy of a concurrent edit) is
+		// unreachable now; removing it is tidying, not part of the answer.
+		if err := s.deletePartition(ctx, pk); err != nil {
+			slog.WarnContext(ctx, "deleted customer's partition not emptied", "customerId", c.ID, "err", err.Error())
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("delete customer %s: %w", c.ID, err)
+	return problem.Conflictf("customer-busy", "the customer is being changed concurrently; try again")
+}
+
+// PurgeDeletedCustomer removes what is left in the partition of a customer that no
+// longer exists (a delete whose partition was too large for its transaction and
+// whose clean-up failed). It reports whether there was anything.
+func (s *Store) PurgeDeletedCustomer(ctx context.Context, orgID, customerID string) (bool, error) {
+	if orgID == "" {
+		return false, ErrNoOrganization
 	}
-	return s.deletePartition(ctx, customerPK(orgID, c.ID))
+	if !domain.ValidID(customerID) {
+		return false, nil
+	}
+	pk := customerPK(orgID, customerID)
+	cur, children, err := s.customerPartition(ctx, pk)
+	if err != nil || cur != nil || len(children) == 0 {
+		return false, err
+	}
+	return true, s.deleteKeys(ctx, children)
+}
+
+// customerPartition reads a customer's item (nil when there is none) and the keys of
+// everything else in its partition, consistently.
+func (s *Store) customerPartition(ctx context.Context, pk string) (map[string]types.AttributeValue, []map[string]types.AttributeValue, error) {
+	var cur map[string]types.AttributeValue
+	var children []map[string]types.AttributeValue
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+			ConsistentRead:            aws.Bool(true), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read partition %s: %w", pk, err)
+		}
+		for _, it := range out.Items {
+			if sk, _ := it[AttrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == skCustomer {
+				cur = it
+				continue
+			}
+			children = append(children, map[string]types.AttributeValue{AttrPK: it[AttrPK], AttrSK: it[AttrSK]})
+		}
+		if out.LastEvaluatedKey == nil {
+			return cur, children, nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}
+
+// deleteKeys deletes items by key, in batches.
+func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.AttributeValue) error {
+	for start := 0; start < len(keys); start += 25 {
+		var reqs []types.WriteRequest
+		for _, k := range keys[start:min(start+25, len(keys))] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func num64(it map[string]types.AttributeValue, attr string) int64 {
+	n, ok := it[attr].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	v, _ := strconv.ParseInt(n.Value, 10, 64)
+	return v
 }
 
 // deletePartition removes every item left in a partition, in batches.
@@ -526,11 +653,18 @@ func (s *Store) deletePartition(ctx context.Context, pk string) error {
 	}
 }
 
+// batchWrite writes reqs with BatchWriteItem, sending the items DynamoDB leaves
+// unprocessed again after a backoff, as batchGet does.
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
 	pending := map[string][]types.WriteRequest{s.table: reqs}
 	for attempt := 0; len(pending[s.table]) > 0; attempt++ {
-		if attempt > 8 {
-			return fmt.Errorf("batch write: items left unprocessed")
+		if attempt >= awsconfig.DefaultRetry.MaxAttempts {
+			return errUnprocessed("batch write")
+		}
+		if attempt > 0 {
+			if err := awsconfig.Backoff(ctx, attempt); err != nil {
+				return err
+			}
 		}
 		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {

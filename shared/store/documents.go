@@ -51,7 +51,7 @@ func (s *Store) DeleteDocument(ctx context.Context, orgID, customerID, documentI
 		return ErrNoOrganization
 	}
 	ev.OrganizationID = orgID
-	err := s.transactRetrying(ctx, []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), prefixDocument+documentID),
 			ConditionExpression: aws.String("attribute_exists(PK)")}},
 		s.detailCounters(orgID, customerID, map[string]int64{counterDocuments: -1}),

@@ -64,7 +64,7 @@ func (s *Store) MoveTenant(ctx context.Context, orgID, tenantID, from, to string
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &te) && (te.ConditionFailed(0) || hasConflict(te)):
+		case errors.As(err, &te) && te.ConditionFailed(0):
 			continue
 		default:
 			return fmt.Errorf("move tenant %s: %w", tenantID, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 )
@@ -326,12 +327,22 @@ func decodeAccess(items []map[string]types.AttributeValue, snapshot bool) (Acces
 	return a, nil
 }
 
+// batchGet reads keys with BatchGetItem. The keys DynamoDB leaves unprocessed (it does
+// when throttled) are requested again after the retryer's throttle backoff: a step of
+// the BatchGetItem protocol, not a retry of a failed call (the SDK retries those). When
+// keys are still left after the retryer's number of attempts, the error is transient
+// (a 503 with Retry-After).
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	var out []map[string]types.AttributeValue
 	pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
 	for attempt := 0; len(pending) > 0 && len(pending[s.table].Keys) > 0; attempt++ {
-		if attempt > 8 {
-			return nil, fmt.Errorf("batch get: keys left unprocessed")
+		if attempt >= awsconfig.DefaultRetry.MaxAttempts {
+			return nil, errUnprocessed("batch get")
+		}
+		if attempt > 0 {
+			if err := awsconfig.Backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
 		}
 		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 		if err != nil {

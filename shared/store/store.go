@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 )
@@ -107,7 +108,11 @@ func item(v any, itemType, pk, sk string, extra map[string]types.AttributeValue)
 }
 
 // dropEmptyMaps removes empty nested maps and lists, which engines store
-// inconsistently; an absent attribute decodes to the same zero value.
+// inconsistently; an absent attribute decodes to the same zero value. It reaches into
+// lists too: the embedded engine reads an empty list inside a list's map back as an
+// empty attribute value (which the SDK decodes as a copy of a neighbouring value, and
+// which can make every later Query of the table fail), so an audit change from `[]`
+// to a list must not store the `[]`. An empty element of a list is stored as NULL.
 func dropEmptyMaps(m map[string]types.AttributeValue) {
 	for k, v := range m {
 		switch mv := v.(type) {
@@ -117,8 +122,27 @@ func dropEmptyMaps(m map[string]types.AttributeValue) {
 				delete(m, k)
 			}
 		case *types.AttributeValueMemberL:
+			dropEmptyInList(mv.Value)
 			if len(mv.Value) == 0 {
 				delete(m, k)
+			}
+		}
+	}
+}
+
+// dropEmptyInList applies dropEmptyMaps to the elements of a list, whose positions stay.
+func dropEmptyInList(l []types.AttributeValue) {
+	for i, v := range l {
+		switch lv := v.(type) {
+		case *types.AttributeValueMemberM:
+			dropEmptyMaps(lv.Value)
+			if len(lv.Value) == 0 {
+				l[i] = &types.AttributeValueMemberNULL{Value: true}
+			}
+		case *types.AttributeValueMemberL:
+			dropEmptyInList(lv.Value)
+			if len(lv.Value) == 0 {
+				l[i] = &types.AttributeValueMemberNULL{Value: true}
 			}
 		}
 	}
@@ -244,12 +268,38 @@ func (e *TxError) Error() string {
 }
 func (e *TxError) Unwrap() error { return e.err }
 
+// RetryableError reports whether the transaction was cancelled only by conflicts with
+// concurrent transactions or by throttling (after the SDK's retries of it): nothing
+// was applied and the same request may succeed later, so the client gets 503 with
+// Retry-After (shared/problem) rather than a 500. A failed condition is not retryable.
+func (e *TxError) RetryableError() bool { return awsconfig.TransientReasons(e.Reasons) }
+
 // ConditionFailed reports whether item i failed its condition.
 func (e *TxError) ConditionFailed(i int) bool {
 	return i < len(e.Reasons) && e.Reasons[i] == "ConditionalCheckFailed"
 }
 
-// transact writes items and the audit events in one TransactWriteItems.
+// unprocessedError: DynamoDB left part of a batch unprocessed (it throttled) through
+// every attempt. Transient: the client gets 503 with Retry-After.
+type unprocessedError string
+
+func errUnprocessed(op string) error { return unprocessedError(op) }
+
+func (e unprocessedError) Error() string      { return string(e) + ": items left unprocessed (throttled)" }
+func (unprocessedError) RetryableError() bool { return true }
+
+// maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
+const maxTransactItems = 100
+
+// transact writes items and the audit events in one TransactWriteItems. The SDK's
+// retryer retries it on throttling, 5xx and transaction conflicts (with the same
+// ClientRequestToken, so a repeat of an attempt that committed but whose answer was
+// lost applies nothing twice). In a keyed POST (WithIdempotency) the first
+// transaction also writes the request's idempotency record; when another request
+// holds the key it fails with ErrIdempotencyKeyTaken and applies nothing. When the
+// transaction fails without saying whether it committed (every answer lost), the
+// record, which exists only if it did, decides: a transaction that committed returns
+// nil, so the request answers its success instead of a 503 for an applied change.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, events ...*audit.Event) error {
 	for _, ev := range events {
 		its, err := s.auditItems(ev)
@@ -258,19 +308,56 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, e
 		}
 		items = append(items, its...)
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	claim := claimFrom(ctx)
+	idem := -1
+	if claim != nil && len(items) < maxTransactItems && claim.take() {
+		put, err := s.idempotencyPut(claim)
+		if err != nil {
+			claim.settle(claimOpen)
+			return err
+		}
+		items = append(items, put)
+		idem = len(items) - 1
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items},
+		awsconfig.RetryTransactionConflicts)
 	if err == nil {
+		if idem >= 0 {
+			claim.settle(claimCommitted)
+		}
 		return nil
 	}
 	var tc *types.TransactionCanceledException
-	if errors.As(err, &tc) {
-		te := &TxError{err: err}
-		for _, r := range tc.CancellationReasons {
-			te.Reasons = append(te.Reasons, aws.ToString(r.Code))
+	if !errors.As(err, &tc) {
+		if idem >= 0 {
+			// No answer says whether it committed (answers lost, 5xx after the
+			// commit): the record, written only with the change, tells.
+			if s.ownRecord(ctx, claim) {
+				claim.settle(claimCommitted)
+				return nil
+			}
+			claim.settle(claimUncertain)
 		}
-		return te
+		return err
 	}
-	return err
+	te := &TxError{err: err}
+	for _, r := range tc.CancellationReasons {
+		te.Reasons = append(te.Reasons, aws.ToString(r.Code))
+	}
+	if idem >= 0 {
+		switch {
+		case !te.ConditionFailed(idem):
+			claim.settle(claimOpen)
+		case s.ownRecord(ctx, claim):
+			// An earlier attempt of this very transaction committed.
+			claim.settle(claimCommitted)
+			return nil
+		default:
+			claim.settle(claimTaken)
+			return ErrIdempotencyKeyTaken
+		}
+	}
+	return te
 }
 
 // Page asks for one page of a list.

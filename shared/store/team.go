@@ -197,7 +197,7 @@ func (s *Store) GetTeamEntry(ctx context.Context, orgID, id string) (TeamEntry, 
 		return TeamEntry{}, fmt.Errorf("get team entry %s of %s: %w", id, orgID, err)
 	}
 	if len(res.UnprocessedKeys) > 0 {
-		return TeamEntry{}, fmt.Errorf("get team entry %s of %s: keys left unprocessed", id, orgID)
+		return TeamEntry{}, fmt.Errorf("get team entry %s of %s: %w", id, orgID, errUnprocessed("batch get"))
 	}
 	items := res.Responses[s.table]
 	if len(items) == 0 {
@@ -428,7 +428,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv domain.Invitation, m d
 	switch {
 	case errors.As(err, &te) && te.ConditionFailed(2):
 		return problem.Conflictf("already-member", "you are already a member of this organization")
-	case errors.As(err, &te) && (te.ConditionFailed(0) || te.ConditionFailed(1) || te.conflicted()):
+	case errors.As(err, &te) && (te.ConditionFailed(0) || te.ConditionFailed(1)):
+		// A concurrent accept of the same token conflicts first; the SDK's retry of
+		// the transaction then finds the token used.
 		return ErrInvitationUsed
 	case errors.As(err, &te) && te.ConditionFailed(5):
 		return ErrNotFound

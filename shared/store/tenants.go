@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,6 +168,25 @@ func (s *Store) customerCounters(orgID, customerID string, old, new *domain.Tena
 	}}
 }
 
+// WithTenant is c's counters as AssociateTenant's transaction moves them for t: what
+// the item holds after the association, for an answer that need not read it again.
+func WithTenant(c domain.Counters, t domain.Tenant) domain.Counters {
+	if slices.Contains(c.TenantIDs, t.ID) {
+		return c
+	}
+	d := totalsOf(&t, 1)
+	c.TenantCount += d.count
+	c.TotalUsers += d.users
+	c.TotalLicenses += d.licenses
+	c.SecurityScoreSum += d.score
+	c.HealthHealthy += d.health[domain.HealthHealthy]
+	c.HealthWarning += d.health[domain.HealthWarning]
+	c.HealthCritical += d.health[domain.HealthCritical]
+	c.HealthUnknown += d.health[domain.HealthUnknown]
+	c.TenantIDs = append(slices.Clone(c.TenantIDs), t.ID)
+	return c
+}
+
 // AlreadyLinkedError: the tenant belongs to another customer.
 type AlreadyLinkedError struct{ CustomerID string }
 
@@ -220,22 +240,23 @@ func (s *Store) AssociateTenant(ctx context.Context, orgID, customerID, tenantID
 			return t, nil
 		case errors.As(err, &te) && te.ConditionFailed(2):
 			return domain.Tenant{}, ErrNotFound
-		case errors.As(err, &te) && (te.ConditionFailed(0) || hasConflict(te)):
+		case errors.As(err, &te) && te.ConditionFailed(0):
 			continue // the tenant changed or another association won: read again
+		case errors.As(err, &te) && te.conflicted():
+			return domain.Tenant{}, errTenantBusy() // the SDK's retries of the conflict are spent
 		default:
 			return domain.Tenant{}, fmt.Errorf("associate tenant %s: %w", tenantID, err)
 		}
 	}
-	return domain.Tenant{}, problem.Conflictf("tenant-busy", "the tenant is being changed concurrently; try again")
+	return domain.Tenant{}, errTenantBusy()
 }
 
-func hasConflict(te *TxError) bool {
-	for _, r := range te.Reasons {
-		if r == "TransactionConflict" {
-			return true
-		}
-	}
-	return false
+// errTenantBusy is the 409 of a tenant that concurrent writes kept changing through
+// every attempt.
+func errTenantBusy() error {
+	pe := problem.Conflictf("tenant-busy", "the tenant is being changed concurrently; try again")
+	pe.RetryAfter = 1
+	return pe
 }
 
 // UnlinkTenant removes a tenant from its customer and moves the counters back.
@@ -272,13 +293,15 @@ func (s *Store) UnlinkTenant(ctx context.Context, orgID, customerID, tenantID st
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &te) && (te.ConditionFailed(0) || hasConflict(te)):
+		case errors.As(err, &te) && te.ConditionFailed(0):
 			continue
+		case errors.As(err, &te) && te.conflicted():
+			return errTenantBusy()
 		default:
 			return fmt.Errorf("unlink tenant %s: %w", tenantID, err)
 		}
 	}
-	return problem.Conflictf("tenant-busy", "the tenant is being changed concurrently; try again")
+	return errTenantBusy()
 }
 
 // UpdateTenantFrom writes a tenant as change leaves it, conditioned on the version

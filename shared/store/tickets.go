@@ -107,7 +107,7 @@ func (s *Store) UpdateTicketFrom(ctx context.Context, orgID string, cur domain.T
 		items = append(items, s.detailCounters(orgID, cur.CustomerID, d))
 	}
 	ev.OrganizationID = orgID
-	err = s.transactRetrying(ctx, items, &ev)
+	err = s.transact(ctx, items, &ev)
 	var te *TxError
 	switch {
 	case err == nil:

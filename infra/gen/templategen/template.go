@@ -183,7 +183,11 @@ func Template(fns []Function) ([]byte, error) {
 		}
 		// Logs go with the function: a retained group would block re-creating the
 		// stack, as its name is fixed.
-		resources = append(resources, kv{f.LogicalID(), fn}, kv{f.LogGroupID(), m(
+		r, err := role(f, st)
+		if err != nil {
+			return nil, err
+		}
+		resources = append(resources, kv{f.LogicalID(), fn}, kv{f.RoleID(), r}, kv{f.LogGroupID(), m(
 			"Type", "AWS::Logs::LogGroup",
 			"DeletionPolicy", "Delete",
 			"UpdateReplacePolicy", "Delete",
@@ -442,13 +446,9 @@ func function(f Function, st stack) (om, error) {
 		"Description", desc,
 		"LoggingConfig", m("LogFormat", "JSON", "LogGroup", ref(f.LogGroupID())),
 	)
-	statements, err := policyStatements(f.Actions(), st)
-	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", f.Name, err)
-	}
-	if len(statements) > 0 {
-		props = append(props, kv{"Policies", list(m("Version", "2012-10-17", "Statement", statements))})
-	}
+	// Its own role (role), not SAM's: SAM's would also attach AWSLambdaBasicExecutionRole,
+	// which grants the logs actions on every log group ("*").
+	props = append(props, kv{"Role", getAtt(f.RoleID(), "Arn")})
 	if f.Route != nil {
 		ev := m("ApiId", ref(HTTPAPIID), "Method", f.Route.Method, "Path", f.Route.Path)
 		if f.Route.Permission == permission.Public {
@@ -501,16 +501,50 @@ func scheduleEvent(j api.Job) (om, error) {
 	)), nil
 }
 
-// policyStatements grants actions on the resources of their service: DynamoDB actions
-// on the table and its indexes, SES on the account's identities, Cognito on the user pool,
-// SQS on the jobs queue, S3 on the documents bucket (object actions on its objects,
-// ListBucket and GetBucket* on the bucket). An action of another service is an error
-// until its resources are added here.
-func policyStatements(actions []string, st stack) ([]om, error) {
+// LogActions are what every function's role allows on its own log group, where Lambda
+// writes its logs (LoggingConfig names the group, which the stack creates).
+var LogActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+
+// DocumentsPrefix starts the key of every object in the documents bucket
+// (domain.DocumentKey); object actions are granted under it only.
+const DocumentsPrefix = "orgs/"
+
+// role is a function's execution role: Lambda may assume it, and its one inline policy
+// grants the function's actions (policyStatements).
+func role(f Function, st stack) (om, error) {
+	statements, err := policyStatements(f, st)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", f.Name, err)
+	}
+	return m(
+		"Type", "AWS::IAM::Role",
+		"Properties", m(
+			"AssumeRolePolicyDocument", m("Version", "2012-10-17", "Statement", list(m(
+				"Effect", "Allow",
+				"Principal", m("Service", "lambda.amazonaws.com"),
+				"Action", "sts:AssumeRole",
+			))),
+			"Policies", list(m(
+				"PolicyName", "function",
+				"PolicyDocument", m("Version", "2012-10-17", "Statement", statements),
+			)),
+		),
+	), nil
+}
+
+// policyStatements grants the function's log writes on its own log group, and its
+// actions on the resources of their service, never on "*": DynamoDB actions on the
+// table (Query and Scan also on each of its indexes, by name), SES on the account's
+// identities, Cognito on the user pool, SQS on the jobs queue, S3 on the documents
+// bucket (object actions on the objects under DocumentsPrefix, ListBucket and
+// GetBucket* on the bucket). An action of another service is an error until its
+// resources are added here.
+func policyStatements(f Function, st stack) ([]om, error) {
+	out := []om{m("Sid", "Logs", "Effect", "Allow", "Action", LogActions, "Resource", list[any](getAtt(f.LogGroupID(), "Arn")))}
 	byService := map[string][]string{}
-	for _, a := range actions {
-		svc, _, ok := strings.Cut(a, ":")
-		if !ok {
+	for _, a := range f.Actions() {
+		svc, name, ok := strings.Cut(a, ":")
+		if !ok || name == "" || strings.ContainsAny(name, "*?") {
 			return nil, fmt.Errorf("action %q is not service:Action", a)
 		}
 		byService[svc] = append(byService[svc], a)
@@ -520,18 +554,32 @@ func policyStatements(actions []string, st stack) ([]om, error) {
 		services = append(services, s)
 	}
 	slices.Sort(services)
-	var out []om
 	for _, svc := range services {
 		var sid string
 		var resources []any
 		switch svc {
 		case "dynamodb":
-			sid, resources = "Table", list[any](getAtt(TableID, "Arn"), sub("${"+TableID+".Arn}/index/*"))
+			sid, resources = "Table", list[any](getAtt(TableID, "Arn"))
+			var indexed []string
+			for _, a := range byService[svc] {
+				if a == "dynamodb:Query" || a == "dynamodb:Scan" {
+					indexed = append(indexed, a)
+				}
+			}
+			if len(indexed) > 0 {
+				var indexes []any
+				for _, g := range store.TableDefinition().GlobalSecondaryIndexes {
+					indexes = append(indexes, sub("${"+TableID+".Arn}/index/"+*g.IndexName))
+				}
+				out = append(out, m("Sid", "Table", "Effect", "Allow", "Action", byService[svc], "Resource", resources),
+					m("Sid", "TableIndexes", "Effect", "Allow", "Action", indexed, "Resource", indexes))
+				continue
+			}
 		case "ses":
 			// Every identity of the account in its region: SES authorizes a send on the
 			// identity of the From address and, while the account is in the SES sandbox,
-			// on each recipient's verified identity too.
-			sid, resources = "SesSender", list[any](sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"))
+			// on each recipient's verified identity too, which no template can name.
+			sid, resources = "SesSender", list[any](sub(SESIdentities))
 		case "cognito-idp":
 			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
 		case "sqs":
@@ -550,7 +598,7 @@ func policyStatements(actions []string, st stack) ([]om, error) {
 			}
 			if len(object) > 0 {
 				out = append(out, m("Sid", "Documents", "Effect", "Allow", "Action", object,
-					"Resource", list[any](sub("${"+DocumentsBucketID+".Arn}/*"))))
+					"Resource", list[any](sub("${"+DocumentsBucketID+".Arn}/"+DocumentsPrefix+"*"))))
 			}
 			if len(bucket) > 0 {
 				out = append(out, m("Sid", "DocumentsBucket", "Effect", "Allow", "Action", bucket,
@@ -564,6 +612,10 @@ func policyStatements(actions []string, st stack) ([]om, error) {
 	}
 	return out, nil
 }
+
+// SESIdentities is the resource of the SES statement: every identity of the account in
+// the stack's region (see policyStatements).
+const SESIdentities = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
 
 // documentsBucket keeps customer documents: private (no ACLs, every public access
 // blocked, TLS only through its policy), encrypted, uploaded from the console with

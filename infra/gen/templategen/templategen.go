@@ -41,6 +41,10 @@ type Function struct {
 // LogicalID is the function's logical id in template.yaml: CamelCase(Name)+"Function".
 func (f Function) LogicalID() string { return camel(f.Name) + "Function" }
 
+// RoleID is the logical id of the function's execution role: the id SAM gives the
+// role it would generate, so a stack that had SAM's role updates it in place.
+func (f Function) RoleID() string { return f.LogicalID() + "Role" }
+
 // LogGroupID is the logical id of the function's log group.
 func (f Function) LogGroupID() string { return camel(f.Name) + "LogGroup" }
 

@@ -135,20 +135,34 @@ func TestTemplateSchedule(t *testing.T) {
 	}
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	fn := tpl.Resources["ExpireInvitationsFunction"].Properties
+	// roleStatements are the statements of the function's role's one inline policy.
+	roleStatements := func(fnID string) []any {
+		pols, _ := tpl.Resources[fnID+"Role"].Properties["Policies"].([]any)
+		if len(pols) != 1 {
+			t.Fatalf("%sRole has %d policies, want 1", fnID, len(pols))
+		}
+		sts, _ := pols[0].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any)
+		return sts
+	}
 	ev, _ := fn["Events"].(map[string]any)[ScheduleEventName].(map[string]any)
 	props, _ := ev["Properties"].(map[string]any)
 	for what, c := range map[string]struct{ got, want any }{
-		"event type":          {ev["Type"], "ScheduleV2"},
-		"expression":          {props["ScheduleExpression"], "rate(15 minutes)"},
-		"unnamed":             {props["OmitName"], true},
-		"on time":             {props["FlexibleTimeWindow"], map[string]any{"Mode": "OFF"}},
-		"timeout":             {fn["Timeout"], ScheduleTimeout},
-		"policy":              {fn["Policies"], []any{map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Sid": "Table", "Effect": "Allow", "Action": []any{"dynamodb:Query", "dynamodb:GetItem"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}, map[string]any{"Fn::Sub": "${Table.Arn}/index/*"}}}}}}},
+		"event type":      {ev["Type"], "ScheduleV2"},
+		"expression":      {props["ScheduleExpression"], "rate(15 minutes)"},
+		"unnamed":         {props["OmitName"], true},
+		"on time":         {props["FlexibleTimeWindow"], map[string]any{"Mode": "OFF"}},
+		"timeout":         {fn["Timeout"], ScheduleTimeout},
+		"role":            {fn["Role"], map[string]any{"Fn::GetAtt": []any{"ExpireInvitationsFunctionRole", "Arn"}}},
+		"no SAM policies": {fn["Policies"], nil},
+		"policy": {roleStatements("ExpireInvitationsFunction"), []any{
+			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"ExpireInvitationsLogGroup", "Arn"}}}},
+			map[string]any{"Sid": "Table", "Effect": "Allow", "Action": []any{"dynamodb:Query", "dynamodb:GetItem"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}}},
+			map[string]any{"Sid": "TableIndexes", "Effect": "Allow", "Action": []any{"dynamodb:Query"}, "Resource": []any{map[string]any{"Fn::Sub": "${Table.Arn}/index/GSI1"}, map[string]any{"Fn::Sub": "${Table.Arn}/index/GSI2"}}}}},
 		"MAIL_FROM":           {tpl.Globals.Function.Environment.Variables["MAIL_FROM"], map[string]any{"Ref": "MailFrom"}},
 		"USER_POOL_ID":        {tpl.Globals.Function.Environment.Variables["USER_POOL_ID"], map[string]any{"Ref": "UserPool"}},
 		"USER_POOL_CLIENT_ID": {tpl.Globals.Function.Environment.Variables["USER_POOL_CLIENT_ID"], map[string]any{"Ref": "UserPoolClient"}},
 		"MailFrom default":    {tpl.Parameters["MailFrom"]["Default"], "no-reply@example.com"},
-		"cognito statement": {tpl.Resources["MembersRemoveFunction"].Properties["Policies"].([]any)[0].(map[string]any)["Statement"].([]any)[0],
+		"cognito statement": {roleStatements("MembersRemoveFunction")[1],
 			map[string]any{"Sid": "UserPool", "Effect": "Allow", "Action": []any{"cognito-idp:AdminUserGlobalSignOut"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"UserPool", "Arn"}}}}},
 	} {
 		if js(c.got) != js(c.want) {
@@ -309,9 +323,9 @@ func TestTemplateGrantsQueueAndBucket(t *testing.T) {
 	}
 	statements := func(id string) map[string]string {
 		out := map[string]string{}
-		pols, _ := tpl.Resources[id].Properties["Policies"].([]any)
+		pols, _ := tpl.Resources[id+"Role"].Properties["Policies"].([]any)
 		for _, p := range pols {
-			for _, st := range p.(map[string]any)["Statement"].([]any) {
+			for _, st := range p.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 				st := st.(map[string]any)
 				res, _ := json.Marshal(st["Resource"])
 				act, _ := json.Marshal(st["Action"])
@@ -323,17 +337,18 @@ func TestTemplateGrantsQueueAndBucket(t *testing.T) {
 	for id, want := range map[string]map[string]string{
 		"DocumentsUploadFunction": {
 			"JobsQueue":       `["sqs:SendMessage"] on [{"Fn::GetAtt":["JobsQueue","Arn"]}]`,
-			"Documents":       `["s3:PutObject","s3:GetObject","s3:DeleteObject"] on [{"Fn::Sub":"${DocumentsBucket.Arn}/*"}]`,
+			"Documents":       `["s3:PutObject","s3:GetObject","s3:DeleteObject"] on [{"Fn::Sub":"${DocumentsBucket.Arn}/orgs/*"}]`,
 			"DocumentsBucket": `["s3:ListBucket"] on [{"Fn::GetAtt":["DocumentsBucket","Arn"]}]`,
 		},
 		"JobWorkerFunction": {
 			"JobsQueue": `["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"] on [{"Fn::GetAtt":["JobsQueue","Arn"]}]`,
-			"Table":     `["dynamodb:GetItem"] on [{"Fn::GetAtt":["Table","Arn"]},{"Fn::Sub":"${Table.Arn}/index/*"}]`,
+			"Table":     `["dynamodb:GetItem"] on [{"Fn::GetAtt":["Table","Arn"]}]`,
 		},
 	} {
 		got := statements(id)
 		for sid := range got {
-			if _, ok := want[sid]; !ok && sid != "Table" { // a route's Table statement holds AuthActions
+			// A route's Table and TableIndexes statements hold AuthActions; Logs is every function's.
+			if _, ok := want[sid]; !ok && sid != "Table" && sid != "TableIndexes" && sid != "Logs" {
 				t.Errorf("%s: unexpected statement %s: %s", id, sid, got[sid])
 			}
 		}

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/switchboard-msp/switchboard/infra/coldstart"
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+)
+
+// Cold start targets of issue 5: each function against the floor (infra/coldstart/floor).
+const (
+	maxColdRatio = 1.3
+	maxSizeRatio = 1.5
+	coldRuns     = 5
+	floorName    = "floor"
+	// The committed sample events name these objects.
+	sampleOrg      = "sample-org"
+	sampleCustomer = "sample-customer"
+	sampleTenant   = "sample-tenant"
+)
+
+// coldBuild builds every function and the floor in the background while the bench
+// counts requests; wait returns the binaries' directory.
+type coldBuild struct {
+	dir  string
+	done chan error
+	took time.Duration
+	once sync.Once
+	err  error
+}
+
+func startColdBuild(ctx context.Context, root string) *coldBuild {
+	b := &coldBuild{dir: filepath.Join(cacheDir(), "coldstart", runtime.GOOS+"_"+runtime.GOARCH), done: make(chan error, 1)}
+	goCmd := os.Getenv("GO")
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	go func() {
+		start := time.Now()
+		err := coldstart.Build(ctx, goCmd, root, b.dir, "./functions/...", "./infra/coldstart/floor")
+		b.took = time.Since(start)
+		b.done <- err
+	}()
+	return b
+}
+
+// wait waits for the build (once; later calls return the same result).
+func (c *coldBuild) wait() (string, error) {
+	c.once.Do(func() { c.err = <-c.done })
+	return c.dir, c.err
+}
+
+// cacheDir is where `make test` keeps its tools (SWITCHBOARD_CACHE); the binaries live
+// there between runs so that an unchanged function is not linked again.
+func cacheDir() string {
+	if d := os.Getenv("SWITCHBOARD_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "switchboard")
+	}
+	return filepath.Join(os.TempDir(), "switchboard")
+}
+
+// moduleRoot is the directory of go.mod above the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// coldStart cold-starts every function and the floor on the bench's table and prints
+// each one's median against the floor's, and its size against the floor's. It reports
+// whether a function misses a target without a reason recorded on its route.
+func (b *bench) coldStart(ctx context.Context, root string, build *coldBuild, endpoint string) (bool, error) {
+	runs := coldRuns
+	if v := os.Getenv("BENCH_COLDSTART_RUNS"); v != "" {
+		if _, err := fmt.Sscan(v, &runs); err != nil || runs < 1 {
+			return false, fmt.Errorf("BENCH_COLDSTART_RUNS=%q: want a positive number", v)
+		}
+	}
+	dir, err := build.wait()
+	if err != nil {
+		return false, err
+	}
+	if err := b.seedSamples(ctx, root); err != nil {
+		return false, fmt.Errorf("seed the sample organization: %w", err)
+	}
+
+	floorEvent, err := os.ReadFile(filepath.Join(root, "events", "profile-get.json"))
+	if err != nil {
+		return false, err
+	}
+	fns := []coldstart.Function{{Name: floorName, Path: filepath.Join(dir, floorName), Event: floorEvent}}
+	names, err := functionNames(root)
+	if err != nil {
+		return false, err
+	}
+	if only := os.Getenv("BENCH_COLDSTART_FUNCTIONS"); only != "" {
+		keep := strings.Split(only, ",")
+		names = slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(keep, n) })
+	}
+	// Destructive samples go last in each round, so the others find the sample objects;
+	// each round seeds them again.
+	slices.SortStableFunc(names, func(x, y string) int { return boolInt(destructive(x)) - boolInt(destructive(y)) })
+	for _, name := range names {
+		ev, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
+		if err != nil {
+			return false, err
+		}
+		fns = append(fns, coldstart.Function{Name: name, Path: filepath.Join(dir, name), Event: ev})
+	}
+
+	measureStart := time.Now()
+	results := coldstart.Measure(ctx, fns, coldstart.Options{Env: functionEnv(ctx, b.cfg, b.table, endpoint), Runs: runs, Warmup: 1, Baseline: true,
+		Progress: func(round, _ int) { _ = b.seedSamples(ctx, root) }})
+	measured := time.Since(measureStart)
+
+	floor := results[0]
+	if floor.Err != nil {
+		return false, fmt.Errorf("floor: %w", floor.Err)
+	}
+	fmt.Printf("\nCold start: exec → first response, through the Lambda Runtime API on 127.0.0.1 (init: exec → first request for an invocation)\n")
+	fmt.Printf("  median of %d per function after 1 warm-up, the floor started before each; %s/%s binaries built with the deployment's flags\n"+
+		"  (%s, while the requests above were counted; unchanged binaries are kept in %s); measured in %s\n",
+		runs, runtime.GOOS, runtime.GOARCH, build.took.Round(time.Second), dir, measured.Round(time.Second))
+	fmt.Printf("  floor (infra/coldstart/floor: aws-lambda-go, AWS config, one GetItem): %.1f ms, init %.1f ms, %.1f MB (%d runs)\n",
+		ms(floor.Median()), ms(coldstart.Median(floor.Inits)), mb(floor.Size), len(floor.Samples))
+	verbose := os.Getenv("BENCH_COLDSTART_VERBOSE") != ""
+	fmt.Printf("%-28s %8s %8s %6s %8s %6s  %-14s %s\n", "function", "init ms", "cold ms", "ratio", "size MB", "ratio", "first answer", "")
+	routes := map[string]api.Route{}
+	for _, rt := range api.Routes() {
+		routes[rt.Function] = rt
+	}
+	res := results[1:]
+	slices.SortFunc(res, func(x, y coldstart.Result) int { return strings.Compare(x.Function, y.Function) })
+	var coldOK, initOK, sizeOK, sizeExcused, broken int
+	var misses []string
+	var worstCold, worstSize coldstart.Result
+	for _, r := range res {
+		if r.Err != nil {
+			broken++
+			misses = append(misses, r.Function)
+			fmt.Printf("%-28s  failed: %v\n", r.Function, r.Err)
+			continue
+		}
+		cold := float64(r.Median()) / float64(floor.Median())
+		if float64(coldstart.Median(r.Inits)) <= maxColdRatio*float64(coldstart.Median(floor.Inits)) {
+			initOK++
+		}
+		size := float64(r.Size) / float64(floor.Size)
+		var notes []string
+		miss := false
+		if cold <= maxColdRatio {
+			coldOK++
+		} else {
+			notes, miss = append(notes, "cold start over target"), true
+		}
+		reason := routes[r.Function].SizeReason
+		switch {
+		case size <= maxSizeRatio:
+			sizeOK++
+		case reason != "":
+			sizeExcused++
+			notes = append(notes, "size: "+reason)
+		default:
+			notes, miss = append(notes, "size over target"), true
+		}
+		if miss {
+			misses = append(misses, r.Function)
+		}
+		if worstCold.Function == "" || r.Median() > worstCold.Median() {
+			worstCold = r
+		}
+		if worstSize.Function == "" || r.Size > worstSize.Size {
+			worstSize = r
+		}
+		fmt.Printf("%-28s %8.1f %8.1f %6.2f %8.1f %6.2f  %-14s %s\n", r.Function, ms(coldstart.Median(r.Inits)), ms(r.Median()), cold, mb(r.Size), size, answer(r.Last), strings.Join(notes, "; "))
+		if verbose {
+			fmt.Printf("%28s %s\n", "", samples(r))
+			if a := answer(r.Last); a != "response" && !strings.HasPrefix(a, "HTTP 2") && !strings.HasPrefix(a, "HTTP 4") {
+				fmt.Printf("%28s %.300s\n%28s %.600s\n", "", r.Last.Body, "", lastOutput(r.Last.Output))
+			}
+		}
+	}
+	n := len(res)
+	fmt.Printf("  cold start ≤ %.1f× floor: %d of %d functions; size ≤ %.1f× floor: %d of %d (%d more over with a reason recorded on the route)",
+		maxColdRatio, coldOK, n, maxSizeRatio, sizeOK, n, sizeExcused)
+	if broken > 0 {
+		fmt.Printf("; %d failed to answer", broken)
+	}
+	fmt.Printf("\n  (init alone ≤ %.1f× the floor's: %d of %d; the rest of a cold start is the first request's own DynamoDB work, one GetItem for the floor)\n",
+		maxColdRatio, initOK, n)
+	if worstCold.Function != "" {
+		fmt.Printf("  slowest: %s %.1f ms (%.2f×); largest: %s %.1f MB (%.2f×)\n", worstCold.Function, ms(worstCold.Median()),
+			float64(worstCold.Median())/float64(floor.Median()), worstSize.Function, mb(worstSize.Size), float64(worstSize.Size)/float64(floor.Size))
+	}
+	if len(misses) > 0 {
+		fmt.Printf("  over target without a recorded reason: %s\n", strings.Join(misses, ", "))
+	}
+	return len(misses) > 0, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// destructive reports whether a function's sample removes or moves the sample objects.
+func destructive(name string) bool {
+	return strings.HasSuffix(name, "-delete") || strings.HasSuffix(name, "-remove") || strings.HasSuffix(name, "-unlink") ||
+		name == "customers-merge"
+}
+
+// functionNames are the folders under functions/ that hold a main package.
+func functionNames(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(root, "functions", e.Name(), "main.go")); e.IsDir() && err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// functionEnv is the template's Globals environment, on the bench's table and the
+// local stack: moto for SES, Cognito, S3 and SQS when MOTO_ENDPOINT is set, with the
+// user pool, queue, bucket and sender identity made there, otherwise a closed port
+// (those calls fail fast; any well-formed answer counts).
+func functionEnv(ctx context.Context, cfg aws.Config, table, dynamoEndpoint string) []string {
+	moto := os.Getenv("MOTO_ENDPOINT")
+	env := map[string]string{
+		awsconfig.EnvTable:            table,
+		awsconfig.EnvDynamoDBEndpoint: dynamoEndpoint,
+		"CONSOLE_URL":                 "https://console.example.com",
+		"SES_SENDER":                  "example.com",
+		"MAIL_FROM":                   "Switchboard <no-reply@example.com>",
+		"USER_POOL_ID":                "us-east-1_coldstart",
+		"USER_POOL_CLIENT_ID":         "coldstartclient",
+		"DOCUMENTS_BUCKET":            "switchboard-coldstart",
+		"JOBS_QUEUE_URL":              "http://127.0.0.1:9/123456789012/switchboard-coldstart",
+	}
+	endpoint := "http://127.0.0.1:9"
+	if moto != "" {
+		endpoint = moto
+		if err := motoResources(ctx, cfg, moto, env); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: cold start without moto's resources: %v\n", err)
+		}
+	}
+	for _, k := range []string{"SES_ENDPOINT", "COGNITO_ENDPOINT", "S3_ENDPOINT", "SQS_ENDPOINT"} {
+		env[k] = endpoint
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// motoResources makes, in moto, what the template makes in AWS for the functions: the
+// user pool and its app client, the jobs queue, the documents bucket and the verified
+// sender domain; env gets their ids.
+func motoResources(ctx context.Context, cfg aws.Config, moto string, env map[string]string) error {
+	cfg.Credentials = awsconfig.LocalCredentials()
+	q, err := jobs.NewSQSClient(cfg, moto).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("switchboard-coldstart")})
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	env["JOBS_QUEUE_URL"] = aws.ToString(q.QueueUrl)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(moto), true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(env["DOCUMENTS_BUCKET"])}); err != nil {
+		var owned *s3types.BucketAlreadyOwnedByYou
+		if !errors.As(err, &owned) {
+			return fmt.Errorf("bucket: %w", err)
+		}
+	}
+	cognito := cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(moto) })
+	pool, err := cognito.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("switchboard-coldstart")})
+	if err != nil {
+		return fmt.Errorf("user pool: %w", err)
+	}
+	client, err := cognito.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: pool.UserPool.Id, ClientName: aws.String("console")})
+	if err != nil {
+		return fmt.Errorf("app client: %w", err)
+	}
+	env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"] = aws.ToString(pool.UserPool.Id), aws.ToString(client.UserPoolClient.ClientId)
+	ses := mail.NewSESClient(cfg, moto)
+	if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(env["SES_SENDER"])}); err != nil {
+		var exists *sestypes.AlreadyExistsException
+		if !errors.As(err, &exists) {
+			return fmt.Errorf("sender identity: %w", err)
+		}
+	}
+	return nil
+}
+
+// seedSamples makes the objects the committed sample events name: the signed-in user
+// of events/me-get.json (by a first sign-in), the organization sample-org they own,
+// and its sample customer and tenant. It is idempotent.
+func (b *bench) seedSamples(ctx context.Context, root string) error {
+	raw, err := os.ReadFile(filepath.Join(root, "events", "me-get.json"))
+	if err != nil {
+		return err
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return err
+	}
+	res, err := b.adapter["me-get"](ctx, ev)
+	if err != nil || res.StatusCode != http.StatusOK {
+		return fmt.Errorf("sample sign-in: %v %d %s", err, res.StatusCode, res.Body)
+	}
+	userID, err := b.deps.Store.LookupIdentity(ctx, ev.RequestContext.Authorizer.JWT.Claims["sub"])
+	if err != nil {
+		return err
+	}
+	if _, err := b.deps.Store.GetOrganization(ctx, sampleOrg); err != nil {
+		org := domain.Organization{ID: sampleOrg, Name: "Sample organization", Plan: domain.PlanProfessional, Profile: domain.NewProfile("Sample organization"),
+			CreatedAt: time.Now().UTC()}
+		if err := b.deps.Store.CreateOrganization(ctx, org, domain.Membership{OrganizationID: sampleOrg, UserID: userID, Role: permission.Owner},
+			audit.Event{Category: audit.Settings, Action: "organization.create"}); err != nil {
+			return err
+		}
+	}
+	c := domain.Customer{ID: sampleCustomer, Name: "Sample customer", CreatedAt: time.Now().UTC()}
+	_ = b.deps.Store.CreateCustomer(ctx, sampleOrg, c, audit.Event{Category: audit.Customer, Action: "bench"})
+	t := domain.Tenant{ID: sampleTenant, EntraTenantID: benchGUID(), PrimaryDomain: "sample.onmicrosoft.com", DisplayName: "Sample tenant",
+		LicensedUsers: 25, Health: domain.HealthHealthy, CreatedAt: time.Now().UTC()}
+	_ = b.deps.Store.CreateTenant(ctx, sampleOrg, t, audit.Event{Category: audit.Tenant, Action: "bench"})
+	_, _ = b.deps.Store.AssociateTenant(ctx, sampleOrg, sampleCustomer, sampleTenant, audit.Event{Category: audit.Tenant, Action: "bench"})
+	return nil
+}
+
+// answer is the first answer in short: an API Gateway status, or the kind.
+func answer(inv coldstart.Invocation) string {
+	var r struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if inv.Kind == coldstart.KindResponse && json.Unmarshal(inv.Body, &r) == nil && r.StatusCode != 0 {
+		return fmt.Sprint("HTTP ", r.StatusCode)
+	}
+	return inv.Kind
+}
+
+// lastOutput is the last line of a process's output.
+func lastOutput(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+// samples lists a result's runs as init/total milliseconds.
+func samples(r coldstart.Result) string {
+	var parts []string
+	for i, d := range r.Samples {
+		parts = append(parts, fmt.Sprintf("%.1f/%.1f", ms(r.Inits[i]), ms(d)))
+	}
+	return strings.Join(parts, " ")
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mb(n int64) float64         { return float64(n) / (1 << 20) }
