@@ -19,6 +19,7 @@ package faults
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -199,7 +200,8 @@ func count(ctx context.Context, in middleware.InitializeInput, next middleware.I
 	if !ok {
 		return next.HandleInitialize(ctx, in)
 	}
-	c := &Call{Service: awsmiddleware.GetServiceID(ctx), Operation: awsmiddleware.GetOperationName(ctx)}
+	c := &Call{Service: cmp.Or(middleware.GetServiceID(ctx), awsmiddleware.GetServiceID(ctx)),
+		Operation: cmp.Or(middleware.GetOperationName(ctx), awsmiddleware.GetOperationName(ctx))}
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
 	hit := false
@@ -288,7 +290,7 @@ func errorResponse(service string, kind Kind, items int) *smithyhttp.Response {
 		r := jsonResponse(status, "application/json", map[string]string{"message": msg}, false)
 		r.Header.Set("X-Amzn-ErrorType", code)
 		return r
-	default: // Cognito Identity Provider and other AWS JSON 1.1 services
+	default: // "Cognito Identity Provider" and other AWS JSON 1.1 services
 		code, msg = "TooManyRequestsException", "Too many requests."
 		if internal {
 			status, code, msg = http.StatusInternalServerError, "InternalErrorException", "An internal error occurred."

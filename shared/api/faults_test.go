@@ -524,6 +524,7 @@ func (s *faultSuite) run(t *testing.T) int {
 	if keyed {
 		checkIdemRecord(t, before, after, ok, true)
 	}
+	t.Logf("%d AWS calls: %v", len(calls), calls)
 	seen := map[string]int{}
 	n := 0
 	for _, c := range calls {
@@ -758,4 +759,50 @@ func idemRecord(before, after tableSnapshot) (store.IdempotentResult, bool) {
 		}
 	}
 	return store.IdempotentResult{}, false
+}
+
+// TestIdempotencyKeyConcurrentDuplicates: the same keyed POST sent several times at once
+// makes one customer; every answer is that request's (fresh or replayed) or asks to
+// repeat in a moment.
+func TestIdempotencyKeyConcurrentDuplicates(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("owner@idem-race.example")
+	req := testenv.Request{Method: http.MethodPost, Path: "/api/msp-portal/customers", Token: org.OwnerToken,
+		Body:    map[string]any{"name": "Raced Ltd", "externalId": "RACE-1"},
+		Headers: map[string]string{api.HeaderOrganization: org.ID, api.HeaderIdempotencyKey: "race-" + domain.NewID()}}
+	const n = 6
+	answers := make([]*testenv.Response, n)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = env.Do(req)
+		}()
+	}
+	wg.Wait()
+	var created string
+	for _, res := range answers {
+		switch {
+		case res.Status == http.StatusCreated:
+			if created != "" && string(res.Body) != created {
+				t.Fatalf("two different answers:\n%s\n%s", created, res.Body)
+			}
+			created = string(res.Body)
+		case res.Status == http.StatusConflict && code(t, res) == "idempotency-key-in-progress" && res.Header.Get("Retry-After") != "":
+		default:
+			t.Fatalf("answered %d %s", res.Status, res.Body)
+		}
+	}
+	list := env.Get("/api/msp-portal/customers", org.OwnerToken, api.HeaderOrganization, org.ID)
+	var page struct{ Items []struct{ Name string } }
+	list.JSON(t, &page)
+	if created == "" || len(page.Items) != 1 {
+		t.Fatalf("%d customers (first answer %q)", len(page.Items), created)
+	}
+	// Once settled, a repeat replays the first answer.
+	if again := env.Do(req); again.Status != http.StatusCreated || string(again.Body) != created ||
+		again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("repeat: %d %s", again.Status, again.Body)
+	}
 }

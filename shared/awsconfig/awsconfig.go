@@ -21,8 +21,9 @@ const (
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 )
 
-// Load returns the SDK config. With a local endpoint set and no credentials in the
-// environment, it uses static alphanumeric test credentials, which DynamoDB Local needs.
+// Load returns the SDK config, whose clients retry as DefaultRetry says (retry.go). With
+// a local endpoint set and no credentials in the environment, it uses static
+// alphanumeric test credentials, which DynamoDB Local needs.
 func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	base := []func(*config.LoadOptions) error{WithRetry(DefaultRetry)}
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {

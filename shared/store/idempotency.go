@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
 // IdempotencyWindow is how long a mutating POST's first result is replayed.
@@ -189,8 +190,13 @@ func (c *IdempotencyClaim) settle(s claimState) {
 
 // ErrIdempotencyKeyTaken: another request with the same Idempotency-Key committed its
 // change first; this request's transaction was cancelled and applied nothing. The
-// middleware answers with the other request's result.
-var ErrIdempotencyKeyTaken = errors.New("idempotency key used by another request")
+// middleware answers with the other request's result instead.
+var ErrIdempotencyKeyTaken = func() error {
+	pe := problem.Conflictf("idempotency-key-in-progress",
+		"a request with this Idempotency-Key is being completed; repeat it in a moment for its response")
+	pe.RetryAfter = 1
+	return pe
+}()
 
 // idempotencyPut is the record's Put in the change's transaction.
 func (s *Store) idempotencyPut(c *IdempotencyClaim) (types.TransactWriteItem, error) {

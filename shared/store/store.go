@@ -345,19 +345,31 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, e
 		te.Reasons = append(te.Reasons, aws.ToString(r.Code))
 	}
 	if idem >= 0 {
-		switch {
-		case !te.ConditionFailed(idem):
-			claim.settle(claimOpen)
-		case s.ownRecord(ctx, claim):
-			// An earlier attempt of this very transaction committed.
-			claim.settle(claimCommitted)
-			return nil
-		default:
-			claim.settle(claimTaken)
-			return ErrIdempotencyKeyTaken
+		claim.settle(claimOpen)
+		// A failed condition may be the record's (engines need not report every failed
+		// condition): the key's record, if any, says whose.
+		if te.anyConditionFailed() {
+			if rec, err := s.GetIdempotent(ctx, claim.UserID, claim.Scope, claim.Key); err == nil {
+				if rec.RequestID == claim.RequestID {
+					// An earlier attempt of this very transaction committed.
+					claim.settle(claimCommitted)
+					return nil
+				}
+				claim.settle(claimTaken)
+				return ErrIdempotencyKeyTaken
+			}
 		}
 	}
 	return te
+}
+
+func (e *TxError) anyConditionFailed() bool {
+	for i := range e.Reasons {
+		if e.ConditionFailed(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // Page asks for one page of a list.
