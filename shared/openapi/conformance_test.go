@@ -626,7 +626,8 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 
 	// Every documented status must have been produced by some step, except the 500s:
 	// no request from outside should cause one.
-	for _, m := range w.chk.Unobserved("500") {
+	// 503 temporarily-unavailable needs a failing dependency: shared/api faults_test.go observes it on every mutating route.
+	for _, m := range w.chk.Unobserved("500", "503") {
 		_, path, _ := strings.Cut(m, " ")
 		if p := strings.Fields(path)[0]; checkedSeparately(p) || isDetailRoute(p) || isTeamRoute(p) {
 			continue // their own tests observe them
