@@ -265,10 +265,14 @@ func invitePlatformUser(d *Deps) http.Handler {
 	})
 }
 
-// loadTeamEntry reads the member or invitation of the path's id (404 otherwise).
-func loadTeamEntry(ctx context.Context, d *Deps, oc *access.Context, id string) (store.TeamEntry, error) {
+// loadManageable reads the member or invitation of the path's id (404 otherwise) that
+// the caller may manage (403 otherwise, see manageable).
+func loadManageable(ctx context.Context, d *Deps, oc *access.Context, id string) (store.TeamEntry, error) {
 	e, err := d.Store.GetTeamEntry(ctx, oc.Org.ID, id)
-	return e, notFoundAs(err, "platform user")
+	if err != nil {
+		return e, notFoundAs(err, "platform user")
+	}
+	return e, manageable(oc, e)
 }
 
 // manageable refuses changes to anyone whose access exceeds the caller's own (403):
@@ -328,12 +332,8 @@ func updatePlatformUser(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
-		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		e, err := loadManageable(ctx, d, oc, r.PathValue("id"))
 		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		if err := manageable(oc, e); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
@@ -399,12 +399,8 @@ func removePlatformUser(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
-		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		e, err := loadManageable(ctx, d, oc, r.PathValue("id"))
 		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		if err := manageable(oc, e); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
@@ -445,17 +441,13 @@ func resendInvitation(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
-		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
+		e, err := loadManageable(ctx, d, oc, r.PathValue("id"))
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
 		if e.Invitation == nil {
 			problem.Write(ctx, w, r, problem.Conflictf("not-an-invitation", "%s is already a member; there is no invitation to resend", e.Member.Email))
-			return
-		}
-		if err := manageable(oc, e); err != nil {
-			problem.Write(ctx, w, r, err)
 			return
 		}
 		now := d.Store.Now()
@@ -480,8 +472,8 @@ func explainAccess(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
-		e, err := loadTeamEntry(ctx, d, oc, r.PathValue("id"))
-		if err != nil {
+		e, err := d.Store.GetTeamEntry(ctx, oc.Org.ID, r.PathValue("id"))
+		if err = notFoundAs(err, "platform user"); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
