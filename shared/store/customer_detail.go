@@ -122,53 +122,16 @@ type CustomerOverview struct {
 // GetCustomerOverview reads a customer, its tenants and the counts of its contacts,
 // tickets and documents in one Query. Errors: ErrNotFound.
 func (s *Store) GetCustomerOverview(ctx context.Context, orgID, customerID string) (CustomerOverview, error) {
-	if orgID == "" {
-		return CustomerOverview{}, ErrNoOrganization
+	it, tenants, err := s.customerWithTenants(ctx, orgID, customerID)
+	if err != nil {
+		return CustomerOverview{}, err
 	}
-	if !domain.ValidID(customerID) {
-		return CustomerOverview{}, ErrNotFound
+	o := CustomerOverview{CustomerDetail: CustomerDetail{Tenants: tenants}}
+	if o.Customer, err = decodeCustomer(it); err != nil {
+		return CustomerOverview{}, err
 	}
-	var o CustomerOverview
-	found := false
-	var start map[string]types.AttributeValue
-	for {
-		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:              aws.String(s.table),
-			KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :c AND :end"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(customerPK(orgID, customerID)), ":c": str(skCustomer), ":end": str(prefixCustomerLink + "~"),
-			},
-			ExclusiveStartKey: start,
-		})
-		if err != nil {
-			return CustomerOverview{}, fmt.Errorf("get customer overview %s: %w", customerID, err)
-		}
-		for _, it := range out.Items {
-			if it[AttrSK].(*types.AttributeValueMemberS).Value == skCustomer {
-				found = true
-				c, err := decodeCustomer(it)
-				if err != nil {
-					return CustomerOverview{}, err
-				}
-				o.Customer = c
-				if err := decode(it, &o.Counters); err != nil {
-					return CustomerOverview{}, err
-				}
-				continue
-			}
-			var t domain.Tenant
-			if err := decode(it, &t); err != nil {
-				return CustomerOverview{}, err
-			}
-			o.Tenants = append(o.Tenants, t)
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		start = out.LastEvaluatedKey
-	}
-	if !found {
-		return CustomerOverview{}, ErrNotFound
+	if err := decode(it, &o.Counters); err != nil {
+		return CustomerOverview{}, err
 	}
 	return o, nil
 }

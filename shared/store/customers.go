@@ -200,14 +200,28 @@ type CustomerDetail struct {
 
 // GetCustomer reads a customer and its tenants in one Query. Errors: ErrNotFound.
 func (s *Store) GetCustomer(ctx context.Context, orgID, customerID string) (CustomerDetail, error) {
+	it, tenants, err := s.customerWithTenants(ctx, orgID, customerID)
+	if err != nil {
+		return CustomerDetail{}, err
+	}
+	c, err := decodeCustomer(it)
+	if err != nil {
+		return CustomerDetail{}, err
+	}
+	return CustomerDetail{Customer: c, Tenants: tenants}, nil
+}
+
+// customerWithTenants reads a customer's item and its tenant copies, the front of its
+// partition, in one Query (paged only past 1 MB). Errors: ErrNoOrganization; ErrNotFound.
+func (s *Store) customerWithTenants(ctx context.Context, orgID, customerID string) (map[string]types.AttributeValue, []domain.Tenant, error) {
 	if orgID == "" {
-		return CustomerDetail{}, ErrNoOrganization
+		return nil, nil, ErrNoOrganization
 	}
 	if !domain.ValidID(customerID) {
-		return CustomerDetail{}, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
-	var d CustomerDetail
-	found := false
+	var customer map[string]types.AttributeValue
+	var tenants []domain.Tenant
 	var start map[string]types.AttributeValue
 	for {
 		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
@@ -219,31 +233,28 @@ func (s *Store) GetCustomer(ctx context.Context, orgID, customerID string) (Cust
 			ExclusiveStartKey: start,
 		})
 		if err != nil {
-			return CustomerDetail{}, fmt.Errorf("get customer %s: %w", customerID, err)
+			return nil, nil, fmt.Errorf("get customer %s: %w", customerID, err)
 		}
 		for _, it := range out.Items {
 			if it[AttrSK].(*types.AttributeValueMemberS).Value == skCustomer {
-				found = true
-				if d.Customer, err = decodeCustomer(it); err != nil {
-					return CustomerDetail{}, err
-				}
+				customer = it
 				continue
 			}
 			var t domain.Tenant
 			if err := decode(it, &t); err != nil {
-				return CustomerDetail{}, err
+				return nil, nil, err
 			}
-			d.Tenants = append(d.Tenants, t)
+			tenants = append(tenants, t)
 		}
 		if out.LastEvaluatedKey == nil {
 			break
 		}
 		start = out.LastEvaluatedKey
 	}
-	if !found {
-		return CustomerDetail{}, ErrNotFound
+	if customer == nil {
+		return nil, nil, ErrNotFound
 	}
-	return d, nil
+	return customer, tenants, nil
 }
 
 // CustomerQuery selects a page of customers.
