@@ -3,6 +3,9 @@
 // Command audit-log-list serves GET /api/audit-log.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("audit-log-list") }
+func main() { lambdaentry.Serve(api.AuditLogList) }

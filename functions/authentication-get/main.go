@@ -3,6 +3,9 @@
 // Command authentication-get serves GET /api/settings/authentication.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("authentication-get") }
+func main() { lambdaentry.Serve(api.AuthenticationGet) }

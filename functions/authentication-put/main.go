@@ -3,6 +3,9 @@
 // Command authentication-put serves PUT /api/settings/authentication.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("authentication-put") }
+func main() { lambdaentry.Serve(api.AuthenticationPut) }

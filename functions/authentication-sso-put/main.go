@@ -3,6 +3,9 @@
 // Command authentication-sso-put serves PUT /api/settings/authentication/sso.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("authentication-sso-put") }
+func main() { lambdaentry.Serve(api.AuthenticationSsoPut, lambdaentry.Identity) }

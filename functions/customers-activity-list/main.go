@@ -3,6 +3,9 @@
 // Command customers-activity-list serves GET /api/msp-portal/customers/{customerId}/activity.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-activity-list") }
+func main() { lambdaentry.Serve(api.CustomersActivityList) }

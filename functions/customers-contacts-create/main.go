@@ -3,6 +3,9 @@
 // Command customers-contacts-create serves POST /api/msp-portal/customers/{customerId}/contacts.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-contacts-create") }
+func main() { lambdaentry.Serve(api.CustomersContactsCreate) }

@@ -3,6 +3,9 @@
 // Command customers-contacts-update serves PUT /api/msp-portal/customers/{customerId}/contacts/{contactId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-contacts-update") }
+func main() { lambdaentry.Serve(api.CustomersContactsUpdate) }

@@ -3,6 +3,9 @@
 // Command customers-delete serves DELETE /api/msp-portal/customers/{customerId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-delete") }
+func main() { lambdaentry.Serve(api.CustomersDelete) }

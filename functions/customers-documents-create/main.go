@@ -3,6 +3,9 @@
 // Command customers-documents-create serves POST /api/msp-portal/customers/{customerId}/documents.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-documents-create") }
+func main() { lambdaentry.Serve(api.CustomersDocumentsCreate, lambdaentry.Objects) }

@@ -3,6 +3,9 @@
 // Command customers-documents-delete serves DELETE /api/msp-portal/customers/{customerId}/documents/{documentId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-documents-delete") }
+func main() { lambdaentry.Serve(api.CustomersDocumentsDelete, lambdaentry.Objects) }

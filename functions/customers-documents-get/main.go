@@ -3,6 +3,9 @@
 // Command customers-documents-get serves GET /api/msp-portal/customers/{customerId}/documents/{documentId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-documents-get") }
+func main() { lambdaentry.Serve(api.CustomersDocumentsGet, lambdaentry.Objects) }

@@ -3,6 +3,9 @@
 // Command customers-export serves GET /api/msp-portal/customers/export.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-export") }
+func main() { lambdaentry.Serve(api.CustomersExport) }

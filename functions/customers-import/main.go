@@ -3,6 +3,9 @@
 // Command customers-import serves POST /api/msp-portal/customers/import.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-import") }
+func main() { lambdaentry.Serve(api.CustomersImport, lambdaentry.Jobs) }

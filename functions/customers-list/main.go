@@ -3,6 +3,9 @@
 // Command customers-list serves GET /api/msp-portal/customers.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-list") }
+func main() { lambdaentry.Serve(api.CustomersList) }

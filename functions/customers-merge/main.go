@@ -3,6 +3,9 @@
 // Command customers-merge serves POST /api/msp-portal/customers/{customerId}/merge.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-merge") }
+func main() { lambdaentry.Serve(api.CustomersMerge, lambdaentry.Jobs) }

@@ -3,6 +3,9 @@
 // Command customers-overview-get serves GET /api/msp-portal/customers/{customerId}/overview.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-overview-get") }
+func main() { lambdaentry.Serve(api.CustomersOverviewGet) }

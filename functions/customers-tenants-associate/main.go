@@ -3,6 +3,9 @@
 // Command customers-tenants-associate serves POST /api/msp-portal/customers/{customerId}/tenants.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-tenants-associate") }
+func main() { lambdaentry.Serve(api.CustomersTenantsAssociate) }

@@ -3,6 +3,9 @@
 // Command customers-tenants-unlink serves DELETE /api/msp-portal/customers/{customerId}/tenants/{tenantId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-tenants-unlink") }
+func main() { lambdaentry.Serve(api.CustomersTenantsUnlink) }

@@ -3,6 +3,9 @@
 // Command customers-tickets-create serves POST /api/msp-portal/customers/{customerId}/tickets.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-tickets-create") }
+func main() { lambdaentry.Serve(api.CustomersTicketsCreate) }

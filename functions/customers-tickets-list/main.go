@@ -3,6 +3,9 @@
 // Command customers-tickets-list serves GET /api/msp-portal/customers/{customerId}/tickets.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-tickets-list") }
+func main() { lambdaentry.Serve(api.CustomersTicketsList) }

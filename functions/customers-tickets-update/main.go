@@ -3,6 +3,9 @@
 // Command customers-tickets-update serves PUT /api/msp-portal/customers/{customerId}/tickets/{ticketId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-tickets-update") }
+func main() { lambdaentry.Serve(api.CustomersTicketsUpdate) }

@@ -3,6 +3,9 @@
 // Command customers-update serves PUT /api/msp-portal/customers/{customerId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("customers-update") }
+func main() { lambdaentry.Serve(api.CustomersUpdate) }

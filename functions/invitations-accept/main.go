@@ -3,6 +3,9 @@
 // Command invitations-accept serves POST /api/invitations/accept.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("invitations-accept") }
+func main() { lambdaentry.Serve(api.InvitationsAccept) }

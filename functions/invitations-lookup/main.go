@@ -3,6 +3,9 @@
 // Command invitations-lookup serves POST /api/invitations/lookup.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("invitations-lookup") }
+func main() { lambdaentry.Serve(api.InvitationsLookup) }

@@ -3,6 +3,9 @@
 // Command jobs-get serves GET /api/jobs/{jobId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("jobs-get") }
+func main() { lambdaentry.Serve(api.JobsGet) }

@@ -3,6 +3,9 @@
 // Command me-active-organization-put serves PUT /api/me/active-organization.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("me-active-organization-put") }
+func main() { lambdaentry.Serve(api.MeActiveOrganizationPut) }

@@ -3,6 +3,9 @@
 // Command me-get serves GET /api/me.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("me-get") }
+func main() { lambdaentry.Serve(api.MeGet) }

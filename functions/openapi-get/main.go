@@ -3,6 +3,9 @@
 // Command openapi-get serves GET /api/openapi.json.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("openapi-get") }
+func main() { lambdaentry.Serve(api.OpenapiGet) }

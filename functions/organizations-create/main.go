@@ -3,6 +3,9 @@
 // Command organizations-create serves POST /api/organizations.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("organizations-create") }
+func main() { lambdaentry.Serve(api.OrganizationsCreate) }

@@ -3,6 +3,9 @@
 // Command organizations-list serves GET /api/organizations.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("organizations-list") }
+func main() { lambdaentry.Serve(api.OrganizationsList) }

@@ -3,6 +3,9 @@
 // Command organizations-rename serves PUT /api/organizations/{orgId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("organizations-rename") }
+func main() { lambdaentry.Serve(api.OrganizationsRename) }

@@ -3,6 +3,9 @@
 // Command platform-users-access serves GET /api/settings/platform-users/{id}/access.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("platform-users-access") }
+func main() { lambdaentry.Serve(api.PlatformUsersAccess) }

@@ -3,6 +3,9 @@
 // Command platform-users-invite serves POST /api/settings/platform-users.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("platform-users-invite") }
+func main() { lambdaentry.Serve(api.PlatformUsersInvite, lambdaentry.Mail) }

@@ -3,6 +3,9 @@
 // Command platform-users-list serves GET /api/settings/platform-users.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("platform-users-list") }
+func main() { lambdaentry.Serve(api.PlatformUsersList) }

@@ -3,6 +3,9 @@
 // Command platform-users-remove serves DELETE /api/settings/platform-users/{id}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("platform-users-remove") }
+func main() { lambdaentry.Serve(api.PlatformUsersRemove, lambdaentry.Identity) }

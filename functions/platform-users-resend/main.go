@@ -3,6 +3,9 @@
 // Command platform-users-resend serves POST /api/settings/platform-users/{id}/resend.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("platform-users-resend") }
+func main() { lambdaentry.Serve(api.PlatformUsersResend, lambdaentry.Mail) }

@@ -3,6 +3,9 @@
 // Command platform-users-update serves PUT /api/settings/platform-users/{id}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("platform-users-update") }
+func main() { lambdaentry.Serve(api.PlatformUsersUpdate) }

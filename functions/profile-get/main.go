@@ -3,6 +3,9 @@
 // Command profile-get serves GET /api/msp-portal/settings/profile.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("profile-get") }
+func main() { lambdaentry.Serve(api.ProfileGet) }

@@ -3,6 +3,9 @@
 // Command profile-put serves PUT /api/msp-portal/settings/profile.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("profile-put") }
+func main() { lambdaentry.Serve(api.ProfilePut) }

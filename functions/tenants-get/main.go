@@ -3,6 +3,9 @@
 // Command tenants-get serves GET /api/msp-portal/tenants/{tenantId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("tenants-get") }
+func main() { lambdaentry.Serve(api.TenantsGet) }

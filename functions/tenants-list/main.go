@@ -3,6 +3,9 @@
 // Command tenants-list serves GET /api/msp-portal/tenants.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("tenants-list") }
+func main() { lambdaentry.Serve(api.TenantsList) }

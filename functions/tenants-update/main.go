@@ -3,6 +3,9 @@
 // Command tenants-update serves PUT /api/msp-portal/tenants/{tenantId}.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route("tenants-update") }
+func main() { lambdaentry.Serve(api.TenantsUpdate) }

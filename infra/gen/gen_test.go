@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,13 +272,18 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 	root := repoRoot(t)
 	tpl := loadTemplate(t)
 	buildMk := string(readFile(t, root, templategen.BuildMkFile))
+	vars := routeVars(t, filepath.Join(root, "shared", "api"))
 	for _, rt := range api.Routes() {
 		t.Run(rt.Function, func(t *testing.T) {
 			f := templategen.Function{Name: rt.Function, Route: &rt}
 
 			main := string(readFile(t, root, "functions/"+rt.Function+"/main.go"))
-			if !strings.Contains(main, "package main") || !strings.Contains(main, fmt.Sprintf("lambdaentry.Route(%q)", rt.Function)) {
-				t.Errorf("functions/%s/main.go does not start route %s", rt.Function, rt.Function)
+			name := templategen.RouteVar(rt.Function)
+			if !strings.Contains(main, "package main") || !strings.Contains(main, "lambdaentry.Serve(api."+name) {
+				t.Errorf("functions/%s/main.go does not serve api.%s", rt.Function, name)
+			}
+			if got, ok := vars[name]; !ok || got != rt.Function {
+				t.Errorf("api.%s: want a package variable set to a Route literal of function %q; found function %q", name, rt.Function, got)
 			}
 			if n := strings.Count(main, "\n"); n > 12 {
 				t.Errorf("functions/%s/main.go has %d lines; it should only wire the handler", rt.Function, n)
@@ -772,4 +781,53 @@ func TestSamconfig(t *testing.T) {
 			t.Errorf("samconfig.toml %s=%s does not match the template's AllowedPattern %s", name, m[1], pat)
 		}
 	}
+}
+
+// routeVars maps each package-level variable of package api that a Route composite
+// literal initializes to the literal's Function. Only a literal is statically
+// initialized, so that a binary that does not name the variable leaves its handler out.
+func routeVars(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	out := map[string]string{}
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, v := range vs.Values {
+					lit, ok := v.(*ast.CompositeLit)
+					if !ok {
+						continue
+					}
+					if id, isIdent := lit.Type.(*ast.Ident); !isIdent || id.Name != "Route" {
+						continue
+					}
+					for _, el := range lit.Elts {
+						kv, ok := el.(*ast.KeyValueExpr)
+						if key, isKey := kv.Key.(*ast.Ident); ok && isKey && key.Name == "Function" {
+							if s, isLit := kv.Value.(*ast.BasicLit); isLit {
+								out[vs.Names[i].Name], _ = strconv.Unquote(s.Value)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
 }

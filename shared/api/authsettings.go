@@ -20,17 +20,21 @@ var cognitoProviderActions = []string{
 	"cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient",
 }
 
+// Routes: seed 000's authentication settings and the organization's own
+// Entra ID sign-in.
+var (
+	AuthenticationGet = Route{Method: "GET", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-get",
+		Summary: "Get the authentication settings: Entra ID SSO, MFA and session timeout", Handler: getAuthSettings}
+	AuthenticationPut = Route{Method: "PUT", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-put",
+		Summary: "Change SSO, MFA and session timeout", Handler: putAuthSettings}
+	AuthenticationSsoPut = Route{Method: "PUT", Path: "/api/settings/authentication/sso", Permission: permission.PlatformSettings, Function: "authentication-sso-put",
+		Summary: "Set up the organization's own Microsoft Entra ID sign-in", Handler: putSSO, Actions: cognitoProviderActions}
+)
+
 // authSettingsRoutes are seed 000's authentication settings and the organization's own
 // Entra ID sign-in.
 func authSettingsRoutes() []Route {
-	return []Route{
-		{Method: "GET", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-get",
-			Summary: "Get the authentication settings: Entra ID SSO, MFA and session timeout", Handler: getAuthSettings},
-		{Method: "PUT", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-put",
-			Summary: "Change SSO, MFA and session timeout", Handler: putAuthSettings},
-		{Method: "PUT", Path: "/api/settings/authentication/sso", Permission: permission.PlatformSettings, Function: "authentication-sso-put",
-			Summary: "Set up the organization's own Microsoft Entra ID sign-in", Handler: putSSO, Actions: cognitoProviderActions},
-	}
+	return []Route{AuthenticationGet, AuthenticationPut, AuthenticationSsoPut}
 }
 
 // ssoView is the organization's Entra provider; the client secret is write-only and

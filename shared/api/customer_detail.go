@@ -20,51 +20,55 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
+// customerPath is the customer that each detail route's path names.
+const customerPath = "/api/msp-portal/customers/{customerId}"
+
+// Routes: the tabs of seed 001's customer detail view beyond the
+// customer and its tenants: overview, contacts, tickets, documents and activity log.
+// Every route applies the customer's visibility under the caller's tenant scope: a
+// customer outside it is not found.
+var (
+	CustomersOverviewGet = Route{Method: "GET", Path: customerPath + "/overview", Permission: permission.ViewData, Function: "customers-overview-get",
+		Summary: "Summary cards of a customer: users, licenses, security score, counts and recent activity", Read: fetchOverview}
+	CustomersContactsList = Route{Method: "GET", Path: customerPath + "/contacts", Permission: permission.ViewData, Function: "customers-contacts-list",
+		Summary: "List a customer's additional contacts in escalation order", Read: fetchContacts}
+	CustomersContactsCreate = Route{Method: "POST", Path: customerPath + "/contacts", Permission: permission.ManageCustomers, Function: "customers-contacts-create",
+		Summary: "Add a contact to a customer's escalation path", Handler: createContact}
+	CustomersContactsUpdate = Route{Method: "PUT", Path: customerPath + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-update",
+		Summary: "Update a customer's contact", Handler: updateContact}
+	CustomersContactsDelete = Route{Method: "DELETE", Path: customerPath + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-delete",
+		Summary: "Delete a customer's contact", Handler: deleteContact, Actions: []string{"dynamodb:DeleteItem"}}
+	CustomersTicketsList = Route{Method: "GET", Path: customerPath + "/tickets", Permission: permission.ViewData, Function: "customers-tickets-list",
+		Summary: "List a customer's tickets, newest first", Read: fetchTickets}
+	CustomersTicketsCreate = Route{Method: "POST", Path: customerPath + "/tickets", Permission: permission.ManageCustomers, Function: "customers-tickets-create",
+		Summary: "Open a ticket for a customer", Handler: createTicket}
+	CustomersTicketsGet = Route{Method: "GET", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ViewData, Function: "customers-tickets-get",
+		Summary: "Get a customer's ticket", Read: fetchTicket}
+	CustomersTicketsUpdate = Route{Method: "PUT", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ManageCustomers, Function: "customers-tickets-update",
+		Summary: "Update a customer's ticket", Handler: updateTicket}
+	CustomersDocumentsList = Route{Method: "GET", Path: customerPath + "/documents", Permission: permission.ViewData, Function: "customers-documents-list",
+		Summary: "List a customer's documents, newest first", Read: fetchDocuments}
+	CustomersDocumentsCreate = Route{Method: "POST", Path: customerPath + "/documents", Permission: permission.ManageCustomers, Function: "customers-documents-create",
+		Summary: "Add a document to a customer: returns a presigned URL to upload its bytes to", Handler: createDocument,
+		Actions: []string{"s3:PutObject"}}
+	CustomersDocumentsGet = Route{Method: "GET", Path: customerPath + "/documents/{documentId}", Permission: permission.ViewData, Function: "customers-documents-get",
+		Summary: "Get a customer's document, with a presigned download URL once uploaded", Handler: getDocument,
+		// HeadObject needs s3:GetObject, and s3:ListBucket for S3 to answer 404 (not 403)
+		// for bytes not uploaded yet.
+		Actions: []string{"s3:GetObject", "s3:ListBucket"}}
+	CustomersDocumentsDelete = Route{Method: "DELETE", Path: customerPath + "/documents/{documentId}", Permission: permission.ManageCustomers, Function: "customers-documents-delete",
+		Summary: "Delete a customer's document and its stored bytes", Handler: deleteDocument,
+		Actions: []string{"dynamodb:DeleteItem", "s3:DeleteObject"}}
+	CustomersActivityList = Route{Method: "GET", Path: customerPath + "/activity", Permission: permission.ViewData, Function: "customers-activity-list",
+		Summary: "The audit events that touched a customer or its tenants, newest first", Read: fetchActivity}
+)
+
 // customerDetailRoutes are the tabs of seed 001's customer detail view beyond the
 // customer and its tenants: overview, contacts, tickets, documents and activity log.
 // Every route applies the customer's visibility under the caller's tenant scope: a
 // customer outside it is not found.
 func customerDetailRoutes() []Route {
-	const c = "/api/msp-portal/customers/{customerId}"
-	return []Route{
-		{Method: "GET", Path: c + "/overview", Permission: permission.ViewData, Function: "customers-overview-get",
-			Summary: "Summary cards of a customer: users, licenses, security score, counts and recent activity", Read: fetchOverview},
-
-		{Method: "GET", Path: c + "/contacts", Permission: permission.ViewData, Function: "customers-contacts-list",
-			Summary: "List a customer's additional contacts in escalation order", Read: fetchContacts},
-		{Method: "POST", Path: c + "/contacts", Permission: permission.ManageCustomers, Function: "customers-contacts-create",
-			Summary: "Add a contact to a customer's escalation path", Handler: createContact},
-		{Method: "PUT", Path: c + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-update",
-			Summary: "Update a customer's contact", Handler: updateContact},
-		{Method: "DELETE", Path: c + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-delete",
-			Summary: "Delete a customer's contact", Handler: deleteContact, Actions: []string{"dynamodb:DeleteItem"}},
-
-		{Method: "GET", Path: c + "/tickets", Permission: permission.ViewData, Function: "customers-tickets-list",
-			Summary: "List a customer's tickets, newest first", Read: fetchTickets},
-		{Method: "POST", Path: c + "/tickets", Permission: permission.ManageCustomers, Function: "customers-tickets-create",
-			Summary: "Open a ticket for a customer", Handler: createTicket},
-		{Method: "GET", Path: c + "/tickets/{ticketId}", Permission: permission.ViewData, Function: "customers-tickets-get",
-			Summary: "Get a customer's ticket", Read: fetchTicket},
-		{Method: "PUT", Path: c + "/tickets/{ticketId}", Permission: permission.ManageCustomers, Function: "customers-tickets-update",
-			Summary: "Update a customer's ticket", Handler: updateTicket},
-
-		{Method: "GET", Path: c + "/documents", Permission: permission.ViewData, Function: "customers-documents-list",
-			Summary: "List a customer's documents, newest first", Read: fetchDocuments},
-		{Method: "POST", Path: c + "/documents", Permission: permission.ManageCustomers, Function: "customers-documents-create",
-			Summary: "Add a document to a customer: returns a presigned URL to upload its bytes to", Handler: createDocument,
-			Actions: []string{"s3:PutObject"}},
-		{Method: "GET", Path: c + "/documents/{documentId}", Permission: permission.ViewData, Function: "customers-documents-get",
-			Summary: "Get a customer's document, with a presigned download URL once uploaded", Handler: getDocument,
-			// HeadObject needs s3:GetObject, and s3:ListBucket for S3 to answer 404 (not 403)
-			// for bytes not uploaded yet.
-			Actions: []string{"s3:GetObject", "s3:ListBucket"}},
-		{Method: "DELETE", Path: c + "/documents/{documentId}", Permission: permission.ManageCustomers, Function: "customers-documents-delete",
-			Summary: "Delete a customer's document and its stored bytes", Handler: deleteDocument,
-			Actions: []string{"dynamodb:DeleteItem", "s3:DeleteObject"}},
-
-		{Method: "GET", Path: c + "/activity", Permission: permission.ViewData, Function: "customers-activity-list",
-			Summary: "The audit events that touched a customer or its tenants, newest first", Read: fetchActivity},
-	}
+	return []Route{CustomersOverviewGet, CustomersContactsList, CustomersContactsCreate, CustomersContactsUpdate, CustomersContactsDelete, CustomersTicketsList, CustomersTicketsCreate, CustomersTicketsGet, CustomersTicketsUpdate, CustomersDocumentsList, CustomersDocumentsCreate, CustomersDocumentsGet, CustomersDocumentsDelete, CustomersActivityList}
 }
 
 // Presigned URL lifetimes: long enough to upload 25 MiB on a slow line, short enough

@@ -19,27 +19,27 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
+// Routes: seed 001's customer API, with unlinking a tenant.
+var (
+	CustomersList = Route{Method: "GET", Path: "/api/msp-portal/customers", Permission: permission.ViewData, Function: "customers-list",
+		Summary: "List all customers with summary data", Read: fetchCustomers}
+	CustomersCreate = Route{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create",
+		Summary: "Create a new customer record", Handler: createCustomer}
+	CustomersGet = Route{Method: "GET", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ViewData, Function: "customers-get",
+		Summary: "Get customer details including associated tenants", Read: fetchCustomer}
+	CustomersUpdate = Route{Method: "PUT", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ManageCustomers, Function: "customers-update",
+		Summary: "Update customer information", Handler: updateCustomer, Actions: []string{"dynamodb:DeleteItem"}}
+	CustomersDelete = Route{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.DeleteCustomers, Function: "customers-delete",
+		Summary: "Delete customer (must have no associated tenants)", Handler: deleteCustomer, Actions: []string{"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}}
+	CustomersTenantsAssociate = Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/tenants", Permission: permission.ManageCustomers, Function: "customers-tenants-associate",
+		Summary: "Associate a tenant with this customer", Handler: associateTenant}
+	CustomersTenantsUnlink = Route{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "customers-tenants-unlink",
+		Summary: "Remove a tenant's association with this customer", Handler: unlinkTenant, Actions: []string{"dynamodb:DeleteItem"}}
+)
+
 // customerRoutes are seed 001's customer API, with unlinking a tenant.
 func customerRoutes() []Route {
-	return []Route{
-		exportRoute(),
-		importRoute(),
-		mergeRoute(),
-		{Method: "GET", Path: "/api/msp-portal/customers", Permission: permission.ViewData, Function: "customers-list",
-			Summary: "List all customers with summary data", Read: fetchCustomers},
-		{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create",
-			Summary: "Create a new customer record", Handler: createCustomer},
-		{Method: "GET", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ViewData, Function: "customers-get",
-			Summary: "Get customer details including associated tenants", Read: fetchCustomer},
-		{Method: "PUT", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ManageCustomers, Function: "customers-update",
-			Summary: "Update customer information", Handler: updateCustomer, Actions: []string{"dynamodb:DeleteItem"}},
-		{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.DeleteCustomers, Function: "customers-delete",
-			Summary: "Delete customer (must have no associated tenants)", Handler: deleteCustomer, Actions: []string{"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}},
-		{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/tenants", Permission: permission.ManageCustomers, Function: "customers-tenants-associate",
-			Summary: "Associate a tenant with this customer", Handler: associateTenant},
-		{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "customers-tenants-unlink",
-			Summary: "Remove a tenant's association with this customer", Handler: unlinkTenant, Actions: []string{"dynamodb:DeleteItem"}},
-	}
+	return []Route{CustomersExport, CustomersImport, CustomersMerge, CustomersList, CustomersCreate, CustomersGet, CustomersUpdate, CustomersDelete, CustomersTenantsAssociate, CustomersTenantsUnlink}
 }
 
 // customerView is a customer as the list and the detail show it: seed 001's columns.

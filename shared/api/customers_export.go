@@ -17,11 +17,9 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/xlsx"
 )
 
-// exportRoute downloads the customer list as CSV or Excel (seed 001 "Export").
-func exportRoute() Route {
-	return Route{Method: "GET", Path: "/api/msp-portal/customers/export", Permission: permission.ViewData, Function: "customers-export",
-		Summary: "Download the customer list as CSV or Excel", Handler: exportCustomers}
-}
+// CustomersExport downloads the customer list as CSV or Excel (seed 001 "Export").
+var CustomersExport = Route{Method: "GET", Path: "/api/msp-portal/customers/export", Permission: permission.ViewData, Function: "customers-export",
+	Summary: "Download the customer list as CSV or Excel", Handler: exportCustomers}
 
 // maxExportBytes keeps a download inside Lambda's 6 MB response, base64 included for
 // Excel's binary body.

@@ -27,11 +27,9 @@ const KindCustomerImport = "customer-import"
 
 func init() { jobs.Register(KindCustomerImport, runCustomerImport) }
 
-func importRoute() Route {
-	return Route{Method: "POST", Path: "/api/msp-portal/customers/import", Permission: permission.ManageCustomers,
-		Function: "customers-import", Summary: "Import customers from a CSV file, as a job",
-		Handler: importCustomers, Actions: []string{"sqs:SendMessage"}, MaxBody: customerimport.MaxBytes}
-}
+var CustomersImport = Route{Method: "POST", Path: "/api/msp-portal/customers/import", Permission: permission.ManageCustomers,
+	Function: "customers-import", Summary: "Import customers from a CSV file, as a job",
+	Handler: importCustomers, Actions: []string{"sqs:SendMessage"}, MaxBody: customerimport.MaxBytes}
 
 // importBatch rows are written concurrently between checkpoints.
 const (

@@ -20,11 +20,9 @@ const KindCustomerMerge = "customer-merge"
 
 func init() { jobs.Register(KindCustomerMerge, runCustomerMerge) }
 
-func mergeRoute() Route {
-	return Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/merge", Permission: permission.DeleteCustomers,
-		Function: "customers-merge", Summary: "Merge a duplicate customer into this one, as a job",
-		Handler: mergeCustomers, Actions: []string{"sqs:SendMessage"}}
-}
+var CustomersMerge = Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/merge", Permission: permission.DeleteCustomers,
+	Function: "customers-merge", Summary: "Merge a duplicate customer into this one, as a job",
+	Handler: mergeCustomers, Actions: []string{"sqs:SendMessage"}}
 
 type mergeInput struct {
 	SourceCustomerID *string `json:"sourceCustomerId"`

@@ -32,8 +32,17 @@ type Deps struct {
 
 // NewDeps wires the dependencies over a store.
 func NewDeps(st *store.Store, consoleURL string) *Deps {
-	d := &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL, Jobs: jobs.FromEnv(st, nil),
-		Objects: objects.FromEnv()}
+	d := BaseDeps(st, consoleURL)
+	d.Jobs = jobs.FromEnv(st, nil)
+	d.Objects = objects.FromEnv()
+	return d
+}
+
+// BaseDeps are what every route needs: the table and the access resolver. A Lambda
+// function adds only the services its own route uses (lambdaentry.Serve), so that it
+// links and starts no other.
+func BaseDeps(st *store.Store, consoleURL string) *Deps {
+	d := &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL}
 	d.Resolver.OnSignUp = d.acceptPendingInvitations
 	return d
 }

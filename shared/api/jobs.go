@@ -15,12 +15,15 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
+// Routes: the jobs that imports, merges and syncs start (shared/jobs).
+var (
+	JobsGet = Route{Method: "GET", Path: "/api/jobs/{jobId}", Permission: permission.ViewData, Function: "jobs-get",
+		Summary: "A job's status, progress, errors and result", Read: fetchJob}
+)
+
 // jobRoutes are the jobs that imports, merges and syncs start (shared/jobs).
 func jobRoutes() []Route {
-	return []Route{
-		{Method: "GET", Path: "/api/jobs/{jobId}", Permission: permission.ViewData, Function: "jobs-get",
-			Summary: "A job's status, progress, errors and result", Read: fetchJob},
-	}
+	return []Route{JobsGet}
 }
 
 // jobWorker runs every kind of job from the jobs queue (shared/jobs, started by

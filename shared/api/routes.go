@@ -23,31 +23,31 @@ func Routes() []Route {
 	return all
 }
 
+// Routes: the organizations, the profile, the audit log and the document.
+var (
+	OpenapiGet = Route{Method: "GET", Path: "/api/openapi.json", Permission: permission.Public, Function: "openapi-get",
+		Summary: "The OpenAPI document of this API", Handler: openAPIDocument}
+	MeGet = Route{Method: "GET", Path: "/api/me", Permission: permission.Authenticated, Function: "me-get",
+		Summary: "The caller, their active organization and the organizations they can access", Handler: getMe}
+	MeActiveOrganizationPut = Route{Method: "PUT", Path: "/api/me/active-organization", Permission: permission.Authenticated, Function: "me-active-organization-put",
+		Summary: "Switch the active organization", Handler: putActiveOrganization}
+	OrganizationsList = Route{Method: "GET", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-list",
+		Summary: "The organizations the caller can access", Handler: listOrganizations}
+	OrganizationsCreate = Route{Method: "POST", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-create",
+		Summary: "Create an organization; the caller becomes its Owner", Handler: createOrganization}
+	OrganizationsRename = Route{Method: "PUT", Path: "/api/organizations/{orgId}", Permission: permission.RenameOrganization, Function: "organizations-rename",
+		OrgParam: "orgId", Summary: "Rename an organization", Handler: renameOrganization}
+	ProfileGet = Route{Method: "GET", Path: "/api/msp-portal/settings/profile", Permission: permission.ViewData, Function: "profile-get",
+		Summary: "Get organization profile", Handler: getProfile}
+	ProfilePut = Route{Method: "PUT", Path: "/api/msp-portal/settings/profile", Permission: permission.PlatformSettings, Function: "profile-put",
+		Summary: "Update organization profile", Handler: putProfile}
+	AuditLogList = Route{Method: "GET", Path: "/api/audit-log", Permission: permission.ViewAuditLog, Function: "audit-log-list",
+		Summary: "Page through the organization's audit events, newest first", Read: fetchAuditLog}
+)
+
 // foundationRoutes are the organizations, the profile, the audit log and the document.
 func foundationRoutes() []Route {
-	return []Route{
-		{Method: "GET", Path: "/api/openapi.json", Permission: permission.Public, Function: "openapi-get",
-			Summary: "The OpenAPI document of this API", Handler: openAPIDocument},
-
-		{Method: "GET", Path: "/api/me", Permission: permission.Authenticated, Function: "me-get",
-			Summary: "The caller, their active organization and the organizations they can access", Handler: getMe},
-		{Method: "PUT", Path: "/api/me/active-organization", Permission: permission.Authenticated, Function: "me-active-organization-put",
-			Summary: "Switch the active organization", Handler: putActiveOrganization},
-		{Method: "GET", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-list",
-			Summary: "The organizations the caller can access", Handler: listOrganizations},
-		{Method: "POST", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-create",
-			Summary: "Create an organization; the caller becomes its Owner", Handler: createOrganization},
-		{Method: "PUT", Path: "/api/organizations/{orgId}", Permission: permission.RenameOrganization, Function: "organizations-rename",
-			OrgParam: "orgId", Summary: "Rename an organization", Handler: renameOrganization},
-
-		{Method: "GET", Path: "/api/msp-portal/settings/profile", Permission: permission.ViewData, Function: "profile-get",
-			Summary: "Get organization profile", Handler: getProfile},
-		{Method: "PUT", Path: "/api/msp-portal/settings/profile", Permission: permission.PlatformSettings, Function: "profile-put",
-			Summary: "Update organization profile", Handler: putProfile},
-
-		{Method: "GET", Path: "/api/audit-log", Permission: permission.ViewAuditLog, Function: "audit-log-list",
-			Summary: "Page through the organization's audit events, newest first", Read: fetchAuditLog},
-	}
+	return []Route{OpenapiGet, MeGet, MeActiveOrganizationPut, OrganizationsList, OrganizationsCreate, OrganizationsRename, ProfileGet, ProfilePut, AuditLogList}
 }
 
 // Jobs are the functions that no route starts.

@@ -20,33 +20,33 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
-// sesActions are what sending an email needs.
-var sesActions = []string{"ses:SendEmail"}
+// Routes: seed 000's platform users and seed 003's invitations.
+var (
+	PlatformUsersList = Route{Method: "GET", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-list",
+		Summary: "List all platform users: members and pending invitations", Read: fetchTeam}
+	PlatformUsersInvite = Route{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite",
+		Summary: "Invite new platform user", Handler: invitePlatformUser, Actions: []string{"dynamodb:ConditionCheckItem", "ses:SendEmail"}}
+	PlatformUsersUpdate = Route{Method: "PUT", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-update",
+		Summary: "Update user role and access", Handler: updatePlatformUser}
+	PlatformUsersRemove = Route{Method: "DELETE", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-remove",
+		Summary: "Remove platform user, or revoke their invitation", Handler: removePlatformUser,
+		Actions: []string{"dynamodb:DeleteItem", "cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut"}}
+	PlatformUsersResend = Route{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend",
+		Summary: "Resend an invitation with a new link, valid for 7 more days", Handler: resendInvitation,
+		Actions: []string{"dynamodb:DeleteItem", "ses:SendEmail"}}
+	PlatformUsersAccess = Route{Method: "GET", Path: "/api/settings/platform-users/{id}/access", Permission: permission.ManagePlatformUsers, Function: "platform-users-access",
+		Summary: "Explain whether a platform user may use a permission, on a tenant", Handler: explainAccess}
+	InvitationsLookup = Route{Method: "POST", Path: "/api/invitations/lookup", Permission: permission.Public, Function: "invitations-lookup",
+		Summary: "What an invitation offers: organization, inviter, role and expiry", Handler: lookupInvitation,
+		Actions: []string{"dynamodb:GetItem"}}
+	InvitationsAccept = Route{Method: "POST", Path: "/api/invitations/accept", Permission: permission.Authenticated, Function: "invitations-accept",
+		Summary: "Accept an invitation sent to the caller's email", Handler: acceptInvitation,
+		Actions: []string{"dynamodb:DeleteItem"}}
+)
 
 // teamRoutes are seed 000's platform users and seed 003's invitations.
 func teamRoutes() []Route {
-	return []Route{
-		{Method: "GET", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-list",
-			Summary: "List all platform users: members and pending invitations", Read: fetchTeam},
-		{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite",
-			Summary: "Invite new platform user", Handler: invitePlatformUser, Actions: append([]string{"dynamodb:ConditionCheckItem"}, sesActions...)},
-		{Method: "PUT", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-update",
-			Summary: "Update user role and access", Handler: updatePlatformUser},
-		{Method: "DELETE", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-remove",
-			Summary: "Remove platform user, or revoke their invitation", Handler: removePlatformUser,
-			Actions: []string{"dynamodb:DeleteItem", "cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut"}},
-		{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend",
-			Summary: "Resend an invitation with a new link, valid for 7 more days", Handler: resendInvitation,
-			Actions: append([]string{"dynamodb:DeleteItem"}, sesActions...)},
-		{Method: "GET", Path: "/api/settings/platform-users/{id}/access", Permission: permission.ManagePlatformUsers, Function: "platform-users-access",
-			Summary: "Explain whether a platform user may use a permission, on a tenant", Handler: explainAccess},
-		{Method: "POST", Path: "/api/invitations/lookup", Permission: permission.Public, Function: "invitations-lookup",
-			Summary: "What an invitation offers: organization, inviter, role and expiry", Handler: lookupInvitation,
-			Actions: []string{"dynamodb:GetItem"}},
-		{Method: "POST", Path: "/api/invitations/accept", Permission: permission.Authenticated, Function: "invitations-accept",
-			Summary: "Accept an invitation sent to the caller's email", Handler: acceptInvitation,
-			Actions: []string{"dynamodb:DeleteItem"}},
-	}
+	return []Route{PlatformUsersList, PlatformUsersInvite, PlatformUsersUpdate, PlatformUsersRemove, PlatformUsersResend, PlatformUsersAccess, InvitationsLookup, InvitationsAccept}
 }
 
 // platformUserView is one row of the platform users list: a member or an invitation.

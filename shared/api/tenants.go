@@ -17,18 +17,21 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
+// Routes: the Microsoft 365 tenants as their own resource.
+var (
+	TenantsList = Route{Method: "GET", Path: "/api/msp-portal/tenants", Permission: permission.ViewData, Function: "tenants-list",
+		Summary: "List the organization's Microsoft 365 tenants", Read: fetchTenants}
+	TenantsCreate = Route{Method: "POST", Path: "/api/msp-portal/tenants", Permission: permission.ManageCustomers, Function: "tenants-create",
+		Summary: "Register a Microsoft 365 tenant", Handler: createTenant}
+	TenantsGet = Route{Method: "GET", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ViewData, Function: "tenants-get",
+		Summary: "Get a tenant", Read: fetchTenant}
+	TenantsUpdate = Route{Method: "PUT", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "tenants-update",
+		Summary: "Update a tenant", Handler: updateTenant, Actions: []string{"dynamodb:DeleteItem"}}
+)
+
 // tenantRoutes are the Microsoft 365 tenants as their own resource.
 func tenantRoutes() []Route {
-	return []Route{
-		{Method: "GET", Path: "/api/msp-portal/tenants", Permission: permission.ViewData, Function: "tenants-list",
-			Summary: "List the organization's Microsoft 365 tenants", Read: fetchTenants},
-		{Method: "POST", Path: "/api/msp-portal/tenants", Permission: permission.ManageCustomers, Function: "tenants-create",
-			Summary: "Register a Microsoft 365 tenant", Handler: createTenant},
-		{Method: "GET", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ViewData, Function: "tenants-get",
-			Summary: "Get a tenant", Read: fetchTenant},
-		{Method: "PUT", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "tenants-update",
-			Summary: "Update a tenant", Handler: updateTenant, Actions: []string{"dynamodb:DeleteItem"}},
-	}
+	return []Route{TenantsList, TenantsCreate, TenantsGet, TenantsUpdate}
 }
 
 type tenantView struct {

@@ -105,13 +105,22 @@ func (d *Directory) AppClientID() string {
 // unset, they are listed on none. With an endpoint override and no AWS_ACCESS_KEY_ID it
 // signs with the local stack's static credentials.
 func FromEnv(ctx context.Context) (*Directory, error) {
-	poolID := strings.TrimSpace(os.Getenv(EnvUserPoolID))
-	if poolID == "" {
+	if strings.TrimSpace(os.Getenv(EnvUserPoolID)) == "" {
 		return nil, nil
 	}
 	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
+	}
+	return FromEnvConfig(cfg), nil
+}
+
+// FromEnvConfig is FromEnv on an AWS configuration the caller has loaded already, so a
+// Lambda loads it once at start.
+func FromEnvConfig(cfg aws.Config) *Directory {
+	poolID := strings.TrimSpace(os.Getenv(EnvUserPoolID))
+	if poolID == "" {
+		return nil
 	}
 	endpoint := os.Getenv(EnvCognitoEndpoint)
 	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
@@ -122,7 +131,7 @@ func FromEnv(ctx context.Context) (*Directory, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	return New(client, poolID).WithAppClient(os.Getenv(EnvUserPoolClientID)), nil
+	return New(client, poolID).WithAppClient(os.Getenv(EnvUserPoolClientID))
 }
 
 // PoolID is the user pool's id ("" for a nil Directory).

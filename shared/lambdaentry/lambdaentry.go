@@ -1,5 +1,5 @@
 // Package lambdaentry starts one route's handler as a Lambda function behind API
-// Gateway's HTTP API (payload v2). Each functions/<name>/main.go calls Route once.
+// Gateway's HTTP API (payload v2). Each functions/<name>/main.go calls Serve once.
 package lambdaentry
 
 import (
@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	netmail "net/mail"
 	"os"
+	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
@@ -20,90 +20,137 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/objects"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
-// Route serves the route whose Function is name; it does not return.
-func Route(name string) {
+// Serve serves rt as a Lambda function; it does not return. uses wire the services
+// beyond the table that rt's code path calls, as Uses derives them from its Actions;
+// functions/<name>/main.go is generated with both. Naming its route and services here,
+// rather than looking them up, is what keeps each binary to its own handler and SDK
+// clients: the linker drops every other route.
+func Serve(rt api.Route, uses ...Use) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	h, err := Handler(context.Background(), name)
+	h, err := handlerFor(context.Background(), rt, uses)
 	if err != nil {
-		slog.Error("start", "function", name, "err", err.Error())
+		slog.Error("start", "function", rt.Function, "err", err.Error())
 		os.Exit(1)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
+// A Use adds one AWS service to a function's deps, on the configuration loaded at start.
+type Use func(ctx context.Context, cfg aws.Config, d *api.Deps) error
+
+// Mail sends email through SES v2 from MAIL_FROM; a MAIL_FROM that is not an address
+// fails the start. Without MAIL_FROM, invitations are kept as email-failed.
+func Mail(_ context.Context, cfg aws.Config, d *api.Deps) error {
+	if os.Getenv(mail.EnvMailFrom) == "" {
+		return nil
+	}
+	ses, err := mail.SESFromEnvConfig(cfg)
+	if err != nil {
+		return err
+	}
+	d.Mail = ses
+	return nil
+}
+
+// Identity makes Cognito admin calls on USER_POOL_ID, when set.
+func Identity(_ context.Context, cfg aws.Config, d *api.Deps) error {
+	d.Identity = identity.FromEnvConfig(cfg)
+	return nil
+}
+
+// Jobs starts jobs on the SQS queue of JOBS_QUEUE_URL (always set in Lambda).
+func Jobs(_ context.Context, cfg aws.Config, d *api.Deps) error {
+	d.Jobs = jobs.FromEnv(d.Store, &cfg)
+	return nil
+}
+
+// Objects keeps customer documents in DOCUMENTS_BUCKET; it connects on first use.
+func Objects(_ context.Context, _ aws.Config, d *api.Deps) error {
+	d.Objects = objects.FromEnv()
+	return nil
+}
+
+// uses maps an IAM action's service prefix to the Use that wires its client. A route
+// whose Actions name a service gets its Use; DynamoDB is every route's.
+var uses = []struct {
+	prefix, name string
+	use          Use
+}{
+	{"ses:", "Mail", Mail},
+	{"cognito-idp:", "Identity", Identity},
+	{"sqs:", "Jobs", Jobs},
+	{"s3:", "Objects", Objects},
+}
+
+// Uses names, in a fixed order, the Uses a route with actions needs: the generator
+// writes them into its main.go.
+func Uses(actions []string) []string {
+	var out []string
+	for _, u := range uses {
+		if slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, u.prefix) }) {
+			out = append(out, u.name)
+		}
+	}
+	return out
+}
+
+func usesOf(actions []string) []Use {
+	var out []Use
+	for _, name := range Uses(actions) {
+		for _, u := range uses {
+			if u.name == name {
+				out = append(out, u.use)
+			}
+		}
+	}
+	return out
+}
+
 // Adapter is the API Gateway v2 adapter over one function's handler built on deps; the
 // bench and tests drive a function exactly as Lambda does with it.
 func Adapter(deps *api.Deps, name string) (*httpadapter.HandlerAdapterV2, error) {
-	h, err := handlerOn(deps, name)
-	if err != nil {
-		return nil, err
-	}
-	return httpadapter.NewV2(h), nil
-}
-
-func handlerOn(deps *api.Deps, name string) (http.Handler, error) {
 	rt, ok := api.RouteByFunction(name)
 	if !ok {
 		return nil, errUnknown(name)
 	}
-	mux := http.NewServeMux()
-	api.Mount(mux, deps, []api.Route{rt})
-	return mux, nil
+	return httpadapter.NewV2(mount(deps, rt)), nil
 }
 
-// Handler builds the http.Handler of one function: its route behind the middleware,
-// on a mux so path parameters resolve as they do in the local server.
+// mount puts rt behind the middleware on a mux, so path parameters resolve as they do
+// in the local server.
+func mount(deps *api.Deps, rt api.Route) http.Handler {
+	mux := http.NewServeMux()
+	api.Mount(mux, deps, []api.Route{rt})
+	return mux
+}
+
+// Handler builds, from the environment, the http.Handler that function name's binary
+// serves: its route with the services its Actions use.
 func Handler(ctx context.Context, name string) (http.Handler, error) {
-	if _, ok := api.RouteByFunction(name); !ok {
+	rt, ok := api.RouteByFunction(name)
+	if !ok {
 		return nil, errUnknown(name)
 	}
+	return handlerFor(ctx, rt, usesOf(rt.Actions))
+}
+
+func handlerFor(ctx context.Context, rt api.Route, with []Use) (http.Handler, error) {
 	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
-	st := store.New(db, awsconfig.TableName(store.DefaultTable))
-	deps := api.NewDeps(st, os.Getenv("CONSOLE_URL"))
-	// In Lambda JOBS_QUEUE_URL is always set: jobs go to SQS with this configuration.
-	deps.Jobs = jobs.FromEnv(st, &cfg)
-	if os.Getenv(mail.EnvMailFrom) != "" {
-		if deps.Mail, err = lazySESFromEnv(); err != nil {
-			return nil, err
+	deps := api.BaseDeps(store.New(db, awsconfig.TableName(store.DefaultTable)), os.Getenv("CONSOLE_URL"))
+	for _, use := range with {
+		if err := use(ctx, cfg, deps); err != nil {
+			return nil, fmt.Errorf("%s: %w", rt.Function, err)
 		}
 	}
-	if deps.Identity, err = identity.FromEnv(ctx); err != nil {
-		return nil, err
-	}
-	return handlerOn(deps, name)
-}
-
-// lazySESFromEnv is mail.SESFromEnv connected on the first email rather than at start:
-// few requests send one, and each cold start would otherwise load the AWS
-// configuration again for it. MAIL_FROM is checked now, as SESFromEnv checks it, so a
-// misconfigured function still fails at start.
-func lazySESFromEnv() (mail.Sender, error) {
-	from := strings.TrimSpace(os.Getenv(mail.EnvMailFrom))
-	if _, err := netmail.ParseAddress(from); err != nil {
-		return nil, fmt.Errorf("%s: %w", mail.EnvMailFrom, err)
-	}
-	return &lazySES{}, nil
-}
-
-type lazySES struct {
-	once sync.Once
-	ses  *mail.SES
-	err  error
-}
-
-func (l *lazySES) Send(ctx context.Context, m mail.Message) error {
-	l.once.Do(func() { l.ses, l.err = mail.SESFromEnv(context.WithoutCancel(ctx)) })
-	if l.err != nil {
-		return l.err
-	}
-	return l.ses.Send(ctx, m)
+	return mount(deps, rt), nil
 }
 
 type errUnknown string

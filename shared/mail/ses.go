@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
@@ -55,25 +54,42 @@ func NewSESClient(cfg aws.Config, endpoint string) *sesv2.Client {
 
 // SESFromEnv returns a Sender configured from MAIL_FROM and SES_ENDPOINT.
 func SESFromEnv(ctx context.Context) (*SES, error) {
-	from := strings.TrimSpace(os.Getenv(EnvMailFrom))
-	if from == "" {
-		return nil, fmt.Errorf("%s is not set", EnvMailFrom)
+	if _, err := fromEnv(); err != nil {
+		return nil, err
 	}
-	if _, err := netmail.ParseAddress(from); err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvMailFrom, err)
-	}
-	endpoint := os.Getenv(EnvSESEndpoint)
-	var opts []func(*config.LoadOptions) error
-	// awsconfig.Load only switches to local credentials for DYNAMODB_ENDPOINT; an SES
-	// emulator alone needs them too.
-	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		opts = append(opts, config.WithCredentialsProvider(awsconfig.LocalCredentials()))
-	}
-	cfg, err := awsconfig.Load(ctx, opts...)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return SESFromEnvConfig(cfg)
+}
+
+// SESFromEnvConfig is SESFromEnv on an AWS configuration the caller has loaded already,
+// so a Lambda loads it once at start.
+func SESFromEnvConfig(cfg aws.Config) (*SES, error) {
+	from, err := fromEnv()
+	if err != nil {
+		return nil, err
+	}
+	endpoint := os.Getenv(EnvSESEndpoint)
+	// awsconfig.Load only switches to local credentials for DYNAMODB_ENDPOINT; an SES
+	// emulator alone needs them too.
+	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		cfg.Credentials = awsconfig.LocalCredentials()
+	}
 	return NewSES(NewSESClient(cfg, endpoint), from), nil
+}
+
+// fromEnv is the sender's address of MAIL_FROM.
+func fromEnv() (string, error) {
+	from := strings.TrimSpace(os.Getenv(EnvMailFrom))
+	if from == "" {
+		return "", fmt.Errorf("%s is not set", EnvMailFrom)
+	}
+	if _, err := netmail.ParseAddress(from); err != nil {
+		return "", fmt.Errorf("%s: %w", EnvMailFrom, err)
+	}
+	return from, nil
 }
 
 // Send sends m as a simple (non-raw) UTF-8 email. The error names the recipients, never

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
 // Generated is the marker every generated Go, make and YAML file starts with.
@@ -165,22 +166,43 @@ func Files() (map[string][]byte, error) {
 	return files, nil
 }
 
-// MainGo is functions/<name>/main.go of a route: it starts that one handler.
+// MainGo is functions/<name>/main.go of a route: it serves that one route, with the
+// services its Actions use (lambdaentry.Uses), and names nothing else so that the
+// binary links nothing else.
 func MainGo(rt api.Route) ([]byte, error) {
+	args := []string{"api." + RouteVar(rt.Function)}
+	for _, u := range lambdaentry.Uses(rt.Actions) {
+		args = append(args, "lambdaentry."+u)
+	}
 	src := fmt.Sprintf(`// %s
 
 // Command %s serves %s %s.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Route(%q) }
-`, Generated, rt.Function, rt.Method, rt.Path, rt.Function)
+func main() { lambdaentry.Serve(%s) }
+`, Generated, rt.Function, rt.Method, rt.Path, strings.Join(args, ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", rt.Function, err)
 	}
 	return out, nil
+}
+
+// RouteVar is the name of the api package's variable that holds the route that
+// function serves: "profile-get" is api.ProfileGet.
+func RouteVar(function string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(function, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }
 
 // KindQueueWorker is the api.Job kind of a worker fed by the jobs queue.
