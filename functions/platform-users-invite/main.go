@@ -6,6 +6,7 @@ package main
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 )
 
-func main() { lambdaentry.Serve(api.PlatformUsersInvite, lambdaentry.Mail) }
+func main() { lambdaentry.Serve(api.PlatformUsersInvite, lambdaentry.Mail(sesmail.Connect)) }

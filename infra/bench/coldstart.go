@@ -29,7 +29,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
-	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -328,7 +328,7 @@ func motoResources(ctx context.Context, cfg aws.Config, moto string, env map[str
 		return fmt.Errorf("app client: %w", err)
 	}
 	env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"] = aws.ToString(pool.UserPool.Id), aws.ToString(client.UserPoolClient.ClientId)
-	ses := mail.NewSESClient(cfg, moto)
+	ses := sesmail.NewClient(cfg, moto)
 	if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(env["SES_SENDER"])}); err != nil {
 		var exists *sestypes.AlreadyExistsException
 		if !errors.As(err, &exists) {

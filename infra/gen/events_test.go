@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/objects"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -157,7 +159,7 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 	if seed != nil {
 		seed(ctx, t, e)
 	}
-	h, err := lambdaentry.Handler(ctx, name)
+	h, err := functionHandler(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,5 +287,39 @@ func TestEventClaimsAsAPIGatewayRendersThem(t *testing.T) {
 	res, _ := invoke(t, "me-get", ev, nil, nil)
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, "email-not-verified") {
 		t.Errorf("unverified email: %d %s, want 401 email-not-verified", res.StatusCode, res.Body)
+	}
+}
+
+// serviceUses are the Uses that lambdaentry.Services name in the generated main.go.
+var serviceUses = map[string]lambdaentry.Use{
+	"ses:":         lambdaentry.Mail(sesmail.Connect),
+	"cognito-idp:": lambdaentry.Identity,
+	"sqs:":         lambdaentry.Jobs,
+	"s3:":          lambdaentry.Objects,
+}
+
+// functionHandler is what functions/<name>/main.go serves: the route with the Uses
+// its Actions name.
+func functionHandler(ctx context.Context, name string) (http.Handler, error) {
+	rt, ok := api.RouteByFunction(name)
+	if !ok {
+		return nil, fmt.Errorf("no route is served by function %s", name)
+	}
+	var uses []lambdaentry.Use
+	for _, svc := range lambdaentry.Uses(rt.Actions) {
+		use, ok := serviceUses[svc.Prefix]
+		if !ok {
+			return nil, fmt.Errorf("%s: no Use for service %s in serviceUses", name, svc.Prefix)
+		}
+		uses = append(uses, use)
+	}
+	return lambdaentry.HandlerFor(ctx, rt, uses...)
+}
+
+func TestEveryServiceHasAUse(t *testing.T) {
+	for _, svc := range lambdaentry.Services {
+		if _, ok := serviceUses[svc.Prefix]; !ok {
+			t.Errorf("lambdaentry.Services has %s; add its Use to serviceUses", svc.Prefix)
+		}
 	}
 }

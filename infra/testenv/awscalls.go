@@ -10,7 +10,7 @@ import (
 )
 
 // Every AWS client a test binary that uses testenv builds through awsconfig.Load (the
-// tables' DynamoDB clients, SES through mail.NewSESClient, Cognito through identity,
+// tables' DynamoDB clients, SES through sesmail.NewClient, Cognito through identity,
 // SQS and S3 through jobs and objects, and those the Lambda entry points build) carries
 // the recorder, which attributes each call made in a function's context to that
 // function: the least-privilege gate (infra/awsrecord).

@@ -30,7 +30,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
-	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -326,7 +326,7 @@ func newFaultSuite(t *testing.T, rt api.Route, v faultVariant) *faultSuite {
 	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && (rt.Function == "platform-users-invite" || rt.Function == "platform-users-resend" ||
 		rt.Function == "platform-users-remove" || rt.Function == "authentication-sso-put") {
 		s.moto, s.motoEndpoint = true, ep
-		ses := mail.NewSESClient(cfg, ep)
+		ses := sesmail.NewClient(cfg, ep)
 		sender := "mail-" + strings.ToLower(domain.NewID()) + ".example"
 		if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sender)}); err != nil {
 			t.Fatal(err)
@@ -360,7 +360,7 @@ func (s *faultSuite) newRun(t *testing.T) *faultRun {
 	box := &outbox.Outbox{}
 	deps.Mail = box
 	if s.moto {
-		deps.Mail = mail.NewSES(mail.NewSESClient(s.cfg, s.motoEndpoint), s.sesFrom)
+		deps.Mail = sesmail.New(sesmail.NewClient(s.cfg, s.motoEndpoint), s.sesFrom)
 		c := cip.NewFromConfig(s.cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(s.motoEndpoint) })
 		deps.Identity = identity.New(c, s.poolID).WithAppClient(s.appClientID)
 	}

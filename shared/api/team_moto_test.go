@@ -20,7 +20,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
-	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -69,14 +69,14 @@ func motoSent(t *testing.T, endpoint, to string) []struct{ Subject, Body string 
 // TestInvitationThroughSES sends the invitation through moto's SES v2 and reads it back.
 func TestInvitationThroughSES(t *testing.T) {
 	cfg, ep := motoConfig(t)
-	ses := mail.NewSESClient(cfg, ep)
+	ses := sesmail.NewClient(cfg, ep)
 	sender := "mail-" + domain.NewID() + ".example"
 	if _, err := ses.CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sender)}); err != nil {
 		t.Fatal(err)
 	}
 	env := testenv.New(t)
 	env.Observe = openapitest.Validator(t)
-	env.Deps.Mail = mail.NewSES(ses, "Switchboard <no-reply@"+sender+">")
+	env.Deps.Mail = sesmail.New(ses, "Switchboard <no-reply@"+sender+">")
 	org := env.NewOrg("owner@ses.example")
 	invitee := "invitee-" + domain.NewID() + "@ses.example"
 	res := env.Do(testenv.Request{Method: "POST", Path: "/api/settings/platform-users", Token: org.OwnerToken,
@@ -91,7 +91,7 @@ func TestInvitationThroughSES(t *testing.T) {
 	}
 
 	// SES refusing (an unverified sender) keeps the invitation as email-failed.
-	env.Deps.Mail = mail.NewSES(ses, "no-reply@unverified-"+domain.NewID()+".example")
+	env.Deps.Mail = sesmail.New(ses, "no-reply@unverified-"+domain.NewID()+".example")
 	res = env.Do(testenv.Request{Method: "POST", Path: "/api/settings/platform-users", Token: org.OwnerToken,
 		Headers: map[string]string{api.HeaderOrganization: org.ID}, Body: map[string]any{"email": "second@ses.example", "role": "Read-Only"}})
 	if res.Status != http.StatusCreated || res.Map(t)["status"] != domain.StatusEmailFailed {

@@ -42,18 +42,22 @@ func Serve(rt api.Route, uses ...Use) {
 // A Use adds one AWS service to a function's deps, on the configuration loaded at start.
 type Use func(ctx context.Context, cfg aws.Config, d *api.Deps) error
 
-// Mail sends email through SES v2 from MAIL_FROM; a MAIL_FROM that is not an address
-// fails the start. Without MAIL_FROM, invitations are kept as email-failed.
-func Mail(_ context.Context, cfg aws.Config, d *api.Deps) error {
-	if os.Getenv(mail.EnvMailFrom) == "" {
+// Mail wires the sender that connect makes (sesmail.Connect in the generated main.go,
+// so that only functions that send email link SES) on the configuration loaded at start.
+// Without MAIL_FROM nothing is wired and invitations are kept as email-failed; a
+// MAIL_FROM that is not an address fails the start.
+func Mail(connect func(aws.Config) (mail.Sender, error)) Use {
+	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
+		if os.Getenv(mail.EnvMailFrom) == "" {
+			return nil
+		}
+		s, err := connect(cfg)
+		if err != nil {
+			return err
+		}
+		d.Mail = s
 		return nil
 	}
-	ses, err := mail.SESFromEnvConfig(cfg)
-	if err != nil {
-		return err
-	}
-	d.Mail = ses
-	return nil
 }
 
 // Identity makes Cognito admin calls on USER_POOL_ID, when set.
@@ -74,37 +78,30 @@ func Objects(_ context.Context, _ aws.Config, d *api.Deps) error {
 	return nil
 }
 
-// uses maps an IAM action's service prefix to the Use that wires its client. A route
-// whose Actions name a service gets its Use; DynamoDB is every route's.
-var uses = []struct {
-	prefix, name string
-	use          Use
-}{
-	{"ses:", "Mail", Mail},
-	{"cognito-idp:", "Identity", Identity},
-	{"sqs:", "Jobs", Jobs},
-	{"s3:", "Objects", Objects},
+// A Service is an AWS service beyond DynamoDB that a route's Actions may name, and the
+// Use that wires it, as Go source for the generated main.go. The Uses are named here,
+// not referenced, so that this package links none of them.
+type Service struct {
+	// Prefix is the IAM action prefix, e.g. "ses:".
+	Prefix string
+	// Use is the expression passed to Serve; Import, when set, is the package it needs.
+	Use, Import string
 }
 
-// Uses names, in a fixed order, the Uses a route with actions needs: the generator
-// writes them into its main.go.
-func Uses(actions []string) []string {
-	var out []string
-	for _, u := range uses {
-		if slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, u.prefix) }) {
-			out = append(out, u.name)
-		}
-	}
-	return out
+// Services are the services a route may use, in the order main.go lists them.
+var Services = []Service{
+	{Prefix: "ses:", Use: "lambdaentry.Mail(sesmail.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/mail/sesmail"},
+	{Prefix: "cognito-idp:", Use: "lambdaentry.Identity"},
+	{Prefix: "sqs:", Use: "lambdaentry.Jobs"},
+	{Prefix: "s3:", Use: "lambdaentry.Objects"},
 }
 
-func usesOf(actions []string) []Use {
-	var out []Use
-	for _, name := range Uses(actions) {
-		for _, u := range uses {
-			if u.name == name {
-				out = append(out, u.use)
-			}
+// Uses are the services a route with actions uses.
+func Uses(actions []string) []Service {
+	var out []Service
+	for _, svc := range Services {
+		if slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, svc.Prefix) }) {
+			out = append(out, svc)
 		}
 	}
 	return out
@@ -128,14 +125,10 @@ func mount(deps *api.Deps, rt api.Route) http.Handler {
 	return mux
 }
 
-// Handler builds, from the environment, the http.Handler that function name's binary
-// serves: its route with the services its Actions use.
-func Handler(ctx context.Context, name string) (http.Handler, error) {
-	rt, ok := api.RouteByFunction(name)
-	if !ok {
-		return nil, errUnknown(name)
-	}
-	return handlerFor(ctx, rt, usesOf(rt.Actions))
+// HandlerFor builds, from the environment, the http.Handler that serves rt with uses:
+// what Serve runs, for tests that drive a function's handler in process.
+func HandlerFor(ctx context.Context, rt api.Route, uses ...Use) (http.Handler, error) {
+	return handlerFor(ctx, rt, uses)
 }
 
 func handlerFor(ctx context.Context, rt api.Route, with []Use) (http.Handler, error) {

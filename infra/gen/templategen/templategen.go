@@ -171,26 +171,37 @@ func Files() (map[string][]byte, error) {
 // binary links nothing else.
 func MainGo(rt api.Route) ([]byte, error) {
 	args := []string{"api." + RouteVar(rt.Function)}
-	for _, u := range lambdaentry.Uses(rt.Actions) {
-		args = append(args, "lambdaentry."+u)
+	imports := []string{"github.com/switchboard-msp/switchboard/shared/api", "github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	for _, svc := range lambdaentry.Uses(rt.Actions) {
+		args = append(args, svc.Use)
+		if svc.Import != "" {
+			imports = append(imports, svc.Import)
+		}
 	}
+	slices.Sort(imports)
 	src := fmt.Sprintf(`// %s
 
 // Command %s serves %s %s.
 package main
 
 import (
-	"github.com/switchboard-msp/switchboard/shared/api"
-	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
-)
+%s)
 
 func main() { lambdaentry.Serve(%s) }
-`, Generated, rt.Function, rt.Method, rt.Path, strings.Join(args, ", "))
+`, Generated, rt.Function, rt.Method, rt.Path, importLines(imports), strings.Join(args, ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", rt.Function, err)
 	}
 	return out, nil
+}
+
+func importLines(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&b, "\t%q\n", p)
+	}
+	return b.String()
 }
 
 // RouteVar is the name of the api package's variable that holds the route that

@@ -1,4 +1,4 @@
-package mail_test
+package sesmail_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 )
 
 // sesClient returns a client for moto's SES v2, skipping without moto.
@@ -30,7 +31,7 @@ func sesClient(t *testing.T) (*sesv2.Client, string) {
 		t.Fatal(err)
 	}
 	cfg.Credentials = awsconfig.LocalCredentials()
-	return mail.NewSESClient(cfg, ep), ep
+	return sesmail.NewClient(cfg, ep), ep
 }
 
 // verifiedDomain makes moto accept mail from any address of a fresh domain: other
@@ -101,12 +102,12 @@ func TestSESSendsInvitation(t *testing.T) {
 		name   string
 		sender func(t *testing.T) mail.Sender
 	}{
-		{"NewSES", func(*testing.T) mail.Sender { return mail.NewSES(c, from) }},
-		{"SESFromEnv", func(t *testing.T) mail.Sender {
+		{"New", func(*testing.T) mail.Sender { return sesmail.New(c, from) }},
+		{"FromEnv", func(t *testing.T) mail.Sender {
 			t.Setenv(mail.EnvMailFrom, from)
-			t.Setenv(mail.EnvSESEndpoint, ep)
+			t.Setenv(sesmail.EnvSESEndpoint, ep)
 			t.Setenv("AWS_ACCESS_KEY_ID", "") // SESFromEnv must fall back to local credentials
-			s, err := mail.SESFromEnv(context.Background())
+			s, err := sesmail.FromEnv(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +164,7 @@ func TestSESUnverifiedSenderIsPermanent(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := "no-reply@unverified-" + domain.NewID() + ".example"
-	err = mail.NewSES(c, from).Send(context.Background(), m)
+	err = sesmail.New(c, from).Send(context.Background(), m)
 	if err == nil {
 		t.Fatal("sending from an unverified address succeeded")
 	}
@@ -187,7 +188,7 @@ func TestSESUnverifiedSenderIsPermanent(t *testing.T) {
 
 func TestSESRefusesInvalidMessageLocally(t *testing.T) {
 	// No endpoint is ever reached: the checks come first.
-	s := mail.NewSES(sesv2.New(sesv2.Options{Region: "us-east-1"}), "no-reply@contosomsp.example")
+	s := sesmail.New(sesv2.New(sesv2.Options{Region: "us-east-1"}), "no-reply@contosomsp.example")
 	tests := []struct {
 		name string
 		m    mail.Message
@@ -209,7 +210,7 @@ func TestSESFromEnvNeedsSender(t *testing.T) {
 	for _, from := range []string{"", "not an address"} {
 		t.Run(fmt.Sprintf("%q", from), func(t *testing.T) {
 			t.Setenv(mail.EnvMailFrom, from)
-			if _, err := mail.SESFromEnv(context.Background()); err == nil || !strings.Contains(err.Error(), mail.EnvMailFrom) {
+			if _, err := sesmail.FromEnv(context.Background()); err == nil || !strings.Contains(err.Error(), mail.EnvMailFrom) {
 				t.Errorf("error %v, want one naming %s", err, mail.EnvMailFrom)
 			}
 		})
@@ -239,9 +240,21 @@ func TestPermanent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := mail.Permanent(tc.err); got != tc.want {
+			if got := mail.Permanent(sesmail.Classify(tc.err)); got != tc.want {
 				t.Errorf("Permanent(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
+	}
+}
+
+func invitation() mail.InvitationEmail {
+	return mail.InvitationEmail{
+		To:               "lee.gu@contosomsp.com",
+		OrganizationName: "Contoso MSP",
+		InviterName:      "Megan Bowen",
+		InviterEmail:     "megan.bowen@contosomsp.com",
+		Role:             "Technician",
+		ExpiresAt:        time.Date(2026, 12, 1, 8, 36, 0, 0, time.UTC),
+		AcceptURL:        "https://console.contosomsp.com/invitations/accept?token=s3cr3t",
 	}
 }
