@@ -13,7 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -214,6 +216,15 @@ func page(r *http.Request) (store.Page, error) {
 }
 
 // List is the shape of every paged list.
+// namePrefix reads ?q=, the start of a name to search by (any case).
+func namePrefix(r *http.Request) (string, error) {
+	prefix := strings.TrimSpace(r.URL.Query().Get("q"))
+	if utf8.RuneCountInString(prefix) > domain.MaxNameLength {
+		return "", problem.Invalidf("q", "must be at most %d characters", domain.MaxNameLength)
+	}
+	return prefix, nil
+}
+
 type List[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"nextCursor,omitempty"`

@@ -96,6 +96,12 @@ type SignInEmail struct {
 	// TemporaryPassword, when set, is a one-time password the member must change at first
 	// sign-in; without it they sign in with their Microsoft work account.
 	TemporaryPassword string
+	// ExistingAccount says the member already signs in to Switchboard: they sign in as
+	// they do, and find the organization in their switcher.
+	ExistingAccount bool
+	// Reset says their access to an existing organization was re-issued (a sub-
+	// organization admin who lost their way in), rather than a new organization made.
+	Reset bool
 }
 
 // SignInInstructions renders the email explaining how to sign in to a newly created
@@ -113,6 +119,10 @@ func SignInInstructions(in SignInEmail) (Message, error) {
 	if err := v.err("sign-in instructions"); err != nil {
 		return Message{}, err
 	}
+	if in.ExistingAccount && in.TemporaryPassword != "" {
+		v.add("temporaryPassword", "must be empty for an existing account")
+		return Message{}, v.err("sign-in instructions")
+	}
 	data := signInData{
 		Subject:           fmt.Sprintf("Sign in to %s on Switchboard", org),
 		Organization:      org,
@@ -120,6 +130,11 @@ func SignInInstructions(in SignInEmail) (Message, error) {
 		Email:             to,
 		ConsoleURL:        console,
 		TemporaryPassword: in.TemporaryPassword,
+		Existing:          in.ExistingAccount,
+		Reset:             in.Reset,
+	}
+	if in.Reset {
+		data.Subject = fmt.Sprintf("Your access to %s on Switchboard was reset", org)
 	}
 	return render([]string{to}, data.Subject, console, signInText(), signInHTML(), data)
 }
@@ -131,6 +146,8 @@ type signInData struct {
 	Email             string
 	ConsoleURL        string
 	TemporaryPassword string
+	Existing          bool
+	Reset             bool
 }
 
 func render(to []string, subject, link string, text *texttemplate.Template, html *htmltemplate.Template, data any) (Message, error) {
@@ -238,7 +255,7 @@ If you were not expecting it, ignore this email: nothing happens unless you acce
 })
 
 var signInText = sync.OnceValue(func() *texttemplate.Template {
-	return texttemplate.Must(texttemplate.New("sign-in").Parse(`{{if .Inviter}}{{.Inviter}} created a new organization, {{.Organization}}, on Switchboard and added you to it.{{else}}A new organization, {{.Organization}}, was created for you on Switchboard.{{end}}
+	return texttemplate.Must(texttemplate.New("sign-in").Parse(`{{if .Reset}}{{if .Inviter}}{{.Inviter}} reset{{else}}An administrator reset{{end}} your access to {{.Organization}} on Switchboard. Nothing in the organization was changed.{{else if .Inviter}}{{.Inviter}} created a new organization, {{.Organization}}, on Switchboard and added you to it.{{else}}A new organization, {{.Organization}}, was created for you on Switchboard.{{end}}
 
 To sign in:
 
@@ -247,6 +264,9 @@ To sign in:
 2. Sign in with your email address, {{.Email}}, and this temporary password:
    {{.TemporaryPassword}}
 3. Choose a new password when asked: the temporary one is for this first sign-in only.
+{{- else if .Existing}}
+2. Sign in as you usually do, with {{.Email}}.
+3. Pick {{.Organization}} in the organization switcher.
 {{- else}}
 2. Choose to sign in with Microsoft and use your work account, {{.Email}}.
 {{- end}}
@@ -290,14 +310,17 @@ var invitationHTML = sync.OnceValue(func() *htmltemplate.Template {
 })
 
 var signInHTML = sync.OnceValue(func() *htmltemplate.Template {
-	return htmltemplate.Must(htmltemplate.New("sign-in").Parse(htmlHead + `<h1 style="font-size:22px;margin:0 0 16px;">{{.Organization}} is ready on Switchboard</h1>
-<p>{{if .Inviter}}<strong>{{.Inviter}}</strong> created a new organization, <strong>{{.Organization}}</strong>, on Switchboard and added you to it.{{else}}A new organization, <strong>{{.Organization}}</strong>, was created for you on Switchboard.{{end}}</p>
+	return htmltemplate.Must(htmltemplate.New("sign-in").Parse(htmlHead + `<h1 style="font-size:22px;margin:0 0 16px;">{{if .Reset}}Your access to {{.Organization}} was reset{{else}}{{.Organization}} is ready on Switchboard{{end}}</h1>
+<p>{{if .Reset}}{{if .Inviter}}<strong>{{.Inviter}}</strong> reset{{else}}An administrator reset{{end}} your access to <strong>{{.Organization}}</strong> on Switchboard. Nothing in the organization was changed.{{else if .Inviter}}<strong>{{.Inviter}}</strong> created a new organization, <strong>{{.Organization}}</strong>, on Switchboard and added you to it.{{else}}A new organization, <strong>{{.Organization}}</strong>, was created for you on Switchboard.{{end}}</p>
 <h2 style="font-size:18px;margin:24px 0 8px;">To sign in</h2>
 <ol>
 <li>Open <a href="{{.ConsoleURL}}" style="color:#1d4ed8;">{{.ConsoleURL}}</a>.</li>
 {{- if .TemporaryPassword}}
 <li>Sign in with your email address, {{.Email}}, and this temporary password: <code style="font-size:16px;background:#f3f4f6;padding:2px 6px;">{{.TemporaryPassword}}</code></li>
 <li>Choose a new password when asked: the temporary one is for this first sign-in only.</li>
+{{- else if .Existing}}
+<li>Sign in as you usually do, with {{.Email}}.</li>
+<li>Pick {{.Organization}} in the organization switcher.</li>
 {{- else}}
 <li>Choose to sign in with Microsoft and use your work account, {{.Email}}.</li>
 {{- end}}
