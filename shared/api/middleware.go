@@ -35,7 +35,8 @@ const HeaderOrganization = "X-Organization-Id"
 const HeaderIdempotencyKey = "Idempotency-Key"
 
 // HeaderSupportReason, sent while supporting a sub-organization, is recorded on every
-// audit event of the request.
+// audit event of the request. It is validated on every organization-scoped request,
+// and recorded only on the support path.
 const HeaderSupportReason = "X-Support-Reason"
 
 // MaxSupportReason is the longest X-Support-Reason, in characters.
@@ -252,12 +253,12 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 				"your role ("+string(oc.Role())+") does not allow: "+permission.Describe(rt.Permission)))
 			return
 		}
+		reason, err := supportReason(r)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
 		if oc.Via == access.ViaSupport {
-			reason, err := supportReason(r)
-			if err != nil {
-				problem.Write(ctx, w, r, err)
-				return
-			}
 			// Every event of the request is the sub-organization's, written "on behalf of".
 			o := audit.OriginFrom(ctx)
 			o.OnBehalfOf = &audit.OnBehalfOf{MSPOrganizationID: oc.SupportedFrom.ID, SubOrganizationID: oc.Org.ID, Reason: reason}
