@@ -95,6 +95,9 @@ func TestResponseSchemasMatchTheGoTypes(t *testing.T) {
 		{"Tenant", domain.Tenant{}, override{add: []string{"assignedLicenses"}}},
 		{"TenantList", api.List[domain.Tenant]{}, override{}},
 		{"SKULicense", domain.SKULicense{}, override{}},
+		{"Usage", domain.Usage{}, override{}},
+		// defaultAdminView (unexported): the default admin, and how a create issued it.
+		{"DefaultAdmin", domain.DefaultAdmin{}, override{add: []string{"account", "emailSent"}, optional: []string{"account", "emailSent"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) { s.matchesGoType(t, tt.schema, tt.goType, tt.change) })
