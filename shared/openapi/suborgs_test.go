@@ -97,7 +97,9 @@ func subOrgSteps() []step {
 				return r
 			}},
 		{name: "create as a Technician", want: 403, code: "forbidden",
-			req: func(w *world) testenv.Request { return w.at("Technician", "POST", subOrgsPath, goodSubOrg("a@b.example")) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Technician", "POST", subOrgsPath, goodSubOrg("a@b.example"))
+			}},
 		{name: "create in another organization", want: 404, code: "not-found",
 			req: func(w *world) testenv.Request {
 				return w.as("Owner", "POST", subOrgsPath, goodSubOrg("a@b.example"), api.HeaderOrganization, w.beta.ID)
@@ -158,7 +160,9 @@ func subOrgSteps() []step {
 		{name: "list", want: 200,
 			req: func(w *world) testenv.Request { return w.at("Owner", "GET", subOrgsPath+"?q=NORTH&limit=10", nil) },
 			check: func(t *testing.T, w *world, res *testenv.Response) {
-				var l struct{ Items []struct{ ID, DefaultAdminEmail string } }
+				var l struct {
+					Items []struct{ ID, DefaultAdminEmail string }
+				}
 				res.JSON(t, &l)
 				if len(l.Items) != 1 || l.Items[0].ID != w.state["sub"] || l.Items[0].DefaultAdminEmail != "sam.patel@northwind.example" {
 					t.Errorf("list %s", res.Body)
@@ -167,13 +171,17 @@ func subOrgSteps() []step {
 		{name: "list with limit=0", want: 400, code: "validation", fields: []string{"limit"},
 			req: func(w *world) testenv.Request { return w.at("Owner", "GET", subOrgsPath+"?limit=0", nil) }},
 		{name: "list with a cursor of another list", want: 400, code: "validation", fields: []string{"cursor"},
-			req: func(w *world) testenv.Request { return w.at("Owner", "GET", subOrgsPath+"?cursor=bm90LWEtY3Vyc29y", nil) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "GET", subOrgsPath+"?cursor=bm90LWEtY3Vyc29y", nil)
+			}},
 		{name: "list without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "GET", subOrgsPath, nil) }},
 		{name: "list as Read-Only", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Read-Only", "GET", subOrgsPath, nil) }},
 		{name: "list of another organization", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.as("Owner", "GET", subOrgsPath, nil, api.HeaderOrganization, w.beta.ID) }},
+			req: func(w *world) testenv.Request {
+				return w.as("Owner", "GET", subOrgsPath, nil, api.HeaderOrganization, w.beta.ID)
+			}},
 		{name: "get", want: 200,
 			req: func(w *world) testenv.Request { return w.at("Owner", "GET", subOrgsPath+"/"+w.state["sub"], nil) }},
 		{name: "get an id that is no sub-organization of this one", want: 404, code: "not-found",
@@ -196,7 +204,9 @@ func subOrgSteps() []step {
 		{name: "dashboard as Custom(none)", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Custom(none)", "GET", dashboardPath, nil) }},
 		{name: "dashboard of another organization", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.as("Owner", "GET", dashboardPath, nil, api.HeaderOrganization, w.beta.ID) }},
+			req: func(w *world) testenv.Request {
+				return w.as("Owner", "GET", dashboardPath, nil, api.HeaderOrganization, w.beta.ID)
+			}},
 
 		// Supporting, and /api/me.
 		{name: "a tenant registered while supporting", want: 201,
@@ -248,7 +258,9 @@ func subOrgSteps() []step {
 		{name: "reset as Read-Only", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Read-Only", "POST", reset(w, "sub-admin"), nil) }},
 		{name: "reset someone who is no admin", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", subOrgsPath+"/"+w.state["sub"]+"/admins/nobody/reset", nil) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", subOrgsPath+"/"+w.state["sub"]+"/admins/nobody/reset", nil)
+			}},
 		{name: "reset with a body over 1 MiB and an Idempotency-Key", want: 413, code: "body-too-large",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", reset(w, "sub-admin"), `{"x":"`+strings.Repeat("a", 1<<20+64)+`"}`, api.HeaderIdempotencyKey, "big-"+key)
