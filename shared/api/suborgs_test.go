@@ -340,14 +340,16 @@ func TestSupportAccessEndsOnTheNextRequest(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name   string
+		role   permission.Role
+		perms  []permission.Permission
 		change func(userID string)
 	}{
-		{"removed from the MSP", func(userID string) {
+		{"removed from the MSP", permission.Administrator, nil, func(userID string) {
 			if err := m.env.Store.DeleteMember(ctx, m.org.ID, userID, audit.Event{Category: audit.UserManagement, Action: "test"}); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"demoted to Technician", func(userID string) {
+		{"demoted to Technician", permission.Administrator, nil, func(userID string) {
 			mem, err := m.env.Store.GetMember(ctx, m.org.ID, userID)
 			if err != nil {
 				t.Fatal(err)
@@ -358,7 +360,7 @@ func TestSupportAccessEndsOnTheNextRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"a Custom role that loses the permission", func(userID string) {
+		{"a Custom role that loses the permission", permission.Custom, []permission.Permission{permission.ManageSubOrgs, permission.ViewData}, func(userID string) {
 			mem, err := m.env.Store.GetMember(ctx, m.org.ID, userID)
 			if err != nil {
 				t.Fatal(err)
@@ -372,12 +374,7 @@ func TestSupportAccessEndsOnTheNextRequest(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			email := "supporter-" + strings.ToLower(domain.NewID()) + "@contoso-msp.example"
-			tok := m.env.AddMember(m.org.ID, permission.Administrator, email)
-			if strings.HasPrefix(tc.name, "a Custom") {
-				tok = m.env.AddMember(m.org.ID, permission.Custom, "c"+email, permission.ManageSubOrgs, permission.ViewData)
-				email = "c" + email
-			}
+			tok := m.env.AddMember(m.org.ID, tc.role, "supporter-"+strings.ToLower(domain.NewID())+"@contoso-msp.example", tc.perms...)
 			// Warm: the memberships are cached in this process.
 			for i := 0; i < 2; i++ {
 				if res := m.do(tok, "GET", "/api/msp-portal/tenants", sub.ID, nil); res.Status != http.StatusOK {
