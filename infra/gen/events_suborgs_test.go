@@ -6,35 +6,21 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
-	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/domain"
-	"github.com/switchboard-msp/switchboard/shared/permission"
-	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
 func init() { maps.Copy(eventCases, subOrgEventCases) }
 
 // seedSampleSubOrg creates the sub-organization the events name, Northwind Traders, a
 // sub-organization of SampleOrgID whose default admin is SampleParam("userId").
-func seedSampleSubOrg(ctx context.Context, t *testing.T, e *sampleEnv) {
-	now := time.Now().UTC()
-	email := "northwind-admin@contoso.example"
-	sub := domain.Organization{ID: templategen.SampleParam("subOrgId"), Name: "Northwind Traders", Plan: domain.PlanFree,
-		ParentID: templategen.SampleOrgID, CreatedAt: now, Version: 1, Profile: domain.NewProfile("Northwind Traders")}
-	u := domain.User{ID: templategen.SampleParam("userId"), Email: email, Name: "Sam Patel", ActiveOrganizationID: sub.ID, CreatedAt: now}
-	sub.DefaultAdmin = &domain.DefaultAdmin{UserID: u.ID, Email: email, FirstName: "Sam", LastName: "Patel"}
-	err := e.st.CreateSubOrganization(ctx, store.SubOrganizationCreate{Organization: sub, NewUser: &u,
-		Admin: domain.Membership{OrganizationID: sub.ID, UserID: u.ID, Email: email, Name: u.Name, Role: permission.Administrator,
-			TenantScope: domain.AllTenantsScope(), JoinedAt: now, Version: 1},
-		ParentEvent: audit.Event{Category: audit.Settings, Action: "seed"}, Event: audit.Event{Category: audit.Settings, Action: "seed"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+func seedSampleSubOrg(_ context.Context, t *testing.T, e *sampleEnv) {
+	testenv.SubOrg(t, e.st, templategen.SampleOrgID, templategen.SampleParam("subOrgId"), "Northwind Traders",
+		domain.User{ID: templategen.SampleParam("userId"), Email: "northwind-admin@contoso.example", Name: "Sam Patel"})
 }
 
 // reauthenticate checks the answer of a route that re-confirms the caller: the sample

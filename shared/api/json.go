@@ -216,13 +216,17 @@ func page(r *http.Request) (store.Page, error) {
 }
 
 // List is the shape of every paged list.
-// namePrefix reads ?q=, the start of a name to search by (any case).
-func namePrefix(r *http.Request) (string, error) {
+// namedPage reads a list's page and ?q=, the start of a name to search by (any case).
+func namedPage(r *http.Request) (store.Page, string, error) {
+	p, err := page(r)
+	if err != nil {
+		return p, "", err
+	}
 	prefix := strings.TrimSpace(r.URL.Query().Get("q"))
 	if utf8.RuneCountInString(prefix) > domain.MaxNameLength {
-		return "", problem.Invalidf("q", "must be at most %d characters", domain.MaxNameLength)
+		return p, "", problem.Invalidf("q", "must be at most %d characters", domain.MaxNameLength)
 	}
-	return prefix, nil
+	return p, prefix, nil
 }
 
 type List[T any] struct {

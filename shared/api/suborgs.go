@@ -120,11 +120,7 @@ func viewSubOrganizationDetail(s store.SubOrganization) subOrganizationDetail {
 }
 
 func fetchSubOrganizations(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
-	p, err := page(r)
-	if err != nil {
-		return nil, err
-	}
-	prefix, err := namePrefix(r)
+	p, prefix, err := namedPage(r)
 	if err != nil {
 		return nil, err
 	}

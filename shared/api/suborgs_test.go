@@ -24,20 +24,7 @@ const subOrgsPath = "/api/msp-admin/sub-organizations"
 // admin is a new user (its Administrator), and returns it.
 func newSubOrg(t *testing.T, st *store.Store, parent, name string) domain.Organization {
 	t.Helper()
-	now := time.Now().UTC()
-	sub := domain.Organization{ID: domain.NewID(), Name: name, Plan: domain.PlanFree, ParentID: parent, CreatedAt: now, Version: 1,
-		Profile: domain.NewProfile(name)}
-	email := "admin-" + strings.ToLower(domain.NewID()) + "@sub.example"
-	u := domain.User{ID: domain.NewID(), Email: email, Name: "Sub Admin", ActiveOrganizationID: sub.ID, CreatedAt: now}
-	sub.DefaultAdmin = &domain.DefaultAdmin{UserID: u.ID, Email: email, FirstName: "Sub", LastName: "Admin"}
-	err := st.CreateSubOrganization(context.Background(), store.SubOrganizationCreate{Organization: sub, NewUser: &u,
-		Admin: domain.Membership{OrganizationID: sub.ID, UserID: u.ID, Email: email, Name: u.Name, Role: permission.Administrator,
-			TenantScope: domain.AllTenantsScope(), JoinedAt: now, Version: 1},
-		ParentEvent: audit.Event{Category: audit.Settings, Action: "fixture"}, Event: audit.Event{Category: audit.Settings, Action: "fixture"}})
-	if err != nil {
-		t.Fatalf("sub-organization %s of %s: %v", name, parent, err)
-	}
-	return sub
+	return testenv.SubOrg(t, st, parent, "", name, domain.User{})
 }
 
 // fixtureSubOrg is a sub-organization of orgID. Inside a sub-organization, which has

@@ -56,11 +56,7 @@ func viewTenant(t domain.Tenant) tenantView {
 }
 
 func fetchTenants(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
-	p, err := page(r)
-	if err != nil {
-		return nil, err
-	}
-	prefix, err := namePrefix(r)
+	p, prefix, err := namedPage(r)
 	if err != nil {
 		return nil, err
 	}

@@ -117,27 +117,12 @@ func (s *Store) ListSubOrganizations(ctx context.Context, parentID, prefix strin
 	if parentID == "" {
 		return nil, "", ErrNoOrganization
 	}
-	pk := subOrgListPK(parentID)
-	start, err := decodeCursor(page.Cursor, AttrGSI1PK, pk, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
-	if err != nil {
-		return nil, "", err
-	}
-	cond := "GSI1PK = :pk"
-	vals := map[string]types.AttributeValue{":pk": str(pk)}
-	if prefix != "" {
-		cond += " AND begins_with(GSI1SK, :prefix)"
-		vals[":prefix"] = str(strings.ToLower(prefix))
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
-		KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
-		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
-	})
+	items, next, err := s.namePage(ctx, subOrgListPK(parentID), prefix, page)
 	if err != nil {
 		return nil, "", fmt.Errorf("list sub-organizations of %s: %w", parentID, err)
 	}
-	subs := make([]SubOrganization, 0, len(out.Items))
-	for _, it := range out.Items {
+	subs := make([]SubOrganization, 0, len(items))
+	for _, it := range items {
 		var o domain.Organization
 		if err := decode(it, &o); err != nil {
 			return nil, "", err
@@ -149,7 +134,7 @@ func (s *Store) ListSubOrganizations(ctx context.Context, parentID, prefix strin
 		}
 		subs = append(subs, SubOrganization{Organization: o, Usage: decodeUsage(it, usageNames)})
 	}
-	return subs, encodeCursor(out.LastEvaluatedKey), nil
+	return subs, next, nil
 }
 
 // SubOrganizationTotals reads an organization's totals across its sub-organizations:

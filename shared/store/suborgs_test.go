@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -35,19 +36,7 @@ func TestSubOrganizationContract(t *testing.T) {
 // user with email, and returns it.
 func mkSubOrg(t *testing.T, st *store.Store, parent, name, email string) store.SubOrganization {
 	t.Helper()
-	now := time.Now().UTC()
-	sub := domain.Organization{ID: domain.NewID(), Name: name, Plan: domain.PlanFree, ParentID: parent, CreatedAt: now,
-		Version: 1, Profile: domain.NewProfile(name)}
-	u := domain.User{ID: domain.NewID(), Email: email, Name: "Admin", ActiveOrganizationID: sub.ID, CreatedAt: now}
-	sub.DefaultAdmin = &domain.DefaultAdmin{UserID: u.ID, Email: email, FirstName: "Ad", LastName: "Min"}
-	c := store.SubOrganizationCreate{Organization: sub, NewUser: &u,
-		Admin: domain.Membership{OrganizationID: sub.ID, UserID: u.ID, Email: email, Role: permission.Administrator,
-			TenantScope: domain.AllTenantsScope(), JoinedAt: now, Version: 1},
-		ParentEvent: audit.Event{Category: audit.Settings, Action: "sub-organization.create"},
-		Event:       audit.Event{Category: audit.Settings, Action: "organization.create"}}
-	if err := st.CreateSubOrganization(context.Background(), c); err != nil {
-		t.Fatalf("create sub-organization %s: %v", name, err)
-	}
+	sub := testenv.SubOrg(t, st, parent, "", name, domain.User{ID: domain.NewID(), Email: email, Name: "Ad Min"})
 	got, err := st.GetSubOrganization(context.Background(), parent, sub.ID)
 	if err != nil {
 		t.Fatal(err)

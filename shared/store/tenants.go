@@ -102,7 +102,25 @@ func (s *Store) ListTenants(ctx context.Context, orgID, prefix string, page Page
 	if orgID == "" {
 		return nil, "", ErrNoOrganization
 	}
-	pk := tenantListPK(orgID)
+	items, next, err := s.namePage(ctx, tenantListPK(orgID), prefix, page)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tenants of %s: %w", orgID, err)
+	}
+	tenants := make([]domain.Tenant, 0, len(items))
+	for _, it := range items {
+		var t domain.Tenant
+		if err := decode(it, &t); err != nil {
+			return nil, "", err
+		}
+		tenants = append(tenants, t)
+	}
+	return tenants, next, nil
+}
+
+// namePage reads one page of the GSI1 partition pk, whose sort keys start with a
+// lower-cased name: all of it, or the names that start with prefix (any case). A cursor
+// of another partition is a 400 naming it.
+func (s *Store) namePage(ctx context.Context, pk, prefix string, page Page) ([]map[string]types.AttributeValue, string, error) {
 	start, err := decodeCursor(page.Cursor, AttrGSI1PK, pk, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
 	if err != nil {
 		return nil, "", err
@@ -119,17 +137,9 @@ func (s *Store) ListTenants(ctx context.Context, orgID, prefix string, page Page
 		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("list tenants of %s: %w", orgID, err)
+		return nil, "", err
 	}
-	tenants := make([]domain.Tenant, 0, len(out.Items))
-	for _, it := range out.Items {
-		var t domain.Tenant
-		if err := decode(it, &t); err != nil {
-			return nil, "", err
-		}
-		tenants = append(tenants, t)
-	}
-	return tenants, encodeCursor(out.LastEvaluatedKey), nil
+	return out.Items, encodeCursor(out.LastEvaluatedKey), nil
 }
 
 // tenantTotals are what one tenant adds to its customer's counters.
