@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,12 @@ type localClient struct {
 }
 
 func (c localClient) call(method, path, token, org string, body any) (int, map[string]any) {
+	c.t.Helper()
+	return c.callWith(nil, method, path, token, org, body)
+}
+
+// callWith is call with more request headers.
+func (c localClient) callWith(headers map[string]string, method, path, token, org string, body any) (int, map[string]any) {
 	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -44,6 +51,9 @@ func (c localClient) call(method, path, token, org string, body any) (int, map[s
 	if org != "" {
 		req.Header.Set("X-Organization-Id", org)
 	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -65,10 +75,8 @@ func (c localClient) signIn(email string) string {
 	return tok
 }
 
-// TestMakeRunTeamFlow is the team issue's "done when" against the `make run` server:
-// invite a colleague, read the email in the outbox, accept as them, see the
-// organization, be limited by the role, be removed and refused.
-func TestMakeRunTeamFlow(t *testing.T) {
+// startLocal serves the whole local API, as `make run` does, until the test ends.
+func startLocal(t *testing.T) localClient {
 	t.Setenv(awsconfig.EnvDynamoDBEndpoint, "") // the embedded engine, as `make run` starts it
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -99,7 +107,29 @@ func TestMakeRunTeamFlow(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return c
+}
 
+// outbox returns the emails the local server sent to addr.
+func (c localClient) outbox(addr string) []map[string]any {
+	c.t.Helper()
+	_, box := c.call("GET", "/dev/outbox", "", "", nil)
+	items, _ := box["items"].([]any)
+	var out []map[string]any
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		if to, _ := m["to"].([]any); len(to) == 1 && to[0] == addr {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestMakeRunTeamFlow is the team issue's "done when" against the `make run` server:
+// invite a colleague, read the email in the outbox, accept as them, see the
+// organization, be limited by the role, be removed and refused.
+func TestMakeRunTeamFlow(t *testing.T) {
+	c := startLocal(t)
 	const org, colleague = "contoso-msp", "diego.siciliani@contosomsp.com"
 	owner := c.signIn("megan.bowen@contosomsp.com")
 	if st, out := c.call("POST", "/api/settings/platform-users", owner, org,
@@ -117,7 +147,7 @@ func TestMakeRunTeamFlow(t *testing.T) {
 		t.Fatalf("email: %v", msg)
 	}
 	link, err := url.Parse(links[0].(string))
-	if err != nil || link.Host != ln.Addr().String() {
+	if err != nil || "http://"+link.Host != c.base {
 		t.Fatalf("accept link %v: %v", links[0], err)
 	}
 	diego := c.signIn(colleague)
@@ -140,5 +170,61 @@ func TestMakeRunTeamFlow(t *testing.T) {
 	}
 	if st, _ := c.call("GET", "/api/msp-portal/customers", diego, org, nil); st != http.StatusNotFound {
 		t.Fatalf("removed colleague: %d", st)
+	}
+}
+
+// TestMakeRunSubOrganizationFlow is the sub-organizations issue's "done when" against
+// the `make run` server, as README's curl walk-through does it: create two
+// sub-organizations, read the welcome emails, search the list and see licenses
+// consumed change as tenants are added while supporting one, find those actions in its
+// audit log on behalf of it, and fail to reach the sibling as its member.
+func TestMakeRunSubOrganizationFlow(t *testing.T) {
+	c := startLocal(t)
+	const org = "contoso-msp"
+	owner := c.signIn("megan.bowen@contosomsp.com") // a fresh sign-in: creating re-confirms it
+	subs := map[string]string{}
+	for company, admin := range map[string]string{"Northwind Traders": "northwind-admin@contosomsp.com", "Fabrikam Inc.": "admin@fabrikam.example"} {
+		st, out := c.call("POST", "/api/msp-admin/sub-organizations", owner, org, map[string]any{"companyName": company,
+			"phone": "+1 (555) 345-6789", "email": admin, "confirmEmail": admin, "firstName": "Sam", "lastName": "Patel"})
+		if st != http.StatusCreated {
+			t.Fatalf("create %s: %d %v", company, st, out)
+		}
+		subs[company] = out["id"].(string)
+		if mails := c.outbox(admin); len(mails) != 1 || !strings.Contains(mails[0]["subject"].(string), company) {
+			t.Fatalf("welcome email to %s: %v", admin, mails)
+		}
+	}
+	north, fab := subs["Northwind Traders"], subs["Fabrikam Inc."]
+
+	_, list := c.call("GET", "/api/msp-admin/sub-organizations?q=NORTH", owner, org, nil)
+	if items, _ := list["items"].([]any); len(items) != 1 {
+		t.Fatalf("search: %v", list)
+	}
+	for i, licenses := range []int{20, 5} {
+		st, out := c.callWith(map[string]string{"X-Support-Reason": "onboarding call"}, "POST", "/api/msp-portal/tenants", owner, north,
+			map[string]any{"entraTenantId": fmt.Sprintf("2c3d4e5f-0000-4000-8000-00000000000%d", i), "primaryDomain": fmt.Sprintf("northwind%d.onmicrosoft.com", i),
+				"displayName": fmt.Sprintf("Northwind %d", i), "licenses": []any{map[string]any{"sku": "SPE_E3", "assigned": licenses}}})
+		if st != http.StatusCreated {
+			t.Fatalf("a tenant while supporting: %d %v", st, out)
+		}
+	}
+	_, list = c.call("GET", "/api/msp-admin/sub-organizations?q=north", owner, org, nil)
+	items, _ := list["items"].([]any)
+	consumed, _ := items[0].(map[string]any)["licensesConsumed"].(map[string]any)
+	if consumed["managedTenants"] != float64(2) || consumed["assignedLicenses"] != float64(25) || consumed["memberSeats"] != float64(1) {
+		t.Fatalf("licenses consumed: %v", consumed)
+	}
+
+	northAdmin := c.signIn("northwind-admin@contosomsp.com")
+	_, log := c.call("GET", "/api/audit-log", northAdmin, north, nil)
+	events, _ := log["items"].([]any)
+	behalf, _ := events[0].(map[string]any)["onBehalfOf"].(map[string]any)
+	if behalf["mspOrganizationId"] != org || behalf["reason"] != "onboarding call" {
+		t.Fatalf("the sub-organization's audit log: %v", log)
+	}
+	for _, other := range []string{fab, org} {
+		if st, _ := c.call("GET", "/api/msp-portal/tenants", northAdmin, other, nil); st != http.StatusNotFound {
+			t.Fatalf("Northwind's admin in %s: %d", other, st)
+		}
 	}
 }

@@ -79,6 +79,7 @@ func me() map[string]any {
 		"user":               map[string]any{"id": "u1", "email": "a@alpha.example", "name": "A", "createdAt": "2026-01-02T03:04:05Z"},
 		"activeOrganization": access(),
 		"organizations":      []any{access()},
+		"supportable":        []any{},
 	}
 }
 

@@ -328,3 +328,30 @@ func MotoEndpoint(t testing.TB) string {
 	}
 	return ep
 }
+
+// SubOrg creates, through the store, sub-organization id (a new id when empty) of
+// parentID named name, whose default admin is the new user admin (a new user with a
+// random email when admin.ID is empty), its Administrator.
+func SubOrg(t testing.TB, st *store.Store, parentID, id, name string, admin domain.User) domain.Organization {
+	t.Helper()
+	now := time.Now().UTC()
+	if id == "" {
+		id = domain.NewID()
+	}
+	if admin.ID == "" {
+		admin = domain.User{ID: domain.NewID(), Email: "admin-" + strings.ToLower(domain.NewID()) + "@sub.example", Name: "Sub Admin"}
+	}
+	admin.ActiveOrganizationID, admin.CreatedAt = id, now
+	first, last, _ := strings.Cut(admin.Name, " ")
+	sub := domain.Organization{ID: id, Name: name, Plan: domain.PlanFree, ParentID: parentID, CreatedAt: now, Version: 1,
+		Profile: domain.NewProfile(name), DefaultAdmin: &domain.DefaultAdmin{UserID: admin.ID, Email: admin.Email, FirstName: first, LastName: last}}
+	err := st.CreateSubOrganization(context.Background(), store.SubOrganizationCreate{Organization: sub, NewUser: &admin,
+		Admin: domain.Membership{OrganizationID: id, UserID: admin.ID, Email: admin.Email, Name: admin.Name, Role: permission.Administrator,
+			TenantScope: domain.AllTenantsScope(), JoinedAt: now, Version: 1},
+		ParentEvent: audit.Event{Category: audit.Settings, Action: "sub-organization.create"},
+		Event:       audit.Event{Category: audit.Settings, Action: "organization.create"}})
+	if err != nil {
+		t.Fatalf("sub-organization %s of %s: %v", name, parentID, err)
+	}
+	return sub
+}

@@ -1,7 +1,7 @@
 // Package access is the one place that decides which organization a request acts in and
-// with which role: through membership today, and through a parent organization's
-// support relation when sub-organizations arrive. It also maps each identity to its
-// user on first sign-in.
+// with which role: through membership, or through a parent organization's support
+// relation (an MSP member who holds permission.ManageSubOrgs acting inside one of its
+// sub-organizations). It also maps each identity to its user on first sign-in.
 package access
 
 import (
@@ -143,6 +143,10 @@ type Via string
 // The paths into an organization.
 const (
 	ViaMembership Via = "membership"
+	// ViaSupport: the caller is no member of the organization, a sub-organization, but
+	// a member of its parent who holds permission.ManageSubOrgs, acting with the rights
+	// of their role there.
+	ViaSupport Via = "support"
 )
 
 // Context is the organization a request acts in, and the caller's rights there.
@@ -150,8 +154,13 @@ type Context struct {
 	UserID    string
 	Principal auth.Principal
 	Org       domain.Organization
-	Member    domain.Membership
-	Via       Via
+	// Member is the caller's membership in Org, or, on the support path, in
+	// SupportedFrom: its role, permissions and tenant scope are the caller's rights.
+	Member domain.Membership
+	Via    Via
+	// SupportedFrom, on the support path, is the parent organization the caller is a
+	// member of.
+	SupportedFrom *domain.Organization
 }
 
 // Role is the caller's role in the organization.
@@ -256,7 +265,17 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 			return nil, nil, err
 		}
 	}
-	if (a.Org == nil || a.Member == nil) && fallback {
+	var support *store.Access
+	if a.Org != nil && a.Member == nil && !fallback && a.Org.ParentID != "" {
+		// Not a member: a member of the parent who may support its sub-organizations
+		// acts here with their role there. The parent's membership is checked on every
+		// request, against the parent's member epoch, so a removed member or a role
+		// that lost the permission is refused at once.
+		if support, err = r.supporter(ctx, userID, a.Org.ParentID); err != nil {
+			return nil, nil, err
+		}
+	}
+	if (a.Org == nil || a.Member == nil) && support == nil && fallback {
 		// The active organization is gone or the user was removed from it: switch the
 		// user back to an organization they can still reach (seed 003).
 		orgID, err = r.reachableOrganization(ctx, userID)
@@ -272,16 +291,27 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 			}
 		}
 	}
-	if a.Org == nil || a.Member == nil {
+	var c *Context
+	switch {
+	case a.Org != nil && a.Member != nil:
+		c = &Context{UserID: userID, Principal: p, Org: *a.Org, Member: *a.Member, Via: ViaMembership}
+	case a.Org != nil && support != nil:
+		c = &Context{UserID: userID, Principal: p, Org: *a.Org, Member: *support.Member, Via: ViaSupport, SupportedFrom: support.Org}
+	default:
 		return nil, nil, problem.NotFoundf("organization %q was not found", orgID)
 	}
-	c := &Context{UserID: userID, Principal: p, Org: *a.Org, Member: *a.Member, Via: ViaMembership}
 	lastSeen := a.LastSeen()
 	if sessionKey == "" {
 		lastSeen = cached.atOrBefore
 	}
 	if err := (auth.SignInRules{Settings: c.Org.Profile.Authentication}).Check(p, lastSeen, now); err != nil {
 		return nil, nil, err
+	}
+	if c.SupportedFrom != nil {
+		// A supporter also keeps to the sign-in rules of the organization they belong to.
+		if err := (auth.SignInRules{Settings: c.SupportedFrom.Profile.Authentication}).Check(p, lastSeen, now); err != nil {
+			return nil, nil, err
+		}
 	}
 	r.remember(userID, p.SessionID, lastSeen, time.Time{})
 	var touch func(context.Context) error
@@ -300,6 +330,23 @@ func (r *Resolver) Organization(ctx context.Context, p auth.Principal, userID, r
 		}
 	}
 	return c, touch, nil
+}
+
+// supporter returns the caller's access to parentID when it lets them support the
+// parent's sub-organizations, nil otherwise. Only a top-level organization has
+// sub-organizations, so the chain is one step long.
+func (r *Resolver) supporter(ctx context.Context, userID, parentID string) (*store.Access, error) {
+	pa, err := r.access(ctx, userID, parentID, "")
+	if err != nil {
+		return nil, err
+	}
+	if pa.Org == nil || pa.Member == nil || pa.Org.ParentID != "" {
+		return nil, nil
+	}
+	if permission.GrantFor(pa.Member.Role, pa.Member.Permissions, permission.ManageSubOrgs) == permission.Denied {
+		return nil, nil
+	}
+	return &pa, nil
 }
 
 // reachableOrganization picks the user's owned organization, else the first one.

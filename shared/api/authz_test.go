@@ -104,6 +104,8 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 	"contactId":  fixtureContact,
 	"ticketId":   fixtureTicket,
 	"documentId": fixtureDocument,
+	"subOrgId":   fixtureSubOrg,
+	"userId":     fixtureSubOrgAdmin,
 }
 
 // uuid shapes a fixture id as a GUID.

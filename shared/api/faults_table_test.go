@@ -85,7 +85,9 @@ func skOf(key string) string { _, sk, _ := strings.Cut(key, "|"); return sk }
 // checkTable checks that everything the table keeps twice agrees: a customer's counters
 // with its tenants' copies, contacts, tickets and documents; a tenant with its copy
 // and its Entra id's claim; customer key claims with their customers; an
-// organization's count of platform-user managers with its memberships; a pending
+// organization's count of platform-user managers with its memberships, its usage
+// (member seats, tenants, assigned licenses) with its items, and a parent's totals with
+// its sub-organizations' usage; a pending
 // invitation with its email claim and token lookup; and that nothing lives in the
 // partition of a customer or a job that does not exist.
 func checkTable(t *testing.T, s tableSnapshot) {
@@ -105,7 +107,14 @@ func checkTable(t *testing.T, s tableSnapshot) {
 		}
 		return perCustomer[pk]
 	}
-	managers := map[string]int64{} // by organization partition key
+	managers := map[string]int64{}      // by organization partition key
+	usage := map[string]*domain.Usage{} // each organization's, by its partition key
+	use := func(orgPK string) *domain.Usage {
+		if usage[orgPK] == nil {
+			usage[orgPK] = &domain.Usage{}
+		}
+		return usage[orgPK]
+	}
 	for k, it := range s {
 		pk, sk := pkOf(k), skOf(k)
 		switch it.typ {
@@ -136,6 +145,11 @@ func checkTable(t *testing.T, s tableSnapshot) {
 			cust(pk).documents++
 		case "Tenant":
 			org := strings.TrimPrefix(strings.SplitN(pk, "#TENANT#", 2)[0], "ORG#")
+			var tn domain.Tenant
+			decodeItem(t, it, &tn)
+			u := use("ORG#" + org)
+			u.ManagedTenants++
+			u.AssignedLicenses += tn.AssignedLicenses()
 			id, _ := it.raw["id"].(string)
 			entra, _ := it.raw["entraTenantId"].(string)
 			claim, ok := s["ORG#"+org+"#ENTRA#"+strings.ToLower(entra)+"|U"]
@@ -184,6 +198,7 @@ func checkTable(t *testing.T, s tableSnapshot) {
 			if m.Access().ManagesPlatformUsers() {
 				managers[pk]++
 			}
+			use(pk).MemberSeats++
 		case "Invitation":
 			var inv domain.Invitation
 			decodeItem(t, it, &inv)
@@ -251,11 +266,46 @@ func checkTable(t *testing.T, s tableSnapshot) {
 			bad("customer %s lists tenants %v, its copies are of %v", pk, ids, c.ids)
 		}
 	}
+	// A parent's totals are the sum of its sub-organizations' usage.
+	type totals struct {
+		subs int64
+		domain.Usage
+	}
+	perParent := map[string]*totals{}
+	for k, it := range s {
+		if parent, _ := it.raw["parentId"].(string); it.typ == "Organization" && parent != "" {
+			p := perParent["ORG#"+parent]
+			if p == nil {
+				p = &totals{}
+				perParent["ORG#"+parent] = p
+			}
+			p.subs++
+			if u := usage[pkOf(k)]; u != nil {
+				p.Usage = p.Usage.Add(*u)
+			}
+		}
+	}
 	for k, it := range s {
 		if it.typ != "Organization" {
 			continue
 		}
 		pk := pkOf(k)
+		want := domain.Usage{}
+		if u := usage[pk]; u != nil {
+			want = *u
+		}
+		if got := (domain.Usage{MemberSeats: num(it, "memberSeats"), ManagedTenants: num(it, "managedTenants"),
+			AssignedLicenses: num(it, "assignedLicenses")}); got != want {
+			bad("organization %s counts usage %+v, its items %+v", pk, got, want)
+		}
+		wantTotals := totals{}
+		if p := perParent[pk]; p != nil {
+			wantTotals = *p
+		}
+		if got := (totals{num(it, "subOrganizations"), domain.Usage{MemberSeats: num(it, "subMemberSeats"),
+			ManagedTenants: num(it, "subManagedTenants"), AssignedLicenses: num(it, "subAssignedLicenses")}}); got != wantTotals {
+			bad("organization %s counts sub-organization totals %+v, its sub-organizations %+v", pk, got, wantTotals)
+		}
 		if got := num(it, "platformManagers"); got != managers[pk] {
 			bad("organization %s counts %d platform-user managers, its memberships %d", pk, got, managers[pk])
 		}

@@ -222,6 +222,12 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	"authentication-put": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"entraSsoEnabled": true, "requireMfa": true, "sessionTimeoutMinutes": 240}
 	},
+	"sub-organizations-create": func(*testing.T, *faultRun, *faultReq) any {
+		email := "admin-" + strings.ToLower(domain.NewID()) + "@northwind.example"
+		return map[string]any{"companyName": "Northwind Traders", "phone": "+1 (555) 345-6789", "email": email,
+			"confirmEmail": email, "firstName": "Sam", "lastName": "Patel"}
+	},
+	"sub-organizations-admins-reset": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
 	"authentication-sso-put": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"entraTenantId": "11111111-2222-3333-4444-555555555555", "clientId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
 			"clientSecret": "sample-client-secret-value", "domains": []any{"c" + strings.ToLower(domain.NewID())[:12] + ".example"}}
@@ -262,8 +268,25 @@ var faultVariants = map[string][]faultVariant{
 	"platform-users-update": {{name: "a member who manages platform users", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		r.params["id"] = f.member(t, permission.Administrator)
 	}}},
+	// The default admin, still a member, gets a new temporary password: Cognito and SES
+	// on moto, so only where moto runs.
+	"sub-organizations-admins-reset": {{name: "a member admin's password", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		if !f.suite.moto {
+			t.Skip("moto is not running: no user pool to reset a password in")
+		}
+		sub := newSubOrg(t, f.store, f.org.ID, "Reset Ltd")
+		r.params["subOrgId"], r.params["userId"] = sub.ID, sub.DefaultAdmin.UserID
+	}}},
+	// A sub-organization's usage rolls up to its parent in the same transaction.
+	"tenants-create": {{name: "in a sub-organization, supporting it", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		r.Headers[api.HeaderOrganization] = newSubOrg(t, f.store, f.org.ID, "Supported Ltd").ID
+	}}},
 	"platform-users-remove": {{name: "a member who manages platform users", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		r.params["id"] = f.member(t, permission.Administrator)
+	}}, {name: "a member of a sub-organization, supporting it", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		sub := newSubOrg(t, f.store, f.org.ID, "Supported Ltd")
+		f.env.AddMember(sub.ID, permission.Administrator, "second-"+strings.ToLower(domain.NewID())+"@sub.example")
+		r.Headers[api.HeaderOrganization], r.params["id"] = sub.ID, sub.DefaultAdmin.UserID
 	}}},
 	"tenants-update": {{name: "a tenant of a customer", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		customer := fixtures["customerId"](t, f.world, f.org.ID, nil)
@@ -324,7 +347,8 @@ func newFaultSuite(t *testing.T, rt api.Route, v faultVariant) *faultSuite {
 		t.Fatal(err)
 	}
 	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && (rt.Function == "platform-users-invite" || rt.Function == "platform-users-resend" ||
-		rt.Function == "platform-users-remove" || rt.Function == "authentication-sso-put") {
+		rt.Function == "platform-users-remove" || rt.Function == "authentication-sso-put" ||
+		rt.Function == "sub-organizations-create" || rt.Function == "sub-organizations-admins-reset") {
 		s.moto, s.motoEndpoint = true, ep
 		ses := sesmail.NewClient(cfg, ep)
 		sender := "mail-" + strings.ToLower(domain.NewID()) + ".example"

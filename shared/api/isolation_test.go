@@ -65,6 +65,8 @@ type isoOrg struct {
 	tenants   []string
 	jobs      []string
 	team      []string // a member's user id, then a pending invitation's id
+	subOrgs   []string // its sub-organizations
+	subAdmin  string   // the token of its first sub-organization's Administrator
 	children  map[string]map[string][]string
 	secrets   map[string]bool // what no other organization's caller may see
 	idPattern *regexp.Regexp  // the organization id as a whole word
@@ -82,6 +84,7 @@ var isolationFixtures = map[string]func(o *isoOrg, params map[string]string) []s
 	"documentId": isoChild("documentId"),
 	"jobId":      func(o *isoOrg, _ map[string]string) []string { return o.jobs },
 	"id":         func(o *isoOrg, _ map[string]string) []string { return o.team },
+	"subOrgId":   func(o *isoOrg, _ map[string]string) []string { return o.subOrgs },
 }
 
 func isoChild(name string) func(o *isoOrg, params map[string]string) []string {
@@ -289,6 +292,24 @@ func (w *isolation) newIsoOrg(id string) *isoOrg {
 	}
 	o.secrets[adminID] = true
 	o.team = []string{adminID, pending}
+
+	// Two sub-organizations, each with its default admin; the first has a tenant.
+	for i, label := range []string{"North", "South"} {
+		email := mail("sub-" + strings.ToLower(label))
+		sub := idOf(t, w.own(o, "POST", "/api/msp-admin/sub-organizations", map[string]any{"companyName": "Sub " + tag + " " + label,
+			"phone": "+1 (555) 010-0000", "email": email, "confirmEmail": email, "firstName": "Sub", "lastName": label}, http.StatusCreated))
+		o.subOrgs = append(o.subOrgs, sub)
+		o.secrets[sub] = true
+		if i == 0 {
+			o.subAdmin = env.Token(email)
+			res := w.call(o, o.admin, sub, "set-up", "POST", "/api/msp-portal/tenants", map[string]any{"entraTenantId": guid(tag + "sub"),
+				"primaryDomain": "sub-" + tag + ".onmicrosoft.com", "displayName": "Sub tenant " + tag, "health": "healthy"})
+			if res.Status != http.StatusCreated {
+				t.Fatalf("tenant in %s's sub-organization: %d %s", id, res.Status, res.Body)
+			}
+			o.remember(res.Body, "")
+		}
+	}
 	for _, v := range append([]string{archivedTenant}, o.tenants...) {
 		o.secrets[v] = true
 	}
@@ -593,6 +614,25 @@ func (w *isolation) probe(t *testing.T, i int, gets []api.Route) {
 				res := w.call(o, who.token, b.id, "naming "+b.id, "GET", path, nil)
 				if rt.OrgScoped() && res.Status != http.StatusNotFound || !rt.OrgScoped() && res.Status != http.StatusOK {
 					t.Errorf("%s's %s naming %s: GET %s: %d %s", o.id, who.name, b.id, path, res.Status, res.Body)
+				}
+			}
+		}
+		// Another organization's sub-organization, named by its Owner: 404. Its own
+		// first sub-organization's Administrator naming the sibling or the parent: 404.
+		if rt.OrgScoped() {
+			for _, b := range w.orgs {
+				if b == o {
+					continue
+				}
+				path := w.paths(rt, o)[0] + qs[0]
+				if res := w.call(o, o.owner, b.subOrgs[0], "supporting a sub-organization of "+b.id, "GET", path, nil); res.Status != http.StatusNotFound {
+					t.Errorf("%s's owner naming a sub-organization of %s: GET %s: %d %s", o.id, b.id, path, res.Status, res.Body)
+				}
+			}
+			for _, target := range []string{o.subOrgs[1], o.id} {
+				path := w.paths(rt, o)[0] + qs[0]
+				if res := w.call(o, o.subAdmin, target, "a sub-organization's admin naming "+target, "GET", path, nil); res.Status != http.StatusNotFound {
+					t.Errorf("%s's sub-organization admin naming %s: GET %s: %d %s", o.id, target, path, res.Status, res.Body)
 				}
 			}
 		}

@@ -13,7 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -214,6 +216,19 @@ func page(r *http.Request) (store.Page, error) {
 }
 
 // List is the shape of every paged list.
+// namedPage reads a list's page and ?q=, the start of a name to search by (any case).
+func namedPage(r *http.Request) (store.Page, string, error) {
+	p, err := page(r)
+	if err != nil {
+		return p, "", err
+	}
+	prefix := strings.TrimSpace(r.URL.Query().Get("q"))
+	if utf8.RuneCountInString(prefix) > domain.MaxNameLength {
+		return p, "", problem.Invalidf("q", "must be at most %d characters", domain.MaxNameLength)
+	}
+	return p, prefix, nil
+}
+
 type List[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"nextCursor,omitempty"`

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -31,6 +33,14 @@ const HeaderOrganization = "X-Organization-Id"
 
 // HeaderIdempotencyKey makes a mutating POST safe to repeat.
 const HeaderIdempotencyKey = "Idempotency-Key"
+
+// HeaderSupportReason, sent while supporting a sub-organization, is recorded on every
+// audit event of the request. It is validated on every organization-scoped request,
+// and recorded only on the support path.
+const HeaderSupportReason = "X-Support-Reason"
+
+// MaxSupportReason is the longest X-Support-Reason, in characters.
+const MaxSupportReason = 500
 
 // Wrap puts a route's handler behind the checks, in the fixed order: 401, 404, 403;
 // the handler then validates (400) and checks state (409/412).
@@ -56,7 +66,7 @@ func Wrap(rt Route, d *Deps) http.Handler {
 type requestIDKey struct{}
 
 // logFields is filled in by inner middleware for the request's log line.
-type logFields struct{ organizationID string }
+type logFields struct{ organizationID, supportedFrom string }
 
 type logFieldsKey struct{}
 
@@ -98,6 +108,9 @@ func logged(rt Route, next http.Handler) http.Handler {
 			}
 			attrs := []any{"requestId", reqID, "method", r.Method, "route", rt.Path, "status", rec.status,
 				"durationMs", time.Since(start).Milliseconds()}
+			if fields.supportedFrom != "" {
+				attrs = append(attrs, "supportedFrom", fields.supportedFrom)
+			}
 			if fields.organizationID != "" {
 				attrs = append(attrs, "organizationId", fields.organizationID)
 			} else if o := r.Header.Get(HeaderOrganization); o != "" && domain.ValidID(o) {
@@ -225,11 +238,31 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		}
 		if f, ok := ctx.Value(logFieldsKey{}).(*logFields); ok {
 			f.organizationID = oc.Org.ID
+			if oc.SupportedFrom != nil {
+				f.supportedFrom = oc.SupportedFrom.ID
+			}
+		}
+		if rt.FreshSignIn {
+			if err := auth.CheckFreshSignIn(cl.principal, d.Store.Now()); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
 		}
 		if !oc.Can(rt.Permission) {
 			problem.Write(ctx, w, r, problem.New(problem.Forbidden, "forbidden",
 				"your role ("+string(oc.Role())+") does not allow: "+permission.Describe(rt.Permission)))
 			return
+		}
+		reason, err := supportReason(r)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if oc.Via == access.ViaSupport {
+			// Every event of the request is the sub-organization's, written "on behalf of".
+			o := audit.OriginFrom(ctx)
+			o.OnBehalfOf = &audit.OnBehalfOf{MSPOrganizationID: oc.SupportedFrom.ID, SubOrganizationID: oc.Org.ID, Reason: reason}
+			ctx = audit.WithOrigin(ctx, o)
 		}
 		if early != nil && oc.Org.ID == requested {
 			ctx = context.WithValue(ctx, fetchedKey{}, <-early)
@@ -249,6 +282,19 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(access.With(ctx, oc)))
 		wg.Wait()
 	})
+}
+
+// supportReason reads X-Support-Reason: at most MaxSupportReason characters of
+// printable text, kept in the audit log (400 naming the header otherwise).
+func supportReason(r *http.Request) (string, error) {
+	reason := strings.TrimSpace(r.Header.Get(HeaderSupportReason))
+	switch {
+	case !utf8.ValidString(reason) || strings.ContainsFunc(reason, unicode.IsControl):
+		return "", problem.Invalidf(HeaderSupportReason, "must be plain text on one line")
+	case utf8.RuneCountInString(reason) > MaxSupportReason:
+		return "", problem.Invalidf(HeaderSupportReason, "must be at most %d characters", MaxSupportReason)
+	}
+	return reason, nil
 }
 
 // captureWriter buffers a response so an idempotent POST can store it.

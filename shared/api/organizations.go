@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
@@ -30,7 +32,28 @@ type meView struct {
 	ActiveOrganization *domain.OrganizationAccess  `json:"activeOrganization"`
 	Organizations      []domain.OrganizationAccess `json:"organizations"`
 	NextCursor         string                      `json:"nextCursor,omitempty"`
+	// Supportable lists, apart from the memberships, the sub-organizations the caller
+	// may support: for each organization on this page where they hold the permission,
+	// its first sub-organizations (the rest through GET /api/msp-admin/sub-organizations).
+	Supportable []supportableView `json:"supportable"`
 }
+
+// supportableView is one parent organization's sub-organizations that the caller can
+// support by naming them in X-Organization-Id.
+type supportableView struct {
+	OrganizationID   string              `json:"organizationId"`
+	OrganizationName string              `json:"organizationName"`
+	SubOrganizations []supportedOrgEntry `json:"subOrganizations"`
+	NextCursor       string              `json:"nextCursor,omitempty"`
+}
+
+type supportedOrgEntry struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// supportablePage is how many sub-organizations /api/me lists per parent.
+const supportablePage = 20
 
 type userView struct {
 	ID        string    `json:"id"`
@@ -60,13 +83,14 @@ func switcherEntry(o domain.Organization, role permission.Role, active bool) dom
 }
 
 // accessible reads the caller and the page of their organizations that the request asks
-// for; the user and the memberships are read concurrently.
-func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAccess, string, error) {
+// for; the user and the memberships are read concurrently. It also returns the
+// organizations of the page whose sub-organizations the caller may support.
+func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAccess, string, []domain.Organization, error) {
 	ctx := r.Context()
 	userID := callerFrom(ctx).userID
 	p, err := page(r)
 	if err != nil {
-		return domain.User{}, nil, "", err
+		return domain.User{}, nil, "", nil, err
 	}
 	var u domain.User
 	var uerr error
@@ -78,10 +102,10 @@ func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAcc
 	members, orgs, next, err := d.Store.ListMemberships(ctx, userID, p)
 	<-done
 	if err != nil {
-		return u, nil, "", err
+		return u, nil, "", nil, err
 	}
 	if uerr != nil {
-		return u, nil, "", fmt.Errorf("get user %s: %w", userID, uerr)
+		return u, nil, "", nil, fmt.Errorf("get user %s: %w", userID, uerr)
 	}
 	activeID := u.ActiveOrganizationID
 	byID := make(map[string]domain.Organization, len(orgs))
@@ -89,26 +113,57 @@ func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAcc
 		byID[o.ID] = o
 	}
 	out := make([]domain.OrganizationAccess, 0, len(members))
+	var parents []domain.Organization
 	for _, m := range members {
 		o, ok := byID[m.OrganizationID]
 		if !ok {
 			continue // deleted organization whose membership is being cleaned up
 		}
 		out = append(out, switcherEntry(o, m.Role, o.ID == activeID))
+		if o.ParentID == "" && permission.GrantFor(m.Role, m.Permissions, permission.ManageSubOrgs) != permission.Denied {
+			parents = append(parents, o)
+		}
 	}
-	return u, out, next, nil
+	return u, out, next, parents, nil
+}
+
+// supportable lists the first sub-organizations of each parent, concurrently.
+func supportable(ctx context.Context, d *Deps, parents []domain.Organization) ([]supportableView, error) {
+	out := make([]supportableView, len(parents))
+	errs := make([]error, len(parents))
+	var wg sync.WaitGroup
+	for i, o := range parents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			subs, next, err := d.Store.ListSubOrganizations(ctx, o.ID, "", store.Page{Limit: supportablePage})
+			v := supportableView{OrganizationID: o.ID, OrganizationName: o.Name, SubOrganizations: make([]supportedOrgEntry, 0, len(subs)), NextCursor: next}
+			for _, s := range subs {
+				v.SubOrganizations = append(v.SubOrganizations, supportedOrgEntry{ID: s.Organization.ID, Name: s.Organization.Name})
+			}
+			out[i], errs[i] = v, err
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 func getMe(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		cl := callerFrom(ctx)
-		u, list, next, err := accessible(d, r)
+		u, list, next, parents, err := accessible(d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		view := meView{User: userView{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: u.CreatedAt}, Organizations: list, NextCursor: next}
+		sup, err := supportable(ctx, d, parents)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		view := meView{User: userView{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: u.CreatedAt}, Organizations: list,
+			NextCursor: next, Supportable: sup}
 		for i := range list {
 			if list[i].Active {
 				view.ActiveOrganization = &list[i]
@@ -116,7 +171,7 @@ func getMe(d *Deps) http.Handler {
 		}
 		if view.ActiveOrganization == nil && u.ActiveOrganizationID != "" {
 			// The active organization is past this page, or no longer reachable.
-			if oc, _, err := d.Resolver.Organization(ctx, cl.principal, u.ID, u.ActiveOrganizationID); err == nil {
+			if oc, _, err := d.Resolver.Organization(ctx, cl.principal, u.ID, u.ActiveOrganizationID); err == nil && oc.Via == access.ViaMembership {
 				active := switcherEntry(oc.Org, oc.Role(), true)
 				view.ActiveOrganization = &active
 			}
@@ -128,7 +183,7 @@ func getMe(d *Deps) http.Handler {
 func listOrganizations(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		_, list, next, err := accessible(d, r)
+		_, list, next, _, err := accessible(d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -229,6 +284,13 @@ func putActiveOrganization(d *Deps) http.Handler {
 		oc, touch, err := d.Resolver.Organization(ctx, cl.principal, cl.userID, strings.TrimSpace(*in.OrganizationID))
 		if err != nil {
 			problem.Write(ctx, w, r, err)
+			return
+		}
+		if oc.Via == access.ViaSupport {
+			// Supporting is per request: the organization a user works in is one they
+			// belong to, so no later request acts in a client's organization unasked.
+			problem.Write(ctx, w, r, problem.Conflictf("supported-organization",
+				"you support %q from %q without being its member: name it in X-Organization-Id on each request instead", oc.Org.Name, oc.SupportedFrom.Name))
 			return
 		}
 		if touch != nil {

@@ -31,6 +31,10 @@ type Route struct {
 	Handler func(*Deps) http.Handler
 	// MaxBody, when set, raises the 1 MiB body limit for a route that takes a file.
 	MaxBody int64
+	// FreshSignIn makes the caller re-confirm who they are: a sign-in (auth_time) within
+	// auth.FreshSignInWindow, else 401 reauthentication-required, checked once the
+	// organization is resolved and before the permission.
+	FreshSignIn bool
 	// Read, set instead of Handler on an organization-scoped read, fetches the data
 	// of organization orgID. When the request names the organization up front, the
 	// fetch runs concurrently with resolving the caller's access, so the read costs one

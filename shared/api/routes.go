@@ -17,6 +17,7 @@ func Routes() []Route {
 		customerDetailRoutes(),
 		teamRoutes(),
 		authSettingsRoutes(),
+		subOrganizationRoutes(),
 	} {
 		all = append(all, feature...)
 	}

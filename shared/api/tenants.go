@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/audit"
@@ -61,13 +59,9 @@ func viewTenant(t domain.Tenant) tenantView {
 }
 
 func fetchTenants(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
-	p, err := page(r)
+	p, prefix, err := namedPage(r)
 	if err != nil {
 		return nil, err
-	}
-	prefix := strings.TrimSpace(r.URL.Query().Get("q"))
-	if utf8.RuneCountInString(prefix) > domain.MaxNameLength {
-		return nil, problem.Invalidf("q", "must be at most %d characters", domain.MaxNameLength)
 	}
 	tenants, next, err := d.Store.ListTenants(ctx, orgID, prefix, p)
 	if err != nil {

@@ -13,7 +13,26 @@ const (
 	CodeEmailNotVerified = "email-not-verified"
 	CodeMFARequired      = "mfa-required"
 	CodeSessionExpired   = "session-expired"
+	// CodeReauthenticationRequired: the route needs a sign-in from the last
+	// FreshSignInWindow (by the token's auth_time), and the caller's is older.
+	CodeReauthenticationRequired = "reauthentication-required"
 )
+
+// FreshSignInWindow is how recent a sign-in must be for routes that re-confirm the
+// caller's identity (creating a sub-organization, re-issuing an admin's access): the
+// role seed 004's "parent video password" plays.
+const FreshSignInWindow = 5 * time.Minute
+
+// CheckFreshSignIn returns a 401 reauthentication-required unless p signed in within
+// FreshSignInWindow of now. A sign-in time up to a minute ahead (clock skew) counts
+// as fresh.
+func CheckFreshSignIn(p Principal, now time.Time) error {
+	if p.AuthTime.IsZero() || now.Sub(p.AuthTime) > FreshSignInWindow || p.AuthTime.Sub(now) > time.Minute {
+		return problem.New(problem.Unauthenticated, CodeReauthenticationRequired,
+			"this action needs a recent sign-in: sign in again (within the last 5 minutes) and repeat it")
+	}
+	return nil
+}
 
 // ActivityWriteInterval bounds how often a session's last activity is written.
 const ActivityWriteInterval = time.Minute

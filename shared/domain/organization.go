@@ -39,6 +39,8 @@ type Organization struct {
 	Profile     Profile   `json:"profile"`
 	// SSO is the organization's own Entra ID provider, when it set one up.
 	SSO *SSOSettings `json:"sso,omitempty"`
+	// DefaultAdmin, on a sub-organization, is the admin it was created for.
+	DefaultAdmin *DefaultAdmin `json:"defaultAdmin,omitempty"`
 }
 
 // SSOSettings record the organization's own Entra ID provider in the user pool. The

@@ -93,6 +93,12 @@ type SignInEmail struct {
 	// TemporaryPassword, when set, is a one-time password the member must change at first
 	// sign-in; without it they sign in with their Microsoft work account.
 	TemporaryPassword string
+	// ExistingAccount says the member already signs in to Switchboard: they sign in as
+	// they do, and find the organization in their switcher.
+	ExistingAccount bool
+	// Reset says their access to an existing organization was re-issued (a sub-
+	// organization admin who lost their way in), rather than a new organization made.
+	Reset bool
 }
 
 // SignInInstructions renders the email explaining how to sign in to a newly created
@@ -110,6 +116,10 @@ func SignInInstructions(in SignInEmail) (Message, error) {
 	if err := v.err("sign-in instructions"); err != nil {
 		return Message{}, err
 	}
+	if in.ExistingAccount && in.TemporaryPassword != "" {
+		v.add("temporaryPassword", "must be empty for an existing account")
+		return Message{}, v.err("sign-in instructions")
+	}
 	data := signInData{
 		Subject:           fmt.Sprintf("Sign in to %s on Switchboard", org),
 		Organization:      org,
@@ -117,6 +127,11 @@ func SignInInstructions(in SignInEmail) (Message, error) {
 		Email:             to,
 		ConsoleURL:        console,
 		TemporaryPassword: in.TemporaryPassword,
+		Existing:          in.ExistingAccount,
+		Reset:             in.Reset,
+	}
+	if in.Reset {
+		data.Subject = fmt.Sprintf("Your access to %s on Switchboard was reset", org)
 	}
 	return Message{To: []string{to}, Subject: data.Subject, Text: data.text(), HTML: data.html(), Links: []string{console}}, nil
 }
@@ -128,6 +143,8 @@ type signInData struct {
 	Email             string
 	ConsoleURL        string
 	TemporaryPassword string
+	Existing          bool
+	Reset             bool
 }
 
 // validation collects every problem of an input, so one error names all bad fields.
@@ -259,15 +276,21 @@ func (d invitationData) html() string {
 
 func (d signInData) text() string {
 	var b strings.Builder
-	if d.Inviter != "" {
+	switch {
+	case d.Reset:
+		b.WriteString(d.resetter() + " reset your access to " + d.Organization + " on Switchboard. Nothing in the organization was changed.\n\n")
+	case d.Inviter != "":
 		b.WriteString(d.Inviter + " created a new organization, " + d.Organization + ", on Switchboard and added you to it.\n\n")
-	} else {
+	default:
 		b.WriteString("A new organization, " + d.Organization + ", was created for you on Switchboard.\n\n")
 	}
 	b.WriteString("To sign in:\n\n1. Open " + d.ConsoleURL + "\n")
 	if d.TemporaryPassword != "" {
 		b.WriteString("2. Sign in with your email address, " + d.Email + ", and this temporary password:\n   " + d.TemporaryPassword + "\n")
 		b.WriteString("3. Choose a new password when asked: the temporary one is for this first sign-in only.\n")
+	} else if d.Existing {
+		b.WriteString("2. Sign in as you usually do, with " + d.Email + ".\n")
+		b.WriteString("3. Pick " + d.Organization + " in the organization switcher.\n")
 	} else {
 		b.WriteString("2. Choose to sign in with Microsoft and use your work account, " + d.Email + ".\n")
 	}
@@ -278,11 +301,22 @@ func (d signInData) text() string {
 func (d signInData) html() string {
 	var b strings.Builder
 	b.WriteString(htmlHead(d.Subject))
-	b.WriteString(`<h1 style="font-size:22px;margin:0 0 16px;">` + esc(d.Organization) + " is ready on Switchboard</h1>\n<p>")
-	if d.Inviter != "" {
+	if d.Reset {
+		b.WriteString(`<h1 style="font-size:22px;margin:0 0 16px;">Your access to ` + esc(d.Organization) + " was reset</h1>\n<p>")
+	} else {
+		b.WriteString(`<h1 style="font-size:22px;margin:0 0 16px;">` + esc(d.Organization) + " is ready on Switchboard</h1>\n<p>")
+	}
+	switch {
+	case d.Reset && d.Inviter != "":
+		b.WriteString("<strong>" + esc(d.Inviter) + "</strong> reset your access to <strong>" + esc(d.Organization) +
+			"</strong> on Switchboard. Nothing in the organization was changed.")
+	case d.Reset:
+		b.WriteString("An administrator reset your access to <strong>" + esc(d.Organization) +
+			"</strong> on Switchboard. Nothing in the organization was changed.")
+	case d.Inviter != "":
 		b.WriteString("<strong>" + esc(d.Inviter) + "</strong> created a new organization, <strong>" + esc(d.Organization) +
 			"</strong>, on Switchboard and added you to it.")
-	} else {
+	default:
 		b.WriteString("A new organization, <strong>" + esc(d.Organization) + "</strong>, was created for you on Switchboard.")
 	}
 	b.WriteString("</p>\n" + `<h2 style="font-size:18px;margin:24px 0 8px;">To sign in</h2>` + "\n<ol>\n")
@@ -291,6 +325,9 @@ func (d signInData) html() string {
 		b.WriteString("<li>Sign in with your email address, " + esc(d.Email) + `, and this temporary password: <code style="font-size:16px;background:#f3f4f6;padding:2px 6px;">` +
 			esc(d.TemporaryPassword) + "</code></li>\n")
 		b.WriteString("<li>Choose a new password when asked: the temporary one is for this first sign-in only.</li>\n")
+	} else if d.Existing {
+		b.WriteString("<li>Sign in as you usually do, with " + esc(d.Email) + ".</li>\n")
+		b.WriteString("<li>Pick " + esc(d.Organization) + " in the organization switcher.</li>\n")
 	} else {
 		b.WriteString("<li>Choose to sign in with Microsoft and use your work account, " + esc(d.Email) + ".</li>\n")
 	}
@@ -298,6 +335,14 @@ func (d signInData) html() string {
 	b.WriteString(`<p style="font-size:14px;color:#4b5563;">If you were not expecting this email, ignore it.</p>` + "\n")
 	b.WriteString(htmlFoot)
 	return b.String()
+}
+
+// resetter names who reset the access, in the text part.
+func (d signInData) resetter() string {
+	if d.Inviter != "" {
+		return d.Inviter
+	}
+	return "An administrator"
 }
 
 // The HTML layout is one centred column with inline styles (mail clients drop style

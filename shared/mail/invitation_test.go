@@ -219,6 +219,18 @@ func TestSignInInstructions(t *testing.T) {
 			want:    []string{"Fabrikam IT", "was created for you", "https://console.contosomsp.com/"},
 			notWant: []string{"Megan"},
 		},
+		{
+			name:    "an account that already signs in",
+			edit:    func(in *mail.SignInEmail) { in.ExistingAccount = true },
+			want:    []string{"Fabrikam IT", "Megan Bowen", "as you usually do", "organization switcher"},
+			notWant: []string{"temporary password", "Microsoft"},
+		},
+		{
+			name:    "access reset",
+			edit:    func(in *mail.SignInEmail) { in.Reset, in.TemporaryPassword = true, "Tq7-vX9!pz" },
+			want:    []string{"Megan Bowen", "reset", "Nothing in the organization was changed", "Tq7-vX9!pz"},
+			notWant: []string{"created a new organization"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,7 +242,11 @@ func TestSignInInstructions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Subject != "Sign in to Fabrikam IT on Switchboard" {
+			want := "Sign in to Fabrikam IT on Switchboard"
+			if in.Reset {
+				want = "Your access to Fabrikam IT on Switchboard was reset"
+			}
+			if m.Subject != want {
 				t.Errorf("subject %q", m.Subject)
 			}
 			if !slices.Equal(m.To, []string{in.To}) || !slices.Equal(m.Links, []string{in.ConsoleURL}) {
@@ -276,6 +292,7 @@ func TestSignInInstructionsRejectsBadInput(t *testing.T) {
 		{"no organization", mail.SignInEmail{To: "alex@fabrikam.example", ConsoleURL: "https://console.test/"}, "organizationName:"},
 		{"plain http", mail.SignInEmail{To: "alex@fabrikam.example", OrganizationName: "Fabrikam IT", ConsoleURL: "http://console.test/"}, "consoleURL:"},
 		{"password with a space", mail.SignInEmail{To: "alex@fabrikam.example", OrganizationName: "Fabrikam IT", ConsoleURL: "https://console.test/", TemporaryPassword: "two words"}, "temporaryPassword:"},
+		{"password for an existing account", mail.SignInEmail{To: "alex@fabrikam.example", OrganizationName: "Fabrikam IT", ConsoleURL: "https://console.test/", TemporaryPassword: "Tq7-vX9!pz", ExistingAccount: true}, "temporaryPassword:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

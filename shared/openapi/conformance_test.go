@@ -620,6 +620,13 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 	steps = append(steps, customerSteps()...)
 	steps = append(steps, bodySteps()...)
 	steps = append(steps, jobSteps()...)
+	steps = append(steps, step{name: "switch to a sub-organization the caller only supports", want: 409, code: "supported-organization",
+		req: func(w *world) testenv.Request {
+			sub := w.fixtureSubOrg(w.alpha.ID, "Supported only")
+			return w.as("Owner", "PUT", "/api/me/active-organization", map[string]any{"organizationId": sub.ID})
+		}})
+	steps = append(steps, reasonSteps(func(p string) bool { return !isDetailRoute(p) && !isTeamRoute(p) && !isSubOrgRoute(p) },
+		func(w *world, path string) string { return w.fill(path) })...)
 	if !w.run(t, steps) {
 		return // -run picked some steps: coverage is not theirs to judge
 	}
@@ -629,7 +636,7 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 	// 503 temporarily-unavailable needs a failing dependency: shared/api faults_test.go observes it on every mutating route.
 	for _, m := range w.chk.Unobserved("500", "503") {
 		_, path, _ := strings.Cut(m, " ")
-		if p := strings.Fields(path)[0]; checkedSeparately(p) || isDetailRoute(p) || isTeamRoute(p) {
+		if p := strings.Fields(path)[0]; checkedSeparately(p) || isDetailRoute(p) || isTeamRoute(p) || isSubOrgRoute(p) {
 			continue // their own tests observe them
 		}
 		t.Errorf("documented but never observed: %s", m)
@@ -643,8 +650,8 @@ func bodySteps() []step {
 		if rt.Method != http.MethodPut && rt.Method != http.MethodPost || !takesJSON(rt) {
 			continue // the faults of a file upload are its own steps
 		}
-		if isDetailRoute(rt.Path) || isTeamRoute(rt.Path) {
-			continue // TestCustomerDetailConformsToTheDocument and TestTeamConformsToTheDocument send theirs
+		if isDetailRoute(rt.Path) || isTeamRoute(rt.Path) || isSubOrgRoute(rt.Path) {
+			continue // TestCustomerDetailConformsToTheDocument, TestTeamConformsToTheDocument and TestSubOrganizationsConformToTheDocument send theirs
 		}
 		rt := rt
 		path := func(w *world) string { return w.fill(rt.Path) }

@@ -444,7 +444,8 @@ func customerDetailSteps() []step {
 func TestCustomerDetailConformsToTheDocument(t *testing.T) {
 	w := newWorld(t)
 	w.env.Deps.Objects = fakes3.Start(t)
-	if !w.run(t, customerDetailSteps()) {
+	steps := append(customerDetailSteps(), reasonSteps(isDetailRoute, func(w *world, path string) string { return w.fillDetail(path) })...)
+	if !w.run(t, steps) {
 		return
 	}
 	var detailOps int

@@ -80,9 +80,9 @@ func TestResponseSchemasMatchTheGoTypes(t *testing.T) {
 		{"AuditChange", audit.Change{}, override{}},
 		{"FieldError", problem.FieldError{}, override{}},
 		{"Problem", problem.Document{}, override{}},
-		// organizationView (unexported): Organization without owner, profile and SSO
-		// provider (GET /api/settings/authentication shows that).
-		{"Organization", domain.Organization{}, override{drop: []string{"ownerUserId", "profile", "sso"}}},
+		// organizationView (unexported): Organization without owner, profile, SSO
+		// provider (GET /api/settings/authentication shows that) and default admin (GET /api/msp-admin/sub-organizations/{subOrgId} does).
+		{"Organization", domain.Organization{}, override{drop: []string{"ownerUserId", "profile", "sso", "defaultAdmin"}}},
 		// customerView (unexported): the customer with the counters' summary, not the
 		// counters themselves; the detail adds the tenants in scope, a write its warnings.
 		{"Customer", domain.Customer{}, customerView},
@@ -95,6 +95,9 @@ func TestResponseSchemasMatchTheGoTypes(t *testing.T) {
 		{"Tenant", domain.Tenant{}, override{add: []string{"assignedLicenses"}}},
 		{"TenantList", api.List[domain.Tenant]{}, override{}},
 		{"SKULicense", domain.SKULicense{}, override{}},
+		{"Usage", domain.Usage{}, override{}},
+		// defaultAdminView (unexported): the default admin, and how a create issued it.
+		{"DefaultAdmin", domain.DefaultAdmin{}, override{add: []string{"account", "emailSent"}, optional: []string{"account", "emailSent"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) { s.matchesGoType(t, tt.schema, tt.goType, tt.change) })

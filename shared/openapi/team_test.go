@@ -896,6 +896,9 @@ func teamSteps(box *mailbox) []step {
 				}
 			}},
 	)
+	steps = append(steps, reasonSteps(isTeamRoute, func(w *world, path string) string {
+		return strings.ReplaceAll(path, "{id}", w.state["id:"+ownerEmail])
+	})...)
 	return append(steps, teamBodySteps()...)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -43,8 +44,27 @@ func mkCustomer(t *testing.T, st *store.Store, org, name string, at time.Time) d
 	return c
 }
 
+// ensureOrg creates organization id, with an owner, unless it exists: a tenant moves
+// its organization's usage counters, so it needs one.
+func ensureOrg(t *testing.T, st *store.Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.GetOrganization(ctx, id); err == nil {
+		return
+	}
+	u := domain.User{ID: domain.NewID(), Email: domain.NewID() + "@owner.example", ActiveOrganizationID: id}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	owner := domain.Membership{OrganizationID: id, UserID: u.ID, Email: u.Email, Role: permission.Owner, TenantScope: domain.AllTenantsScope()}
+	if err := st.CreateOrganization(ctx, newOrg(id, "Org "+id), owner, audit.Event{Category: audit.Settings, Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mkTenant(t *testing.T, st *store.Store, org string, users int64, health string) domain.Tenant {
 	t.Helper()
+	ensureOrg(t, st, org)
 	id := domain.NewID()
 	tn := domain.Tenant{ID: id, EntraTenantID: fmt.Sprintf("%08x-0000-4000-8000-%012x", len(id), time.Now().UnixNano()%1e12),
 		PrimaryDomain: id + ".onmicrosoft.com", DisplayName: "T " + id, LicensedUsers: users,
@@ -256,6 +276,7 @@ func testEntraUnique(t *testing.T, st *store.Store) {
 	if err := st.CreateTenant(context.Background(), "org-e", again, ev); !errors.Is(err, store.ErrEntraTenantTaken) {
 		t.Fatalf("same Entra id: %v", err)
 	}
+	ensureOrg(t, st, "org-e2")
 	if err := st.CreateTenant(context.Background(), "org-e2", again, ev); err != nil {
 		t.Fatalf("another organization: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -38,9 +39,11 @@ func (s *Store) organizationItems(org domain.Organization, owner domain.Membersh
 	if org.CreatedAt.IsZero() {
 		org.CreatedAt = s.now()
 	}
-	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, map[string]types.AttributeValue{
-		AttrMemberEpoch: num(1), AttrPlatformManagers: num(managerDelta(nil, &owner)),
-	})
+	extra := map[string]types.AttributeValue{
+		AttrMemberEpoch: num(1), AttrPlatformManagers: num(managerDelta(nil, &owner)), AttrMemberSeats: num(1),
+	}
+	maps.Copy(extra, subOrgKeys(org))
+	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +98,11 @@ func (s *Store) GetOrganization(ctx context.Context, orgID string) (domain.Organ
 		return domain.Organization{}, ErrNotFound
 	}
 	var o domain.Organization
-	return o, decode(out.Item, &o)
+	if err := decode(out.Item, &o); err != nil {
+		return o, err
+	}
+	s.parents.put(o.ID, o.ParentID)
+	return o, nil
 }
 
 // UpdateOrganization loads the organization, lets change edit it, and writes it back
@@ -148,13 +155,14 @@ func (s *Store) UpdateOrganizationFrom(ctx context.Context, org domain.Organizat
 
 // orgOptionalAttrs are the organization's attributes that an edit may clear (its
 // omitempty fields); a test keeps the list in step with domain.Organization.
-var orgOptionalAttrs = []string{"parentId", "ownerUserId", "sso"}
+var orgOptionalAttrs = []string{"parentId", "ownerUserId", "sso", "defaultAdmin"}
 
 // organizationUpdate writes org's own attributes over the item, conditioned on the
 // version read. It is an update rather than a Put so that what other writes keep on
 // the item (the member epoch) is never overwritten with a value read earlier.
 func (s *Store) organizationUpdate(org domain.Organization, read int64) (*types.Update, error) {
-	m, err := item(org, "Organization", orgPK(org.ID), skOrg, nil)
+	// A renamed sub-organization moves in its parent's list.
+	m, err := item(org, "Organization", orgPK(org.ID), skOrg, subOrgKeys(org))
 	if err != nil {
 		return nil, err
 	}
@@ -212,8 +220,20 @@ func (s *Store) PutMember(ctx context.Context, m domain.Membership, ev audit.Eve
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	var seats int64
+	if before == nil {
+		seats = 1
+	}
 	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it}},
-		s.orgMembersUpdate(m.OrganizationID, managerDelta(before, &m))}
+		s.orgMembersUpdate(m.OrganizationID, managerDelta(before, &m), seats)}
+	rollup, err := s.rollup(ctx, m.OrganizationID, domain.Usage{MemberSeats: seats})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	items = append(items, rollup...)
 	if err := s.transact(ctx, items, &ev); err != nil {
 		var te *TxError
 		if errors.As(err, &te) && te.ConditionFailed(1) {
@@ -266,7 +286,7 @@ func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID stri
 		if err != nil {
 			return Access{}, fmt.Errorf("resolve access of %s in %s: %w", userID, orgID, err)
 		}
-		return decodeAccess(items, false)
+		return s.decodeAccess(items, false)
 	}
 	if err != nil {
 		return Access{}, fmt.Errorf("resolve access of %s in %s: %w", userID, orgID, err)
@@ -277,7 +297,7 @@ func (s *Store) ResolveAccess(ctx context.Context, userID, orgID, sessionID stri
 			items = append(items, r.Item)
 		}
 	}
-	return decodeAccess(items, true)
+	return s.decodeAccess(items, true)
 }
 
 // OrganizationEpoch reads the organization alone, strongly consistent: a process that
@@ -295,10 +315,12 @@ func (s *Store) OrganizationEpoch(ctx context.Context, orgID string) (Access, er
 	if out.Item == nil {
 		return Access{}, nil
 	}
-	return decodeAccess([]map[string]types.AttributeValue{out.Item}, false)
+	return s.decodeAccess([]map[string]types.AttributeValue{out.Item}, false)
 }
 
-func decodeAccess(items []map[string]types.AttributeValue, snapshot bool) (Access, error) {
+// decodeAccess decodes the items of an authorization read; the organization's parent,
+// which never changes, is remembered on the way.
+func (s *Store) decodeAccess(items []map[string]types.AttributeValue, snapshot bool) (Access, error) {
 	a := Access{Snapshot: snapshot}
 	for _, it := range items {
 		t, ok := it[AttrType].(*types.AttributeValueMemberS)
@@ -309,7 +331,10 @@ func decodeAccess(items []map[string]types.AttributeValue, snapshot bool) (Acces
 		switch t.Value {
 		case "Organization":
 			a.Org = new(domain.Organization)
-			err = decode(it, a.Org)
+			if err = decode(it, a.Org); err != nil {
+				break
+			}
+			s.parents.put(a.Org.ID, a.Org.ParentID)
 			if n, ok := it[AttrMemberEpoch].(*types.AttributeValueMemberN); ok {
 				a.MemberEpoch, err = strconv.ParseInt(n.Value, 10, 64)
 			}

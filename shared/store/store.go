@@ -24,11 +24,13 @@ type Store struct {
 	db    *dynamodb.Client
 	table string
 	now   func() time.Time
+	// parents is shared by the copies WithClock makes.
+	parents *parentCache
 }
 
 // New returns a store over table.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}}
 }
 
 // WithClock returns a copy of the store that reads time from now; tests use it.

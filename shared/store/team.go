@@ -89,10 +89,12 @@ func (s *Store) emailClaimDelete(inv domain.Invitation) types.TransactWriteItem 
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(inv.ID)}}}
 }
 
-// orgMembersUpdate advances the organization's member epoch and moves its count of
-// platform-user managers by delta; a decrease is refused when it would leave none.
-// Every write that adds, changes or removes a membership carries it.
-func (s *Store) orgMembersUpdate(orgID string, managerDelta int64) types.TransactWriteItem {
+// orgMembersUpdate advances the organization's member epoch, moves its count of
+// platform-user managers by managerDelta (a decrease is refused when it would leave
+// none) and its member seats by seatDelta. Every write that adds, changes or removes a
+// membership carries it; one that adds or removes a seat also carries rollup's Update
+// of the parent's totals.
+func (s *Store) orgMembersUpdate(orgID string, managerDelta, seatDelta int64) types.TransactWriteItem {
 	expr, cond := "ADD #e :one", "attribute_exists(PK)"
 	names := map[string]string{"#e": AttrMemberEpoch}
 	values := map[string]types.AttributeValue{":one": num(1)}
@@ -104,6 +106,11 @@ func (s *Store) orgMembersUpdate(orgID string, managerDelta int64) types.Transac
 	if managerDelta < 0 {
 		cond += " AND #m > :keep"
 		values[":keep"] = num(-managerDelta)
+	}
+	if seatDelta != 0 {
+		expr += ", #s :s"
+		names["#s"] = AttrMemberSeats
+		values[":s"] = num(seatDelta)
 	}
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg),
@@ -209,8 +216,9 @@ func (s *Store) GetTeamEntry(ctx context.Context, orgID, id string) (TeamEntry, 
 // CreateInvitation writes a new invitation with its token lookup and its email claim,
 // refused when the email has a pending invitation or is already a member (a condition
 // on the membership of the user that holds the email), with the audit event, in one
-// transaction. Errors: 409 problems invitation-pending and already-member.
-func (s *Store) CreateInvitation(ctx context.Context, inv domain.Invitation, ev audit.Event) error {
+// transaction; more events (of other organizations, such as a parent's) ride along.
+// Errors: 409 problems invitation-pending and already-member.
+func (s *Store) CreateInvitation(ctx context.Context, inv domain.Invitation, ev audit.Event, more ...audit.Event) error {
 	now := s.now()
 	inv.Version = 1
 	it, err := invitationItem(inv)
@@ -240,7 +248,11 @@ func (s *Store) CreateInvitation(ctx context.Context, inv domain.Invitation, ev 
 		}})
 	}
 	ev.OrganizationID = inv.OrganizationID
-	err = s.transact(ctx, items, &ev)
+	events := []*audit.Event{&ev}
+	for i := range more {
+		events = append(events, &more[i])
+	}
+	err = s.transact(ctx, items, events...)
 	var te *TxError
 	switch {
 	case errors.As(err, &te) && te.ConditionFailed(1):
@@ -400,6 +412,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv domain.Invitation, m d
 	if err != nil {
 		return err
 	}
+	rollup, err := s.rollup(ctx, inv.OrganizationID, domain.Usage{MemberSeats: 1})
+	if err != nil {
+		return err
+	}
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{TableName: aws.String(s.table), Key: key(prefixInviteToken+inv.TokenHash, skInviteToken),
 			UpdateExpression:          aws.String("SET acceptedBy = :u"),
@@ -412,12 +428,13 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv domain.Invitation, m d
 				":pending": str(domain.InvitationPending), ":failed": str(domain.InvitationEmailFailed)}}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: mItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		s.emailClaimDelete(inv),
-		s.orgMembersUpdate(inv.OrganizationID, managerDelta(nil, &m)),
+		s.orgMembersUpdate(inv.OrganizationID, managerDelta(nil, &m), 1),
 		{Update: &types.Update{TableName: aws.String(s.table), Key: key(userPK(m.UserID), skUser),
 			UpdateExpression:          aws.String("SET activeOrganizationId = :o ADD version :one"),
 			ConditionExpression:       aws.String("attribute_exists(PK)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(inv.OrganizationID), ":one": num(1)}}},
 	}
+	items = append(items, rollup...)
 	if inv.Expired(now) {
 		return problem.Conflictf("invitation-expired", "this invitation expired on %s; ask for a new one",
 			inv.ExpiresAt.UTC().Format(time.RFC3339))
@@ -480,7 +497,7 @@ func (s *Store) UpdateMember(ctx context.Context, m, read domain.Membership, ev 
 		{Put: &types.Put{TableName: aws.String(s.table), Item: it,
 			ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(read.Version)}}},
-		s.orgMembersUpdate(m.OrganizationID, managerDelta(&read, &m)),
+		s.orgMembersUpdate(m.OrganizationID, managerDelta(&read, &m), 0),
 	}
 	ev.OrganizationID = m.OrganizationID
 	err = s.transact(ctx, items, &ev)
@@ -500,14 +517,19 @@ func (s *Store) UpdateMember(ctx context.Context, m, read domain.Membership, ev 
 // the organization's member epoch, in one transaction. Errors: ErrNotFound; a
 // stale-version 409; ErrLastManager.
 func (s *Store) RemoveMember(ctx context.Context, m domain.Membership, ev audit.Event) error {
+	rollup, err := s.rollup(ctx, m.OrganizationID, domain.Usage{MemberSeats: -1})
+	if err != nil {
+		return err
+	}
 	items := []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(orgPK(m.OrganizationID), memberSK(m.UserID)),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(m.Version)}}},
-		s.orgMembersUpdate(m.OrganizationID, managerDelta(&m, nil)),
+		s.orgMembersUpdate(m.OrganizationID, managerDelta(&m, nil), -1),
 	}
+	items = append(items, rollup...)
 	ev.OrganizationID = m.OrganizationID
-	err := s.transact(ctx, items, &ev)
+	err = s.transact(ctx, items, &ev)
 	var te *TxError
 	switch {
 	case errors.As(err, &te) && te.ConditionFailed(0):

@@ -37,8 +37,10 @@ func (s *Store) linkItem(orgID string, t domain.Tenant) (map[string]types.Attrib
 // ErrEntraTenantTaken: another tenant of the organization has this Entra tenant id.
 var ErrEntraTenantTaken = errors.New("entra tenant id already registered")
 
-// CreateTenant writes a tenant, claims its Entra tenant id within the organization, and
-// writes the audit event, in one transaction. Errors: ErrEntraTenantTaken.
+// CreateTenant writes a tenant, claims its Entra tenant id within the organization,
+// moves the organization's usage (and its parent's totals), and writes the audit event,
+// in one transaction. Errors: ErrEntraTenantTaken; ErrNotFound for an unknown
+// organization.
 func (s *Store) CreateTenant(ctx context.Context, orgID string, t domain.Tenant, ev audit.Event) error {
 	if orgID == "" {
 		return ErrNoOrganization
@@ -52,15 +54,22 @@ func (s *Store) CreateTenant(ctx context.Context, orgID string, t domain.Tenant,
 	if err != nil {
 		return err
 	}
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{ManagedTenants: 1, AssignedLicenses: t.AssignedLicenses()})
+	if err != nil {
+		return err
+	}
 	cond := aws.String("attribute_not_exists(PK)")
 	ev.OrganizationID = orgID
-	err = s.transact(ctx, []types.TransactWriteItem{
+	err = s.transact(ctx, append([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: cond}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: claim, ConditionExpression: cond}},
-	}, &ev)
+	}, usage...), &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.ConditionFailed(1) {
 		return ErrEntraTenantTaken
+	}
+	if errors.As(err, &te) && te.ConditionFailed(2) {
+		return ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("create tenant %s: %w", t.ID, err)
@@ -93,7 +102,25 @@ func (s *Store) ListTenants(ctx context.Context, orgID, prefix string, page Page
 	if orgID == "" {
 		return nil, "", ErrNoOrganization
 	}
-	pk := tenantListPK(orgID)
+	items, next, err := s.namePage(ctx, tenantListPK(orgID), prefix, page)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tenants of %s: %w", orgID, err)
+	}
+	tenants := make([]domain.Tenant, 0, len(items))
+	for _, it := range items {
+		var t domain.Tenant
+		if err := decode(it, &t); err != nil {
+			return nil, "", err
+		}
+		tenants = append(tenants, t)
+	}
+	return tenants, next, nil
+}
+
+// namePage reads one page of the GSI1 partition pk, whose sort keys start with a
+// lower-cased name: all of it, or the names that start with prefix (any case). A cursor
+// of another partition is a 400 naming it.
+func (s *Store) namePage(ctx context.Context, pk, prefix string, page Page) ([]map[string]types.AttributeValue, string, error) {
 	start, err := decodeCursor(page.Cursor, AttrGSI1PK, pk, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
 	if err != nil {
 		return nil, "", err
@@ -110,17 +137,9 @@ func (s *Store) ListTenants(ctx context.Context, orgID, prefix string, page Page
 		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("list tenants of %s: %w", orgID, err)
+		return nil, "", err
 	}
-	tenants := make([]domain.Tenant, 0, len(out.Items))
-	for _, it := range out.Items {
-		var t domain.Tenant
-		if err := decode(it, &t); err != nil {
-			return nil, "", err
-		}
-		tenants = append(tenants, t)
-	}
-	return tenants, encodeCursor(out.LastEvaluatedKey), nil
+	return out.Items, encodeCursor(out.LastEvaluatedKey), nil
 }
 
 // tenantTotals are what one tenant adds to its customer's counters.
@@ -306,7 +325,8 @@ func (s *Store) UnlinkTenant(ctx context.Context, orgID, customerID, tenantID st
 
 // UpdateTenantFrom writes a tenant as change leaves it, conditioned on the version
 // read; when the tenant belongs to a customer, the customer's counters and its copy of
-// the tenant move in the same transaction. Errors: a stale-version 409;
+// the tenant move in the same transaction, and so do the organization's assigned
+// licenses (and its parent's totals) when they change. Errors: a stale-version 409;
 // ErrEntraTenantTaken when the Entra id moves to one already registered.
 func (s *Store) UpdateTenantFrom(ctx context.Context, orgID string, cur domain.Tenant, expected *int64,
 	change func(*domain.Tenant) (audit.Event, error)) (domain.Tenant, error) {
@@ -347,6 +367,11 @@ func (s *Store) UpdateTenantFrom(ctx context.Context, orgID string, cur domain.T
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
 			s.customerCounters(orgID, cur.CustomerID, &cur, &next, ""))
 	}
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{AssignedLicenses: next.AssignedLicenses() - cur.AssignedLicenses()})
+	if err != nil {
+		return domain.Tenant{}, err
+	}
+	items = append(items, usage...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError

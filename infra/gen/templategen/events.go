@@ -87,7 +87,8 @@ const SampleInvitationToken = "c2FtcGxlLWludml0YXRpb24tdG9rZW4tMDAwMDAwMDA"
 
 // sampleQueries are the query strings of events whose route reads one.
 var sampleQueries = map[string]string{
-	"platform-users-access": "permission=manage-users&tenantId=" + SampleParam("tenantId"),
+	"platform-users-access":  "permission=manage-users&tenantId=" + SampleParam("tenantId"),
+	"sub-organizations-list": "q=north&limit=25",
 }
 
 // sampleBodies are the request bodies of the events of PUT and POST routes, as the
@@ -150,8 +151,12 @@ var sampleBodies = map[string]any{
 		"clientSecret": "sample-client-secret-value", "domains": []any{"contoso.example"},
 	},
 	"me-active-organization-put": map[string]any{"organizationId": SampleOrgID},
-	"organizations-create":       map[string]any{"name": "Northwind IT Services"},
-	"organizations-rename":       map[string]any{"name": "Contoso Managed Services"},
+	"sub-organizations-create": map[string]any{
+		"companyName": "Northwind Traders", "phone": "+1 (555) 345-6789", "email": "northwind-admin@contoso.example",
+		"confirmEmail": "northwind-admin@contoso.example", "firstName": "Sam", "lastName": "Patel",
+	},
+	"organizations-create": map[string]any{"name": "Northwind IT Services"},
+	"organizations-rename": map[string]any{"name": "Contoso Managed Services"},
 	"profile-put": map[string]any{
 		"companyName":         "Contoso Managed Services LLC",
 		"displayName":         "Contoso MSP",

@@ -247,14 +247,9 @@ func TestPermanent(t *testing.T) {
 	}
 }
 
+// invitation is an invitation to send through SES; its token is a placeholder.
 func invitation() mail.InvitationEmail {
-	return mail.InvitationEmail{
-		To:               "lee.gu@contosomsp.com",
-		OrganizationName: "Contoso MSP",
-		InviterName:      "Megan Bowen",
-		InviterEmail:     "megan.bowen@contosomsp.com",
-		Role:             "Technician",
-		ExpiresAt:        time.Date(2026, 12, 1, 8, 36, 0, 0, time.UTC),
-		AcceptURL:        "https://console.contosomsp.com/invitations/accept?token=s3cr3t",
-	}
+	return mail.InvitationEmail{To: "alex.wilber@fabrikam.example", OrganizationName: "Fabrikam IT",
+		InviterName: "Adele Vance", InviterEmail: "adele.vance@fabrikam.example", Role: "Administrator",
+		ExpiresAt: time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC), AcceptURL: "https://console.fabrikam.example/invitations/accept?token=placeholder"}
 }
