@@ -128,6 +128,12 @@ SWITCHBOARD_FUZZ_TOKEN=$(curl -fsS -X POST "$BASE/dev/sign-in" -H 'Content-Type:
   || die "the development sign-in gave no token"
 export SWITCHBOARD_FUZZ_TOKEN
 
+# One customer, tenant, contact, ticket, document, invitation, job and sub-organization
+# for the operations that name one (schemathesis.toml reads their ids).
+FIXTURES=$(python3 "$HERE/fuzz-fixtures.py" "$BASE" "$SWITCHBOARD_FUZZ_TOKEN" "$ORG" "$ROOT/events") \
+  || die "could not make the objects the run names (see above)"
+eval "$FIXTURES"
+
 # The document is loaded from the file just fetched rather than from the URL: schemathesis
 # leaves out the operation that serves the document it was loaded from, and
 # GET /api/openapi.json is an operation like the others.
