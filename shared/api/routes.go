@@ -17,6 +17,7 @@ func Routes() []Route {
 		customerDetailRoutes(),
 		teamRoutes(),
 		authSettingsRoutes(),
+		sessionRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -55,6 +56,7 @@ func Jobs() []Job {
 	return []Job{
 		jobWorker(),
 		expireInvitationsJob(),
+		postAuthenticationJob(),
 	}
 }
 
