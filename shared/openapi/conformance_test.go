@@ -620,6 +620,7 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 	steps = append(steps, customerSteps()...)
 	steps = append(steps, bodySteps()...)
 	steps = append(steps, jobSteps()...)
+	steps = append(steps, sessionSteps()...)
 	if !w.run(t, steps) {
 		return // -run picked some steps: coverage is not theirs to judge
 	}
