@@ -28,16 +28,7 @@ import (
 // error. Every time it returns Cognito's event unchanged and no error, so the sign-in
 // goes on.
 func TestPostAuthenticationEventRecordsTheSignIn(t *testing.T) {
-	var trigger *api.Job
-	for _, j := range api.Jobs() {
-		if j.Kind == templategen.KindCognitoTrigger {
-			trigger = &j
-		}
-	}
-	if trigger == nil {
-		t.Fatal("api.Jobs has no Cognito trigger")
-	}
-	raw := readFile(t, repoRoot(t), "events/"+trigger.Function+".json")
+	trigger, raw := jobOfKind(t, templategen.KindCognitoTrigger)
 	var sample events.CognitoEventUserPoolsPostAuthentication
 	if err := json.Unmarshal(raw, &sample); err != nil || sample.Request.UserAttributes["sub"] != templategen.SampleSubject {
 		t.Fatalf("events/%s.json is no Post Authentication event of the sample user: %v", trigger.Function, err)

@@ -3,15 +3,10 @@ package lambdaentry
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
-	"github.com/switchboard-msp/switchboard/shared/awsconfig"
-	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
 // PostAuthenticationFunc is a Post Authentication trigger's Lambda handler: Cognito's
@@ -20,13 +15,7 @@ type PostAuthenticationFunc func(ctx context.Context, ev events.CognitoEventUser
 
 // CognitoTrigger runs the Cognito trigger whose Function is name; it does not return.
 func CognitoTrigger(name string) {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	h, err := PostAuthenticationHandler(context.Background(), name)
-	if err != nil {
-		slog.Error("start", "function", name, "err", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h)
+	startJob(name, func(ctx context.Context, name string) (any, error) { return PostAuthenticationHandler(ctx, name) })
 }
 
 // PostAuthenticationHandler builds the handler of Post Authentication trigger name
@@ -37,12 +26,11 @@ func PostAuthenticationHandler(ctx context.Context, name string) (PostAuthentica
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.Load(ctx)
+	st, _, err := tableFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
-	return api.PostAuthenticationHandler(store.New(db, awsconfig.TableName(store.DefaultTable)), job), nil
+	return api.PostAuthenticationHandler(st, job), nil
 }
 
 func postAuthenticationJob(name string) (api.Job, error) {
