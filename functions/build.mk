@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-AuditLogListFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
+.PHONY: build-AuditLogListFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CognitoPostAuthenticationFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
 
 build-AuditLogListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit-log-list
@@ -24,6 +24,9 @@ build-AuthenticationPutFunction:
 
 build-AuthenticationSsoPutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authentication-sso-put
+
+build-CognitoPostAuthenticationFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/cognito-post-authentication
 
 build-CustomersActivityListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-activity-list
@@ -156,6 +159,9 @@ build-ProfileGetFunction:
 
 build-ProfilePutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/profile-put
+
+build-SessionsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessions-create
 
 build-SubOrganizationsAdminsResetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sub-organizations-admins-reset

@@ -93,6 +93,13 @@ var eventCases = map[string]eventCase{
 			t.Errorf("a new user's organizations: %v", b)
 		}
 	}},
+	"sessions-create": {status: http.StatusCreated, check: func(t *testing.T, b map[string]any) {
+		client, _ := b["client"].(map[string]any)
+		if b["sourceIp"] != templategen.SampleSourceIP || b["identityProvider"] != templategen.EntraProviderName ||
+			b["organizations"] != float64(1) || client["browser"] != "Chrome" || client["os"] != "Windows" {
+			t.Errorf("sign-in %v", b)
+		}
+	}},
 	"organizations-create": {status: http.StatusCreated, check: func(t *testing.T, b map[string]any) {
 		if b["name"] != "Northwind IT Services" || b["role"] != "Owner" {
 			t.Errorf("created %v", b)

@@ -161,6 +161,17 @@ func TestRoutePermissionsAreValid(t *testing.T) {
 
 // effective is a function property, from the function or from Globals.
 func effective(tpl template, props map[string]any, key string) any {
+	if key == "Environment" {
+		// SAM adds a function's variables to the Globals' ones.
+		vars := map[string]any{}
+		for _, from := range []any{dig(tpl.Globals, "Function", key, "Variables"), dig(props, key, "Variables")} {
+			m, _ := from.(map[string]any)
+			for k, v := range m {
+				vars[k] = v
+			}
+		}
+		return map[string]any{"Variables": vars}
+	}
 	if v, ok := props[key]; ok {
 		return v
 	}
@@ -334,6 +345,15 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 					t.Errorf("%s: no environment variable %s", f.LogicalID(), env)
 				}
 			}
+			// The user pool's ids only where Cognito is called: the pool refers to its
+			// trigger functions, so no function may depend on the pool without need.
+			callsCognito := slices.ContainsFunc(rt.Actions, func(a string) bool { return strings.HasPrefix(a, "cognito-idp:") })
+			for env, want := range map[string]any{"USER_POOL_ID": ref("UserPool"), "USER_POOL_CLIENT_ID": ref("UserPoolClient")} {
+				got := dig(effective(tpl, p, "Environment"), "Variables", env)
+				if callsCognito && !equalJSON(got, want) || !callsCognito && got != nil {
+					t.Errorf("%s: %s is %v; calls Cognito: %v", f.LogicalID(), env, got, callsCognito)
+				}
+			}
 
 			evs, _ := p["Events"].(map[string]any)
 			if len(evs) != 1 {
@@ -411,6 +431,10 @@ func TestEveryJobIsDeployed(t *testing.T) {
 			slices.Sort(want)
 			if !slices.Equal(actions, want) {
 				t.Errorf("%s: its role allows %v; the job's Actions are %v", f.LogicalID(), actions, want)
+			}
+			if j.Kind == templategen.KindCognitoTrigger {
+				checkTrigger(t, tpl, f)
+				return
 			}
 			if j.Kind != templategen.KindQueueWorker {
 				return
@@ -830,4 +854,51 @@ func routeVars(t *testing.T, dir string) map[string]string {
 		}
 	}
 	return out
+}
+
+// checkTrigger checks a Cognito trigger's wiring: main.go starts it, the user pool's
+// LambdaConfig names it, a permission lets only that pool of this account invoke it,
+// its timeout is under Cognito's 5 seconds, and nothing of it (environment, role)
+// refers to the pool, which would make a circular dependency.
+func checkTrigger(t *testing.T, tpl template, f templategen.Function) {
+	t.Helper()
+	main := string(readFile(t, repoRoot(t), "functions/"+f.Name+"/main.go"))
+	if !strings.Contains(main, fmt.Sprintf("lambdaentry.CognitoTrigger(%q)", f.Name)) {
+		t.Errorf("functions/%s/main.go does not start trigger %s:\n%s", f.Name, f.Name, main)
+	}
+	arn := map[string]any{"Fn::GetAtt": []any{f.LogicalID(), "Arn"}}
+	perm := tpl.Resources[f.TriggerPermissionID()]
+	fn := tpl.Resources[f.LogicalID()]
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"user pool trigger", dig(tpl.Resources["UserPool"].Properties, "LambdaConfig", f.Job.Trigger), arn},
+		{"permission type", perm.Type, "AWS::Lambda::Permission"},
+		{"permission function", perm.Properties["FunctionName"], arn},
+		{"permission principal", perm.Properties["Principal"], "cognito-idp.amazonaws.com"},
+		{"permission source", perm.Properties["SourceArn"], map[string]any{"Fn::GetAtt": []any{"UserPool", "Arn"}}},
+		{"permission account", perm.Properties["SourceAccount"], ref("AWS::AccountId")},
+		{"timeout", fn.Properties["Timeout"], templategen.TriggerTimeout},
+		{"events", fn.Properties["Events"], nil},
+	} {
+		if !equalJSON(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	for _, id := range []string{f.LogicalID(), f.RoleID()} {
+		raw, _ := json.Marshal(tpl.Resources[id])
+		if strings.Contains(string(raw), `"UserPool`) {
+			t.Errorf("%s refers to the user pool, which refers to %s: %s", id, f.LogicalID(), raw)
+		}
+	}
+	raw, _ := json.Marshal(tpl.Globals)
+	if strings.Contains(string(raw), `"UserPool`) {
+		t.Errorf("the Globals refer to the user pool, which refers to %s: %s", f.LogicalID(), raw)
+	}
+	var sample events.CognitoEventUserPoolsPostAuthentication
+	if err := json.Unmarshal(readFile(t, repoRoot(t), "events/"+f.Name+".json"), &sample); err != nil ||
+		!strings.HasPrefix(sample.TriggerSource, "PostAuthentication_") || sample.Request.UserAttributes["sub"] == "" {
+		t.Errorf("events/%s.json is no Post Authentication event: %v", f.Name, err)
+	}
 }

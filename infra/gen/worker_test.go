@@ -39,16 +39,7 @@ func init() {
 // failure (to reach the dead-letter queue), the missing job's message is done with.
 func TestWorkerEventRunsTheJob(t *testing.T) {
 	ctx := context.Background()
-	var worker *api.Job
-	for _, j := range api.Jobs() {
-		if j.Kind == templategen.KindQueueWorker {
-			worker = &j
-		}
-	}
-	if worker == nil {
-		t.Fatal("api.Jobs has no queue worker")
-	}
-	raw := readFile(t, repoRoot(t), "events/"+worker.Function+".json")
+	worker, raw := jobOfKind(t, templategen.KindQueueWorker)
 	var ev events.SQSEvent
 	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) != 1 {
 		t.Fatalf("events/%s.json: %v, %d records", worker.Function, err, len(ev.Records))
@@ -102,4 +93,16 @@ func TestWorkerEventRunsTheJob(t *testing.T) {
 	if _, err := lambdaentry.WorkerHandler(ctx, "jobs-get"); err == nil {
 		t.Error("WorkerHandler accepted a route's function")
 	}
+}
+
+// jobOfKind is api.Jobs' job of kind, and its sample event (events/<function>.json).
+func jobOfKind(t *testing.T, kind string) (api.Job, []byte) {
+	t.Helper()
+	for _, j := range api.Jobs() {
+		if j.Kind == kind {
+			return j, readFile(t, repoRoot(t), "events/"+j.Function+".json")
+		}
+	}
+	t.Fatalf("api.Jobs has no job of kind %s", kind)
+	return api.Job{}, nil
 }

@@ -114,6 +114,8 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 		}
 		return map[string]string{"organizationId": f.org.ID}
 	},
+	// The console sends no body: the sign-in is the token's and the connection's.
+	"sessions-create": func(*testing.T, *faultRun, *faultReq) any { return nil },
 	"organizations-create": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"name": "Northwind IT Services"}
 	},
@@ -254,6 +256,15 @@ var faultPrepare = map[string]func(t *testing.T, f *faultRun, r *faultReq){
 
 // faultVariants are the routes' other cases: states that take other code paths.
 var faultVariants = map[string][]faultVariant{
+	// The sign-in is written in each organization of the caller's, in one transaction.
+	"sessions-create": {{name: "a member of two organizations", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		other := f.env.NewOrg("owner-" + strings.ToLower(domain.NewID()) + "@faults.example")
+		m := domain.Membership{OrganizationID: other.ID, UserID: getMe(t, f.env, r.Token).User.ID, Email: f.org.OwnerEmail,
+			Name: "Owner", Role: permission.Technician, TenantScope: domain.AllTenantsScope(), JoinedAt: time.Now().UTC()}
+		if err := f.store.PutMember(context.Background(), m, audit.Event{Category: audit.UserManagement, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+	}}},
 	"customers-delete": {{name: "with contacts, tickets, documents and activity", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		p := map[string]string{"customerId": r.params["customerId"]}
 		fixtureContact(t, f.world, f.org.ID, p)

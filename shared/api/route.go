@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -105,6 +107,13 @@ type Job struct {
 	// Run, for a schedule, does one run's work at now, in the store's system scope. Its
 	// result is logged (as JSON); a run that stops early leaves the rest to the next.
 	Run func(ctx context.Context, st *store.Store, now time.Time) (any, error)
+	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
+	// invokes it: TriggerPostAuthentication.
+	Trigger string
+	// PostAuthentication, for the Post Authentication trigger, records one
+	// authentication and returns in how many organizations (PostAuthenticationHandler
+	// wraps it).
+	PostAuthentication func(ctx context.Context, st *store.Store, ev events.CognitoEventUserPoolsPostAuthentication) (int, error)
 }
 
 func dedupe(in []string) []string {

@@ -18,6 +18,7 @@ func Routes() []Route {
 		teamRoutes(),
 		authSettingsRoutes(),
 		subOrganizationRoutes(),
+		sessionRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -56,6 +57,7 @@ func Jobs() []Job {
 	return []Job{
 		jobWorker(),
 		expireInvitationsJob(),
+		postAuthenticationJob(),
 	}
 }
 

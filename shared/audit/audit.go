@@ -58,6 +58,19 @@ type Change struct {
 	To    any    `json:"to"`
 }
 
+// Client is what a sign-in's user agent says about the caller's browser, operating
+// system and device (shared/signin parses it), and whether Cognito saw a device it did
+// not remember. Fields the user agent does not reveal are empty.
+type Client struct {
+	Browser        string `json:"browser,omitempty"`
+	BrowserVersion string `json:"browserVersion,omitempty"`
+	OS             string `json:"os,omitempty"`
+	Device         string `json:"device,omitempty"`
+	// NewDevice: Cognito's device tracking did not know the device (Post
+	// Authentication's newDeviceUsed).
+	NewDevice bool `json:"newDevice,omitempty"`
+}
+
 // Event is one append-only audit record.
 type Event struct {
 	ID             string      `json:"id"`
@@ -71,7 +84,12 @@ type Event struct {
 	Changes        []Change    `json:"changes,omitempty"`
 	SourceIP       string      `json:"sourceIp"`
 	UserAgent      string      `json:"userAgent"`
-	At             time.Time   `json:"at"`
+	// Client and IdentityProvider describe a sign-in (category sign-in): the parsed
+	// user agent, and the identity provider that authenticated the user ("Cognito"
+	// for a native user, the provider's name for a federated one).
+	Client           *Client   `json:"client,omitempty"`
+	IdentityProvider string    `json:"identityProvider,omitempty"`
+	At               time.Time `json:"at"`
 }
 
 // Origin is what the request knows about who acts and from where.

@@ -69,7 +69,6 @@ func (c Claims) Principal() (Principal, error) {
 		EmailVerified: c.boolean("email_verified"),
 		Name:          c.str("name"),
 		EntraTenantID: c.str("custom:tid"),
-		Provider:      "Cognito",
 	}
 	if p.Subject == "" {
 		return Principal{}, fmt.Errorf("token has no sub claim")
@@ -85,20 +84,33 @@ func (c Claims) Principal() (Principal, error) {
 		p.SessionID = "auth-" + strconv.FormatInt(p.AuthTime.Unix(), 10)
 	}
 	p.AMR = append(c.list("amr"), c.list("custom:amr")...)
+	p.Provider = c.Provider()
+	if p.Name == "" {
+		p.Name = strings.TrimSpace(c.str("given_name") + " " + c.str("family_name"))
+	}
+	return p, nil
+}
+
+// NativeProvider is the identity provider of a user who signed in to the user pool
+// itself rather than through a federated provider.
+const NativeProvider = "Cognito"
+
+// Provider is the identity provider that signed the user in: the providerName of the
+// identities claim (or of Cognito's identities user attribute, the same JSON), or
+// NativeProvider when there is none.
+func (c Claims) Provider() string {
+	provider := NativeProvider
 	for _, id := range c.objects("identities") {
 		if name, _ := id["providerName"].(string); name != "" {
-			p.Provider = name
+			provider = name
 		}
 	}
 	if m := goMapProvider.FindStringSubmatch(c.str("identities")); m != nil {
 		// API Gateway renders object claims in Go's map syntax:
 		// [map[providerName:EntraID providerType:OIDC ...]].
-		p.Provider = m[1]
+		provider = m[1]
 	}
-	if p.Name == "" {
-		p.Name = strings.TrimSpace(c.str("given_name") + " " + c.str("family_name"))
-	}
-	return p, nil
+	return provider
 }
 
 func (c Claims) str(k string) string {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"strings"
 )
@@ -13,6 +14,18 @@ func NewID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+// DerivedID is an id in NewID's form derived from parts: the same parts always give the
+// same id, which makes a write under attribute_not_exists happen once. Its 128 bits of
+// a hash reveal nothing of the parts.
+func DerivedID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return strings.ToLower(idEncoding.EncodeToString(h.Sum(nil)[:16]))
 }
 
 // ValidID reports whether s looks like an id this system could have issued: short,

@@ -132,12 +132,11 @@ func HandlerFor(ctx context.Context, rt api.Route, uses ...Use) (http.Handler, e
 }
 
 func handlerFor(ctx context.Context, rt api.Route, with []Use) (http.Handler, error) {
-	cfg, err := awsconfig.Load(ctx)
+	st, cfg, err := tableFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
-	deps := api.BaseDeps(store.New(db, awsconfig.TableName(store.DefaultTable)), os.Getenv("CONSOLE_URL"))
+	deps := api.BaseDeps(st, os.Getenv("CONSOLE_URL"))
 	for _, use := range with {
 		if err := use(ctx, cfg, deps); err != nil {
 			return nil, fmt.Errorf("%s: %w", rt.Function, err)
@@ -149,3 +148,26 @@ func handlerFor(ctx context.Context, rt api.Route, with []Use) (http.Handler, er
 type errUnknown string
 
 func (e errUnknown) Error() string { return "no route is served by function " + string(e) }
+
+// tableFromEnv loads the AWS configuration and opens the table of TABLE_NAME (through
+// DYNAMODB_ENDPOINT when set): what every function starts with.
+func tableFromEnv(ctx context.Context) (*store.Store, aws.Config, error) {
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, aws.Config{}, err
+	}
+	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
+	return store.New(db, awsconfig.TableName(store.DefaultTable)), cfg, nil
+}
+
+// startJob builds the handler of job function name and runs it under Lambda, logging
+// JSON; it does not return. A handler that cannot be built stops the process at start.
+func startJob(name string, build func(context.Context, string) (any, error)) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	h, err := build(context.Background(), name)
+	if err != nil {
+		slog.Error("start", "function", name, "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}

@@ -5,13 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/switchboard-msp/switchboard/shared/api"
-	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -33,13 +29,7 @@ type ScheduleFunc func(ctx context.Context, payload json.RawMessage) (any, error
 
 // Schedule runs the schedule whose Function is name; it does not return.
 func Schedule(name string) {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	h, err := ScheduleHandler(context.Background(), name)
-	if err != nil {
-		slog.Error("start", "function", name, "err", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h)
+	startJob(name, func(ctx context.Context, name string) (any, error) { return ScheduleHandler(ctx, name) })
 }
 
 // ScheduleHandler builds the handler of schedule name from the environment: the table
@@ -48,12 +38,11 @@ func ScheduleHandler(ctx context.Context, name string) (ScheduleFunc, error) {
 	if _, err := scheduleJob(name); err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.Load(ctx)
+	st, _, err := tableFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
-	return ScheduleOn(store.New(db, awsconfig.TableName(store.DefaultTable)), name)
+	return ScheduleOn(st, name)
 }
 
 // ScheduleOn is the handler of schedule name over st. Each invocation runs the job

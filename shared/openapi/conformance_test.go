@@ -627,6 +627,7 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 		}})
 	steps = append(steps, reasonSteps(func(p string) bool { return !isDetailRoute(p) && !isTeamRoute(p) && !isSubOrgRoute(p) },
 		func(w *world, path string) string { return w.fill(path) })...)
+	steps = append(steps, sessionSteps()...)
 	if !w.run(t, steps) {
 		return // -run picked some steps: coverage is not theirs to judge
 	}

@@ -48,6 +48,8 @@ func TestStoreContract(t *testing.T) {
 		{"session activity is written at most once per interval", testTouchSession},
 		{"idempotency records replay within the window and expire on read", testIdempotency},
 		{"every membership write advances the member epoch, and organization edits keep it", testMemberEpoch},
+		{"a session's sign-in is recorded once in each organization of the user", testSignInOnce},
+		{"an authentication is recorded in every organization of the user", testRecordAuthentication},
 	}
 	for engine, open := range engines(t) {
 		for _, tc := range suite {

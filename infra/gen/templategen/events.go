@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -311,14 +313,7 @@ func Event(rt api.Route) ([]byte, error) {
 			ev.Headers[strings.ToLower(api.HeaderIdempotencyKey)] = fmt.Sprintf("%x", sum[:16])
 		}
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		return nil, fmt.Errorf("event %s: %w", rt.Function, err)
-	}
-	return b.Bytes(), nil
+	return sampleJSON(rt.Function, ev)
 }
 
 // SampleJobID is the job the worker's sample event names (SampleParam("jobId")).
@@ -360,14 +355,7 @@ func WorkerEvent(j api.Job) ([]byte, error) {
 		EventSourceARN:    "arn:aws:sqs:us-east-1:123456789012:switchboard-JobsQueue-EXAMPLE",
 		AWSRegion:         "us-east-1",
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(map[string][]sqsRecord{"Records": {rec}}); err != nil {
-		return nil, fmt.Errorf("event %s: %w", j.Function, err)
-	}
-	return b.Bytes(), nil
+	return sampleJSON(j.Function, map[string][]sqsRecord{"Records": {rec}})
 }
 
 // scheduleInput is the payload of a schedule's target: its ScheduleEvent, each value
@@ -399,14 +387,7 @@ func ScheduleSampleEvent(j api.Job) ([]byte, error) {
 		ExecutionID:   fmt.Sprintf("%x", sum[:8]),
 		AttemptNumber: "1",
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		return nil, fmt.Errorf("event %s: %w", j.Function, err)
-	}
-	return b.Bytes(), nil
+	return sampleJSON(j.Function, ev)
 }
 
 // marshalCompact is json.Marshal without HTML escaping (Scheduler's attributes are
@@ -419,4 +400,55 @@ func marshalCompact(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// PostAuthenticationEvent is events/<name>.json of the Post Authentication trigger:
+// the event Cognito sends it after the sample caller (federated from Entra ID, as in
+// SampleClaims) signed in through the console's app client.
+func PostAuthenticationEvent(j api.Job) ([]byte, error) {
+	identities, err := marshalCompact([]map[string]any{{
+		"dateCreated": "1699990000000", "userId": SampleSubject, "providerName": EntraProviderName,
+		"providerType": "OIDC", "issuer": nil, "primary": "true",
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", j.Function, err)
+	}
+	ev := events.CognitoEventUserPoolsPostAuthentication{
+		CognitoEventUserPoolsHeader: events.CognitoEventUserPoolsHeader{
+			Version:       "1",
+			TriggerSource: "PostAuthentication_Authentication",
+			Region:        "us-east-1",
+			UserPoolID:    SampleUserPool,
+			CallerContext: events.CognitoEventUserPoolsCallerContext{AWSSDKVersion: "aws-sdk-unknown-unknown", ClientID: SampleClientID},
+			UserName:      EntraProviderName + "_" + SampleSubject,
+		},
+		Request: events.CognitoEventUserPoolsPostAuthenticationRequest{
+			NewDeviceUsed: false,
+			UserAttributes: map[string]string{
+				"sub":                 SampleSubject,
+				"cognito:user_status": "EXTERNAL_PROVIDER",
+				"email":               SampleEmail,
+				"email_verified":      "true",
+				"name":                SampleName,
+				"custom:tid":          SampleEntraTenant,
+				"custom:amr":          `["pwd","mfa"]`,
+				"identities":          string(identities),
+			},
+			ClientMetadata: map[string]string{},
+		},
+	}
+	return sampleJSON(j.Function, ev)
+}
+
+// sampleJSON is the text of a sample event: indented JSON without HTML escaping, as
+// AWS documents its events.
+func sampleJSON(function string, v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("event %s: %w", function, err)
+	}
+	return b.Bytes(), nil
 }

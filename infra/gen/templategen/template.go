@@ -74,6 +74,10 @@ const (
 	ScheduleMaxRetries = 3
 )
 
+// TriggerTimeout is a Cognito trigger's timeout in seconds: Cognito waits 5 seconds
+// for a trigger and fails the sign-in without its answer.
+const TriggerTimeout = 5
+
 // scheduleExpression is what EventBridge Scheduler accepts for a recurring schedule.
 var scheduleExpression = regexp.MustCompile(`^(rate\(1 (minute|hour|day)\)|rate\([1-9][0-9]* (minutes|hours|days)\)|cron\([^()]+\))$`)
 
@@ -85,20 +89,65 @@ func (f Function) WorkerMappingID() string { return camel(f.Name) + "QueueMappin
 type stack struct {
 	// worker is the queue worker, when the table has one; the jobs queue exists then.
 	worker *Function
+	// triggers are the user pool's Lambda triggers, in function order.
+	triggers []trigger
+}
+
+// trigger is one of the user pool's Lambda triggers: its LambdaConfig property (such
+// as PostAuthentication) and the function it invokes.
+type trigger struct {
+	property string
+	fn       *Function
+}
+
+// cognitoTriggers are the user pool triggers the generator wires (LambdaConfig
+// properties) to the handler field the job must have.
+var cognitoTriggers = map[string]func(api.Job) bool{
+	api.TriggerPostAuthentication: func(j api.Job) bool { return j.PostAuthentication != nil },
 }
 
 func stackOf(fns []Function) (stack, error) {
 	var st stack
 	for i, f := range fns {
-		if f.Job == nil || f.Job.Kind != KindQueueWorker {
+		if f.Job == nil {
 			continue
 		}
-		if st.worker != nil {
-			return stack{}, fmt.Errorf("jobs %s and %s are both queue workers; one worker runs every kind of job", st.worker.Name, f.Name)
+		switch f.Job.Kind {
+		case KindQueueWorker:
+			if st.worker != nil {
+				return stack{}, fmt.Errorf("jobs %s and %s are both queue workers; one worker runs every kind of job", st.worker.Name, f.Name)
+			}
+			st.worker = &fns[i]
+		case KindCognitoTrigger:
+			has, ok := cognitoTriggers[f.Job.Trigger]
+			if !ok || !has(*f.Job) {
+				return stack{}, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger %q; teach templategen.cognitoTriggers it", f.Name, f.Job.Kind, f.Job.Trigger)
+			}
+			for _, t := range st.triggers {
+				if t.property == f.Job.Trigger {
+					return stack{}, fmt.Errorf("jobs %s and %s are both the user pool's %s trigger", t.fn.Name, f.Name, f.Job.Trigger)
+				}
+			}
+			if slices.ContainsFunc(f.Job.Actions, func(a string) bool { return strings.HasPrefix(a, "cognito-idp:") }) {
+				// The pool names the function; a role or environment naming the pool
+				// would be a circular dependency.
+				return stack{}, fmt.Errorf("job %s: a Cognito trigger cannot call Cognito (%v): the user pool depends on the function", f.Name, f.Job.Actions)
+			}
+			st.triggers = append(st.triggers, trigger{f.Job.Trigger, &fns[i]})
 		}
-		st.worker = &fns[i]
 	}
 	return st, nil
+}
+
+// TriggerPermissionID is the logical id of the permission that lets the user pool
+// invoke a trigger function.
+func (f Function) TriggerPermissionID() string { return camel(f.Name) + "Permission" }
+
+// usesUserPool reports whether the function calls Cognito: only those get the pool's
+// ids in their environment (USER_POOL_ID, USER_POOL_CLIENT_ID), so that no other
+// function, the triggers the pool refers to above all, depends on the pool.
+func (f Function) usesUserPool() bool {
+	return slices.ContainsFunc(f.Actions(), func(a string) bool { return strings.HasPrefix(a, "cognito-idp:") })
 }
 
 // MaxFunctionNameLength keeps "<stack name>-<function>" within Lambda's 64 characters
@@ -119,7 +168,7 @@ func Template(fns []Function) ([]byte, error) {
 	}
 	resources := m(
 		TableID, table(),
-		UserPoolID, userPool(),
+		UserPoolID, userPool(st),
 		IdentityProviderID, identityProvider(),
 		UserPoolClientID, userPoolClient(),
 		UserPoolDomainID, m("Type", "AWS::Cognito::UserPoolDomain", "Properties", m(
@@ -139,8 +188,6 @@ func Template(fns []Function) ([]byte, error) {
 		"CONSOLE_URL", ref("ConsoleUrl"),
 		"SES_SENDER", ref("SesSenderIdentity"),
 		mail.EnvMailFrom, ref("MailFrom"),
-		identity.EnvUserPoolID, ref(UserPoolID),
-		identity.EnvUserPoolClientID, ref(UserPoolClientID),
 		"DOCUMENTS_BUCKET", ref(DocumentsBucketID),
 	)
 	outputs := m(
@@ -196,6 +243,15 @@ func Template(fns []Function) ([]byte, error) {
 				"RetentionInDays", ref("LogRetentionDays"),
 			),
 		)})
+		if f.Job != nil && f.Job.Kind == KindCognitoTrigger {
+			resources = append(resources, kv{f.TriggerPermissionID(), m("Type", "AWS::Lambda::Permission", "Properties", m(
+				"Action", "lambda:InvokeFunction",
+				"FunctionName", getAtt(f.LogicalID(), "Arn"),
+				"Principal", "cognito-idp.amazonaws.com",
+				"SourceAccount", ref("AWS::AccountId"),
+				"SourceArn", getAtt(UserPoolID, "Arn"),
+			))})
+		}
 		if st.worker != nil && f.Name == st.worker.Name {
 			// A plain event source mapping rather than SAM's SQS event, which would also
 			// attach AWSLambdaSQSQueueExecutionRole (SQS actions on every queue) to the
@@ -317,12 +373,12 @@ func table() om {
 	return m("Type", "AWS::DynamoDB::Table", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", props)
 }
 
-func userPool() om {
+func userPool(st stack) om {
 	custom := func(name string, maxLen int) om {
 		return m("Name", name, "AttributeDataType", "String", "Mutable", true,
 			"StringAttributeConstraints", m("MinLength", "0", "MaxLength", fmt.Sprint(maxLen)))
 	}
-	return m("Type", "AWS::Cognito::UserPool", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", m(
+	props := m(
 		"UserPoolName", sub("${AWS::StackName}-users"),
 		"DeletionProtection", "ACTIVE",
 		"UsernameAttributes", strs("email"),
@@ -341,7 +397,15 @@ func userPool() om {
 			custom("tid", 64),
 			custom("amr", 256),
 		),
-	))
+	)
+	if len(st.triggers) > 0 {
+		var cfg om
+		for _, t := range st.triggers {
+			cfg = append(cfg, kv{t.property, getAtt(t.fn.LogicalID(), "Arn")})
+		}
+		props = append(props, kv{"LambdaConfig", cfg})
+	}
+	return m("Type", "AWS::Cognito::UserPool", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", props)
 }
 
 func identityProvider() om {
@@ -449,6 +513,13 @@ func function(f Function, st stack) (om, error) {
 	// Its own role (role), not SAM's: SAM's would also attach AWSLambdaBasicExecutionRole,
 	// which grants the logs actions on every log group ("*").
 	props = append(props, kv{"Role", getAtt(f.RoleID(), "Arn")})
+	if f.usesUserPool() {
+		// Added to the Globals' variables by SAM.
+		props = append(props, kv{"Environment", m("Variables", m(
+			identity.EnvUserPoolID, ref(UserPoolID),
+			identity.EnvUserPoolClientID, ref(UserPoolClientID),
+		))})
+	}
 	if f.Route != nil {
 		ev := m("ApiId", ref(HTTPAPIID), "Method", f.Route.Method, "Path", f.Route.Path)
 		if f.Route.Permission == permission.Public {
@@ -464,6 +535,9 @@ func function(f Function, st stack) (om, error) {
 			return nil, err
 		}
 		props = append(props, kv{"Timeout", ScheduleTimeout}, kv{"Events", m(ScheduleEventName, ev)})
+	} else if f.Job.Kind == KindCognitoTrigger {
+		// Its trigger is the user pool's LambdaConfig, with the permission beside it.
+		props = append(props, kv{"Timeout", TriggerTimeout})
 	} else {
 		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
 	}

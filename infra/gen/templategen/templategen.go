@@ -134,6 +134,10 @@ func Files() (map[string][]byte, error) {
 				if src, err = ScheduleMainGo(*f.Job); err == nil {
 					ev, err = ScheduleSampleEvent(*f.Job)
 				}
+			case KindCognitoTrigger:
+				if src, err = TriggerMainGo(*f.Job); err == nil {
+					ev, err = PostAuthenticationEvent(*f.Job)
+				}
 			default:
 				// Other kinds' main.go wire their own trigger's event type; until the
 				// generator knows them they are written by hand (and the tests require it).
@@ -257,6 +261,34 @@ import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
 
 func main() { lambdaentry.Schedule(%q) }
 `, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), j.Function)
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
+	}
+	return out, nil
+}
+
+// KindCognitoTrigger is the api.Job kind of a function the user pool invokes on one
+// of its triggers (the job's Trigger).
+const KindCognitoTrigger = api.KindCognitoTrigger
+
+// TriggerMainGo is functions/<name>/main.go of a Cognito trigger: it starts the
+// trigger's handler. Only the Post Authentication trigger is known.
+func TriggerMainGo(j api.Job) ([]byte, error) {
+	if j.Trigger != api.TriggerPostAuthentication || j.PostAuthentication == nil {
+		return nil, fmt.Errorf("cognito trigger %s: trigger %q is not %s with a PostAuthentication handler; template.yaml cannot wire its trigger",
+			j.Function, j.Trigger, api.TriggerPostAuthentication)
+	}
+	src := fmt.Sprintf(`// %s
+
+// Command %s is the user pool's %s trigger.
+// %s.
+package main
+
+import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+
+func main() { lambdaentry.CognitoTrigger(%q) }
+`, Generated, j.Function, j.Trigger, strings.TrimSuffix(j.Summary, "."), j.Function)
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
@@ -60,6 +61,12 @@ func TestTemplateRefuses(t *testing.T) {
 	sns.Actions = []string{"sns:Publish"}
 	sqs := route("queue-send", "POST", "/api/queue")
 	sqs.Actions = []string{"sqs:SendMessage"}
+	postAuth := func(name string) api.Job {
+		return api.Job{Function: name, Kind: KindCognitoTrigger, Trigger: api.TriggerPostAuthentication, Actions: []string{"dynamodb:PutItem"},
+			PostAuthentication: func(context.Context, *store.Store, events.CognitoEventUserPoolsPostAuthentication) (int, error) {
+				return 0, nil
+			}}
+	}
 	worker := func(name string) api.Job {
 		return api.Job{Function: name, Kind: KindQueueWorker, Actions: []string{"sqs:ReceiveMessage"}}
 	}
@@ -73,7 +80,15 @@ func TestTemplateRefuses(t *testing.T) {
 		{"unknown service", []api.Route{sns}, nil, "no resources known for sns"},
 		{"sqs without a queue worker", []api.Route{sqs}, nil, "no queue-worker job consumes the jobs queue"},
 		{"two queue workers", nil, []api.Job{worker("worker-a"), worker("worker-b")}, "both queue workers"},
-		{"unknown kind", nil, []api.Job{{Function: "pre-sign-up", Kind: "cognito-trigger"}}, "cannot wire its trigger"},
+		{"unknown kind", nil, []api.Job{{Function: "stream-consumer", Kind: "dynamodb-stream"}}, "cannot wire its trigger"},
+		{"unknown Cognito trigger", nil, []api.Job{{Function: "pre-sign-up", Kind: KindCognitoTrigger, Trigger: "PreSignUp"}}, "cannot wire its trigger"},
+		{"Post Authentication without a handler", nil, []api.Job{{Function: "post-auth", Kind: KindCognitoTrigger, Trigger: api.TriggerPostAuthentication}}, "cannot wire its trigger"},
+		{"two Post Authentication triggers", nil, []api.Job{postAuth("post-auth-a"), postAuth("post-auth-b")}, "both the user pool's PostAuthentication trigger"},
+		{"a trigger calling Cognito", nil, []api.Job{func() api.Job {
+			j := postAuth("post-auth")
+			j.Actions = append(j.Actions, "cognito-idp:AdminGetUser")
+			return j
+		}()}, "cannot call Cognito"},
 		{"schedule without an expression", nil, []api.Job{{Function: "expire-invitations", Kind: KindSchedule}}, "no rate(...) or cron(...)"},
 		{"schedule with a bad expression", nil, []api.Job{{Function: "expire-invitations", Kind: KindSchedule, Schedule: "every 15 minutes"}}, "no rate(...) or cron(...)"},
 		{"schedule with a singular rate", nil, []api.Job{{Function: "expire-invitations", Kind: KindSchedule, Schedule: "rate(15 minute)"}}, "no rate(...) or cron(...)"},
@@ -158,10 +173,14 @@ func TestTemplateSchedule(t *testing.T) {
 			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"ExpireInvitationsLogGroup", "Arn"}}}},
 			map[string]any{"Sid": "Table", "Effect": "Allow", "Action": []any{"dynamodb:Query", "dynamodb:GetItem"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}}},
 			map[string]any{"Sid": "TableIndexes", "Effect": "Allow", "Action": []any{"dynamodb:Query"}, "Resource": []any{map[string]any{"Fn::Sub": "${Table.Arn}/index/GSI1"}, map[string]any{"Fn::Sub": "${Table.Arn}/index/GSI2"}}}}},
-		"MAIL_FROM":           {tpl.Globals.Function.Environment.Variables["MAIL_FROM"], map[string]any{"Ref": "MailFrom"}},
-		"USER_POOL_ID":        {tpl.Globals.Function.Environment.Variables["USER_POOL_ID"], map[string]any{"Ref": "UserPool"}},
-		"USER_POOL_CLIENT_ID": {tpl.Globals.Function.Environment.Variables["USER_POOL_CLIENT_ID"], map[string]any{"Ref": "UserPoolClient"}},
-		"MailFrom default":    {tpl.Parameters["MailFrom"]["Default"], "no-reply@example.com"},
+		"MAIL_FROM": {tpl.Globals.Function.Environment.Variables["MAIL_FROM"], map[string]any{"Ref": "MailFrom"}},
+		// The user pool's ids only in the functions that call Cognito, never in Globals.
+		"USER_POOL_ID in Globals":        {tpl.Globals.Function.Environment.Variables["USER_POOL_ID"], nil},
+		"USER_POOL_CLIENT_ID in Globals": {tpl.Globals.Function.Environment.Variables["USER_POOL_CLIENT_ID"], nil},
+		"user pool of the Cognito caller": {tpl.Resources["MembersRemoveFunction"].Properties["Environment"],
+			map[string]any{"Variables": map[string]any{"USER_POOL_ID": map[string]any{"Ref": "UserPool"}, "USER_POOL_CLIENT_ID": map[string]any{"Ref": "UserPoolClient"}}}},
+		"no user pool for the schedule": {fn["Environment"], nil},
+		"MailFrom default":              {tpl.Parameters["MailFrom"]["Default"], "no-reply@example.com"},
 		"cognito statement": {roleStatements("MembersRemoveFunction")[1],
 			map[string]any{"Sid": "UserPool", "Effect": "Allow", "Action": []any{"cognito-idp:AdminUserGlobalSignOut"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"UserPool", "Arn"}}}}},
 	} {
