@@ -24,8 +24,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/switchboard-msp/switchboard/infra/coldstart"
+	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
@@ -140,10 +142,17 @@ func (b *bench) coldStart(ctx context.Context, root string, build *coldBuild, en
 	// Destructive samples go last in each round, so the others find the sample objects;
 	// each round seeds them again.
 	slices.SortStableFunc(names, func(x, y string) int { return boolInt(destructive(x)) - boolInt(destructive(y)) })
+	sampleUser, err := b.deps.Store.LookupIdentity(ctx, templategen.SampleSubject)
+	if err != nil {
+		return false, fmt.Errorf("the sample user: %w", err)
+	}
 	for _, name := range names {
 		ev, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
 		if err != nil {
 			return false, err
+		}
+		if ev, err = withUserClaim(ev, sampleUser); err != nil {
+			return false, fmt.Errorf("events/%s.json: %w", name, err)
 		}
 		fns = append(fns, coldstart.Function{Name: name, Path: filepath.Join(dir, name), Event: ev})
 	}
@@ -336,6 +345,26 @@ func motoResources(ctx context.Context, cfg aws.Config, moto string, env map[str
 		}
 	}
 	return nil
+}
+
+// withUserClaim adds auth.ClaimUserID to the token claims of a route's sample event, as
+// the user pool's Pre Token Generation trigger puts it in every token of a mapped
+// identity: the committed events cannot carry it, since the sample user's id is made
+// when the bench signs it up. Other events are returned as they are.
+func withUserClaim(raw []byte, userID string) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	rc, _ := ev["requestContext"].(map[string]any)
+	authz, _ := rc["authorizer"].(map[string]any)
+	jwt, _ := authz["jwt"].(map[string]any)
+	claims, ok := jwt["claims"].(map[string]any)
+	if !ok {
+		return raw, nil
+	}
+	claims[auth.ClaimUserID] = userID
+	return json.Marshal(ev)
 }
 
 // seedSamples makes the objects the committed sample events name: the signed-in user

@@ -34,6 +34,10 @@ const (
 type Signer struct {
 	key *rsa.PrivateKey
 	now func() time.Time
+	// UserOf, when set, maps a subject to its user id ("" when not mapped yet), as the
+	// user pool's Pre Token Generation trigger does: SignIn then adds it to the token as
+	// auth.ClaimUserID.
+	UserOf func(ctx context.Context, subject string) (string, error)
 }
 
 // NewSigner makes a signer with a fresh key.
@@ -63,6 +67,14 @@ type Identity struct {
 	Provider string
 	// EntraTenantID, when set, is the custom:tid claim an Entra sign-in carries.
 	EntraTenantID string
+	// UserID, when set, is the auth.ClaimUserID claim the Pre Token Generation trigger
+	// adds once the identity is mapped.
+	UserID string
+}
+
+// SubjectOf is the subject Token gives an identity without one.
+func SubjectOf(email string) string {
+	return "dev-" + base64.RawURLEncoding.EncodeToString([]byte(domain.NormalizeEmail(email)))
 }
 
 // Token signs an ID token for id.
@@ -75,7 +87,7 @@ func (s *Signer) Token(id Identity) (string, error) {
 		id.Lifetime = time.Hour
 	}
 	if id.Subject == "" {
-		id.Subject = "dev-" + base64.RawURLEncoding.EncodeToString([]byte(domain.NormalizeEmail(id.Email)))
+		id.Subject = SubjectOf(id.Email)
 	}
 	claims := jwt.MapClaims{
 		"iss": Issuer, "aud": Audience, "sub": id.Subject, "token_use": "id",
@@ -90,6 +102,9 @@ func (s *Signer) Token(id Identity) (string, error) {
 	}
 	if id.EntraTenantID != "" {
 		claims["custom:tid"] = id.EntraTenantID
+	}
+	if id.UserID != "" {
+		claims[auth.ClaimUserID] = id.UserID
 	}
 	if id.Provider != "" {
 		claims["identities"] = []map[string]any{{"providerName": id.Provider, "providerType": "OIDC", "userId": id.Subject}}
@@ -139,7 +154,16 @@ func (s *Signer) SignIn() http.Handler {
 			return
 		}
 		mfa := in.MFA == nil || *in.MFA
-		tok, err := s.Token(Identity{Email: in.Email, Name: in.Name, MFA: mfa})
+		id := Identity{Email: in.Email, Name: in.Name, MFA: mfa}
+		if s.UserOf != nil {
+			userID, err := s.UserOf(r.Context(), SubjectOf(in.Email))
+			if err != nil {
+				problem.Write(r.Context(), w, r, err)
+				return
+			}
+			id.UserID = userID
+		}
+		tok, err := s.Token(id)
 		if err != nil {
 			problem.Write(r.Context(), w, r, err)
 			return

@@ -896,9 +896,16 @@ func checkTrigger(t *testing.T, tpl template, f templategen.Function) {
 	if strings.Contains(string(raw), `"UserPool`) {
 		t.Errorf("the Globals refer to the user pool, which refers to %s: %s", f.LogicalID(), raw)
 	}
-	var sample events.CognitoEventUserPoolsPostAuthentication
-	if err := json.Unmarshal(readFile(t, repoRoot(t), "events/"+f.Name+".json"), &sample); err != nil ||
-		!strings.HasPrefix(sample.TriggerSource, "PostAuthentication_") || sample.Request.UserAttributes["sub"] == "" {
-		t.Errorf("events/%s.json is no Post Authentication event: %v", f.Name, err)
+	// Each trigger's sample is the event its LambdaConfig property sends.
+	var sample struct {
+		events.CognitoEventUserPoolsHeader
+		Request struct {
+			UserAttributes map[string]string `json:"userAttributes"`
+		} `json:"request"`
+	}
+	source := map[string]string{api.TriggerPostAuthentication: "PostAuthentication_", api.TriggerPreTokenGeneration: "TokenGeneration_"}[f.Job.Trigger]
+	if err := json.Unmarshal(readFile(t, repoRoot(t), "events/"+f.Name+".json"), &sample); err != nil || source == "" ||
+		!strings.HasPrefix(sample.TriggerSource, source) || sample.Request.UserAttributes["sub"] == "" {
+		t.Errorf("events/%s.json is no %s event: %v", f.Name, f.Job.Trigger, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -104,5 +105,86 @@ func TestPostAuthenticationEventRecordsTheSignIn(t *testing.T) {
 	}
 	if _, err := lambdaentry.PostAuthenticationHandler(context.Background(), "expire-invitations"); err == nil {
 		t.Error("a schedule was started as a Post Authentication trigger")
+	}
+}
+
+// TestPreTokenGenerationEventAddsTheUserClaim invokes the Pre Token Generation trigger's
+// handler as Lambda would, with events/cognito-pre-token-generation.json: a mapped
+// identity's token gets its user id as auth.ClaimUserID; an identity not mapped yet, or
+// a failing table, gets the event back without it (and no error, so the sign-in goes
+// on). A request whose token carries the claim authorizes without reading the mapping.
+func TestPreTokenGenerationEventAddsTheUserClaim(t *testing.T) {
+	var trigger api.Job
+	for _, j := range api.Jobs() {
+		if j.Kind == templategen.KindCognitoTrigger && j.Trigger == api.TriggerPreTokenGeneration {
+			trigger = j
+		}
+	}
+	if trigger.Function == "" {
+		t.Fatal("api.Jobs has no Pre Token Generation trigger")
+	}
+	var sample events.CognitoEventUserPoolsPreTokenGen
+	if err := json.Unmarshal(readFile(t, repoRoot(t), "events/"+trigger.Function+".json"), &sample); err != nil ||
+		sample.Request.UserAttributes["sub"] != templategen.SampleSubject {
+		t.Fatalf("events/%s.json is no Pre Token Generation event of the sample user: %v", trigger.Function, err)
+	}
+	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
+	if endpoint == "" {
+		endpoint = testenv.EmbeddedEndpoint()
+	}
+	unmapped := sample
+	unmapped.Request.UserAttributes = map[string]string{"sub": "never-signed-in", "email": "new@example.com"}
+	for _, tc := range []struct {
+		name      string
+		ev        events.CognitoEventUserPoolsPreTokenGen
+		table     string
+		wantClaim bool
+		log       string
+	}{
+		{name: "the sample user", ev: sample, wantClaim: true},
+		{name: "an identity not mapped yet", ev: unmapped},
+		{name: "the table fails", ev: sample, table: "no-such-table", log: `"level":"ERROR","msg":"token issued without the user claim"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
+			seedSampleOrg(ctx, t, st, templategen.SampleClaims())
+			userID, err := st.LookupIdentity(ctx, templategen.SampleSubject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
+			t.Setenv(awsconfig.EnvTable, st.TableName())
+			if tc.table != "" {
+				t.Setenv(awsconfig.EnvTable, tc.table)
+			}
+			var logs bytes.Buffer
+			prev := slog.Default()
+			slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+			t.Cleanup(func() { slog.SetDefault(prev) })
+
+			h, err := lambdaentry.PreTokenGenerationHandler(ctx, trigger.Function)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := h(ctx, tc.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			claim, has := out.Response.ClaimsOverrideDetails.ClaimsToAddOrOverride[auth.ClaimUserID]
+			if has != tc.wantClaim || (has && claim != userID) {
+				t.Errorf("claims %v, want %s = %s: %v", out.Response.ClaimsOverrideDetails.ClaimsToAddOrOverride, auth.ClaimUserID, userID, tc.wantClaim)
+			}
+			out.Response = tc.ev.Response
+			if !reflect.DeepEqual(out, tc.ev) {
+				t.Errorf("the trigger changed more than the claims to add: %+v", out)
+			}
+			if tc.log != "" && !strings.Contains(logs.String(), tc.log) {
+				t.Errorf("logs lack %s:\n%s", tc.log, logs.String())
+			}
+		})
+	}
+	if _, err := lambdaentry.PreTokenGenerationHandler(context.Background(), "cognito-post-authentication"); err == nil {
+		t.Error("the Post Authentication trigger was started as a Pre Token Generation trigger")
 	}
 }

@@ -89,6 +89,9 @@ func serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	// Tokens carry the user id once the identity is mapped, as the user pool's Pre Token
+	// Generation trigger adds it in the cloud.
+	signer.UserOf = func(ctx context.Context, subject string) (string, error) { return api.UserOf(ctx, st, subject) }
 	mail := &outbox.Outbox{}
 	deps := api.NewDeps(st, "http://"+ln.Addr().String())
 	deps.Mail = mail

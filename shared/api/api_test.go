@@ -254,6 +254,39 @@ func TestSignInRules(t *testing.T) {
 	}
 }
 
+// TestUserClaim: a token that carries auth.ClaimUserID (the Pre Token Generation
+// trigger copies it from the identity mapping) acts as that user without the mapping
+// being read: the token's subject and email belong to no one, so only the claim can
+// name the Owner; without it the same token signs a new person up, who cannot reach
+// the organization. A claim that is no valid id is ignored and the mapping is used.
+func TestUserClaim(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("claimed@example.com")
+	me := env.Get("/api/me", org.OwnerToken)
+	if me.Status != http.StatusOK {
+		t.Fatalf("me: %d %s", me.Status, me.Body)
+	}
+	ownerID := me.Map(t)["user"].(map[string]any)["id"].(string)
+	for _, tc := range []struct {
+		name    string
+		id      devauth.Identity
+		wantOrg bool
+	}{
+		{"the claim names the user", devauth.Identity{Email: "stranger@example.com", Subject: "unmapped-1", UserID: ownerID, MFA: true}, true},
+		{"no claim: a new person", devauth.Identity{Email: "stranger@example.com", Subject: "unmapped-2", MFA: true}, false},
+		{"the mapped subject without the claim", devauth.Identity{Email: "claimed@example.com", MFA: true}, true},
+		{"a malformed claim falls back to the mapping", devauth.Identity{Email: "claimed@example.com", UserID: "not an id", MFA: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := env.Do(testenv.Request{Method: "GET", Path: "/api/msp-portal/settings/profile", Token: env.TokenFor(tc.id),
+				Headers: map[string]string{"X-Organization-Id": org.ID}})
+			if (res.Status == http.StatusOK) != tc.wantOrg {
+				t.Fatalf("profile: %d %s", res.Status, res.Body)
+			}
+		})
+	}
+}
+
 func TestRemovedMemberLosesAccessAtOnce(t *testing.T) {
 	env := testenv.New(t)
 	env.Observe = openapitest.Validator(t)

@@ -108,12 +108,15 @@ type Job struct {
 	// result is logged (as JSON); a run that stops early leaves the rest to the next.
 	Run func(ctx context.Context, st *store.Store, now time.Time) (any, error)
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
-	// invokes it: TriggerPostAuthentication.
+	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string
 	// PostAuthentication, for the Post Authentication trigger, records one
 	// authentication and returns in how many organizations (PostAuthenticationHandler
 	// wraps it).
 	PostAuthentication func(ctx context.Context, st *store.Store, ev events.CognitoEventUserPoolsPostAuthentication) (int, error)
+	// PreTokenGeneration, for the Pre Token Generation trigger, returns the claims to add
+	// to the ID token Cognito is about to issue (PreTokenGenerationHandler wraps it).
+	PreTokenGeneration func(ctx context.Context, st *store.Store, ev events.CognitoEventUserPoolsPreTokenGen) (map[string]string, error)
 }
 
 func dedupe(in []string) []string {

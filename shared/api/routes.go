@@ -58,6 +58,7 @@ func Jobs() []Job {
 		jobWorker(),
 		expireInvitationsJob(),
 		postAuthenticationJob(),
+		preTokenGenerationJob(),
 	}
 }
 

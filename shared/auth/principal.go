@@ -29,7 +29,16 @@ type Principal struct {
 	EntraTenantID string
 	// Provider is the identity provider that signed the user in ("Cognito" for native).
 	Provider string
+	// UserID is the user the identity maps to, when the token carries ClaimUserID: the
+	// user pool's Pre Token Generation trigger adds it once the identity is mapped, so a
+	// request need not look the mapping up. Empty otherwise.
+	UserID string
 }
+
+// ClaimUserID is the ID token claim that names the Switchboard user of the identity.
+// Only the user pool's Pre Token Generation trigger sets it: it is no user attribute, so
+// no client can write it, and the token's signature covers it.
+const ClaimUserID = "switchboard:user"
 
 // HasMFA reports whether the sign-in used multi-factor authentication.
 func (p Principal) HasMFA() bool {
@@ -85,6 +94,7 @@ func (c Claims) Principal() (Principal, error) {
 	}
 	p.AMR = append(c.list("amr"), c.list("custom:amr")...)
 	p.Provider = c.Provider()
+	p.UserID = c.str(ClaimUserID)
 	if p.Name == "" {
 		p.Name = strings.TrimSpace(c.str("given_name") + " " + c.str("family_name"))
 	}

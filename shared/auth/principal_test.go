@@ -42,6 +42,11 @@ func TestClaimsPrincipal(t *testing.T) {
 			claims: auth.Claims{"sub": "s3", "origin_jti": "o3", "custom:amr": `["mfa","pwd"]`, "email_verified": "false"},
 			want:   auth.Principal{Subject: "s3", SessionID: "o3", AMR: []string{"mfa", "pwd"}, Provider: "Cognito"},
 		},
+		{
+			name:   "the user id the Pre Token Generation trigger adds",
+			claims: auth.Claims{"sub": "s6", "origin_jti": "o6", auth.ClaimUserID: "u6"},
+			want:   auth.Principal{Subject: "s6", SessionID: "o6", Provider: "Cognito", UserID: "u6"},
+		},
 		{name: "no subject", claims: auth.Claims{"origin_jti": "x"}, wantErr: true},
 		{name: "no session", claims: auth.Claims{"sub": "s4"}, wantErr: true},
 	}

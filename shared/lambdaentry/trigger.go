@@ -13,16 +13,21 @@ import (
 // event in, the same event out.
 type PostAuthenticationFunc func(ctx context.Context, ev events.CognitoEventUserPoolsPostAuthentication) (events.CognitoEventUserPoolsPostAuthentication, error)
 
+// PreTokenGenerationFunc is a Pre Token Generation trigger's Lambda handler: Cognito's
+// event in, the event with the claims to add out.
+type PreTokenGenerationFunc func(ctx context.Context, ev events.CognitoEventUserPoolsPreTokenGen) (events.CognitoEventUserPoolsPreTokenGen, error)
+
 // CognitoTrigger runs the Cognito trigger whose Function is name; it does not return.
 func CognitoTrigger(name string) {
-	startJob(name, func(ctx context.Context, name string) (any, error) { return PostAuthenticationHandler(ctx, name) })
+	startJob(name, func(ctx context.Context, name string) (any, error) { return TriggerHandler(ctx, name) })
 }
 
-// PostAuthenticationHandler builds the handler of Post Authentication trigger name
-// from the environment: the table (TABLE_NAME, DYNAMODB_ENDPOINT). Nothing of the user
-// pool: the pool names the function, so the function cannot name the pool.
-func PostAuthenticationHandler(ctx context.Context, name string) (PostAuthenticationFunc, error) {
-	job, err := postAuthenticationJob(name)
+// TriggerHandler builds the handler of Cognito trigger name from the environment: the
+// table (TABLE_NAME, DYNAMODB_ENDPOINT). Nothing of the user pool: the pool names the
+// function, so the function cannot name the pool. The handler is a
+// PostAuthenticationFunc or a PreTokenGenerationFunc, as the job's Trigger says.
+func TriggerHandler(ctx context.Context, name string) (any, error) {
+	job, err := triggerJob(name)
 	if err != nil {
 		return nil, err
 	}
@@ -30,14 +35,50 @@ func PostAuthenticationHandler(ctx context.Context, name string) (PostAuthentica
 	if err != nil {
 		return nil, err
 	}
-	return api.PostAuthenticationHandler(st, job), nil
+	switch job.Trigger {
+	case api.TriggerPostAuthentication:
+		return PostAuthenticationFunc(api.PostAuthenticationHandler(st, job)), nil
+	default:
+		return PreTokenGenerationFunc(api.PreTokenGenerationHandler(st, job)), nil
+	}
 }
 
-func postAuthenticationJob(name string) (api.Job, error) {
+// PostAuthenticationHandler is TriggerHandler of a Post Authentication trigger.
+func PostAuthenticationHandler(ctx context.Context, name string) (PostAuthenticationFunc, error) {
+	h, err := TriggerHandler(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := h.(PostAuthenticationFunc)
+	if !ok {
+		return nil, fmt.Errorf("function %s is not a Post Authentication trigger", name)
+	}
+	return f, nil
+}
+
+// PreTokenGenerationHandler is TriggerHandler of a Pre Token Generation trigger.
+func PreTokenGenerationHandler(ctx context.Context, name string) (PreTokenGenerationFunc, error) {
+	h, err := TriggerHandler(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := h.(PreTokenGenerationFunc)
+	if !ok {
+		return nil, fmt.Errorf("function %s is not a Pre Token Generation trigger", name)
+	}
+	return f, nil
+}
+
+func triggerJob(name string) (api.Job, error) {
 	for _, j := range api.Jobs() {
-		if j.Function == name && j.Kind == api.KindCognitoTrigger && j.Trigger == api.TriggerPostAuthentication && j.PostAuthentication != nil {
+		if j.Function != name || j.Kind != api.KindCognitoTrigger {
+			continue
+		}
+		switch {
+		case j.Trigger == api.TriggerPostAuthentication && j.PostAuthentication != nil,
+			j.Trigger == api.TriggerPreTokenGeneration && j.PreTokenGeneration != nil:
 			return j, nil
 		}
 	}
-	return api.Job{}, fmt.Errorf("no Post Authentication trigger is served by function %s", name)
+	return api.Job{}, fmt.Errorf("no Cognito trigger is served by function %s", name)
 }

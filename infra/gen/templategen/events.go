@@ -402,6 +402,41 @@ func marshalCompact(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// TriggerEvent is events/<name>.json of a Cognito trigger: the event its Trigger sends.
+func TriggerEvent(j api.Job) ([]byte, error) {
+	if j.Trigger == api.TriggerPreTokenGeneration {
+		return PreTokenGenerationEvent(j)
+	}
+	return PostAuthenticationEvent(j)
+}
+
+// PreTokenGenerationEvent is events/<name>.json of the Pre Token Generation trigger:
+// the event Cognito sends it before issuing the sample caller's tokens at sign-in.
+func PreTokenGenerationEvent(j api.Job) ([]byte, error) {
+	ev := events.CognitoEventUserPoolsPreTokenGen{
+		CognitoEventUserPoolsHeader: events.CognitoEventUserPoolsHeader{
+			Version:       "1",
+			TriggerSource: "TokenGeneration_Authentication",
+			Region:        "us-east-1",
+			UserPoolID:    SampleUserPool,
+			CallerContext: events.CognitoEventUserPoolsCallerContext{AWSSDKVersion: "aws-sdk-unknown-unknown", ClientID: SampleClientID},
+			UserName:      EntraProviderName + "_" + SampleSubject,
+		},
+		Request: events.CognitoEventUserPoolsPreTokenGenRequest{
+			UserAttributes: map[string]string{
+				"sub":                 SampleSubject,
+				"cognito:user_status": "EXTERNAL_PROVIDER",
+				"email":               SampleEmail,
+				"email_verified":      "true",
+				"name":                SampleName,
+			},
+			GroupConfiguration: events.GroupConfiguration{},
+			ClientMetadata:     map[string]string{},
+		},
+	}
+	return sampleJSON(j.Function, ev)
+}
+
 // PostAuthenticationEvent is events/<name>.json of the Post Authentication trigger:
 // the event Cognito sends it after the sample caller (federated from Entra ID, as in
 // SampleClaims) signed in through the console's app client.

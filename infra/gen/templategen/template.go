@@ -104,6 +104,7 @@ type trigger struct {
 // properties) to the handler field the job must have.
 var cognitoTriggers = map[string]func(api.Job) bool{
 	api.TriggerPostAuthentication: func(j api.Job) bool { return j.PostAuthentication != nil },
+	api.TriggerPreTokenGeneration: func(j api.Job) bool { return j.PreTokenGeneration != nil },
 }
 
 func stackOf(fns []Function) (stack, error) {

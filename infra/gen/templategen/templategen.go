@@ -136,7 +136,7 @@ func Files() (map[string][]byte, error) {
 				}
 			case KindCognitoTrigger:
 				if src, err = TriggerMainGo(*f.Job); err == nil {
-					ev, err = PostAuthenticationEvent(*f.Job)
+					ev, err = TriggerEvent(*f.Job)
 				}
 			default:
 				// Other kinds' main.go wire their own trigger's event type; until the
@@ -275,9 +275,9 @@ const KindCognitoTrigger = api.KindCognitoTrigger
 // TriggerMainGo is functions/<name>/main.go of a Cognito trigger: it starts the
 // trigger's handler. Only the Post Authentication trigger is known.
 func TriggerMainGo(j api.Job) ([]byte, error) {
-	if j.Trigger != api.TriggerPostAuthentication || j.PostAuthentication == nil {
-		return nil, fmt.Errorf("cognito trigger %s: trigger %q is not %s with a PostAuthentication handler; template.yaml cannot wire its trigger",
-			j.Function, j.Trigger, api.TriggerPostAuthentication)
+	if has, ok := cognitoTriggers[j.Trigger]; !ok || !has(j) {
+		return nil, fmt.Errorf("cognito trigger %s: trigger %q is not one templategen.cognitoTriggers knows, with its handler; template.yaml cannot wire its trigger",
+			j.Function, j.Trigger)
 	}
 	src := fmt.Sprintf(`// %s
 
