@@ -18,6 +18,8 @@ func Routes() []Route {
 		teamRoutes(),
 		authSettingsRoutes(),
 		subOrganizationRoutes(),
+		licenseOrderRoutes(),
+		approvalRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -56,6 +58,7 @@ func Jobs() []Job {
 	return []Job{
 		jobWorker(),
 		expireInvitationsJob(),
+		expireApprovalsJob(),
 	}
 }
 
