@@ -235,6 +235,12 @@ func TestOperationsFollowTheConventions(t *testing.T) {
 			want := map[string]bool{"500": true}
 			success := "200"
 			_, startsJob := responses["202"]
+			// A route whose action the organization may hold for approval answers 202
+			// with the approval besides its own success (TestHeldRoutesDocumentTheirApproval).
+			if held := responses["202"]; held != nil && isApprovalBody(s, held) {
+				startsJob = false
+				delete(responses, "202")
+			}
 			switch rt.Method {
 			case http.MethodDelete:
 				success = "204"
