@@ -228,6 +228,18 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 			"confirmEmail": email, "firstName": "Sam", "lastName": "Patel"}
 	},
 	"sub-organizations-admins-reset": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"license-orders-create": func(t *testing.T, f *faultRun, _ *faultReq) any {
+		return map[string]any{"tenantId": fixtures["tenantId"](t, f.world, f.org.ID, nil), "sku": "SPE_E3", "quantity": 5,
+			"note": "Five new starters on Monday"}
+	},
+	"license-orders-approve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"license-orders-reject": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"reason": "Reassign the leavers' licenses"}
+	},
+	"approvals-approve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"approvals-reject": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"reason": "Too short for the night shift"}
+	},
 	"authentication-sso-put": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"entraTenantId": "11111111-2222-3333-4444-555555555555", "clientId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
 			"clientSecret": "sample-client-secret-value", "domains": []any{"c" + strings.ToLower(domain.NewID())[:12] + ".example"}}
