@@ -264,6 +264,11 @@ func approveHeldAction(d *Deps) http.Handler {
 		next := a.Decide(domain.ApprovalApproved, inviterOf{oc}.inviter(), "", d.Store.Now())
 		ev := audit.New(ctx, oc.Org.ID, audit.Approval, "approval.approve", fmt.Sprintf("approved the request of %s to %s", requester(a), a.Summary))
 		ev.Targets = approvalTargets(a)
+		if a.Action == domain.ActionDeleteCustomer {
+			// The customer's partition, where a target's activity copy goes, is deleted in
+			// this transaction; its own customer.delete event names it in the log.
+			ev.Targets.CustomerIDs = nil
+		}
 		ev.Changes = []audit.Change{{Field: "status", From: domain.ApprovalPending, To: domain.ApprovalApproved}}
 		rider, err := d.Store.DecisionRider(next, &a, &ev)
 		if err != nil {

@@ -228,9 +228,10 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 			"confirmEmail": email, "firstName": "Sam", "lastName": "Patel"}
 	},
 	"sub-organizations-admins-reset": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
-	"license-orders-create": func(t *testing.T, f *faultRun, _ *faultReq) any {
-		return map[string]any{"tenantId": fixtures["tenantId"](t, f.world, f.org.ID, nil), "sku": "SPE_E3", "quantity": 5,
-			"note": "Five new starters on Monday"}
+	"license-orders-create": func(t *testing.T, f *faultRun, r *faultReq) any {
+		// A tenant of the organization the request acts in (a variant supports a sub-organization).
+		return map[string]any{"tenantId": fixtures["tenantId"](t, f.world, r.Headers[api.HeaderOrganization], nil), "sku": "SPE_E3",
+			"quantity": 5, "note": "Five new starters on Monday"}
 	},
 	"license-orders-approve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
 	"license-orders-reject": func(*testing.T, *faultRun, *faultReq) any {
@@ -266,17 +267,6 @@ var faultPrepare = map[string]func(t *testing.T, f *faultRun, r *faultReq){
 
 // faultVariants are the routes' other cases: states that take other code paths.
 var faultVariants = map[string][]faultVariant{
-	"customers-delete": {{name: "with contacts, tickets, documents and activity", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
-		p := map[string]string{"customerId": r.params["customerId"]}
-		fixtureContact(t, f.world, f.org.ID, p)
-		fixtureTicket(t, f.world, f.org.ID, p)
-		fixtureDocument(t, f.world, f.org.ID, p)
-		ev := audit.Event{Category: audit.Customer, Action: "fixture", Targets: audit.Targets{CustomerIDs: []string{r.params["customerId"]}}}
-		if err := f.store.CreateContact(context.Background(), f.org.ID, domain.Contact{ID: domain.NewID(), CustomerID: r.params["customerId"],
-			Name: "Second contact", EscalationOrder: 2, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}, ev); err != nil {
-			t.Fatal(err)
-		}
-	}}},
 	"platform-users-update": {{name: "a member who manages platform users", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		r.params["id"] = f.member(t, permission.Administrator)
 	}}},
@@ -299,6 +289,55 @@ var faultVariants = map[string][]faultVariant{
 		sub := newSubOrg(t, f.store, f.org.ID, "Supported Ltd")
 		f.env.AddMember(sub.ID, permission.Administrator, "second-"+strings.ToLower(domain.NewID())+"@sub.example")
 		r.Headers[api.HeaderOrganization], r.params["id"] = sub.ID, sub.DefaultAdmin.UserID
+	}}},
+	// A Technician's order waits, and the approvers are emailed.
+	"license-orders-create": {{name: "by a Technician: pending", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		r.Token = f.env.AddMember(f.org.ID, permission.Technician, "tech-"+strings.ToLower(domain.NewID())+"@faults.example")
+	}}, {name: "in a sub-organization, supporting it: the parent's totals move", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		r.Headers[api.HeaderOrganization] = newSubOrg(t, f.store, f.org.ID, "Supported Ltd").ID
+	}}},
+	// Approving moves the customer's counters, and a sub-organization's parent's totals.
+	"license-orders-approve": {{name: "a tenant of a customer in a sub-organization, supporting it", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		sub := newSubOrg(t, f.store, f.org.ID, "Supported Ltd").ID
+		customer := fixtures["customerId"](t, f.world, sub, nil)
+		r.params["orderId"] = fixtureOrder(t, f.store, sub, fixtureTenant(t, f.world, sub, map[string]string{"customerId": customer}))
+		r.Headers[api.HeaderOrganization] = sub
+	}}},
+	// Each held action, performed in the transaction of its approval.
+	"approvals-approve": {
+		{name: "a held customer deletion", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			customer := fixtures["customerId"](t, f.world, f.org.ID, nil)
+			fixtureContact(t, f.world, f.org.ID, map[string]string{"customerId": customer})
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionDeleteCustomer, domain.HeldAction{CustomerID: customer})
+		}},
+		{name: "a held removal of a member", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionRemoveMember,
+				domain.HeldAction{PlatformUserID: f.member(t, permission.Administrator)})
+		}},
+		{name: "a held invitation of an Administrator", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionGrantAdministrator, domain.HeldAction{
+				Email: "new-admin-" + strings.ToLower(domain.NewID()) + "@faults.example", DisplayName: "New Admin",
+				Access: &domain.Access{Role: permission.Administrator, TenantScope: domain.AllTenantsScope()}})
+		}},
+		{name: "a held promotion to Administrator", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionGrantAdministrator, domain.HeldAction{
+				PlatformUserID: f.member(t, permission.Technician),
+				Access:         &domain.Access{Role: permission.Administrator, TenantScope: domain.AllTenantsScope()}})
+		}},
+	},
+	// Held instead of happening: only the approval and its event are written.
+	"customers-delete": {{name: "held for approval", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		requireApproval(t, f, domain.ActionDeleteCustomer)
+	}}, {name: "with contacts, tickets, documents and activity", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		p := map[string]string{"customerId": r.params["customerId"]}
+		fixtureContact(t, f.world, f.org.ID, p)
+		fixtureTicket(t, f.world, f.org.ID, p)
+		fixtureDocument(t, f.world, f.org.ID, p)
+		ev := audit.Event{Category: audit.Customer, Action: "fixture", Targets: audit.Targets{CustomerIDs: []string{r.params["customerId"]}}}
+		if err := f.store.CreateContact(context.Background(), f.org.ID, domain.Contact{ID: domain.NewID(), CustomerID: r.params["customerId"],
+			Name: "Second contact", EscalationOrder: 2, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}, ev); err != nil {
+			t.Fatal(err)
+		}
 	}}},
 	"tenants-update": {{name: "a tenant of a customer", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		customer := fixtures["customerId"](t, f.world, f.org.ID, nil)
@@ -841,4 +880,27 @@ func TestIdempotencyKeyConcurrentDuplicates(t *testing.T) {
 		again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("repeat: %d %s", again.Status, again.Body)
 	}
+}
+
+// requireApproval makes the run's organization hold action for approval.
+func requireApproval(t *testing.T, f *faultRun, action domain.ApprovalAction) {
+	t.Helper()
+	if _, err := f.store.UpdateOrganization(context.Background(), f.org.ID, nil, func(o *domain.Organization) (audit.Event, error) {
+		o.Profile.RequireApprovalFor = []domain.ApprovalAction{action}
+		return audit.Event{Category: audit.Settings, Action: "fixture"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixtureHeld writes a pending held action of orgID, requested by someone else.
+func fixtureHeld(t *testing.T, st *store.Store, orgID string, action domain.ApprovalAction, req domain.HeldAction) string {
+	t.Helper()
+	now := time.Now().UTC()
+	a := domain.Approval{ID: domain.NewApprovalID(now), OrganizationID: orgID, Action: action, Status: domain.ApprovalPending,
+		Summary: string(action), RequestedBy: fixtureRequester, RequestedAt: now, ExpiresAt: now.Add(domain.ApprovalTTL), Request: &req}
+	if _, err := st.CreateApproval(context.Background(), a, audit.Event{Category: audit.Approval, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
 }

@@ -81,6 +81,12 @@ func approvalItem(a domain.Approval) (map[string]types.AttributeValue, error) {
 	if a.Status == domain.ApprovalPending {
 		extra[AttrGSI1PK] = str(approvalExpiryPK)
 		extra[AttrGSI1SK] = str(a.ExpiresAt.UTC().Format(time.RFC3339) + "#" + a.OrganizationID + "#" + a.ID)
+	} else {
+		// A decided approval leaves the expiry partition for one of its organization's
+		// that nothing reads, rather than losing its GSI1 keys: the embedded engine's
+		// index breaks (every later Query of it fails) when a Put drops keys an item had.
+		extra[AttrGSI1PK] = str(approvalsPK(a.OrganizationID) + "#DECIDED")
+		extra[AttrGSI1SK] = str(a.ID)
 	}
 	return item(a, "Approval", approvalsPK(a.OrganizationID), string(q)+a.ID, extra)
 }
