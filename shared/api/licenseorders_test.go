@@ -22,10 +22,10 @@ const ordersPath = "/api/msp-portal/license-orders"
 // orderView is what the tests read of a license order.
 type orderView struct {
 	ID, Status, TenantID, SKU, Reason, NotifyError string
-	Quantity                                        int64
-	RequestedBy, DecidedBy                          *domain.Inviter
-	ExpiresAt                                       *time.Time
-	Version                                         int64
+	Quantity                                       int64
+	RequestedBy, DecidedBy                         *domain.Inviter
+	ExpiresAt                                      *time.Time
+	Version                                        int64
 }
 
 // licensed writes a tenant of orgID assigning n licenses of sku, associated with
@@ -198,7 +198,9 @@ func TestLicenseOrderRules(t *testing.T) {
 	scoped := env.AddScopedMember(org.ID, permission.Technician,
 		domain.TenantScope{Mode: permission.ScopeSelected, TenantIDs: []string{inScope}}, "scoped@fabrikam.example")
 	custom := env.AddMember(org.ID, permission.Custom, "custom@fabrikam.example", permission.OrderLicenses)
-	good := func(tenant string) map[string]any { return map[string]any{"tenantId": tenant, "sku": "SPE_E3", "quantity": 3} }
+	good := func(tenant string) map[string]any {
+		return map[string]any{"tenantId": tenant, "sku": "SPE_E3", "quantity": 3}
+	}
 	tests := []struct {
 		name   string
 		token  string

@@ -127,7 +127,9 @@ func orderSteps() []step {
 		{name: "order without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "POST", ordersPath, goodOrder("x")) }},
 		{name: "order as a Read-Only member", want: 403, code: "forbidden",
-			req: func(w *world) testenv.Request { return w.at("Read-Only", "POST", ordersPath, goodOrder(w.state["tenant"])) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Read-Only", "POST", ordersPath, goodOrder(w.state["tenant"]))
+			}},
 		{name: "order in another organization", want: 404, code: "not-found",
 			req: func(w *world) testenv.Request {
 				return w.as("Owner", "POST", ordersPath, goodOrder(w.state["tenant"]), api.HeaderOrganization, w.beta.ID)
@@ -141,9 +143,13 @@ func orderSteps() []step {
 				return w.at("Owner", "POST", ordersPath, map[string]any{"tenantId": w.state["tenant"], "sku": "EMS"})
 			}},
 		{name: "order for a tenant outside the Technician's scope", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.at("Scoped", "POST", ordersPath, goodOrder(w.state["other-tenant"])) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Scoped", "POST", ordersPath, goodOrder(w.state["other-tenant"]))
+			}},
 		{name: "order for another organization's tenant", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", ordersPath, goodOrder(w.state["beta-tenant"])) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", ordersPath, goodOrder(w.state["beta-tenant"]))
+			}},
 		{name: "order as a Technician: it waits, the approvers are emailed", want: 201,
 			req: func(w *world) testenv.Request {
 				return w.at("Scoped", "POST", ordersPath, goodOrder(w.state["tenant"]), api.HeaderIdempotencyKey, key)
@@ -189,7 +195,9 @@ func orderSteps() []step {
 			}},
 		// Lists and reads.
 		{name: "list pending orders", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Read-Only", "GET", ordersPath+"?status=pending&limit=1", nil) },
+			req: func(w *world) testenv.Request {
+				return w.at("Read-Only", "GET", ordersPath+"?status=pending&limit=1", nil)
+			},
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				var l struct {
 					Items []struct{ ID, Status string }
@@ -218,7 +226,9 @@ func orderSteps() []step {
 		{name: "list orders as a Custom member without permissions", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Custom(none)", "GET", ordersPath, nil) }},
 		{name: "list another organization's orders", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.as("Owner", "GET", ordersPath, nil, api.HeaderOrganization, w.beta.ID) }},
+			req: func(w *world) testenv.Request {
+				return w.as("Owner", "GET", ordersPath, nil, api.HeaderOrganization, w.beta.ID)
+			}},
 		{name: "list orders without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "GET", ordersPath, nil) }},
 		{name: "get an order", want: 200,
@@ -250,7 +260,9 @@ func orderSteps() []step {
 				return w.at("Promoted", "POST", order(w, "own")+"/reject", map[string]any{"reason": "changed my mind"})
 			}},
 		{name: "approve as an Administrator: the tenant's licenses grow", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", order(w, "order")+"/approve", nil) },
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", order(w, "order")+"/approve", nil)
+			},
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				var o struct {
 					Status    string
@@ -266,7 +278,9 @@ func orderSteps() []step {
 		{name: "approve an expired order", want: 409, code: "approval-not-pending",
 			req: func(w *world) testenv.Request { return w.at("Owner", "POST", order(w, "expired")+"/approve", nil) }},
 		{name: "reject without a reason", want: 400, code: "validation", fields: []string{"reason"},
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", order(w, "own")+"/reject", map[string]any{"reason": " "}) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", order(w, "own")+"/reject", map[string]any{"reason": " "})
+			}},
 		{name: "reject as a Read-Only member", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request {
 				return w.at("Read-Only", "POST", order(w, "own")+"/reject", map[string]any{"reason": "no"})
@@ -276,7 +290,9 @@ func orderSteps() []step {
 				return w.at("Owner", "POST", ordersPath+"/no-such-order/reject", map[string]any{"reason": "no"})
 			}},
 		{name: "reject without a token", want: 401, code: "unauthenticated",
-			req: func(w *world) testenv.Request { return w.as("", "POST", order(w, "own")+"/reject", map[string]any{"reason": "no"}) }},
+			req: func(w *world) testenv.Request {
+				return w.as("", "POST", order(w, "own")+"/reject", map[string]any{"reason": "no"})
+			}},
 		{name: "reject", want: 200,
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", order(w, "own")+"/reject", map[string]any{"reason": "Reassign the leavers' licenses"})
@@ -287,7 +303,9 @@ func orderSteps() []step {
 				}
 			}},
 		{name: "reject it again", want: 409, code: "approval-not-pending",
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", order(w, "own")+"/reject", map[string]any{"reason": "no"}) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", order(w, "own")+"/reject", map[string]any{"reason": "no"})
+			}},
 	}
 	for _, rt := range []api.Route{api.LicenseOrdersCreate, api.LicenseOrdersReject} {
 		steps = append(steps, bodyFaultSteps(rt, func(w *world, role string, body any, ct string) testenv.Request {
@@ -363,7 +381,9 @@ func heldSteps() []step {
 			return w.at("Owner", "PUT", authPath, map[string]any{"entraSsoEnabled": true, "requireMfa": true, "sessionTimeoutMinutes": 60})
 		}, all[3]),
 		{name: "list held actions", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Administrator", "GET", approvalsPath+"?status=pending&limit=2", nil) },
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "GET", approvalsPath+"?status=pending&limit=2", nil)
+			},
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				var l struct {
 					Items      []struct{ ID string }
@@ -379,7 +399,9 @@ func heldSteps() []step {
 		{name: "list held actions as a Technician", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Technician", "GET", approvalsPath, nil) }},
 		{name: "list another organization's held actions", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.as("Owner", "GET", approvalsPath, nil, api.HeaderOrganization, w.beta.ID) }},
+			req: func(w *world) testenv.Request {
+				return w.as("Owner", "GET", approvalsPath, nil, api.HeaderOrganization, w.beta.ID)
+			}},
 		{name: "list held actions without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "GET", approvalsPath, nil) }},
 		{name: "get a held action", want: 200,
@@ -394,9 +416,13 @@ func heldSteps() []step {
 		{name: "approve one's own request", want: 403, code: "self-approval",
 			req: func(w *world) testenv.Request { return w.at("Owner", "POST", approval(w, "delete")+"/approve", nil) }},
 		{name: "approve as a Read-Only member", want: 403, code: "forbidden",
-			req: func(w *world) testenv.Request { return w.at("Read-Only", "POST", approval(w, "delete")+"/approve", nil) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Read-Only", "POST", approval(w, "delete")+"/approve", nil)
+			}},
 		{name: "approve an unknown request", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approvalsPath+"/no-such-approval/approve", nil) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approvalsPath+"/no-such-approval/approve", nil)
+			}},
 		{name: "approve without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "POST", approval(w, "delete")+"/approve", nil) }},
 		{name: "approve a delete whose customer gained a tenant: refused, still pending", want: 409, code: "customer-has-tenants",
@@ -405,7 +431,9 @@ func heldSteps() []step {
 				return w.at("Administrator", "POST", approval(w, "delete2")+"/approve", nil)
 			}},
 		{name: "approve the delete: the customer is gone", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approval(w, "delete")+"/approve", nil) },
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approval(w, "delete")+"/approve", nil)
+			},
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				checkContains(t, res, `"status":"approved"`)
 				if r := w.env.Do(w.at("Owner", "GET", customersPath+"/"+w.state["customer"], nil)); r.Status != 404 {
@@ -413,35 +441,47 @@ func heldSteps() []step {
 				}
 			}},
 		{name: "approve the invitation: it is sent", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approval(w, "invite")+"/approve", nil) },
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approval(w, "invite")+"/approve", nil)
+			},
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				if msgs := w.env.Outbox.Messages(); len(msgs) == 0 || msgs[0].To[0] != "new-admin@alpha.example" {
 					t.Errorf("invitation email %+v", msgs)
 				}
 			}},
 		{name: "approve the promotion", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approval(w, "promote")+"/approve", nil) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approval(w, "promote")+"/approve", nil)
+			}},
 		{name: "approve the removal", want: 200,
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approval(w, "remove")+"/approve", nil) },
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approval(w, "remove")+"/approve", nil)
+			},
 			check: func(t *testing.T, w *world, res *testenv.Response) {
 				if r := w.env.Do(w.at("Owner", "GET", teamPath+"/"+w.state["leaver-id"]+"/access?permission=view-data", nil)); r.Status != 404 {
 					t.Errorf("removed member: %d %s", r.Status, r.Body)
 				}
 			}},
 		{name: "approve the removal again", want: 409, code: "approval-not-pending",
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approval(w, "remove")+"/approve", nil) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approval(w, "remove")+"/approve", nil)
+			}},
 		{name: "reject one's own request", want: 403, code: "self-approval",
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", approval(w, "auth")+"/reject", map[string]any{"reason": "no"})
 			}},
 		{name: "reject without a reason", want: 400, code: "validation", fields: []string{"reason"},
-			req: func(w *world) testenv.Request { return w.at("Administrator", "POST", approval(w, "auth")+"/reject", map[string]any{}) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Administrator", "POST", approval(w, "auth")+"/reject", map[string]any{})
+			}},
 		{name: "reject as a Read-Only member", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request {
 				return w.at("Read-Only", "POST", approval(w, "auth")+"/reject", map[string]any{"reason": "no"})
 			}},
 		{name: "reject without a token", want: 401, code: "unauthenticated",
-			req: func(w *world) testenv.Request { return w.as("", "POST", approval(w, "auth")+"/reject", map[string]any{"reason": "no"}) }},
+			req: func(w *world) testenv.Request {
+				return w.as("", "POST", approval(w, "auth")+"/reject", map[string]any{"reason": "no"})
+			}},
 		{name: "reject an unknown request", want: 404, code: "not-found",
 			req: func(w *world) testenv.Request {
 				return w.at("Administrator", "POST", approvalsPath+"/no-such-approval/reject", map[string]any{"reason": "no"})

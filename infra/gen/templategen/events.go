@@ -163,7 +163,7 @@ var sampleBodies = map[string]any{
 	},
 	"license-orders-reject": map[string]any{"reason": "Reassign the licenses of the five leavers instead"},
 	"approvals-reject":      map[string]any{"reason": "The customer still has an open invoice; keep its record"},
-	"organizations-rename": map[string]any{"name": "Contoso Managed Services"},
+	"organizations-rename":  map[string]any{"name": "Contoso Managed Services"},
 	"profile-put": map[string]any{
 		"companyName":         "Contoso Managed Services LLC",
 		"displayName":         "Contoso MSP",
