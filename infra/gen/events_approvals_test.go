@@ -4,17 +4,14 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
-	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
-	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -137,13 +134,7 @@ func TestScheduleEventExpiresApprovals(t *testing.T) {
 	const name = "expire-approvals"
 	ctx := context.Background()
 	raw := readFile(t, repoRoot(t), "events/"+name+".json")
-	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
-	if endpoint == "" {
-		endpoint = testenv.EmbeddedEndpoint()
-	}
-	st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
-	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
-	t.Setenv(awsconfig.EnvTable, st.TableName())
+	st := scheduleTable(t)
 
 	now := time.Now().UTC()
 	seeds := []struct {

@@ -230,10 +230,25 @@ func approvalTargets(a domain.Approval) audit.Targets {
 	return t
 }
 
+// decidableHeld reads the path's held action for a decision by the caller.
+func decidableHeld(ctx context.Context, d *Deps, r *http.Request) (domain.Approval, error) {
+	return loadDecidable(ctx, d, store.HeldActions, r.PathValue("approvalId"), func(domain.Approval) bool { return true })
+}
+
 func rejectHeldAction(d *Deps) http.Handler {
+	return rejectIn(d, decidableHeld, audit.Approval, "approval.reject",
+		func(a domain.Approval, now time.Time) any { return viewApproval(a, now) })
+}
+
+// rejectIn is the handler of a rejection, of license orders and held actions alike:
+// load reads what is rejected (404, 403, 409 first), then the reason is read (400),
+// and the decision is written with its audit event of category and action and
+// answered as view shows it.
+func rejectIn(d *Deps, load func(context.Context, *Deps, *http.Request) (domain.Approval, error),
+	category audit.Category, action string, view func(domain.Approval, time.Time) any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		a, err := loadDecidable(ctx, d, store.HeldActions, r.PathValue("approvalId"), func(domain.Approval) bool { return true })
+		a, err := load(ctx, d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -243,12 +258,12 @@ func rejectHeldAction(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		saved, err := d.reject(ctx, a, reason, audit.Approval, "approval.reject")
+		saved, err := d.reject(ctx, a, reason, category, action)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		write(w, http.StatusOK, viewApproval(saved, d.Store.Now()))
+		write(w, http.StatusOK, view(saved, d.Store.Now()))
 	})
 }
 
@@ -256,7 +271,7 @@ func approveHeldAction(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
-		a, err := loadDecidable(ctx, d, store.HeldActions, r.PathValue("approvalId"), func(domain.Approval) bool { return true })
+		a, err := decidableHeld(ctx, d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return

@@ -224,19 +224,25 @@ func assigned(ls []domain.SKULicense, sku string) int64 {
 	return 0
 }
 
+// decidableOrder reads the path's order for a decision by the caller: only an order
+// of a tenant in their scope (404 otherwise), then the decision rules.
+func decidableOrder(ctx context.Context, d *Deps, r *http.Request) (domain.Approval, error) {
+	oc := access.From(ctx)
+	return loadDecidable(ctx, d, store.LicenseOrders, r.PathValue("orderId"), func(a domain.Approval) bool {
+		return orderVisible(oc, permission.ApproveRequests, a)
+	})
+}
+
 func approveLicenseOrder(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		oc := access.From(ctx)
-		a, err := loadDecidable(ctx, d, store.LicenseOrders, r.PathValue("orderId"), func(a domain.Approval) bool {
-			return orderVisible(oc, permission.ApproveRequests, a)
-		})
+		a, err := decidableOrder(ctx, d, r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
 		now := d.Store.Now()
-		saved, err := d.recordLicenses(ctx, a.Decide(domain.ApprovalApproved, inviterOf{oc}.inviter(), "", now), &a, nil)
+		saved, err := d.recordLicenses(ctx, a.Decide(domain.ApprovalApproved, inviterOf{access.From(ctx)}.inviter(), "", now), &a, nil)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -246,28 +252,8 @@ func approveLicenseOrder(d *Deps) http.Handler {
 }
 
 func rejectLicenseOrder(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		oc := access.From(ctx)
-		a, err := loadDecidable(ctx, d, store.LicenseOrders, r.PathValue("orderId"), func(a domain.Approval) bool {
-			return orderVisible(oc, permission.ApproveRequests, a)
-		})
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		reason, err := rejection(r)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		saved, err := d.reject(ctx, a, reason, audit.LicenseOrder, "license-order.reject")
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, viewLicenseOrder(saved, d.Store.Now()))
-	})
+	return rejectIn(d, decidableOrder, audit.LicenseOrder, "license-order.reject",
+		func(a domain.Approval, now time.Time) any { return viewLicenseOrder(a, now) })
 }
 
 // maxApproverPages bounds how much of the team a notification reads (100 per page).

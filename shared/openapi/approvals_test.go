@@ -308,15 +308,22 @@ func orderSteps() []step {
 			}},
 	}
 	for _, rt := range []api.Route{api.LicenseOrdersCreate, api.LicenseOrdersReject} {
-		steps = append(steps, bodyFaultSteps(rt, func(w *world, role string, body any, ct string) testenv.Request {
-			r := w.at(role, rt.Method, strings.Replace(rt.Path, "{orderId}", w.state["fault-order"], 1), body)
-			if ct != "" {
-				r.Headers["Content-Type"] = ct
-			}
-			return r
-		}, "note")...)
+		steps = append(steps, bodyFaultsAt(rt, "fault-order", "note")...)
 	}
 	return steps
+}
+
+// bodyFaultsAt are the body faults of rt, sent by the Owner in alpha, its path's id
+// the one kept in w.state[key].
+func bodyFaultsAt(rt api.Route, key, field string) []step {
+	return bodyFaultSteps(rt, func(w *world, role string, body any, ct string) testenv.Request {
+		path := strings.NewReplacer("{orderId}", w.state[key], "{approvalId}", w.state[key]).Replace(rt.Path)
+		r := w.at(role, rt.Method, path, body)
+		if ct != "" {
+			r.Headers["Content-Type"] = ct
+		}
+		return r
+	}, field)
 }
 
 // heldSteps hold each of the four actions, then approve, reject and refuse them.
@@ -571,15 +578,7 @@ func TestApprovalsConformToTheDocument(t *testing.T) {
 	w.state["leaver-id"] = getMember(t, w, "leaver@alpha.example").UserID
 
 	steps := append(orderSteps(), heldSteps()...)
-	for _, rt := range []api.Route{api.ApprovalsReject} {
-		steps = append(steps, bodyFaultSteps(rt, func(w *world, role string, body any, ct string) testenv.Request {
-			r := w.at(role, rt.Method, approvalsPath+"/"+w.state["delete3"]+"/reject", body)
-			if ct != "" {
-				r.Headers["Content-Type"] = ct
-			}
-			return r
-		}, "reason")...)
-	}
+	steps = append(steps, bodyFaultsAt(api.ApprovalsReject, "delete3", "reason")...)
 	steps = append(steps, reasonSteps(isApprovalRoute, func(w *world, path string) string { return path })...)
 	if !w.run(t, steps) {
 		return

@@ -321,30 +321,11 @@ func (s *Store) DecideApproval(ctx context.Context, next, read domain.Approval, 
 // expiry is at or before now, oldest first, from GSI1: the expiry schedule's read, in
 // the system scope (it spans organizations, and no request path calls it).
 func (s *Store) SystemDueApprovals(ctx context.Context, now time.Time, page Page) ([]domain.Approval, string, error) {
-	start, err := decodeCursor(page.Cursor, AttrGSI1PK, approvalExpiryPK, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
-	if err != nil {
-		return nil, "", err
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
-		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK <= :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(approvalExpiryPK), ":now": str(now.UTC().Format(time.RFC3339) + "#~"),
-		},
-		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
-	})
+	due, next, err := systemDue[domain.Approval](ctx, s, approvalExpiryPK, now, page)
 	if err != nil {
 		return nil, "", fmt.Errorf("list due approvals: %w", err)
 	}
-	due := make([]domain.Approval, 0, len(out.Items))
-	for _, it := range out.Items {
-		var a domain.Approval
-		if err := decode(it, &a); err != nil {
-			return nil, "", err
-		}
-		due = append(due, a)
-	}
-	return due, encodeCursor(out.LastEvaluatedKey), nil
+	return due, next, nil
 }
 
 // ExpireApproval marks a pending approval expired, if it still is pending and due at
