@@ -134,7 +134,7 @@ func TestScheduleEventExpiresApprovals(t *testing.T) {
 	const name = "expire-approvals"
 	ctx := context.Background()
 	raw := readFile(t, repoRoot(t), "events/"+name+".json")
-	st := scheduleTable(t)
+	st := lambdaTable(t)
 
 	now := time.Now().UTC()
 	seeds := []struct {

@@ -93,7 +93,7 @@ func TestScheduleEventExpiresInvitations(t *testing.T) {
 	ctx := context.Background()
 	raw := readFile(t, repoRoot(t), "events/"+name+".json")
 
-	st := scheduleTable(t)
+	st := lambdaTable(t)
 
 	now := time.Now().UTC()
 	overdue := seedInvitation(ctx, t, st, "overdue@example.com", now.Add(-time.Hour))
@@ -152,7 +152,7 @@ func TestScheduleEventExpiresInvitations(t *testing.T) {
 
 // scheduleTable is a fresh table that a schedule's handler, started as Lambda starts
 // it, finds through the environment.
-func scheduleTable(t *testing.T) *store.Store {
+func lambdaTable(t *testing.T) *store.Store {
 	t.Helper()
 	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
 	if endpoint == "" {
