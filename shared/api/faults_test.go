@@ -399,7 +399,8 @@ func newFaultSuite(t *testing.T, rt api.Route, v faultVariant) *faultSuite {
 	}
 	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && (rt.Function == "platform-users-invite" || rt.Function == "platform-users-resend" ||
 		rt.Function == "platform-users-remove" || rt.Function == "authentication-sso-put" ||
-		rt.Function == "sub-organizations-create" || rt.Function == "sub-organizations-admins-reset") {
+		rt.Function == "sub-organizations-create" || rt.Function == "sub-organizations-admins-reset" ||
+		rt.Function == "license-orders-create" || rt.Function == "approvals-approve") {
 		s.moto, s.motoEndpoint = true, ep
 		ses := sesmail.NewClient(cfg, ep)
 		sender := "mail-" + strings.ToLower(domain.NewID()) + ".example"
