@@ -11,7 +11,19 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-AuditLogListFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
+.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditLogListFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
+
+build-ApprovalsApproveFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-approve
+
+build-ApprovalsGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-get
+
+build-ApprovalsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-list
+
+build-ApprovalsRejectFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-reject
 
 build-AuditLogListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit-log-list
@@ -103,6 +115,9 @@ build-CustomersTicketsUpdateFunction:
 build-CustomersUpdateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-update
 
+build-ExpireApprovalsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/expire-approvals
+
 build-ExpireInvitationsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/expire-invitations
 
@@ -117,6 +132,21 @@ build-JobWorkerFunction:
 
 build-JobsGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/jobs-get
+
+build-LicenseOrdersApproveFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/license-orders-approve
+
+build-LicenseOrdersCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/license-orders-create
+
+build-LicenseOrdersGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/license-orders-get
+
+build-LicenseOrdersListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/license-orders-list
+
+build-LicenseOrdersRejectFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/license-orders-reject
 
 build-MeActiveOrganizationPutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/me-active-organization-put

@@ -19,10 +19,8 @@ import (
 
 	"github.com/switchboard-msp/switchboard/infra/fakes3"
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
-	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
-	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
@@ -139,13 +137,7 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 	seed func(context.Context, *testing.T, *sampleEnv)) (events.APIGatewayV2HTTPResponse, *sampleEnv) {
 	t.Helper()
 	ctx := context.Background()
-	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
-	if endpoint == "" {
-		endpoint = testenv.EmbeddedEndpoint()
-	}
-	st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
-	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
-	t.Setenv(awsconfig.EnvTable, st.TableName())
+	st := lambdaTable(t)
 	t.Setenv("CONSOLE_URL", "https://console.example.com")
 	t.Setenv(jobs.EnvQueueURL, "")
 	s3 := httptest.NewServer(fakes3.Handler())

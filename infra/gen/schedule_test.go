@@ -93,13 +93,7 @@ func TestScheduleEventExpiresInvitations(t *testing.T) {
 	ctx := context.Background()
 	raw := readFile(t, repoRoot(t), "events/"+name+".json")
 
-	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
-	if endpoint == "" {
-		endpoint = testenv.EmbeddedEndpoint()
-	}
-	st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
-	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
-	t.Setenv(awsconfig.EnvTable, st.TableName())
+	st := lambdaTable(t)
 
 	now := time.Now().UTC()
 	overdue := seedInvitation(ctx, t, st, "overdue@example.com", now.Add(-time.Hour))
@@ -154,6 +148,20 @@ func TestScheduleEventExpiresInvitations(t *testing.T) {
 	if _, err := lambdaentry.ScheduleHandler(ctx, "me-get"); err == nil {
 		t.Error("ScheduleHandler accepted a route's function")
 	}
+}
+
+// scheduleTable is a fresh table that a schedule's handler, started as Lambda starts
+// it, finds through the environment.
+func lambdaTable(t *testing.T) *store.Store {
+	t.Helper()
+	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
+	if endpoint == "" {
+		endpoint = testenv.EmbeddedEndpoint()
+	}
+	st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
+	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
+	t.Setenv(awsconfig.EnvTable, st.TableName())
+	return st
 }
 
 // seedInvitation creates a pending invitation of SampleOrgID to email, due at expiresAt.

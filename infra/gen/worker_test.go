@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -11,9 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
-	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
-	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -45,13 +42,7 @@ func TestWorkerEventRunsTheJob(t *testing.T) {
 		t.Fatalf("events/%s.json: %v, %d records", worker.Function, err, len(ev.Records))
 	}
 
-	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
-	if endpoint == "" {
-		endpoint = testenv.EmbeddedEndpoint()
-	}
-	st := testenv.NewTable(t, testenv.DynamoDBAt(t, endpoint))
-	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
-	t.Setenv(awsconfig.EnvTable, st.TableName())
+	st := lambdaTable(t)
 	t.Setenv(jobs.EnvQueueURL, "")
 	seedSampleJob(ctx, t, st, "events-sample")
 

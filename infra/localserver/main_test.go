@@ -228,3 +228,55 @@ func TestMakeRunSubOrganizationFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeRunLicenseOrderFlow is the license orders' "done when" against the `make run`
+// server, as README's curl walk-through does it: a Technician orders licenses and sees
+// the order wait, the Administrators' email is in the outbox, an Administrator
+// approves it and sees the tenant's licenses change, and the requester, an
+// Administrator by then, fails to approve their own.
+func TestMakeRunLicenseOrderFlow(t *testing.T) {
+	c := startLocal(t)
+	const org = "contoso-msp"
+	owner, admin, tech := c.signIn("megan.bowen@contosomsp.com"), c.signIn("alex.wilber@contosomsp.com"), c.signIn("lee.gu@contosomsp.com")
+	st, tenant := c.call("POST", "/api/msp-portal/tenants", owner, org, map[string]any{"entraTenantId": "7d1e2f3a-0000-4000-8000-000000000001",
+		"primaryDomain": "fabrikam.onmicrosoft.com", "displayName": "Fabrikam", "licenses": []any{map[string]any{"sku": "SPE_E3", "assigned": 10}}})
+	if st != http.StatusCreated {
+		t.Fatalf("tenant: %d %v", st, tenant)
+	}
+	tenantID := tenant["id"].(string)
+	var orders []string
+	for _, note := range []string{"Five starters in Berlin", "Two more next month"} {
+		st, out := c.call("POST", "/api/msp-portal/license-orders", tech, org, map[string]any{"tenantId": tenantID, "sku": "SPE_E3", "quantity": 5, "note": note})
+		if st != http.StatusCreated || out["status"] != "pending" {
+			t.Fatalf("the Technician's order: %d %v", st, out)
+		}
+		orders = append(orders, out["id"].(string))
+	}
+	_, waiting := c.call("GET", "/api/msp-portal/license-orders?status=pending", tech, org, nil)
+	if items, _ := waiting["items"].([]any); len(items) != 2 {
+		t.Fatalf("the Technician's waiting orders: %v", waiting)
+	}
+	_, box := c.call("GET", "/dev/outbox", "", "", nil)
+	items, _ := box["items"].([]any)
+	first, _ := items[1].(map[string]any) // newest first: the second order's email, then the first's
+	if to := fmt.Sprint(first["to"]); !strings.Contains(to, "megan.bowen@contosomsp.com") || !strings.Contains(to, "alex.wilber@contosomsp.com") ||
+		!strings.Contains(first["text"].(string), "Five starters in Berlin") {
+		t.Fatalf("the approvers' email: %v", first)
+	}
+
+	if st, out := c.call("POST", "/api/msp-portal/license-orders/"+orders[0]+"/approve", admin, org, nil); st != http.StatusOK || out["status"] != "approved" {
+		t.Fatalf("approve: %d %v", st, out)
+	}
+	_, tenant = c.call("GET", "/api/msp-portal/tenants/"+tenantID, owner, org, nil)
+	if tenant["assignedLicenses"] != float64(15) {
+		t.Fatalf("the tenant after the approval: %v", tenant)
+	}
+
+	if st, out := c.call("PUT", "/api/settings/platform-users/demo-tech", owner, org, map[string]any{"role": "Administrator"}); st != http.StatusOK {
+		t.Fatalf("promote the Technician: %d %v", st, out)
+	}
+	st, out := c.call("POST", "/api/msp-portal/license-orders/"+orders[1]+"/approve", tech, org, nil)
+	if st != http.StatusForbidden || out["code"] != "self-approval" {
+		t.Fatalf("the requester approves their own order: %d %v", st, out)
+	}
+}

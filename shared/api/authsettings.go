@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -98,18 +99,41 @@ func putAuthSettings(d *Deps) http.Handler {
 			return
 		}
 		next := domain.AuthSettings{EntraSSOEnabled: *in.EntraSSOEnabled, RequireMFA: *in.RequireMFA, SessionTimeoutMinutes: *in.SessionTimeoutMinutes}
-		org, err := d.Store.UpdateOrganizationFrom(ctx, oc.Org, in.Version, func(o *domain.Organization) (audit.Event, error) {
-			ev := audit.New(ctx, o.ID, audit.Settings, "authentication.update", "changed the authentication settings")
-			ev.Changes = diff(o.Profile.Authentication, next)
-			o.Profile.Authentication = next
-			return ev, nil
-		})
+		if next != oc.Org.Profile.Authentication && oc.Org.Profile.RequiresApproval(domain.ActionChangeAuthSettings) {
+			if in.Version != nil && *in.Version != oc.Org.Version {
+				problem.Write(ctx, w, r, problem.StaleVersion("the organization"))
+				return
+			}
+			d.hold(w, r, domain.ActionChangeAuthSettings, "change the authentication settings: "+describeAuth(next),
+				domain.HeldAction{Authentication: &next}, audit.Targets{})
+			return
+		}
+		org, err := d.changeAuthNow(ctx, oc.Org, in.Version, next)
 		if err != nil {
-			problem.Write(ctx, w, r, notFoundAs(err, "organization"))
+			problem.Write(ctx, w, r, err)
 			return
 		}
 		write(w, http.StatusOK, viewAuthSettings(org))
 	})
+}
+
+// changeAuthNow writes the authentication settings over org (as read, at version
+// expected when given), with the audit event; the route and an approved
+// change-authentication-settings request share it.
+func (d *Deps) changeAuthNow(ctx context.Context, org domain.Organization, expected *int64, next domain.AuthSettings) (domain.Organization, error) {
+	saved, err := d.Store.UpdateOrganizationFrom(ctx, org, expected, func(o *domain.Organization) (audit.Event, error) {
+		ev := audit.New(ctx, o.ID, audit.Settings, "authentication.update", "changed the authentication settings")
+		ev.Changes = diff(o.Profile.Authentication, next)
+		o.Profile.Authentication = next
+		return ev, nil
+	})
+	return saved, notFoundAs(err, "organization")
+}
+
+// describeAuth says what authentication settings are, for an approval's summary.
+func describeAuth(a domain.AuthSettings) string {
+	onOff := map[bool]string{true: "on", false: "off"}
+	return fmt.Sprintf("Entra ID SSO %s, MFA %s, session timeout %d minutes", onOff[a.EntraSSOEnabled], onOff[a.RequireMFA], a.SessionTimeoutMinutes)
 }
 
 type ssoInput struct {

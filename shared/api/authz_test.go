@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
 // world is two organizations with a member of every role in the first.
@@ -69,21 +70,7 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 		}
 		return c.ID
 	},
-	"tenantId": func(t *testing.T, w *world, orgID string, params map[string]string) string {
-		id := domain.NewID()
-		tn := domain.Tenant{ID: id, EntraTenantID: uuid(id), PrimaryDomain: id + ".onmicrosoft.com", DisplayName: "Fixture tenant",
-			Health: domain.HealthHealthy, CreatedAt: time.Now().UTC()}
-		ctx := context.Background()
-		if err := w.env.Store.CreateTenant(ctx, orgID, tn, audit.Event{Category: audit.Tenant, Action: "fixture"}); err != nil {
-			t.Fatal(err)
-		}
-		if c := params["customerId"]; c != "" {
-			if _, err := w.env.Store.AssociateTenant(ctx, orgID, c, id, audit.Event{Category: audit.Tenant, Action: "fixture"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return id
-	},
+	"tenantId": fixtureTenant,
 	"jobId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
 		return fixtureJob(t, w.env.Store, orgID)
 	},
@@ -101,11 +88,38 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 		}
 		return inv.ID
 	},
+	// A Technician's pending order, on a tenant of its own, which any caller who may
+	// approve requests reaches (an Administrator's scope is every tenant).
+	"orderId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
+		return fixtureOrder(t, w.env.Store, orgID, fixtureTenant(t, w, orgID, nil))
+	},
+	// A pending change of the authentication settings, requested by someone else: no
+	// check on an object stands between any approver and it.
+	"approvalId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
+		return fixtureHeldAction(t, w.env.Store, orgID)
+	},
 	"contactId":  fixtureContact,
 	"ticketId":   fixtureTicket,
 	"documentId": fixtureDocument,
 	"subOrgId":   fixtureSubOrg,
 	"userId":     fixtureSubOrgAdmin,
+}
+
+// fixtureTenant writes a tenant of orgID, associated with params' customer when the path has one.
+func fixtureTenant(t *testing.T, w *world, orgID string, params map[string]string) string {
+	id := domain.NewID()
+	tn := domain.Tenant{ID: id, EntraTenantID: uuid(id), PrimaryDomain: id + ".onmicrosoft.com", DisplayName: "Fixture tenant",
+		Health: domain.HealthHealthy, CreatedAt: time.Now().UTC()}
+	ctx := context.Background()
+	if err := w.env.Store.CreateTenant(ctx, orgID, tn, audit.Event{Category: audit.Tenant, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := params["customerId"]; c != "" {
+		if _, err := w.env.Store.AssociateTenant(ctx, orgID, c, id, audit.Event{Category: audit.Tenant, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
 }
 
 // uuid shapes a fixture id as a GUID.
@@ -235,4 +249,33 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// fixtureRequester is who asked for the fixtures' approvals: no caller of the tests.
+var fixtureRequester = domain.Inviter{UserID: "fixture-requester", Email: "requester@fixture.example", Name: "Fixture Requester"}
+
+// fixtureOrder writes a pending order of 3 × SPE_E3 for tenantID in orgID.
+func fixtureOrder(t *testing.T, st *store.Store, orgID, tenantID string) string {
+	t.Helper()
+	now := time.Now().UTC()
+	a := domain.Approval{ID: domain.NewApprovalID(now), OrganizationID: orgID, Action: domain.ActionLicenseOrder, Status: domain.ApprovalPending,
+		Summary: "order 3 × SPE_E3", RequestedBy: fixtureRequester, RequestedAt: now, ExpiresAt: now.Add(domain.ApprovalTTL),
+		Order: &domain.LicenseOrder{TenantID: tenantID, TenantName: "Fixture tenant", SKU: "SPE_E3", Quantity: 3}}
+	if _, err := st.CreateApproval(context.Background(), a, audit.Event{Category: audit.LicenseOrder, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+// fixtureHeldAction writes a pending change of orgID's authentication settings.
+func fixtureHeldAction(t *testing.T, st *store.Store, orgID string) string {
+	t.Helper()
+	now := time.Now().UTC()
+	a := domain.Approval{ID: domain.NewApprovalID(now), OrganizationID: orgID, Action: domain.ActionChangeAuthSettings, Status: domain.ApprovalPending,
+		Summary: "change the authentication settings", RequestedBy: fixtureRequester, RequestedAt: now, ExpiresAt: now.Add(domain.ApprovalTTL),
+		Request: &domain.HeldAction{Authentication: &domain.AuthSettings{EntraSSOEnabled: true, RequireMFA: true, SessionTimeoutMinutes: 120}}}
+	if _, err := st.CreateApproval(context.Background(), a, audit.Event{Category: audit.Approval, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
 }

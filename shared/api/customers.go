@@ -176,8 +176,14 @@ func (f customerFetched) Present(oc *access.Context) (any, error) {
 
 // loadCustomer reads the customer of the path and applies the caller's scope for p.
 func loadCustomer(ctx context.Context, d *Deps, r *http.Request, p permission.Permission) (store.CustomerDetail, error) {
+	return loadCustomerByID(ctx, d, r.PathValue("customerId"), p)
+}
+
+// loadCustomerByID is loadCustomer for a customer id from elsewhere than the path (an
+// approved request's).
+func loadCustomerByID(ctx context.Context, d *Deps, id string, p permission.Permission) (store.CustomerDetail, error) {
 	oc := access.From(ctx)
-	got, err := d.Store.GetCustomer(ctx, oc.Org.ID, r.PathValue("customerId"))
+	got, err := d.Store.GetCustomer(ctx, oc.Org.ID, id)
 	if err != nil {
 		return store.CustomerDetail{}, notFoundAs(err, "customer")
 	}
@@ -351,19 +357,32 @@ func deleteCustomer(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, tenantsAttached(cur.Customer.TenantCount))
 			return
 		}
-		ev := audit.New(ctx, oc.Org.ID, audit.Customer, "customer.delete", fmt.Sprintf("deleted customer %q", cur.Customer.Name))
-		ev.Targets.CustomerIDs = []string{cur.Customer.ID}
-		err = d.Store.DeleteCustomer(ctx, oc.Org.ID, cur.Customer, ev)
-		var attached *store.TenantsAttachedError
-		if errors.As(err, &attached) {
-			err = tenantsAttached(attached.Count)
+		if oc.Org.Profile.RequiresApproval(domain.ActionDeleteCustomer) {
+			d.hold(w, r, domain.ActionDeleteCustomer, fmt.Sprintf("delete customer %q", cur.Customer.Name),
+				domain.HeldAction{CustomerID: cur.Customer.ID}, audit.Targets{CustomerIDs: []string{cur.Customer.ID}})
+			return
 		}
-		if err != nil {
-			problem.Write(ctx, w, r, notFoundAs(err, "customer"))
+		if err := d.deleteCustomerNow(ctx, cur.Customer); err != nil {
+			problem.Write(ctx, w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// deleteCustomerNow deletes a customer read with no tenants, with its audit event;
+// the delete route and an approved delete-customer request share it. The store
+// refuses (409 customer-has-tenants) a customer that gained a tenant since.
+func (d *Deps) deleteCustomerNow(ctx context.Context, c domain.Customer) error {
+	oc := access.From(ctx)
+	ev := audit.New(ctx, oc.Org.ID, audit.Customer, "customer.delete", fmt.Sprintf("deleted customer %q", c.Name))
+	ev.Targets.CustomerIDs = []string{c.ID}
+	err := d.Store.DeleteCustomer(ctx, oc.Org.ID, c, ev)
+	var attached *store.TenantsAttachedError
+	if errors.As(err, &attached) {
+		err = tenantsAttached(attached.Count)
+	}
+	return notFoundAs(err, "customer")
 }
 
 func tenantsAttached(n int64) error {

@@ -63,6 +63,23 @@ var expiryMargin = 5 * time.Second
 // invitation once. One invitation's failure does not stop the others: the run goes
 // on and returns an error naming how many failed, with the counts.
 func ExpireInvitations(ctx context.Context, st *store.Store, now time.Time) (ExpiryResult, error) {
+	return sweep(ctx, "invitations",
+		func(cursor string) ([]domain.Invitation, string, error) {
+			return st.SystemDueInvitations(ctx, now, store.Page{Limit: expiryPageSize, Cursor: cursor})
+		},
+		func(inv domain.Invitation) (bool, error) {
+			changed, err := st.ExpireInvitation(ctx, inv.OrganizationID, inv.ID, now, expiryEvent(inv))
+			if err != nil {
+				slog.ErrorContext(ctx, "expire invitation", "organizationId", inv.OrganizationID, "invitationId", inv.ID, "err", err.Error())
+			}
+			return changed, err
+		})
+}
+
+// sweep is one run of an expiry schedule: it lists what is due page by page and
+// expires each, counting what changed, what had changed meanwhile and what failed,
+// and stops starting work when ctx's deadline comes near.
+func sweep[T any](ctx context.Context, what string, list func(cursor string) ([]T, string, error), expire func(T) (bool, error)) (ExpiryResult, error) {
 	var res ExpiryResult
 	var firstErr error
 	cursor := ""
@@ -71,24 +88,22 @@ func ExpireInvitations(ctx context.Context, st *store.Store, now time.Time) (Exp
 			res.Unfinished = true
 			break
 		}
-		due, next, err := st.SystemDueInvitations(ctx, now, store.Page{Limit: expiryPageSize, Cursor: cursor})
+		due, next, err := list(cursor)
 		if err != nil {
 			return res, errors.Join(firstErr, err)
 		}
-		for _, inv := range due {
+		for _, it := range due {
 			if stopping(ctx) {
 				res.Unfinished = true
-				return res, failures(res, firstErr)
+				return res, failures(what, res, firstErr)
 			}
-			changed, err := st.ExpireInvitation(ctx, inv.OrganizationID, inv.ID, now, expiryEvent(inv))
+			changed, err := expire(it)
 			switch {
 			case err != nil:
 				res.Failed++
 				if firstErr == nil {
 					firstErr = err
 				}
-				slog.ErrorContext(ctx, "expire invitation", "organizationId", inv.OrganizationID,
-					"invitationId", inv.ID, "err", err.Error())
 			case changed:
 				res.Expired++
 			default:
@@ -100,7 +115,7 @@ func ExpireInvitations(ctx context.Context, st *store.Store, now time.Time) (Exp
 		}
 		cursor = next
 	}
-	return res, failures(res, firstErr)
+	return res, failures(what, res, firstErr)
 }
 
 // expiryEvent is the audit event of one invitation's expiry.
@@ -128,9 +143,9 @@ func stopping(ctx context.Context) bool {
 	return ok && time.Until(deadline) < expiryMargin
 }
 
-func failures(res ExpiryResult, first error) error {
+func failures(what string, res ExpiryResult, first error) error {
 	if res.Failed == 0 {
 		return nil
 	}
-	return fmt.Errorf("expire invitations: %d of %d failed, the first: %w", res.Failed, res.Expired+res.Skipped+res.Failed, first)
+	return fmt.Errorf("expire %s: %d of %d failed, the first: %w", what, res.Failed, res.Expired+res.Skipped+res.Failed, first)
 }

@@ -230,6 +230,19 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 			"confirmEmail": email, "firstName": "Sam", "lastName": "Patel"}
 	},
 	"sub-organizations-admins-reset": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"license-orders-create": func(t *testing.T, f *faultRun, r *faultReq) any {
+		// A tenant of the organization the request acts in (a variant supports a sub-organization).
+		return map[string]any{"tenantId": fixtures["tenantId"](t, f.world, r.Headers[api.HeaderOrganization], nil), "sku": "SPE_E3",
+			"quantity": 5, "note": "Five new starters on Monday"}
+	},
+	"license-orders-approve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"license-orders-reject": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"reason": "Reassign the leavers' licenses"}
+	},
+	"approvals-approve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"approvals-reject": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"reason": "Too short for the night shift"}
+	},
 	"authentication-sso-put": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"entraTenantId": "11111111-2222-3333-4444-555555555555", "clientId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
 			"clientSecret": "sample-client-secret-value", "domains": []any{"c" + strings.ToLower(domain.NewID())[:12] + ".example"}}
@@ -265,17 +278,6 @@ var faultVariants = map[string][]faultVariant{
 			t.Fatal(err)
 		}
 	}}},
-	"customers-delete": {{name: "with contacts, tickets, documents and activity", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
-		p := map[string]string{"customerId": r.params["customerId"]}
-		fixtureContact(t, f.world, f.org.ID, p)
-		fixtureTicket(t, f.world, f.org.ID, p)
-		fixtureDocument(t, f.world, f.org.ID, p)
-		ev := audit.Event{Category: audit.Customer, Action: "fixture", Targets: audit.Targets{CustomerIDs: []string{r.params["customerId"]}}}
-		if err := f.store.CreateContact(context.Background(), f.org.ID, domain.Contact{ID: domain.NewID(), CustomerID: r.params["customerId"],
-			Name: "Second contact", EscalationOrder: 2, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}, ev); err != nil {
-			t.Fatal(err)
-		}
-	}}},
 	"platform-users-update": {{name: "a member who manages platform users", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		r.params["id"] = f.member(t, permission.Administrator)
 	}}},
@@ -298,6 +300,55 @@ var faultVariants = map[string][]faultVariant{
 		sub := newSubOrg(t, f.store, f.org.ID, "Supported Ltd")
 		f.env.AddMember(sub.ID, permission.Administrator, "second-"+strings.ToLower(domain.NewID())+"@sub.example")
 		r.Headers[api.HeaderOrganization], r.params["id"] = sub.ID, sub.DefaultAdmin.UserID
+	}}},
+	// A Technician's order waits, and the approvers are emailed.
+	"license-orders-create": {{name: "by a Technician: pending", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		r.Token = f.env.AddMember(f.org.ID, permission.Technician, "tech-"+strings.ToLower(domain.NewID())+"@faults.example")
+	}}, {name: "in a sub-organization, supporting it: the parent's totals move", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		r.Headers[api.HeaderOrganization] = newSubOrg(t, f.store, f.org.ID, "Supported Ltd").ID
+	}}},
+	// Approving moves the customer's counters, and a sub-organization's parent's totals.
+	"license-orders-approve": {{name: "a tenant of a customer in a sub-organization, supporting it", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		sub := newSubOrg(t, f.store, f.org.ID, "Supported Ltd").ID
+		customer := fixtures["customerId"](t, f.world, sub, nil)
+		r.params["orderId"] = fixtureOrder(t, f.store, sub, fixtureTenant(t, f.world, sub, map[string]string{"customerId": customer}))
+		r.Headers[api.HeaderOrganization] = sub
+	}}},
+	// Each held action, performed in the transaction of its approval.
+	"approvals-approve": {
+		{name: "a held customer deletion", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			customer := fixtures["customerId"](t, f.world, f.org.ID, nil)
+			fixtureContact(t, f.world, f.org.ID, map[string]string{"customerId": customer})
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionDeleteCustomer, domain.HeldAction{CustomerID: customer})
+		}},
+		{name: "a held removal of a member", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionRemoveMember,
+				domain.HeldAction{PlatformUserID: f.member(t, permission.Administrator)})
+		}},
+		{name: "a held invitation of an Administrator", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionGrantAdministrator, domain.HeldAction{
+				Email: "new-admin-" + strings.ToLower(domain.NewID()) + "@faults.example", DisplayName: "New Admin",
+				Access: &domain.Access{Role: permission.Administrator, TenantScope: domain.AllTenantsScope()}})
+		}},
+		{name: "a held promotion to Administrator", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+			r.params["approvalId"] = fixtureHeld(t, f.store, f.org.ID, domain.ActionGrantAdministrator, domain.HeldAction{
+				PlatformUserID: f.member(t, permission.Technician),
+				Access:         &domain.Access{Role: permission.Administrator, TenantScope: domain.AllTenantsScope()}})
+		}},
+	},
+	// Held instead of happening: only the approval and its event are written.
+	"customers-delete": {{name: "held for approval", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		requireApproval(t, f, domain.ActionDeleteCustomer)
+	}}, {name: "with contacts, tickets, documents and activity", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
+		p := map[string]string{"customerId": r.params["customerId"]}
+		fixtureContact(t, f.world, f.org.ID, p)
+		fixtureTicket(t, f.world, f.org.ID, p)
+		fixtureDocument(t, f.world, f.org.ID, p)
+		ev := audit.Event{Category: audit.Customer, Action: "fixture", Targets: audit.Targets{CustomerIDs: []string{r.params["customerId"]}}}
+		if err := f.store.CreateContact(context.Background(), f.org.ID, domain.Contact{ID: domain.NewID(), CustomerID: r.params["customerId"],
+			Name: "Second contact", EscalationOrder: 2, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}, ev); err != nil {
+			t.Fatal(err)
+		}
 	}}},
 	"tenants-update": {{name: "a tenant of a customer", prepare: func(t *testing.T, f *faultRun, r *faultReq) {
 		customer := fixtures["customerId"](t, f.world, f.org.ID, nil)
@@ -359,7 +410,8 @@ func newFaultSuite(t *testing.T, rt api.Route, v faultVariant) *faultSuite {
 	}
 	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && (rt.Function == "platform-users-invite" || rt.Function == "platform-users-resend" ||
 		rt.Function == "platform-users-remove" || rt.Function == "authentication-sso-put" ||
-		rt.Function == "sub-organizations-create" || rt.Function == "sub-organizations-admins-reset") {
+		rt.Function == "sub-organizations-create" || rt.Function == "sub-organizations-admins-reset" ||
+		rt.Function == "license-orders-create" || rt.Function == "approvals-approve") {
 		s.moto, s.motoEndpoint = true, ep
 		ses := sesmail.NewClient(cfg, ep)
 		sender := "mail-" + strings.ToLower(domain.NewID()) + ".example"
@@ -840,4 +892,27 @@ func TestIdempotencyKeyConcurrentDuplicates(t *testing.T) {
 		again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("repeat: %d %s", again.Status, again.Body)
 	}
+}
+
+// requireApproval makes the run's organization hold action for approval.
+func requireApproval(t *testing.T, f *faultRun, action domain.ApprovalAction) {
+	t.Helper()
+	if _, err := f.store.UpdateOrganization(context.Background(), f.org.ID, nil, func(o *domain.Organization) (audit.Event, error) {
+		o.Profile.RequireApprovalFor = []domain.ApprovalAction{action}
+		return audit.Event{Category: audit.Settings, Action: "fixture"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixtureHeld writes a pending held action of orgID, requested by someone else.
+func fixtureHeld(t *testing.T, st *store.Store, orgID string, action domain.ApprovalAction, req domain.HeldAction) string {
+	t.Helper()
+	now := time.Now().UTC()
+	a := domain.Approval{ID: domain.NewApprovalID(now), OrganizationID: orgID, Action: action, Status: domain.ApprovalPending,
+		Summary: string(action), RequestedBy: fixtureRequester, RequestedAt: now, ExpiresAt: now.Add(domain.ApprovalTTL), Request: &req}
+	if _, err := st.CreateApproval(context.Background(), a, audit.Event{Category: audit.Approval, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
 }

@@ -66,6 +66,8 @@ type isoOrg struct {
 	jobs      []string
 	team      []string // a member's user id, then a pending invitation's id
 	subOrgs   []string // its sub-organizations
+	orders    []string // a Technician's pending license order, then an approved one
+	approvals []string // an action held for approval
 	subAdmin  string   // the token of its first sub-organization's Administrator
 	children  map[string]map[string][]string
 	secrets   map[string]bool // what no other organization's caller may see
@@ -85,6 +87,8 @@ var isolationFixtures = map[string]func(o *isoOrg, params map[string]string) []s
 	"jobId":      func(o *isoOrg, _ map[string]string) []string { return o.jobs },
 	"id":         func(o *isoOrg, _ map[string]string) []string { return o.team },
 	"subOrgId":   func(o *isoOrg, _ map[string]string) []string { return o.subOrgs },
+	"orderId":    func(o *isoOrg, _ map[string]string) []string { return o.orders },
+	"approvalId": func(o *isoOrg, _ map[string]string) []string { return o.approvals },
 }
 
 func isoChild(name string) func(o *isoOrg, params map[string]string) []string {
@@ -92,8 +96,9 @@ func isoChild(name string) func(o *isoOrg, params map[string]string) []string {
 }
 
 var (
-	// isoIDShape is domain.NewID's shape; isoGUIDShape an Entra tenant id's.
-	isoIDShape   = regexp.MustCompile(`^[a-z2-7]{26}$`)
+	// isoIDShape is domain.NewID's shape (base32) and domain.NewApprovalID's (base32hex,
+	// sortable); isoGUIDShape an Entra tenant id's.
+	isoIDShape   = regexp.MustCompile(`^[a-z0-9]{26}$`)
 	isoGUIDShape = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
@@ -310,6 +315,24 @@ func (w *isolation) newIsoOrg(id string) *isoOrg {
 			o.remember(res.Body, "")
 		}
 	}
+	// License orders: a Technician's, pending, and the Owner's, approved at once; and a
+	// change of the authentication settings held for approval.
+	tech := env.AddMember(id, permission.Technician, mail("tech"))
+	order := func(token string) string {
+		res := w.call(o, token, id, "set-up", "POST", "/api/msp-portal/license-orders",
+			map[string]any{"tenantId": free, "sku": "SPE_E3", "quantity": 2, "note": "Order " + tag})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("license order in %s: %d %s", id, res.Status, res.Body)
+		}
+		o.remember(res.Body, "")
+		return idOf(t, res)
+	}
+	o.orders = []string{order(tech), order(o.owner)}
+	profile = w.own(o, "GET", "/api/msp-portal/settings/profile", nil, http.StatusOK).Map(t)
+	profile["requireApprovalFor"] = []string{"change-authentication-settings"}
+	w.own(o, "PUT", "/api/msp-portal/settings/profile", profile, http.StatusOK)
+	o.approvals = []string{idOf(t, w.own(o, "PUT", "/api/settings/authentication",
+		map[string]any{"entraSsoEnabled": false, "requireMfa": true, "sessionTimeoutMinutes": 90}, http.StatusAccepted))}
 	for _, v := range append([]string{archivedTenant}, o.tenants...) {
 		o.secrets[v] = true
 	}

@@ -25,6 +25,9 @@ type profileView struct {
 
 func viewProfile(oc *access.Context, o domain.Organization) profileView {
 	v := profileView{OrganizationID: o.ID, Profile: o.Profile, Version: o.Version}
+	if v.RequireApprovalFor == nil {
+		v.RequireApprovalFor = []domain.ApprovalAction{}
+	}
 	if oc.Can(permission.ManageBilling) {
 		bc := o.Profile.BillingContact
 		v.BillingContact = &bc
@@ -44,7 +47,10 @@ func getProfile(*Deps) http.Handler {
 type profileInput struct {
 	domain.Profile
 	BillingContact *domain.BillingContact `json:"billingContact"`
-	Version        *int64                 `json:"version"`
+	// RequireApprovalFor, when absent, keeps the stored list: a client that does not
+	// know the field does not switch approvals off.
+	RequireApprovalFor *[]domain.ApprovalAction `json:"requireApprovalFor"`
+	Version            *int64                   `json:"version"`
 }
 
 func putProfile(d *Deps) http.Handler {
@@ -60,9 +66,22 @@ func putProfile(d *Deps) http.Handler {
 		if in.BillingContact != nil {
 			next.BillingContact = *in.BillingContact
 		}
+		next.RequireApprovalFor = oc.Org.Profile.RequireApprovalFor
+		if in.RequireApprovalFor != nil {
+			next.RequireApprovalFor = *in.RequireApprovalFor
+		}
 		next.Normalize()
 		if err := next.Validate(); err != nil {
 			problem.Write(ctx, w, r, err)
+			return
+		}
+		next.RequireApprovalFor = domain.NormalizeRequireApprovalFor(next.RequireApprovalFor)
+		if next.Authentication != oc.Org.Profile.Authentication && oc.Org.Profile.RequiresApproval(domain.ActionChangeAuthSettings) {
+			// The profile carries the authentication settings too; while their changes
+			// wait for approval, they change only through their own route, which holds them.
+			pe := problem.Conflictf("approval-required", "changing the authentication settings needs another member's approval in this organization; "+
+				"send the change to PUT /api/settings/authentication, or send the profile with its authentication settings unchanged")
+			problem.Write(ctx, w, r, pe)
 			return
 		}
 		org, err := d.Store.UpdateOrganizationFrom(ctx, oc.Org, in.Version, func(o *domain.Organization) (audit.Event, error) {

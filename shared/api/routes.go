@@ -19,6 +19,8 @@ func Routes() []Route {
 		authSettingsRoutes(),
 		subOrganizationRoutes(),
 		sessionRoutes(),
+		licenseOrderRoutes(),
+		approvalRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -59,6 +61,7 @@ func Jobs() []Job {
 		expireInvitationsJob(),
 		postAuthenticationJob(),
 		preTokenGenerationJob(),
+		expireApprovalsJob(),
 	}
 }
 

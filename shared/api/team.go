@@ -246,23 +246,39 @@ func invitePlatformUser(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		now := d.Store.Now()
-		token, hash := domain.NewInvitationToken()
-		inv := domain.Invitation{ID: domain.NewID(), OrganizationID: oc.Org.ID, Email: iv.Email, DisplayName: iv.DisplayName,
-			Role: iv.Role, Permissions: iv.Permissions, TenantScope: iv.TenantScope, InvitedBy: inviterOf{oc}.inviter(),
-			Status: domain.InvitationPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(domain.InvitationTTL), TokenHash: hash}
-		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.create",
-			fmt.Sprintf("invited %s as %s", inv.Email, inv.Role))
-		ev.Targets.Emails = []string{inv.Email}
-		if err := d.Store.CreateInvitation(ctx, inv, ev); err != nil {
+		if iv.Role == permission.Administrator && oc.Org.Profile.RequiresApproval(domain.ActionGrantAdministrator) {
+			d.hold(w, r, domain.ActionGrantAdministrator, fmt.Sprintf("invite %s as Administrator", iv.Email),
+				domain.HeldAction{Email: iv.Email, DisplayName: iv.DisplayName, Access: &iv.Access}, audit.Targets{Emails: []string{iv.Email}})
+			return
+		}
+		inv, err := d.inviteNow(ctx, iv, inviterOf{oc}.inviter())
+		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		inv.Version = 1
-		inv = d.sendInvitation(ctx, oc.Org, inv, token)
 		w.Header().Set("Location", "/api/settings/platform-users/"+inv.ID)
-		write(w, http.StatusCreated, viewInvitation(inv, now))
+		write(w, http.StatusCreated, viewInvitation(inv, inv.CreatedAt))
 	})
+}
+
+// inviteNow creates an invitation of iv from inviter, with its audit event, and emails
+// it; the invite route and an approved grant-administrator request share it. The
+// access is checked (grantable) by the caller.
+func (d *Deps) inviteNow(ctx context.Context, iv domain.Invitee, inviter domain.Inviter) (domain.Invitation, error) {
+	oc := access.From(ctx)
+	now := d.Store.Now()
+	token, hash := domain.NewInvitationToken()
+	inv := domain.Invitation{ID: domain.NewID(), OrganizationID: oc.Org.ID, Email: iv.Email, DisplayName: iv.DisplayName,
+		Role: iv.Role, Permissions: iv.Permissions, TenantScope: iv.TenantScope, InvitedBy: inviter,
+		Status: domain.InvitationPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(domain.InvitationTTL), TokenHash: hash}
+	ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.create",
+		fmt.Sprintf("invited %s as %s", inv.Email, inv.Role))
+	ev.Targets.Emails = []string{inv.Email}
+	if err := d.Store.CreateInvitation(ctx, inv, ev); err != nil {
+		return domain.Invitation{}, err
+	}
+	inv.Version = 1
+	return d.sendInvitation(ctx, oc.Org, inv, token), nil
 }
 
 // loadManageable reads the member or invitation of the path's id (404 otherwise) that
@@ -361,38 +377,74 @@ func updatePlatformUser(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, problem.StaleVersion("the platform user"))
 			return
 		}
-		before := entryAccess(e)
-		changes := accessChanges(before, iv.Access)
-		now := d.Store.Now()
-		if e.Member != nil {
-			m := *e.Member
-			m.Role, m.Permissions, m.TenantScope = iv.Role, iv.Permissions, iv.TenantScope
-			ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "member.update",
-				fmt.Sprintf("changed the access of %s to %s", m.Email, m.Role))
-			ev.Targets.UserIDs, ev.Changes = []string{m.UserID}, changes
-			saved, err := d.Store.UpdateMember(ctx, m, *e.Member, ev)
-			if err != nil {
-				problem.Write(ctx, w, r, err)
-				return
-			}
-			write(w, http.StatusOK, viewMember(saved))
+		if grantsAdministrator(e, iv.Access) && oc.Org.Profile.RequiresApproval(domain.ActionGrantAdministrator) {
+			email := entryEmail(e)
+			d.hold(w, r, domain.ActionGrantAdministrator, fmt.Sprintf("make %s an Administrator", email),
+				domain.HeldAction{PlatformUserID: r.PathValue("id"), Email: email, DisplayName: iv.DisplayName, Access: &iv.Access},
+				entryTargets(e))
 			return
 		}
-		inv := *e.Invitation
-		inv.Role, inv.Permissions, inv.TenantScope = iv.Role, iv.Permissions, iv.TenantScope
-		if iv.DisplayName != "" {
-			inv.DisplayName = iv.DisplayName
-		}
-		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.update",
-			fmt.Sprintf("changed the invitation of %s to %s", inv.Email, inv.Role))
-		ev.Targets.Emails, ev.Changes = []string{inv.Email}, changes
-		saved, err := d.Store.PutInvitation(ctx, inv, *e.Invitation, &ev)
+		view, err := d.changeAccessNow(ctx, e, iv.Access, iv.DisplayName)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		write(w, http.StatusOK, viewInvitation(saved, now))
+		write(w, http.StatusOK, view)
 	})
+}
+
+// grantsAdministrator reports whether giving e access a makes them an Administrator
+// who was not one: what requireApprovalFor's grant-administrator holds.
+func grantsAdministrator(e store.TeamEntry, a domain.Access) bool {
+	return a.Role == permission.Administrator && entryAccess(e).Role != permission.Administrator
+}
+
+func entryEmail(e store.TeamEntry) string {
+	if e.Member != nil {
+		return e.Member.Email
+	}
+	return e.Invitation.Email
+}
+
+// entryTargets names a platform user in an audit event.
+func entryTargets(e store.TeamEntry) audit.Targets {
+	if e.Member != nil {
+		return audit.Targets{UserIDs: []string{e.Member.UserID}, Emails: []string{e.Member.Email}}
+	}
+	return audit.Targets{Emails: []string{e.Invitation.Email}}
+}
+
+// changeAccessNow gives a member or invitation access a (checked by the caller), with
+// its audit event; the update route and an approved grant-administrator request share
+// it. displayName, when set, renames an invitation.
+func (d *Deps) changeAccessNow(ctx context.Context, e store.TeamEntry, a domain.Access, displayName string) (platformUserView, error) {
+	oc := access.From(ctx)
+	changes := accessChanges(entryAccess(e), a)
+	if e.Member != nil {
+		m := *e.Member
+		m.Role, m.Permissions, m.TenantScope = a.Role, a.Permissions, a.TenantScope
+		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "member.update",
+			fmt.Sprintf("changed the access of %s to %s", m.Email, m.Role))
+		ev.Targets.UserIDs, ev.Changes = []string{m.UserID}, changes
+		saved, err := d.Store.UpdateMember(ctx, m, *e.Member, ev)
+		if err != nil {
+			return platformUserView{}, err
+		}
+		return viewMember(saved), nil
+	}
+	inv := *e.Invitation
+	inv.Role, inv.Permissions, inv.TenantScope = a.Role, a.Permissions, a.TenantScope
+	if displayName != "" {
+		inv.DisplayName = displayName
+	}
+	ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "invitation.update",
+		fmt.Sprintf("changed the invitation of %s to %s", inv.Email, inv.Role))
+	ev.Targets.Emails, ev.Changes = []string{inv.Email}, changes
+	saved, err := d.Store.PutInvitation(ctx, inv, *e.Invitation, &ev)
+	if err != nil {
+		return platformUserView{}, err
+	}
+	return viewInvitation(saved, d.Store.Now()), nil
 }
 
 func removePlatformUser(d *Deps) http.Handler {
@@ -420,21 +472,37 @@ func removePlatformUser(d *Deps) http.Handler {
 			return
 		}
 		m := *e.Member
-		ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "member.remove", fmt.Sprintf("removed %s (%s)", m.Email, m.Role))
-		ev.Targets.UserIDs, ev.Targets.Emails = []string{m.UserID}, []string{m.Email}
-		if err := d.Store.RemoveMember(ctx, m, ev); err != nil {
+		if oc.Org.Profile.RequiresApproval(domain.ActionRemoveMember) {
+			d.hold(w, r, domain.ActionRemoveMember, fmt.Sprintf("remove %s (%s)", m.Email, m.Role),
+				domain.HeldAction{PlatformUserID: m.UserID, Email: m.Email}, entryTargets(e))
+			return
+		}
+		if err := d.removeMemberNow(ctx, m); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		// The membership is gone, which already refuses their next request; signing them
-		// out everywhere also ends their other organizations' sessions, as removal from
-		// the team of their employer should.
-		if err := d.Identity.GlobalSignOut(context.WithoutCancel(ctx), m.Email); err != nil {
-			slog.WarnContext(ctx, "removed member not signed out", "requestId", RequestID(ctx), "organizationId", oc.Org.ID,
-				"userId", m.UserID, "err", err.Error())
-		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// removeMemberNow removes a member, with its audit event, and signs them out; the
+// remove route and an approved remove-member request share it. The store keeps the
+// last-manager rule (409).
+func (d *Deps) removeMemberNow(ctx context.Context, m domain.Membership) error {
+	oc := access.From(ctx)
+	ev := audit.New(ctx, oc.Org.ID, audit.UserManagement, "member.remove", fmt.Sprintf("removed %s (%s)", m.Email, m.Role))
+	ev.Targets.UserIDs, ev.Targets.Emails = []string{m.UserID}, []string{m.Email}
+	if err := d.Store.RemoveMember(ctx, m, ev); err != nil {
+		return err
+	}
+	// The membership is gone, which already refuses their next request; signing them
+	// out everywhere also ends their other organizations' sessions, as removal from
+	// the team of their employer should.
+	if err := d.Identity.GlobalSignOut(context.WithoutCancel(ctx), m.Email); err != nil {
+		slog.WarnContext(ctx, "removed member not signed out", "requestId", RequestID(ctx), "organizationId", oc.Org.ID,
+			"userId", m.UserID, "err", err.Error())
+	}
+	return nil
 }
 
 func resendInvitation(d *Deps) http.Handler {

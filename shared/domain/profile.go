@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,6 +37,14 @@ type Profile struct {
 	Language            string         `json:"language"`
 	BillingContact      BillingContact `json:"billingContact"`
 	Authentication      AuthSettings   `json:"authentication"`
+	// RequireApprovalFor lists the actions that, taken by anyone, wait for another
+	// member's approval instead of happening (HeldActions).
+	RequireApprovalFor []ApprovalAction `json:"requireApprovalFor"`
+}
+
+// RequiresApproval reports whether the organization holds action for approval.
+func (p Profile) RequiresApproval(action ApprovalAction) bool {
+	return slices.Contains(p.RequireApprovalFor, action)
 }
 
 // BillingContact receives invoice notifications, payment confirmations and billing alerts.
@@ -132,6 +141,7 @@ func (p Profile) Validate() error {
 	m := p.Authentication.SessionTimeoutMinutes
 	v.Check(m < MinSessionTimeoutMinutes || m > MaxSessionTimeoutMinutes, "authentication.sessionTimeoutMinutes",
 		"must be between %d and %d minutes", MinSessionTimeoutMinutes, MaxSessionTimeoutMinutes)
+	ValidateRequireApprovalFor(&v, p.RequireApprovalFor)
 	return v.Err()
 }
 

@@ -122,6 +122,13 @@ func TestSchemasMatchTheDomainRules(t *testing.T) {
 	for _, c := range audit.Categories() {
 		categories = append(categories, string(c))
 	}
+	var heldActions, approvalStatuses []any
+	for _, a := range domain.HeldActions() {
+		heldActions = append(heldActions, string(a))
+	}
+	for _, st := range domain.ApprovalStatuses() {
+		approvalStatuses = append(approvalStatuses, st)
+	}
 	var healths []any // best to worst
 	for _, h := range domain.HealthStatuses() {
 		healths = append(healths, h)
@@ -180,6 +187,16 @@ func TestSchemasMatchTheDomainRules(t *testing.T) {
 		{"/components/parameters/CustomerNamePrefix/schema/maxLength", float64(domain.MaxNameLength)},
 		{"/components/parameters/TenantNamePrefix/schema/maxLength", float64(domain.MaxNameLength)},
 		{"/components/schemas/Problem/properties/type/description", problem.TypeBase + "<code>"},
+		{"/components/schemas/HeldAction/enum", heldActions},
+		{"/components/schemas/Profile/properties/requireApprovalFor/maxItems", float64(len(heldActions))},
+		{"/components/schemas/ProfileInput/properties/requireApprovalFor/maxItems", float64(len(heldActions))},
+		{"/components/schemas/ApprovalStatus/enum", approvalStatuses},
+		{"/components/schemas/LicenseOrder/properties/quantity/maximum", float64(domain.MaxLicenseQuantity)},
+		{"/components/schemas/LicenseOrderInput/properties/quantity/maximum", float64(domain.MaxLicenseQuantity)},
+		{"/components/schemas/LicenseOrder/properties/note/maxLength", float64(domain.MaxOrderNoteLength)},
+		{"/components/schemas/LicenseOrderInput/properties/note/maxLength", float64(domain.MaxOrderNoteLength)},
+		{"/components/schemas/RejectionInput/properties/reason/maxLength", float64(domain.MaxReasonLength)},
+		{"/components/schemas/LicenseOrder/properties/reason/maxLength", float64(domain.MaxReasonLength)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pointer, func(t *testing.T) {

@@ -956,6 +956,9 @@ func TestTeamConformsToTheDocument(t *testing.T) {
 		if m == "PUT "+ssoPath+" 200" {
 			continue // TestSSOConformsToTheDocumentOnMoto
 		}
+		if heldStatus(m) {
+			continue // TestApprovalsConformToTheDocument
+		}
 		if _, path, _ := strings.Cut(m, " "); isTeamRoute(strings.Fields(path)[0]) {
 			t.Errorf("documented but never observed: %s", m)
 		}

@@ -536,8 +536,9 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Custo
 				items = append(items, it)
 			}
 		}
-		// Room for the idempotency record a keyed request adds.
-		room := maxTransactItems - 1 - len(items)
+		// Room for the idempotency record a keyed request adds, and for an approval's
+		// decision when the delete is an approved request.
+		room := maxTransactItems - reservedItems(ctx) - len(items)
 		var rest []map[string]types.AttributeValue
 		if len(children) > room {
 			children, rest = children[:room], children[room:]

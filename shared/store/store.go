@@ -303,6 +303,39 @@ const maxTransactItems = 100
 // record, which exists only if it did, decides: a transaction that committed returns
 // nil, so the request answers its success instead of a 503 for an applied change.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, events ...*audit.Event) error {
+	// A rider (an approval's decision) follows the change's own items, so their
+	// indexes, which callers read failed conditions by, stay as they are.
+	rider := riderFrom(ctx)
+	riderFirst, riderEnd := -1, -1
+	if rider != nil && rider.take() {
+		riderFirst = len(items)
+		items = append(items, rider.items...)
+		riderEnd = len(items)
+		events = append(events, rider.events...)
+	}
+	err := s.transactItems(ctx, items, events)
+	if riderFirst < 0 {
+		return err
+	}
+	var te *TxError
+	switch {
+	case err == nil:
+		rider.settle(true)
+	case errors.As(err, &te):
+		rider.settle(false)
+		for i := riderFirst; i < riderEnd; i++ {
+			if te.ConditionFailed(i) {
+				return rider.conflict
+			}
+		}
+	default:
+		rider.settle(false)
+	}
+	return err
+}
+
+// transactItems is transact once the rider, if any, is among items and events.
+func (s *Store) transactItems(ctx context.Context, items []types.TransactWriteItem, events []*audit.Event) error {
 	for _, ev := range events {
 		its, err := s.auditItems(ev)
 		if err != nil {

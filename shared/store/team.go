@@ -546,7 +546,17 @@ func (s *Store) RemoveMember(ctx context.Context, m domain.Membership, ev audit.
 // oldest first, from GSI1: the expiry schedule's read, in the system scope (it spans
 // organizations, and no request path calls it).
 func (s *Store) SystemDueInvitations(ctx context.Context, now time.Time, page Page) ([]domain.Invitation, string, error) {
-	start, err := decodeCursor(page.Cursor, AttrGSI1PK, invitationExpiryPK, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
+	invs, next, err := systemDue[domain.Invitation](ctx, s, invitationExpiryPK, now, page)
+	if err != nil {
+		return nil, "", fmt.Errorf("list due invitations: %w", err)
+	}
+	return invs, next, nil
+}
+
+// systemDue reads one page of an expiry partition of GSI1 (sort keys
+// "<RFC 3339 expiry>#<org>#<id>"): the items due at or before now, oldest first.
+func systemDue[T any](ctx context.Context, s *Store, pk string, now time.Time, page Page) ([]T, string, error) {
+	start, err := decodeCursor(page.Cursor, AttrGSI1PK, pk, AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
 	if err != nil {
 		return nil, "", err
 	}
@@ -554,22 +564,22 @@ func (s *Store) SystemDueInvitations(ctx context.Context, now time.Time, page Pa
 		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
 		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK <= :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(invitationExpiryPK), ":now": str(now.UTC().Format(time.RFC3339) + "#~"),
+			":pk": str(pk), ":now": str(now.UTC().Format(time.RFC3339) + "#~"),
 		},
 		Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("list due invitations: %w", err)
+		return nil, "", err
 	}
-	invs := make([]domain.Invitation, 0, len(out.Items))
+	due := make([]T, 0, len(out.Items))
 	for _, it := range out.Items {
-		var inv domain.Invitation
-		if err := decode(it, &inv); err != nil {
+		var v T
+		if err := decode(it, &v); err != nil {
 			return nil, "", err
 		}
-		invs = append(invs, inv)
+		due = append(due, v)
 	}
-	return invs, encodeCursor(out.LastEvaluatedKey), nil
+	return due, encodeCursor(out.LastEvaluatedKey), nil
 }
 
 // ExpireInvitation marks a pending invitation expired, if it still is pending and due

@@ -91,6 +91,8 @@ const SampleInvitationToken = "c2FtcGxlLWludml0YXRpb24tdG9rZW4tMDAwMDAwMDA"
 var sampleQueries = map[string]string{
 	"platform-users-access":  "permission=manage-users&tenantId=" + SampleParam("tenantId"),
 	"sub-organizations-list": "q=north&limit=25",
+	"license-orders-list":    "status=pending&limit=25",
+	"approvals-list":         "status=pending",
 }
 
 // sampleBodies are the request bodies of the events of PUT and POST routes, as the
@@ -158,7 +160,12 @@ var sampleBodies = map[string]any{
 		"confirmEmail": "northwind-admin@contoso.example", "firstName": "Sam", "lastName": "Patel",
 	},
 	"organizations-create": map[string]any{"name": "Northwind IT Services"},
-	"organizations-rename": map[string]any{"name": "Contoso Managed Services"},
+	"license-orders-create": map[string]any{
+		"tenantId": SampleParam("tenantId"), "sku": "SPE_E3", "quantity": 5, "note": "Five new starters in the Berlin office on Monday",
+	},
+	"license-orders-reject": map[string]any{"reason": "Reassign the licenses of the five leavers instead"},
+	"approvals-reject":      map[string]any{"reason": "The customer still has an open invoice; keep its record"},
+	"organizations-rename":  map[string]any{"name": "Contoso Managed Services"},
 	"profile-put": map[string]any{
 		"companyName":         "Contoso Managed Services LLC",
 		"displayName":         "Contoso MSP",
