@@ -58,15 +58,7 @@ func TestPostAuthenticationEventRecordsTheSignIn(t *testing.T) {
 			if tc.seed {
 				seedSampleOrg(ctx, t, st, templategen.SampleClaims())
 			}
-			t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
-			t.Setenv(awsconfig.EnvTable, st.TableName())
-			if tc.table != "" {
-				t.Setenv(awsconfig.EnvTable, tc.table)
-			}
-			var logs bytes.Buffer
-			prev := slog.Default()
-			slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
-			t.Cleanup(func() { slog.SetDefault(prev) })
+			logs := triggerEnv(t, endpoint, st, tc.table)
 
 			h, err := lambdaentry.PostAuthenticationHandler(ctx, trigger.Function)
 			if err != nil {
@@ -153,15 +145,7 @@ func TestPreTokenGenerationEventAddsTheUserClaim(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
-			t.Setenv(awsconfig.EnvTable, st.TableName())
-			if tc.table != "" {
-				t.Setenv(awsconfig.EnvTable, tc.table)
-			}
-			var logs bytes.Buffer
-			prev := slog.Default()
-			slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
-			t.Cleanup(func() { slog.SetDefault(prev) })
+			logs := triggerEnv(t, endpoint, st, tc.table)
 
 			h, err := lambdaentry.PreTokenGenerationHandler(ctx, trigger.Function)
 			if err != nil {
@@ -187,4 +171,20 @@ func TestPreTokenGenerationEventAddsTheUserClaim(t *testing.T) {
 	if _, err := lambdaentry.PreTokenGenerationHandler(context.Background(), "cognito-post-authentication"); err == nil {
 		t.Error("the Post Authentication trigger was started as a Pre Token Generation trigger")
 	}
+}
+
+// triggerEnv points a trigger's handler at st's table on endpoint, or at table when set
+// (one that does not exist fails every call), and returns what the handler logs.
+func triggerEnv(t *testing.T, endpoint string, st *store.Store, table string) *bytes.Buffer {
+	t.Helper()
+	t.Setenv(awsconfig.EnvDynamoDBEndpoint, endpoint)
+	t.Setenv(awsconfig.EnvTable, st.TableName())
+	if table != "" {
+		t.Setenv(awsconfig.EnvTable, table)
+	}
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return &logs
 }
