@@ -91,6 +91,8 @@ const SampleInvitationToken = "c2FtcGxlLWludml0YXRpb24tdG9rZW4tMDAwMDAwMDA"
 var sampleQueries = map[string]string{
 	"platform-users-access":  "permission=manage-users&tenantId=" + SampleParam("tenantId"),
 	"sub-organizations-list": "q=north&limit=25",
+	"audit-log-list":         "category=settings&limit=25",
+	"audit-log-export":       "format=csv&category=settings&from=2020-01-01T00:00:00Z",
 }
 
 // sampleBodies are the request bodies of the events of PUT and POST routes, as the
