@@ -111,18 +111,18 @@ func fetchAuditLog(ctx context.Context, d *Deps, r *http.Request, orgID string) 
 }
 
 // verifyBudget is how many events one check walks; a longer chain answers
-// complete: false with a cursor to go on from (a Query page holds ~500 events, so
+// complete: false with a resume value to go on from (a Query page holds ~500 events, so
 // the walk stays well inside API Gateway's 30 seconds).
 const verifyBudget = 20000
 
 // fetchAuditVerify walks the organization's hash chain from its checkpoint (or from
-// ?cursor=) and reports the first break, or that it holds.
+// ?resume=) and reports the first break, or that it holds.
 func fetchAuditVerify(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
-	cursor := r.URL.Query().Get("cursor")
-	if len(cursor) > 2048 {
-		return nil, problem.Invalidf("cursor", "is not a cursor this check returned")
+	resume := r.URL.Query().Get("resume")
+	if len(resume) > 2048 {
+		return nil, problem.Invalidf("resume", "is not a value this check returned")
 	}
-	return d.Store.VerifyAudit(ctx, orgID, cursor, verifyBudget)
+	return d.Store.VerifyAudit(ctx, orgID, resume, verifyBudget)
 }
 
 // auditExportColumns are the export's columns; the first is named with the time zone.

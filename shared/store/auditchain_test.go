@@ -200,12 +200,12 @@ func testChainVerifyCursor(t *testing.T, st *store.Store) {
 		}
 		total += rep.Verified
 		if rep.Complete {
-			if total != 7 || rep.NextCursor != "" {
+			if total != 7 || rep.Resume != "" {
 				t.Fatalf("verified %d in all, last %+v", total, rep)
 			}
 			return
 		}
-		cursor = rep.NextCursor
+		cursor = rep.Resume
 	}
 	t.Fatal("the walk did not complete")
 }

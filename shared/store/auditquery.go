@@ -170,14 +170,15 @@ type ChainBreak struct {
 // ChainReport is what verifying an organization's chain found.
 type ChainReport struct {
 	OK bool `json:"ok"`
-	// Complete: the walk reached the head (or a break); else NextCursor goes on.
+	// Complete: the walk reached the head (or a break); else Resume goes on. (Not a
+	// list's nextCursor: a check is not paged by limit.)
 	Complete bool `json:"complete"`
 	// Verified counts the events this walk checked.
 	Verified   int64       `json:"verified"`
 	Checkpoint ChainPoint  `json:"checkpoint"`
 	Head       ChainPoint  `json:"head"`
 	Break      *ChainBreak `json:"break,omitempty"`
-	NextCursor string      `json:"nextCursor,omitempty"`
+	Resume     string      `json:"resume,omitempty"`
 }
 
 // verifyPage is how many events one Query of a chain walk reads.
@@ -258,12 +259,12 @@ func checkLink(prev ChainPoint, ev audit.Event) *ChainBreak {
 	return nil
 }
 
-// VerifyAudit walks an organization's chain from its checkpoint (or from where cursor,
+// VerifyAudit walks an organization's chain from its checkpoint (or from where resume,
 // returned by an earlier call, left off) towards the head it reads first, checking up
 // to budget events, and reports the first break or that the chain holds. Expired
 // events still in the table are checked like the others. Errors: ErrNoOrganization; a
-// 400 problem naming cursor.
-func (s *Store) VerifyAudit(ctx context.Context, orgID, cursor string, budget int) (ChainReport, error) {
+// 400 problem naming resume.
+func (s *Store) VerifyAudit(ctx context.Context, orgID, resume string, budget int) (ChainReport, error) {
 	if orgID == "" {
 		return ChainReport{}, ErrNoOrganization
 	}
@@ -282,10 +283,10 @@ func (s *Store) VerifyAudit(ctx context.Context, orgID, cursor string, budget in
 	}
 	rep.Head, rep.Checkpoint = ChainPoint{Seq: head.Seq, Hash: head.Hash}, ChainPoint{Seq: cp.Seq, Hash: cp.Hash}
 	prev, afterSK := rep.Checkpoint, cp.AfterSK
-	if cursor != "" {
-		start, err := decodeCursor(cursor, AttrPK, auditPK(orgID), AttrPK, AttrSK)
+	if resume != "" {
+		start, err := decodeCursor(resume, AttrPK, auditPK(orgID), AttrPK, AttrSK)
 		if err != nil {
-			return rep, err
+			return rep, problem.Invalidf("resume", "is not a value this check returned")
 		}
 		sk := start[AttrSK].(*types.AttributeValueMemberS).Value
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: start, ConsistentRead: aws.Bool(true)})
@@ -293,7 +294,7 @@ func (s *Store) VerifyAudit(ctx context.Context, orgID, cursor string, budget in
 			return rep, fmt.Errorf("verify audit chain of %s: %w", orgID, err)
 		}
 		if out.Item == nil || itemType(out.Item) != "AuditEvent" {
-			return rep, problem.Invalidf("cursor", "is not a cursor this check returned")
+			return rep, problem.Invalidf("resume", "is not a value this check returned")
 		}
 		// A cursor behind the checkpoint (which moved meanwhile) starts from it.
 		if sk > cp.AfterSK {
@@ -320,7 +321,7 @@ func (s *Store) VerifyAudit(ctx context.Context, orgID, cursor string, budget in
 	case brk != nil:
 		rep.Complete = true
 	case end.Seq < head.Seq:
-		rep.OK, rep.NextCursor = true, encodeCursor(key(auditPK(orgID), lastSK))
+		rep.OK, rep.Resume = true, encodeCursor(key(auditPK(orgID), lastSK))
 	case end.Hash != head.Hash:
 		rep.Complete, rep.Break = true, &ChainBreak{Seq: head.Seq, Reason: "head-mismatch", Expected: head.Hash, Found: end.Hash}
 	default:

@@ -189,10 +189,7 @@ func (s *Store) ListActivity(ctx context.Context, orgID, kind, id string, page P
 	}
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :a)"),
-		// Copies expire with their event; DynamoDB deletes them late.
-		FilterExpression:          aws.String("attribute_not_exists(#exp) OR #exp > :now"),
-		ExpressionAttributeNames:  map[string]string{"#exp": AttrTTL},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":a": str("A#"), ":now": num(s.now().Unix())},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":a": str("A#")},
 		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
 	})
 	if err != nil {
