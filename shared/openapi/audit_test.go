@@ -45,9 +45,9 @@ func TestAuditLogConformsToTheDocument(t *testing.T) {
 type auditEvents struct {
 	Items []struct {
 		ID, Action, Hash, PrevHash string
-		Category               audit.Category
-		Seq                    int64
-		At                     time.Time
+		Category                   audit.Category
+		Seq                        int64
+		At                         time.Time
 	}
 	NextCursor string
 }
