@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,10 +36,12 @@ const (
 	// this long before an expiry (DynamoDB deletes expired items up to days late, never
 	// early) leaves a gap the checkpoint does not cover.
 	CheckpointMargin = 48 * time.Hour
-	// maxChainAttempts bounds how often one change is sent again on a fresh head while
-	// concurrent changes in its organization keep winning; each round commits one of
-	// them, so it covers that many changes at once before answering 503.
-	maxChainAttempts = 64
+	// chainRetryBudget bounds how long one change is rebuilt on a fresh head and sent
+	// again while concurrent changes in its organization keep winning. Each round
+	// commits one of them, so a loser's odds of losing every round fall fast; a time
+	// budget rather than a count, because how many rounds it takes grows with the number
+	// of writers (an import's concurrent rows), while API Gateway's 30 seconds do not.
+	chainRetryBudget = 10 * time.Second
 )
 
 // ChainHead is where an organization's chain ends: the last event's sequence number,
@@ -345,19 +349,95 @@ func auditTargetPK(org, kind, id string) string {
 }
 func auditSupportPK(org string) string { return orgPartition(org, "AUDIT#SUPPORT") }
 
-// chainBusyError: concurrent changes in the organization won every round of
-// maxChainAttempts; nothing of this change was applied. Transient: 503, Retry-After.
-type chainBusyError struct{ org string }
+// chainLocks queues the writers of one process by organization, so that they extend
+// a chain one after the other instead of racing for its head: a race costs the losers
+// a cancelled transaction (billed) and another round, and a writer that keeps losing
+// to its neighbours (an import's concurrent rows) could lose for seconds.
+type chainLocks struct {
+	mu    sync.Mutex
+	turns map[string]*chainTurn
+}
+
+type chainTurn struct {
+	ch   chan struct{}
+	refs int
+}
+
+// lock takes the turn of each organization, in sorted order (no two writers wait for
+// each other), and returns its release; it gives up when ctx ends.
+func (l *chainLocks) lock(ctx context.Context, orgs []string) (func(), error) {
+	sorted := slices.Sorted(slices.Values(orgs))
+	var held []string
+	release := func() {
+		for _, org := range held {
+			l.release(org)
+		}
+	}
+	for _, org := range sorted {
+		t := l.turn(org)
+		select {
+		case t.ch <- struct{}{}:
+			held = append(held, org)
+		case <-ctx.Done():
+			l.drop(org)
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return release, nil
+}
+
+func (l *chainLocks) turn(org string) *chainTurn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.turns == nil {
+		l.turns = map[string]*chainTurn{}
+	}
+	t := l.turns[org]
+	if t == nil {
+		t = &chainTurn{ch: make(chan struct{}, 1)}
+		l.turns[org] = t
+	}
+	t.refs++
+	return t
+}
+
+func (l *chainLocks) release(org string) {
+	l.mu.Lock()
+	t := l.turns[org]
+	l.mu.Unlock()
+	<-t.ch
+	l.drop(org)
+}
+
+// drop forgets an organization's turn once no writer holds or awaits it.
+func (l *chainLocks) drop(org string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t := l.turns[org]; t != nil {
+		if t.refs--; t.refs == 0 {
+			delete(l.turns, org)
+		}
+	}
+}
+
+// chainBusyError: concurrent changes in the organization won every round for
+// chainRetryBudget; nothing of this change was applied. Transient: 503, Retry-After.
+type chainBusyError struct {
+	org    string
+	rounds int
+}
 
 func (e chainBusyError) Error() string {
-	return fmt.Sprintf("audit chain of %s: concurrent changes won %d rounds", e.org, maxChainAttempts)
+	return fmt.Sprintf("audit chain of %s: concurrent changes won %d rounds in %s", e.org, e.rounds, chainRetryBudget)
 }
 func (chainBusyError) RetryableError() bool { return true }
 
 // chainBackoff waits before the attempt-th repeat of a change that lost its head to a
-// concurrent one: random, growing to a quarter second, so the losers spread out.
+// concurrent one: random, growing to 50 ms, so the losers spread out without idling
+// the chain.
 func chainBackoff(ctx context.Context, attempt int) error {
-	bound := min(5*time.Millisecond*time.Duration(attempt), 250*time.Millisecond)
+	bound := min(2*time.Millisecond*time.Duration(attempt), 50*time.Millisecond)
 	t := time.NewTimer(time.Duration(rand.Int64N(int64(bound) + 1)))
 	defer t.Stop()
 	select {

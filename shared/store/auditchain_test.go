@@ -132,6 +132,8 @@ func testChainTamper(t *testing.T, st *store.Store) {
 	}
 }
 
+// testChainConcurrent: each change comes from a store of its own, as from 50 Lambdas
+// (one process's writers take turns; these race for the head).
 func testChainConcurrent(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	org := "org-race-" + domain.NewID()
@@ -143,6 +145,7 @@ func testChainConcurrent(t *testing.T, st *store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			st := store.New(st.Client(), st.TableName())
 			c := domain.Customer{ID: fmt.Sprintf("race-%02d", i), Name: fmt.Sprintf("Raced %02d", i), CreatedAt: time.Now().UTC()}
 			errs <- st.CreateCustomer(ctx, org, c, audit.Event{Category: audit.Customer, Action: "customer.create",
 				Targets: audit.Targets{CustomerIDs: []string{c.ID}}})

@@ -26,11 +26,14 @@ type Store struct {
 	now   func() time.Time
 	// parents is shared by the copies WithClock makes.
 	parents *parentCache
+	// chains queues this process's writers of each organization's audit chain; shared
+	// by the copies WithClock makes.
+	chains *chainLocks
 }
 
 // New returns a store over table.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}}
+	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}, chains: &chainLocks{}}
 }
 
 // WithClock returns a copy of the store that reads time from now; tests use it.
@@ -256,7 +259,7 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, e
 // the events, their copies and the heads' Puts after items (so the callers' item
 // positions in a TxError stay theirs), and sends it (send). When a head's condition
 // fails, a concurrent change extended that chain first: the change is built again on
-// the heads as they are now and sent again, up to maxChainAttempts, rather than
+// the heads as they are now and sent again, for up to chainRetryBudget, rather than
 // answered as a conflict; only the conditions of items are the caller's to map.
 // Every event keeps its id, and its time unless the chain's last event is later.
 func (s *Store) transactWith(ctx context.Context, items []types.TransactWriteItem, opt txOptions, events ...*audit.Event) error {
@@ -282,10 +285,18 @@ func (s *Store) transactWith(ctx context.Context, items []types.TransactWriteIte
 	for i, ev := range events {
 		orig[i] = *ev
 	}
+	// Writers in this process take turns at each head; only writers in other processes
+	// race for it (and lose rounds).
+	unlock, err := s.chains.lock(ctx, orgs)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	states, err := s.readChains(ctx, orgs)
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		for i, ev := range events {
 			*ev = orig[i]
@@ -312,8 +323,8 @@ func (s *Store) transactWith(ctx context.Context, items []types.TransactWriteIte
 			}
 			return nil
 		}
-		if attempt >= maxChainAttempts {
-			return chainBusyError{org: orgs[0]}
+		if time.Since(start) > chainRetryBudget {
+			return chainBusyError{org: orgs[0], rounds: attempt}
 		}
 		if err := chainBackoff(ctx, attempt); err != nil {
 			return err
