@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
@@ -446,33 +445,4 @@ func chainBackoff(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// GetChainHead reads an organization's chain head, consistently.
-// Errors: ErrNoOrganization; ErrNotFound when the organization has no chained event.
-func (s *Store) GetChainHead(ctx context.Context, orgID string) (ChainHead, error) {
-	var h ChainHead
-	return h, s.getAuditItem(ctx, orgID, skChainHead, &h)
-}
-
-// GetCheckpoint reads an organization's chain checkpoint, consistently.
-// Errors: ErrNoOrganization; ErrNotFound when the organization has no chained event.
-func (s *Store) GetCheckpoint(ctx context.Context, orgID string) (Checkpoint, error) {
-	var cp Checkpoint
-	return cp, s.getAuditItem(ctx, orgID, skCheckpoint, &cp)
-}
-
-func (s *Store) getAuditItem(ctx context.Context, orgID, sk string, v any) error {
-	if orgID == "" {
-		return ErrNoOrganization
-	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
-		Key: key(auditPK(orgID), sk), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return fmt.Errorf("get audit %s of %s: %w", sk, orgID, err)
-	}
-	if out.Item == nil {
-		return ErrNotFound
-	}
-	return decode(out.Item, v)
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -191,49 +190,97 @@ type chainEvent struct {
 	expires int64
 }
 
-// walkChain reads org's events after afterSK in chain order, consistently, checking
-// each against the one before it (prev): its sequence number, its prevHash and its own
-// hash. It stops at the event with sequence number last (the head read before the walk;
-// later events are not the walk's), at the first break (returned), or when visit
-// returns false. It returns the last good point and its sort key.
-func (s *Store) walkChain(ctx context.Context, org, afterSK string, prev ChainPoint, last int64,
+// chainCursor reads an organization's audit partition in sort key order, strongly
+// consistent, one Query page at a time.
+type chainCursor struct {
+	s   *Store
+	in  *dynamodb.QueryInput
+	buf []map[string]types.AttributeValue
+	end bool
+}
+
+// openChain reads org's audit partition from sort key from (op ">=" or ">").
+func (s *Store) openChain(org, op, from string) *chainCursor {
+	return &chainCursor{s: s, in: &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("PK = :pk AND SK " + op + " :from"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(auditPK(org)), ":from": str(from),
+		},
+		Limit: aws.Int32(verifyPage)}}
+}
+
+// next returns the next item, or nil at the partition's end.
+func (c *chainCursor) next(ctx context.Context) (map[string]types.AttributeValue, error) {
+	for len(c.buf) == 0 {
+		if c.end {
+			return nil, nil
+		}
+		out, err := c.s.db.Query(ctx, c.in)
+		if err != nil {
+			return nil, fmt.Errorf("walk audit chain: %w", err)
+		}
+		c.buf, c.in.ExclusiveStartKey = out.Items, out.LastEvaluatedKey
+		c.end = len(out.LastEvaluatedKey) == 0
+	}
+	it := c.buf[0]
+	c.buf = c.buf[1:]
+	return it, nil
+}
+
+// chainStart reads an organization's checkpoint and head and opens the walk of its
+// events, all with one Query: CHAIN#CHECKPOINT and CHAIN#HEAD sort just before the
+// events (EVT#...). ok is false when the organization has no chain.
+func (s *Store) chainStart(ctx context.Context, org string) (cp Checkpoint, head ChainHead, cur *chainCursor, ok bool, err error) {
+	cur = s.openChain(org, ">=", skCheckpoint)
+	for _, want := range []struct {
+		typ string
+		v   any
+	}{{"AuditCheckpoint", &cp}, {"AuditChainHead", &head}} {
+		it, err := cur.next(ctx)
+		if err != nil || it == nil || itemType(it) != want.typ {
+			return cp, head, nil, false, err
+		}
+		if err := decode(it, want.v); err != nil {
+			return cp, head, nil, false, err
+		}
+	}
+	return cp, head, cur, true, nil
+}
+
+// walkChain reads the events cur yields after afterSK, checking each against the one
+// before it (prev): its sequence number, its prevHash and its own hash. It stops at
+// the event with sequence number last (the head read before the walk; later events are
+// not the walk's), at the first break (returned), or when visit returns false. It
+// returns the last good point and its sort key.
+func walkChain(ctx context.Context, cur *chainCursor, afterSK string, prev ChainPoint, last int64,
 	visit func(chainEvent) bool) (ChainPoint, string, *ChainBreak, error) {
 	lastSK := afterSK
-	in := &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: aws.String("PK = :pk AND SK > :after"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(auditPK(org)), ":after": str(afterSK),
-		},
-		Limit: aws.Int32(verifyPage)}
 	for prev.Seq < last {
-		out, err := s.db.Query(ctx, in)
+		it, err := cur.next(ctx)
 		if err != nil {
-			return prev, lastSK, nil, fmt.Errorf("walk audit chain of %s: %w", org, err)
+			return prev, lastSK, nil, err
 		}
-		for _, it := range out.Items {
-			var ev chainEvent
-			if err := decode(it, &ev.Event); err != nil {
-				return prev, lastSK, nil, err
-			}
-			ev.sk = it[AttrSK].(*types.AttributeValueMemberS).Value
-			if n, ok := it[AttrTTL].(*types.AttributeValueMemberN); ok {
-				ev.expires, _ = strconv.ParseInt(n.Value, 10, 64)
-			}
-			if brk := checkLink(prev, ev.Event); brk != nil {
-				return prev, lastSK, brk, nil
-			}
-			if !visit(ev) {
-				return prev, lastSK, nil, nil
-			}
-			prev, lastSK = ChainPoint{Seq: ev.Seq, Hash: ev.Hash}, ev.sk
-			if prev.Seq >= last {
-				return prev, lastSK, nil, nil
-			}
-		}
-		if len(out.LastEvaluatedKey) == 0 {
+		if it == nil {
 			break
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		sk := it[AttrSK].(*types.AttributeValueMemberS).Value
+		if sk <= afterSK || itemType(it) != "AuditEvent" {
+			continue // behind the checkpoint: passed, expiring
+		}
+		ev := chainEvent{sk: sk}
+		if err := decode(it, &ev.Event); err != nil {
+			return prev, lastSK, nil, err
+		}
+		if n, ok := it[AttrTTL].(*types.AttributeValueMemberN); ok {
+			ev.expires, _ = strconv.ParseInt(n.Value, 10, 64)
+		}
+		if brk := checkLink(prev, ev.Event); brk != nil {
+			return prev, lastSK, brk, nil
+		}
+		if !visit(ev) {
+			return prev, lastSK, nil, nil
+		}
+		prev, lastSK = ChainPoint{Seq: ev.Seq, Hash: ev.Hash}, ev.sk
 	}
 	if prev.Seq < last {
 		return prev, lastSK, &ChainBreak{Seq: prev.Seq + 1, Reason: "missing-events",
@@ -269,44 +316,29 @@ func (s *Store) VerifyAudit(ctx context.Context, orgID, resume string, budget in
 		return ChainReport{}, ErrNoOrganization
 	}
 	var rep ChainReport
-	head, err := s.GetChainHead(ctx, orgID)
-	if errors.Is(err, ErrNotFound) {
-		rep.OK, rep.Complete = true, true
-		return rep, nil
-	}
-	if err != nil {
-		return rep, err
-	}
-	cp, err := s.GetCheckpoint(ctx, orgID)
-	if err != nil {
-		return rep, fmt.Errorf("verify audit chain of %s: checkpoint: %w", orgID, err)
+	var cp Checkpoint
+	var head ChainHead
+	var cur *chainCursor
+	var prev ChainPoint
+	var afterSK string
+	if resume == "" {
+		var ok bool
+		var err error
+		if cp, head, cur, ok, err = s.chainStart(ctx, orgID); err != nil || !ok {
+			rep.OK, rep.Complete = err == nil, err == nil
+			return rep, err
+		}
+		prev, afterSK = ChainPoint{Seq: cp.Seq, Hash: cp.Hash}, cp.AfterSK
+	} else {
+		var err error
+		if cp, head, prev, afterSK, err = s.resumeChain(ctx, orgID, resume); err != nil {
+			return rep, err
+		}
+		cur = s.openChain(orgID, ">", afterSK)
 	}
 	rep.Head, rep.Checkpoint = ChainPoint{Seq: head.Seq, Hash: head.Hash}, ChainPoint{Seq: cp.Seq, Hash: cp.Hash}
-	prev, afterSK := rep.Checkpoint, cp.AfterSK
-	if resume != "" {
-		start, err := decodeCursor(resume, AttrPK, auditPK(orgID), AttrPK, AttrSK)
-		if err != nil {
-			return rep, problem.Invalidf("resume", "is not a value this check returned")
-		}
-		sk := start[AttrSK].(*types.AttributeValueMemberS).Value
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: start, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return rep, fmt.Errorf("verify audit chain of %s: %w", orgID, err)
-		}
-		if out.Item == nil || itemType(out.Item) != "AuditEvent" {
-			return rep, problem.Invalidf("resume", "is not a value this check returned")
-		}
-		// A cursor behind the checkpoint (which moved meanwhile) starts from it.
-		if sk > cp.AfterSK {
-			var from audit.Event
-			if err := decode(out.Item, &from); err != nil {
-				return rep, err
-			}
-			prev, afterSK = ChainPoint{Seq: from.Seq, Hash: from.Hash}, sk
-		}
-	}
 	n := 0
-	end, lastSK, brk, err := s.walkChain(ctx, orgID, afterSK, prev, head.Seq, func(chainEvent) bool {
+	end, lastSK, brk, err := walkChain(ctx, cur, afterSK, prev, head.Seq, func(chainEvent) bool {
 		if n >= budget {
 			return false
 		}
@@ -330,6 +362,48 @@ func (s *Store) VerifyAudit(ctx context.Context, orgID, resume string, budget in
 	return rep, nil
 }
 
+// resumeChain reads, with one consistent BatchGetItem, the checkpoint, the head and the
+// event a resume value names, and returns where the walk goes on: after that event, or
+// after the checkpoint when it moved past the event meanwhile.
+func (s *Store) resumeChain(ctx context.Context, orgID, resume string) (cp Checkpoint, head ChainHead, prev ChainPoint, afterSK string, err error) {
+	bad := problem.Invalidf("resume", "is not a value this check returned")
+	start, err := decodeCursor(resume, AttrPK, auditPK(orgID), AttrPK, AttrSK)
+	if err != nil {
+		return cp, head, prev, "", bad
+	}
+	sk := start[AttrSK].(*types.AttributeValueMemberS).Value
+	items, err := s.batchGetWith(ctx, []map[string]types.AttributeValue{
+		key(auditPK(orgID), skCheckpoint), key(auditPK(orgID), skChainHead), start}, true)
+	if err != nil {
+		return cp, head, prev, "", fmt.Errorf("verify audit chain of %s: %w", orgID, err)
+	}
+	var from *audit.Event
+	found := 0
+	for _, it := range items {
+		switch itemType(it) {
+		case "AuditCheckpoint":
+			found++
+			err = decode(it, &cp)
+		case "AuditChainHead":
+			found++
+			err = decode(it, &head)
+		case "AuditEvent":
+			from = new(audit.Event)
+			err = decode(it, from)
+		}
+		if err != nil {
+			return cp, head, prev, "", err
+		}
+	}
+	if found != 2 || from == nil || from.OrganizationID != orgID {
+		return cp, head, prev, "", bad
+	}
+	if sk <= cp.AfterSK {
+		return cp, head, ChainPoint{Seq: cp.Seq, Hash: cp.Hash}, cp.AfterSK, nil
+	}
+	return cp, head, ChainPoint{Seq: from.Seq, Hash: from.Hash}, sk, nil
+}
+
 // CheckpointResult is what advancing one organization's checkpoint did.
 type CheckpointResult struct {
 	From, To int64
@@ -343,19 +417,21 @@ type CheckpointResult struct {
 // expire. A concurrent advance wins: the write is conditioned on the sequence number
 // read. Errors: ErrNoOrganization; ErrNotFound when the organization has no chain.
 func (s *Store) AdvanceCheckpoint(ctx context.Context, orgID string, now time.Time) (CheckpointResult, error) {
-	cp, err := s.GetCheckpoint(ctx, orgID)
+	if orgID == "" {
+		return CheckpointResult{}, ErrNoOrganization
+	}
+	cp, head, cur, ok, err := s.chainStart(ctx, orgID)
 	if err != nil {
 		return CheckpointResult{}, err
 	}
-	head, err := s.GetChainHead(ctx, orgID)
-	if err != nil {
-		return CheckpointResult{}, err
+	if !ok {
+		return CheckpointResult{}, ErrNotFound
 	}
 	res := CheckpointResult{From: cp.Seq}
 	horizon := now.Add(CheckpointMargin).Unix()
 	var next int64
 	moved := cp
-	_, _, brk, err := s.walkChain(ctx, orgID, cp.AfterSK, ChainPoint{Seq: cp.Seq, Hash: cp.Hash}, head.Seq, func(ev chainEvent) bool {
+	_, _, brk, err := walkChain(ctx, cur, cp.AfterSK, ChainPoint{Seq: cp.Seq, Hash: cp.Hash}, head.Seq, func(ev chainEvent) bool {
 		if ev.expires > horizon {
 			next = ev.expires
 			return false
