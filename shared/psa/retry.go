@@ -1,0 +1,149 @@
+package psa
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// Retry is the policy for one PSA call: rate-limited and unavailable answers are
+// tried again, up to Attempts in all, waiting the PSA's Retry-After when it sent
+// one and a full-jitter exponential backoff otherwise. It is bounded twice: a
+// Retry-After longer than MaxRetryAfter is returned to the caller at once (a sync
+// in a Lambda should not sleep through its timeout; the schedule comes back), and
+// ctx ends any wait.
+type Retry struct {
+	Attempts      int           // total attempts; 0 means 4
+	Base          time.Duration // first backoff; 0 means 250ms
+	Max           time.Duration // backoff cap; 0 means 4s
+	MaxRetryAfter time.Duration // longest Retry-After honoured; 0 means 30s
+	// Sleep waits d or until ctx ends; nil uses a timer. Tests replace it to
+	// record the waits instead of sleeping.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// DefaultRetry is the policy connectors use unless configured otherwise.
+var DefaultRetry = Retry{}
+
+func (r Retry) withDefaults() Retry {
+	if r.Attempts <= 0 {
+		r.Attempts = 4
+	}
+	if r.Base <= 0 {
+		r.Base = 250 * time.Millisecond
+	}
+	if r.Max <= 0 {
+		r.Max = 4 * time.Second
+	}
+	if r.MaxRetryAfter <= 0 {
+		r.MaxRetryAfter = 30 * time.Second
+	}
+	if r.Sleep == nil {
+		r.Sleep = sleep
+	}
+	return r
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Do runs op until it succeeds, fails for good, or the attempts are spent; it
+// answers op's last error (or ctx's, when ctx ended a wait).
+func (r Retry) Do(ctx context.Context, op func(ctx context.Context) error) error {
+	r = r.withDefaults()
+	for attempt := 1; ; attempt++ {
+		err := op(ctx)
+		if err == nil || !Temporary(err) || attempt >= r.Attempts {
+			return err
+		}
+		wait := r.backoff(attempt)
+		var rl *RateLimitedError
+		if errors.As(err, &rl) && rl.RetryAfter > 0 {
+			if rl.RetryAfter > r.MaxRetryAfter {
+				return err
+			}
+			wait = rl.RetryAfter
+		}
+		if serr := r.Sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("%w (while waiting to retry: %v)", serr, err)
+		}
+	}
+}
+
+// backoff is full jitter over Base·2^(attempt-1), capped at Max.
+func (r Retry) backoff(attempt int) time.Duration {
+	d := r.Base << (attempt - 1)
+	if d <= 0 || d > r.Max {
+		d = r.Max
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+// Send performs one JSON call under the retry policy: newRequest builds the
+// request afresh for each attempt (a body cannot be read twice), message extracts
+// the vendor's error text, and a 2xx body is decoded into out unless out is nil.
+func Send(ctx context.Context, client *http.Client, retry Retry, newRequest func(ctx context.Context) (*http.Request, error), message func([]byte) string, out any) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return retry.Do(ctx, func(ctx context.Context) error {
+		req, err := newRequest(ctx)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &UnavailableError{Err: err}
+		}
+		if err := CheckResponse(resp, message); err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if out == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return nil
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("reading the answer of %s %s: %w", req.Method, req.URL.Path, err)
+		}
+		return nil
+	})
+}
+
+// JSONRequest builds a request with a JSON body (nil for none) and JSON accepted.
+func JSONRequest(ctx context.Context, method, url string, body any) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the %s %s body: %w", method, url, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
