@@ -71,18 +71,25 @@ func Temporary(err error) bool {
 // maxErrorBody bounds how much of an error answer is read into a message.
 const maxErrorBody = 4 << 10
 
-// CheckResponse turns a non-2xx answer into the typed errors above; message
-// extracts the vendor's error text from the body (nil keeps the raw body). It
-// reads and closes the body only when it answers an error.
-func CheckResponse(resp *http.Response, message func(body []byte) string) error {
+// ErrorReader reads a vendor's error answer: its message ("" keeps the raw body)
+// and whether a 5xx answer is in fact a refusal of the request that repeating
+// will not change (Autotask answers validation errors with 500).
+type ErrorReader func(status int, body []byte) (message string, refused bool)
+
+// CheckResponse turns a non-2xx answer into the typed errors above, reading the
+// body with read (nil keeps the raw body). It reads and closes the body only when
+// it answers an error.
+func CheckResponse(resp *http.Response, read ErrorReader) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	msg := strings.TrimSpace(string(body))
-	if message != nil {
-		if m := message(body); m != "" {
+	refused := false
+	if read != nil {
+		var m string
+		if m, refused = read(resp.StatusCode, body); m != "" {
 			msg = m
 		}
 	}
@@ -98,7 +105,7 @@ func CheckResponse(resp *http.Response, message func(body []byte) string) error 
 		return fmt.Errorf("%w: %s", ErrNotFound, msg)
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return &RateLimitedError{RetryAfter: RetryAfter(resp.Header, time.Now()), Message: msg}
-	case resp.StatusCode >= 500:
+	case resp.StatusCode >= 500 && !refused:
 		return &UnavailableError{Status: resp.StatusCode, Err: errors.New(msg)}
 	default:
 		return &RequestError{Status: resp.StatusCode, Message: msg}

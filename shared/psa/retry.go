@@ -94,9 +94,9 @@ func (r Retry) backoff(attempt int) time.Duration {
 }
 
 // Send performs one JSON call under the retry policy: newRequest builds the
-// request afresh for each attempt (a body cannot be read twice), message extracts
-// the vendor's error text, and a 2xx body is decoded into out unless out is nil.
-func Send(ctx context.Context, client *http.Client, retry Retry, newRequest func(ctx context.Context) (*http.Request, error), message func([]byte) string, out any) error {
+// request afresh for each attempt (a body cannot be read twice), read reads the
+// vendor's error answers, and a 2xx body is decoded into out unless out is nil.
+func Send(ctx context.Context, client *http.Client, retry Retry, newRequest func(ctx context.Context) (*http.Request, error), read ErrorReader, out any) error {
 	if client == nil {
 		client = http.DefaultClient
 	}
@@ -112,7 +112,7 @@ func Send(ctx context.Context, client *http.Client, retry Retry, newRequest func
 			}
 			return &UnavailableError{Err: err}
 		}
-		if err := CheckResponse(resp, message); err != nil {
+		if err := CheckResponse(resp, read); err != nil {
 			return err
 		}
 		defer resp.Body.Close()

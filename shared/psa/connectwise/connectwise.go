@@ -152,12 +152,12 @@ func (t ticket) psa() psa.Ticket {
 }
 
 // errorMessage reads ConnectWise's {"code":…,"message":…} error body.
-func errorMessage(body []byte) string {
+func errorMessage(_ int, body []byte) (string, bool) {
 	var e struct{ Code, Message string }
 	if json.Unmarshal(body, &e) != nil || e.Message == "" {
-		return ""
+		return "", false
 	}
-	return e.Code + ": " + e.Message
+	return e.Code + ": " + e.Message, false
 }
 
 func (c *Connector) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
