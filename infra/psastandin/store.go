@@ -215,16 +215,6 @@ func sorted[T any](m map[int]T) []T {
 	return out
 }
 
-// idsOf answers m's keys in order, for paging by id.
-func idsOf[T any](m map[int]T) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n

@@ -226,13 +226,7 @@ func (t ticket) psa() psa.Ticket {
 		Status: strconv.Itoa(t.Status), UpdatedAt: parseTime(t.LastActivityDate)}
 }
 
-func id(kind, s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("autotask: %s id %q is not an Autotask id: %w", kind, s, psa.ErrNotFound)
-	}
-	return n, nil
-}
+func id(kind, s string) (int, error) { return psa.NumericID("autotask", kind, s) }
 
 // queryPage runs a query, or follows its nextPageUrl when cursor is set, and
 // answers the items and the next cursor.
@@ -269,15 +263,11 @@ func (c *Connector) CompaniesChangedSince(ctx context.Context, t time.Time, curs
 	if err != nil {
 		return psa.CompanyPage{}, err
 	}
-	out := psa.CompanyPage{Next: next}
+	companies := make([]psa.Company, 0, len(items))
 	for _, x := range items {
-		co := x.psa()
-		out.Companies = append(out.Companies, co)
-		if co.UpdatedAt.After(out.HighWater) {
-			out.HighWater = co.UpdatedAt
-		}
+		companies = append(companies, x.psa())
 	}
-	return out, nil
+	return psa.NewCompanyPage(companies, next), nil
 }
 
 // get reads one entity by id; Autotask answers an unknown id with a null item.
@@ -354,25 +344,11 @@ func (c *Connector) ticket(ctx context.Context, n int) (psa.Ticket, error) {
 	return got.psa(), err
 }
 
-// status reads a psa status as Autotask's picklist value; "" is def.
-func status(s string, def int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("autotask: the ticket status %q is not a status picklist value", s)
-	}
-	return n, nil
-}
+// status reads a psa status as Autotask's status picklist value; "" is def.
+func status(s string, def int) (int, error) { return psa.NumericStatus("autotask", s, def) }
 
 // title fits Autotask's 255-character ticket title.
-func title(s string) string {
-	if r := []rune(s); len(r) > 255 {
-		return string(r[:255])
-	}
-	return s
-}
+func title(s string) string { return psa.Truncate(s, 255) }
 
 // CreateTicket posts a ticket with the configured priority (and queue) and reads it back.
 func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket, error) {
@@ -414,15 +390,11 @@ func (c *Connector) TicketsChangedSince(ctx context.Context, t time.Time, cursor
 	if err != nil {
 		return psa.TicketPage{}, err
 	}
-	out := psa.TicketPage{Next: next}
+	tickets := make([]psa.Ticket, 0, len(items))
 	for _, x := range items {
-		tk := x.psa()
-		out.Tickets = append(out.Tickets, tk)
-		if tk.UpdatedAt.After(out.HighWater) {
-			out.HighWater = tk.UpdatedAt
-		}
+		tickets = append(tickets, x.psa())
 	}
-	return out, nil
+	return psa.NewTicketPage(tickets, next), nil
 }
 
 // Contacts lists the company's contacts, following every page.

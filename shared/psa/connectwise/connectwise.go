@@ -183,26 +183,7 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 	return nil
 }
 
-// id reads a psa id; a non-number names no ConnectWise record.
-func id(kind, s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("connectwise: %s id %q is not a ConnectWise id: %w", kind, s, psa.ErrNotFound)
-	}
-	return n, nil
-}
-
-// page reads the cursor, which is the next page number.
-func page(cursor string) (int, error) {
-	if cursor == "" {
-		return 1, nil
-	}
-	n, err := strconv.Atoi(cursor)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("connectwise: the cursor %q is not one this connector gave", cursor)
-	}
-	return n, nil
-}
+func id(kind, s string) (int, error) { return psa.NumericID("connectwise", kind, s) }
 
 // listQuery is a paged listing ordered by id, so pages stay stable while records
 // change (a change moves no record between pages).
@@ -223,7 +204,7 @@ func (c *Connector) next(p, n int) string {
 // change in the same second as the last high-water mark is not lost (seeing one
 // record twice is harmless).
 func (c *Connector) CompaniesChangedSince(ctx context.Context, since time.Time, cursor string) (psa.CompanyPage, error) {
-	p, err := page(cursor)
+	p, err := psa.PageNumber("connectwise", cursor)
 	if err != nil {
 		return psa.CompanyPage{}, err
 	}
@@ -231,15 +212,11 @@ func (c *Connector) CompaniesChangedSince(ctx context.Context, since time.Time, 
 	if err := c.call(ctx, http.MethodGet, "company/companies", c.listQuery("lastUpdated >= "+condTime(since), p), nil, &got); err != nil {
 		return psa.CompanyPage{}, err
 	}
-	out := psa.CompanyPage{Next: c.next(p, len(got))}
+	companies := make([]psa.Company, 0, len(got))
 	for _, x := range got {
-		co := x.psa()
-		out.Companies = append(out.Companies, co)
-		if co.UpdatedAt.After(out.HighWater) {
-			out.HighWater = co.UpdatedAt
-		}
+		companies = append(companies, x.psa())
 	}
-	return out, nil
+	return psa.NewCompanyPage(companies, c.next(p, len(got))), nil
 }
 
 // Company reads one company.
@@ -331,13 +308,7 @@ func orDefault(a, b string) string {
 }
 
 // summary fits ConnectWise's 100-character ticket summary.
-func summary(s string) string {
-	r := []rune(s)
-	if len(r) > 100 {
-		return string(r[:100])
-	}
-	return s
-}
+func summary(s string) string { return psa.Truncate(s, 100) }
 
 // UpdateTicket patches summary and status. ConnectWise keeps the description as
 // the ticket's first note, which a PATCH does not rewrite, so it is not sent.
@@ -359,7 +330,7 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 
 // TicketsChangedSince lists tickets with lastUpdated at or after since.
 func (c *Connector) TicketsChangedSince(ctx context.Context, since time.Time, cursor string) (psa.TicketPage, error) {
-	p, err := page(cursor)
+	p, err := psa.PageNumber("connectwise", cursor)
 	if err != nil {
 		return psa.TicketPage{}, err
 	}
@@ -367,15 +338,11 @@ func (c *Connector) TicketsChangedSince(ctx context.Context, since time.Time, cu
 	if err := c.call(ctx, http.MethodGet, "service/tickets", c.listQuery("lastUpdated >= "+condTime(since), p), nil, &got); err != nil {
 		return psa.TicketPage{}, err
 	}
-	out := psa.TicketPage{Next: c.next(p, len(got))}
+	tickets := make([]psa.Ticket, 0, len(got))
 	for _, x := range got {
-		t := x.psa()
-		out.Tickets = append(out.Tickets, t)
-		if t.UpdatedAt.After(out.HighWater) {
-			out.HighWater = t.UpdatedAt
-		}
+		tickets = append(tickets, x.psa())
 	}
-	return out, nil
+	return psa.NewTicketPage(tickets, c.next(p, len(got))), nil
 }
 
 // Contacts lists the company's contacts, all pages; the email is the default

@@ -218,24 +218,7 @@ func (t ticket) psa() psa.Ticket {
 		Status: strconv.Itoa(t.StatusID), UpdatedAt: at}
 }
 
-func id(kind, s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("halopsa: %s id %q is not a HaloPSA id: %w", kind, s, psa.ErrNotFound)
-	}
-	return n, nil
-}
-
-func page(cursor string) (int, error) {
-	if cursor == "" {
-		return 1, nil
-	}
-	n, err := strconv.Atoi(cursor)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("halopsa: the cursor %q is not one this connector gave", cursor)
-	}
-	return n, nil
-}
+func id(kind, s string) (int, error) { return psa.NumericID("halopsa", kind, s) }
 
 // paged adds the paging parameters: page p ordered by id, so pages stay stable.
 func (c *Connector) paged(q url.Values, p int) url.Values {
@@ -258,7 +241,7 @@ func (c *Connector) next(p, total int) string {
 // no changed-since filter on Client and no last-modified field on it, so this is
 // a full scan (FullScan set, UpdatedAt zero) and the sync compares fields.
 func (c *Connector) CompaniesChangedSince(ctx context.Context, _ time.Time, cursor string) (psa.CompanyPage, error) {
-	p, err := page(cursor)
+	p, err := psa.PageNumber("halopsa", cursor)
 	if err != nil {
 		return psa.CompanyPage{}, err
 	}
@@ -269,10 +252,12 @@ func (c *Connector) CompaniesChangedSince(ctx context.Context, _ time.Time, curs
 	if err := c.call(ctx, http.MethodGet, "Client", c.paged(url.Values{}, p), nil, &got); err != nil {
 		return psa.CompanyPage{}, err
 	}
-	out := psa.CompanyPage{Next: c.next(p, got.RecordCount), FullScan: true}
+	companies := make([]psa.Company, 0, len(got.Clients))
 	for _, x := range got.Clients {
-		out.Companies = append(out.Companies, x.psa())
+		companies = append(companies, x.psa())
 	}
+	out := psa.NewCompanyPage(companies, c.next(p, got.RecordCount))
+	out.FullScan = true
 	return out, nil
 }
 
@@ -313,16 +298,7 @@ func (c *Connector) UpdateCompany(ctx context.Context, co psa.Company) (psa.Comp
 	return got.psa(), nil
 }
 
-func status(s string, def int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("halopsa: the ticket status %q is not a status_id", s)
-	}
-	return n, nil
-}
+func status(s string, def int) (int, error) { return psa.NumericStatus("halopsa", s, def) }
 
 // CreateTicket posts a one-ticket array.
 func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket, error) {
@@ -362,7 +338,7 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 // TicketsChangedSince lists tickets whose last action is at or after since
 // (datesearch=lastactiondate with startdate): a status change is an action.
 func (c *Connector) TicketsChangedSince(ctx context.Context, since time.Time, cursor string) (psa.TicketPage, error) {
-	p, err := page(cursor)
+	p, err := psa.PageNumber("halopsa", cursor)
 	if err != nil {
 		return psa.TicketPage{}, err
 	}
@@ -374,15 +350,11 @@ func (c *Connector) TicketsChangedSince(ctx context.Context, since time.Time, cu
 	if err := c.call(ctx, http.MethodGet, "Tickets", c.paged(q, p), nil, &got); err != nil {
 		return psa.TicketPage{}, err
 	}
-	out := psa.TicketPage{Next: c.next(p, got.RecordCount)}
+	tickets := make([]psa.Ticket, 0, len(got.Tickets))
 	for _, x := range got.Tickets {
-		t := x.psa()
-		out.Tickets = append(out.Tickets, t)
-		if t.UpdatedAt.After(out.HighWater) {
-			out.HighWater = t.UpdatedAt
-		}
+		tickets = append(tickets, x.psa())
 	}
-	return out, nil
+	return psa.NewTicketPage(tickets, c.next(p, got.RecordCount)), nil
 }
 
 // Contacts lists the client's users (HaloPSA's name for a client's people).
