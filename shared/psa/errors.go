@@ -130,3 +130,16 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// Annotate names the call in err (vendor, method, path) and, when the PSA refused
+// the credentials, adds hint: what a person should check.
+func Annotate(err error, vendor, method, path, hint string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrUnauthorized):
+		return fmt.Errorf("%s %s %s: %w (%s)", vendor, method, path, err, hint)
+	default:
+		return fmt.Errorf("%s %s %s: %w", vendor, method, path, err)
+	}
+}

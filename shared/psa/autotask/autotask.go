@@ -152,13 +152,7 @@ func (c *Connector) call(ctx context.Context, method, path string, body, out any
 	if i := strings.Index(name, "?"); i >= 0 {
 		name = name[:i]
 	}
-	if errors.Is(err, psa.ErrUnauthorized) {
-		return fmt.Errorf("autotask %s %s: %w (%s)", method, name, err, hint)
-	}
-	if err != nil {
-		return fmt.Errorf("autotask %s %s: %w", method, name, err)
-	}
-	return nil
+	return psa.Annotate(err, "autotask", method, name, hint)
 }
 
 type filter struct {

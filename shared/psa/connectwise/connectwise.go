@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -174,13 +173,7 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 		req.Header.Set("clientId", c.cfg.ClientID)
 		return req, nil
 	}, errorMessage, out)
-	if errors.Is(err, psa.ErrUnauthorized) {
-		return fmt.Errorf("connectwise %s %s: %w (check the company id, the public and private keys and the clientId)", method, path, err)
-	}
-	if err != nil {
-		return fmt.Errorf("connectwise %s %s: %w", method, path, err)
-	}
-	return nil
+	return psa.Annotate(err, "connectwise", method, path, "check the company id, the public and private keys and the clientId")
 }
 
 func id(kind, s string) (int, error) { return psa.NumericID("connectwise", kind, s) }

@@ -167,13 +167,7 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 		}
 		c.dropToken(tok)
 	}
-	if errors.Is(err, psa.ErrUnauthorized) {
-		return fmt.Errorf("halopsa %s %s: %w (%s, and its permissions)", method, path, err, hint)
-	}
-	if err != nil {
-		return fmt.Errorf("halopsa %s %s: %w", method, path, err)
-	}
-	return nil
+	return psa.Annotate(err, "halopsa", method, path, hint)
 }
 
 type client struct {
