@@ -340,13 +340,8 @@ func (at *Autotask) write(w http.ResponseWriter, r *http.Request, entity string)
 	case "tickets":
 		var t psa.Ticket
 		if !create {
-			found := false
-			for _, x := range at.Tickets() {
-				if atoi(x.ID) == num("id") {
-					t, found = x, true
-				}
-			}
-			if !found {
+			var found bool
+			if t, found = at.Ticket(strconv.Itoa(num("id"))); !found {
 				atError(w, http.StatusInternalServerError, "no ticket with id "+fmt.Sprint(in["id"]))
 				return
 			}

@@ -382,13 +382,7 @@ func (cw *ConnectWise) createTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (cw *ConnectWise) ticket(w http.ResponseWriter, r *http.Request, id int) {
-	var t psa.Ticket
-	found := false
-	for _, x := range cw.Tickets() {
-		if atoi(x.ID) == id {
-			t, found = x, true
-		}
-	}
+	t, found := cw.Ticket(strconv.Itoa(id))
 	if !found {
 		cwError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Ticket ID %d not found", id))
 		return

@@ -263,13 +263,8 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	var t psa.Ticket
 	if id := atoi(fmt.Sprint(in["id"])); id > 0 {
-		found := false
-		for _, x := range h.Tickets() {
-			if atoi(x.ID) == id {
-				t, found = x, true
-			}
-		}
-		if !found {
+		var found bool
+		if t, found = h.Ticket(strconv.Itoa(id)); !found {
 			http.Error(w, "no ticket with id "+strconv.Itoa(id), http.StatusNotFound)
 			return
 		}

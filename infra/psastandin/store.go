@@ -115,48 +115,50 @@ func (s *store) stamp(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Second)
 }
 
+// upsert stores items under their ids (assigning one to an empty ID) through
+// set, which writes the id and any stamp, and answers the stored items.
+func upsert[T any](s *store, m map[int]T, items []T, id func(T) string, set func(*T, int)) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		n := s.id(id(item))
+		set(&item, n)
+		m[n] = item
+		out = append(out, item)
+	}
+	return out
+}
+
 // Seed adds companies, or replaces those whose ID exists (a change made in the
 // PSA). An empty ID is assigned, a zero UpdatedAt is now; the stored records are
 // answered.
 func (s *store) Seed(companies ...psa.Company) []psa.Company {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]psa.Company, 0, len(companies))
-	for _, c := range companies {
-		n := s.id(c.ID)
+	return upsert(s, s.companies, companies, func(c psa.Company) string { return c.ID }, func(c *psa.Company, n int) {
 		c.ID, c.UpdatedAt = strconv.Itoa(n), s.stamp(c.UpdatedAt)
-		s.companies[n] = c
-		out = append(out, c)
-	}
-	return out
+	})
 }
 
 // SeedContacts adds contacts (CompanyID must name a seeded company).
 func (s *store) SeedContacts(contacts ...psa.Contact) []psa.Contact {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]psa.Contact, 0, len(contacts))
-	for _, c := range contacts {
-		n := s.id(c.ID)
+	return upsert(s, s.contacts, contacts, func(c psa.Contact) string { return c.ID }, func(c *psa.Contact, n int) {
 		c.ID = strconv.Itoa(n)
-		s.contacts[n] = c
-		out = append(out, c)
-	}
-	return out
+	})
 }
 
 // SeedTickets adds tickets, or replaces those whose ID exists.
 func (s *store) SeedTickets(tickets ...psa.Ticket) []psa.Ticket {
+	return upsert(s, s.tickets, tickets, func(t psa.Ticket) string { return t.ID }, func(t *psa.Ticket, n int) {
+		t.ID, t.UpdatedAt = strconv.Itoa(n), s.stamp(t.UpdatedAt)
+	})
+}
+
+// Ticket answers one ticket.
+func (s *store) Ticket(id string) (psa.Ticket, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]psa.Ticket, 0, len(tickets))
-	for _, t := range tickets {
-		n := s.id(t.ID)
-		t.ID, t.UpdatedAt = strconv.Itoa(n), s.stamp(t.UpdatedAt)
-		s.tickets[n] = t
-		out = append(out, t)
-	}
-	return out
+	t, ok := s.tickets[atoi(id)]
+	return t, ok
 }
 
 // SetTicketStatus changes a ticket's status as a technician in the PSA would.
