@@ -49,10 +49,25 @@ const atBase = "/atservicesrest/v1.0/"
 // NewAutotask starts an Autotask stand-in with the API user
 // api@contoso.example / secret and integration code "STANDINCODE".
 func NewAutotask() *Autotask {
-	at := &Autotask{store: newStore(), UserName: "api@contoso.example", Secret: "secret", IntegrationCode: "STANDINCODE",
-		OwnerResourceID: 4, paging: map[string]atPaging{}}
-	at.start(at)
+	at := newAutotask()
+	at.start(at, nil)
 	return at
+}
+
+// NewAutotaskOn is NewAutotask on a fixed address.
+func NewAutotaskOn(addr string) (*Autotask, error) {
+	l, err := listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	at := newAutotask()
+	at.start(at, l)
+	return at, nil
+}
+
+func newAutotask() *Autotask {
+	return &Autotask{store: newStore(), UserName: "api@contoso.example", Secret: "secret", IntegrationCode: "STANDINCODE",
+		OwnerResourceID: 4, paging: map[string]atPaging{}}
 }
 
 // ZoneLookupURL is what the connector asks for its zone (in production,

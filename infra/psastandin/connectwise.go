@@ -26,9 +26,24 @@ const cwBase = "/v4_6_release/apis/3.0/"
 // NewConnectWise starts a ConnectWise stand-in on a local port with the
 // credentials contoso / pub / priv and clientId "stand-in-client".
 func NewConnectWise() *ConnectWise {
-	cw := &ConnectWise{store: newStore(), CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv", ClientID: "stand-in-client"}
-	cw.start(cw)
+	cw := newConnectWise()
+	cw.start(cw, nil)
 	return cw
+}
+
+// NewConnectWiseOn is NewConnectWise on a fixed address, such as "127.0.0.1:3101".
+func NewConnectWiseOn(addr string) (*ConnectWise, error) {
+	l, err := listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	cw := newConnectWise()
+	cw.start(cw, l)
+	return cw, nil
+}
+
+func newConnectWise() *ConnectWise {
+	return &ConnectWise{store: newStore(), CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv", ClientID: "stand-in-client"}
 }
 
 // ServeHTTP answers the API, so the stand-in can be mounted on any server.

@@ -34,9 +34,24 @@ type HaloPSA struct {
 // NewHaloPSA starts a HaloPSA stand-in with the application "stand-in-app" /
 // "stand-in-secret"; tokens live an hour.
 func NewHaloPSA() *HaloPSA {
-	h := &HaloPSA{store: newStore(), ClientID: "stand-in-app", ClientSecret: "stand-in-secret", TokenLifetime: time.Hour, tokens: map[string]time.Time{}}
-	h.start(h)
+	h := newHaloPSA()
+	h.start(h, nil)
 	return h
+}
+
+// NewHaloPSAOn is NewHaloPSA on a fixed address.
+func NewHaloPSAOn(addr string) (*HaloPSA, error) {
+	l, err := listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	h := newHaloPSA()
+	h.start(h, l)
+	return h, nil
+}
+
+func newHaloPSA() *HaloPSA {
+	return &HaloPSA{store: newStore(), ClientID: "stand-in-app", ClientSecret: "stand-in-secret", TokenLifetime: time.Hour, tokens: map[string]time.Time{}}
 }
 
 // AuthServer and ResourceServer are the two URLs HaloPSA shows under
@@ -207,9 +222,14 @@ func (h *HaloPSA) listTickets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HaloPSA) one(w http.ResponseWriter, recs []map[string]any, id int) {
+	h.answer(w, http.StatusOK, recs, id)
+}
+
+// answer writes the record id of recs with status (201 after a create).
+func (h *HaloPSA) answer(w http.ResponseWriter, status int, recs []map[string]any, id int) {
 	for _, rec := range recs {
 		if rec["id"] == id {
-			writeJSON(w, http.StatusOK, rec)
+			writeJSON(w, status, rec)
 			return
 		}
 	}
@@ -233,7 +253,9 @@ func (h *HaloPSA) postClients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c psa.Company
+	status := http.StatusCreated
 	if id := atoi(fmt.Sprint(in["id"])); id > 0 {
+		status = http.StatusOK
 		if c, ok = h.Company(strconv.Itoa(id)); !ok {
 			http.Error(w, "no client with id "+strconv.Itoa(id), http.StatusNotFound)
 			return
@@ -253,7 +275,7 @@ func (h *HaloPSA) postClients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c = h.Seed(c)[0]
-	h.one(w, h.clients(), atoi(c.ID))
+	h.answer(w, status, h.clients(), atoi(c.ID))
 }
 
 func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +284,9 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var t psa.Ticket
+	status := http.StatusCreated
 	if id := atoi(fmt.Sprint(in["id"])); id > 0 {
+		status = http.StatusOK
 		var found bool
 		if t, found = h.Ticket(strconv.Itoa(id)); !found {
 			http.Error(w, "no ticket with id "+strconv.Itoa(id), http.StatusNotFound)
@@ -287,5 +311,5 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 		t.Status = strconv.Itoa(atoi(fmt.Sprint(v)))
 	}
 	t = h.SeedTickets(t)[0]
-	h.one(w, h.tickets(), atoi(t.ID))
+	h.answer(w, status, h.tickets(), atoi(t.ID))
 }

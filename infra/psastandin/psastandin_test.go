@@ -116,3 +116,35 @@ func TestFaultsAndSeeding(t *testing.T) {
 		t.Fatalf("%d requests counted", cw.Requests())
 	}
 }
+
+// server is what the fixed-address constructors answer.
+type server interface {
+	URL() string
+	Close()
+}
+
+func TestOnFixedAddress(t *testing.T) {
+	cases := []struct {
+		name  string
+		start func(addr string) (server, error)
+	}{
+		{"connectwise", func(a string) (server, error) { return NewConnectWiseOn(a) }},
+		{"autotask", func(a string) (server, error) { return NewAutotaskOn(a) }},
+		{"halopsa", func(a string) (server, error) { return NewHaloPSAOn(a) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			si, err := tc.start("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer si.Close()
+			if !strings.HasPrefix(si.URL(), "http://127.0.0.1:") {
+				t.Fatalf("URL %s", si.URL())
+			}
+			if _, err := tc.start(strings.TrimPrefix(si.URL(), "http://")); err == nil {
+				t.Fatal("a second server on a taken address started")
+			}
+		})
+	}
+}

@@ -8,6 +8,8 @@
 package psastandin
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -47,7 +49,26 @@ func newStore() *store {
 	}
 }
 
-func (s *store) start(h http.Handler) { s.server = httptest.NewServer(h) }
+// start serves h on l, or on a free local port when l is nil.
+func (s *store) start(h http.Handler, l net.Listener) {
+	if l == nil {
+		s.server = httptest.NewServer(h)
+		return
+	}
+	s.server = httptest.NewUnstartedServer(h)
+	s.server.Listener.Close()
+	s.server.Listener = l
+	s.server.Start()
+}
+
+// listen opens addr for a stand-in on a fixed address (`make run`).
+func listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("psastandin: listening on %s: %w", addr, err)
+	}
+	return l, nil
+}
 
 // URL is the stand-in's base URL (http://127.0.0.1:port).
 func (s *store) URL() string { return s.server.URL }

@@ -72,7 +72,7 @@ type TicketPage struct {
 
 // Connector is one PSA account, with its credentials bound.
 type Connector interface {
-	// CompaniesChangedSince lists companies modified after since, one page per call;
+	// CompaniesChangedSince lists companies modified at or after since, one page per call;
 	// pass the previous page's Next as cursor ("" for the first page).
 	CompaniesChangedSince(ctx context.Context, since time.Time, cursor string) (CompanyPage, error)
 	Company(ctx context.Context, id string) (Company, error)
@@ -85,7 +85,7 @@ type Connector interface {
 	CreateTicket(ctx context.Context, t Ticket) (Ticket, error)
 	// UpdateTicket writes t's summary, description and status (when not empty).
 	UpdateTicket(ctx context.Context, t Ticket) (Ticket, error)
-	// TicketsChangedSince lists tickets modified after since, so status changes
+	// TicketsChangedSince lists tickets modified at or after since, so status changes
 	// made in the PSA flow back.
 	TicketsChangedSince(ctx context.Context, since time.Time, cursor string) (TicketPage, error)
 	// Contacts lists every contact of the company companyID.

@@ -93,12 +93,20 @@ func (r Retry) backoff(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
+// defaultClient bounds a call that names no client: a PSA that accepts the
+// connection and never answers must not hold a sync until the Lambda times out.
+var defaultClient = &http.Client{Timeout: 30 * time.Second}
+
+// maxBody bounds a decoded answer (a page of 1000 ConnectWise companies is well
+// under it), so a runaway answer cannot exhaust a Lambda's memory.
+const maxBody = 32 << 20
+
 // Send performs one JSON call under the retry policy: newRequest builds the
 // request afresh for each attempt (a body cannot be read twice), read reads the
 // vendor's error answers, and a 2xx body is decoded into out unless out is nil.
 func Send(ctx context.Context, client *http.Client, retry Retry, newRequest func(ctx context.Context) (*http.Request, error), read ErrorReader, out any) error {
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultClient
 	}
 	return retry.Do(ctx, func(ctx context.Context) error {
 		req, err := newRequest(ctx)
@@ -120,7 +128,7 @@ func Send(ctx context.Context, client *http.Client, retry Retry, newRequest func
 			_, _ = io.Copy(io.Discard, resp.Body)
 			return nil
 		}
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
 			return fmt.Errorf("reading the answer of %s %s: %w", req.Method, req.URL.Path, err)
 		}
 		return nil
