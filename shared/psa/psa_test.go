@@ -123,6 +123,20 @@ func TestRetryDo(t *testing.T) {
 		})
 	}
 
+	t.Run("a create retries 429 only", func(t *testing.T) {
+		noSleep := psa.Retry{Attempts: 3, Sleep: func(context.Context, time.Duration) error { return nil }}.ForCreate()
+		for _, tc := range []struct {
+			err   error
+			calls int
+		}{{limited, 3}, {down, 1}} {
+			calls := 0
+			_ = noSleep.Do(context.Background(), func(context.Context) error { calls++; return tc.err })
+			if calls != tc.calls {
+				t.Errorf("%v: %d calls, want %d", tc.err, calls, tc.calls)
+			}
+		}
+	})
+
 	t.Run("context ends a wait", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()

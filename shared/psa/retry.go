@@ -26,10 +26,18 @@ type Retry struct {
 	// Sleep waits d or until ctx ends; nil uses a timer. Tests replace it to
 	// record the waits instead of sleeping.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	rateLimitsOnly bool
 }
 
-// DefaultRetry is the policy connectors use unless configured otherwise.
-var DefaultRetry = Retry{}
+// ForCreate is the policy for a call that creates a record: only 429 answers,
+// refused before anything was done, are retried. A 5xx or a lost answer may come
+// after the PSA made the record, so repeating could make it twice; that error is
+// returned (temporary) for the caller, which knows how to look before creating again.
+func (r Retry) ForCreate() Retry {
+	r.rateLimitsOnly = true
+	return r
+}
 
 func (r Retry) withDefaults() Retry {
 	if r.Attempts <= 0 {
@@ -67,12 +75,13 @@ func (r Retry) Do(ctx context.Context, op func(ctx context.Context) error) error
 	r = r.withDefaults()
 	for attempt := 1; ; attempt++ {
 		err := op(ctx)
-		if err == nil || !Temporary(err) || attempt >= r.Attempts {
+		var rl *RateLimitedError
+		limited := errors.As(err, &rl)
+		if err == nil || !Temporary(err) || (r.rateLimitsOnly && !limited) || attempt >= r.Attempts {
 			return err
 		}
 		wait := r.backoff(attempt)
-		var rl *RateLimitedError
-		if errors.As(err, &rl) && rl.RetryAfter > 0 {
+		if limited && rl.RetryAfter > 0 {
 			if rl.RetryAfter > r.MaxRetryAfter {
 				return err
 			}

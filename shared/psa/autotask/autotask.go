@@ -138,7 +138,11 @@ func (c *Connector) call(ctx context.Context, method, path string, body, out any
 		}
 		u = path
 	}
-	err = psa.Send(ctx, c.cfg.HTTPClient, c.cfg.Retry, func(ctx context.Context) (*http.Request, error) {
+	retry := c.cfg.Retry
+	if method == http.MethodPost && !strings.HasSuffix(path, "/query") { // a POST that is no query creates
+		retry = retry.ForCreate()
+	}
+	err = psa.Send(ctx, c.cfg.HTTPClient, retry, func(ctx context.Context) (*http.Request, error) {
 		req, err := psa.JSONRequest(ctx, method, u, body)
 		if err != nil {
 			return nil, err

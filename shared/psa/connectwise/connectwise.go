@@ -164,7 +164,11 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	err := psa.Send(ctx, c.cfg.HTTPClient, c.cfg.Retry, func(ctx context.Context) (*http.Request, error) {
+	retry := c.cfg.Retry
+	if method == http.MethodPost { // every POST here creates a record
+		retry = retry.ForCreate()
+	}
+	err := psa.Send(ctx, c.cfg.HTTPClient, retry, func(ctx context.Context) (*http.Request, error) {
 		req, err := psa.JSONRequest(ctx, method, u, body)
 		if err != nil {
 			return nil, err

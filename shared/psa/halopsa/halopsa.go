@@ -148,13 +148,17 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	retry := c.cfg.Retry
+	if creates(body) {
+		retry = retry.ForCreate()
+	}
 	var err error
 	for try := 0; try < 2; try++ {
 		var tok string
 		if tok, err = c.accessToken(ctx); err != nil {
 			return err
 		}
-		err = psa.Send(ctx, c.cfg.HTTPClient, c.cfg.Retry, func(ctx context.Context) (*http.Request, error) {
+		err = psa.Send(ctx, c.cfg.HTTPClient, retry, func(ctx context.Context) (*http.Request, error) {
 			req, err := psa.JSONRequest(ctx, method, u, body)
 			if err != nil {
 				return nil, err
@@ -168,6 +172,18 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 		c.dropToken(tok)
 	}
 	return psa.Annotate(err, "halopsa", method, path, hint)
+}
+
+// creates reports whether a POST body makes a new record: HaloPSA reads a record
+// without an id as a create, and one with an id as an update (safe to repeat).
+func creates(body any) bool {
+	switch b := body.(type) {
+	case []client:
+		return len(b) > 0 && b[0].ID == 0
+	case []ticket:
+		return len(b) > 0 && b[0].ID == 0
+	}
+	return false
 }
 
 type client struct {

@@ -235,13 +235,35 @@ func Run(t *testing.T, h Harness) {
 			co := si.Seed(psa.Company{Name: "Contoso"})[0]
 			before := si.Requests()
 			si.FailNextRetryAfter(3, 503, "")
-			_, err := c.CreateTicket(context.Background(), psa.Ticket{CompanyID: co.ID, Summary: "Printer"})
+			_, err := c.UpdateCompany(context.Background(), psa.Company{ID: co.ID, Name: "Contoso Ltd"})
 			var un *psa.UnavailableError
 			if !psa.Temporary(err) || !errors.As(err, &un) || un.Status != 503 {
 				t.Fatalf("after three 503s: %v", err)
 			}
-			if n := si.Requests() - before; n != 3 || len(si.Tickets()) != 0 {
-				t.Fatalf("%d requests and %d tickets, want 3 and none", n, len(si.Tickets()))
+			if n := si.Requests() - before; n != 3 {
+				t.Fatalf("%d requests, want 3", n)
+			}
+			if got, _ := si.Company(co.ID); got.Name != "Contoso" {
+				t.Fatalf("the PSA holds %+v", got)
+			}
+		}},
+		{"a create is retried after 429 but not after 5xx", func(t *testing.T, h Harness) {
+			var w waits
+			si, c := h.New(t, w.retry(), 50, false)
+			co := si.Seed(psa.Company{Name: "Contoso"})[0]
+			ctx := context.Background()
+			before := si.Requests()
+			// A 5xx may come after the PSA made the record: repeating could make two.
+			si.FailNextRetryAfter(1, 500, "")
+			if _, err := c.CreateTicket(ctx, psa.Ticket{CompanyID: co.ID, Summary: "Printer"}); !psa.Temporary(err) {
+				t.Fatalf("a create answered 500: %v, want a temporary error", err)
+			}
+			if n := si.Requests() - before; n != 1 || len(si.Tickets()) != 0 {
+				t.Fatalf("%d requests and %d tickets, want 1 and none", n, len(si.Tickets()))
+			}
+			si.FailNextRetryAfter(1, 429, "1")
+			if _, err := c.CreateTicket(ctx, psa.Ticket{CompanyID: co.ID, Summary: "Printer"}); err != nil || len(si.Tickets()) != 1 {
+				t.Fatalf("a create after a 429: %v, %d tickets", err, len(si.Tickets()))
 			}
 		}},
 		{"context cancellation", func(t *testing.T, h Harness) {
