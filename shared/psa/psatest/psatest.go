@@ -171,6 +171,34 @@ func Run(t *testing.T, h Harness) {
 				t.Fatalf("ticket high-water mark %s, want %s", page.HighWater, now)
 			}
 		}},
+		{"tickets over several pages", func(t *testing.T, h Harness) {
+			si, c := h.New(t, psa.Retry{}, 2, false)
+			co := si.Seed(psa.Company{Name: "Contoso"})[0]
+			var want []string
+			for i := range 5 {
+				want = append(want, si.SeedTickets(psa.Ticket{CompanyID: co.ID, Summary: fmt.Sprint("Ticket ", i), Status: h.Statuses[0], UpdatedAt: base.Add(time.Duration(i) * time.Minute)})[0].ID)
+			}
+			var got []string
+			cursor := ""
+			for pages := 1; ; pages++ {
+				page, err := c.TicketsChangedSince(context.Background(), base, cursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tk := range page.Tickets {
+					got = append(got, tk.ID)
+				}
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+				if pages > 10 {
+					t.Fatal("the cursor never ends")
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("tickets %v, want %v", got, want)
+			}
+		}},
 		{"contacts of a company", func(t *testing.T, h Harness) {
 			si, c := h.New(t, psa.Retry{}, 2, false)
 			cos := si.Seed(psa.Company{Name: "Contoso"}, psa.Company{Name: "Other"})
