@@ -56,13 +56,8 @@ func NewAutotask() *Autotask {
 
 // NewAutotaskOn is NewAutotask on a fixed address.
 func NewAutotaskOn(addr string) (*Autotask, error) {
-	l, err := listen(addr)
-	if err != nil {
-		return nil, err
-	}
 	at := newAutotask()
-	at.start(at, l)
-	return at, nil
+	return on(addr, at, at.store)
 }
 
 func newAutotask() *Autotask {

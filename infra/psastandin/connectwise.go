@@ -33,13 +33,8 @@ func NewConnectWise() *ConnectWise {
 
 // NewConnectWiseOn is NewConnectWise on a fixed address, such as "127.0.0.1:3101".
 func NewConnectWiseOn(addr string) (*ConnectWise, error) {
-	l, err := listen(addr)
-	if err != nil {
-		return nil, err
-	}
 	cw := newConnectWise()
-	cw.start(cw, l)
-	return cw, nil
+	return on(addr, cw, cw.store)
 }
 
 func newConnectWise() *ConnectWise {

@@ -41,13 +41,8 @@ func NewHaloPSA() *HaloPSA {
 
 // NewHaloPSAOn is NewHaloPSA on a fixed address.
 func NewHaloPSAOn(addr string) (*HaloPSA, error) {
-	l, err := listen(addr)
-	if err != nil {
-		return nil, err
-	}
 	h := newHaloPSA()
-	h.start(h, l)
-	return h, nil
+	return on(addr, h, h.store)
 }
 
 func newHaloPSA() *HaloPSA {

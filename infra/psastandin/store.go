@@ -61,13 +61,15 @@ func (s *store) start(h http.Handler, l net.Listener) {
 	s.server.Start()
 }
 
-// listen opens addr for a stand-in on a fixed address (`make run`).
-func listen(addr string) (net.Listener, error) {
+// on starts srv, whose store is st, on the fixed address addr (`make run`).
+func on[T http.Handler](addr string, srv T, st *store) (T, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("psastandin: listening on %s: %w", addr, err)
+		var zero T
+		return zero, fmt.Errorf("psastandin: listening on %s: %w", addr, err)
 	}
-	return l, nil
+	st.start(srv, l)
+	return srv, nil
 }
 
 // URL is the stand-in's base URL (http://127.0.0.1:port).

@@ -90,7 +90,8 @@ func oauthError(_ int, body []byte) (string, bool) {
 	return strings.TrimSpace(e.Error + " " + e.Description), false
 }
 
-// accessToken answers the cached token, or fetches one.
+// accessToken answers the cached token, or fetches one. The lock is held across
+// the fetch so concurrent calls wait for one token rather than each asking.
 func (c *Connector) accessToken(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
