@@ -62,6 +62,7 @@ func Jobs() []Job {
 		postAuthenticationJob(),
 		preTokenGenerationJob(),
 		expireApprovalsJob(),
+		consoleJob(),
 	}
 }
 
