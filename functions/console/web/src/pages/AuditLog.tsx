@@ -1,0 +1,232 @@
+import { useState } from 'react';
+import { Button, Label, ListBox, ListBoxItem, Menu, MenuItem, MenuTrigger, Popover, Select, SelectValue } from 'react-aria-components';
+import * as api from '../api';
+import { useLoad } from '../hooks';
+import { useSession } from '../session';
+import type { AuditEvent } from '../types';
+import { Field, Loading, ProblemMessage, formatDateTime } from '../components/ui';
+
+const categories = ['sign-in', 'user-management', 'tenant', 'customer', 'settings', 'license-order', 'approval', 'support', 'billing'];
+const targetTypes = [
+  { id: 'customer', label: 'Customer' },
+  { id: 'tenant', label: 'Tenant' },
+  { id: 'user', label: 'User' },
+];
+
+// The chain check (GET /api/audit-log/verify) walks from the last checkpoint; a long
+// walk stops early and answers resume, which the next call passes on.
+interface Verification {
+  ok: boolean;
+  complete: boolean;
+  verified: number;
+  head: { seq: number; hash: string };
+  break?: { seq: number; reason: string };
+  resume?: string;
+}
+
+const breakReasons: Record<string, string> = {
+  'sequence-gap': 'an event is missing or out of place',
+  'prev-hash-mismatch': 'an event does not name the previous event',
+  'hash-mismatch': 'an event was changed after it was written',
+  'missing-events': 'the chain ends before its latest event',
+  'head-mismatch': 'the latest event is not the one recorded',
+};
+
+// toISO reads a date input's value (YYYY-MM-DD) as the start of that day, local time.
+function toISO(day: string, endOfDay = false): string | undefined {
+  if (!day) return undefined;
+  const d = new Date(`${day}T${endOfDay ? '23:59:59' : '00:00:00'}`);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export function AuditLog() {
+  const s = useSession();
+  const [category, setCategory] = useState('');
+  const [actor, setActor] = useState('');
+  const [targetType, setTargetType] = useState('');
+  const [targetId, setTargetId] = useState('');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [applied, setApplied] = useState<Record<string, string | undefined>>({});
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const list = useLoad(
+    (signal) => api.get<api.Page<AuditEvent>>('/api/audit-log', { query: { ...applied, cursor, limit: 50 }, signal }),
+    [applied, cursor, s.orgId],
+  );
+  const [verify, setVerify] = useState<Verification | null>(null);
+  const [verifying, setVerifying] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const filters = () => ({
+    category: category || undefined,
+    actor: actor.trim() || undefined,
+    targetType: targetType && targetId.trim() ? targetType : undefined,
+    targetId: targetType && targetId.trim() ? targetId.trim() : undefined,
+    from: toISO(from),
+    to: toISO(to, true),
+  });
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Audit log</h1>
+        <div className="actions">
+          <MenuTrigger>
+            <Button className="btn">Export ▾</Button>
+            <Popover className="popover">
+              <Menu
+                className="menu"
+                aria-label="Export format"
+                onAction={(k) => api.download('/api/audit-log/export', { ...applied, format: String(k) }, `audit-log.${String(k)}`).catch(setError)}
+              >
+                <MenuItem id="csv" className="menu-item">CSV</MenuItem>
+                <MenuItem id="xlsx" className="menu-item">Excel</MenuItem>
+              </Menu>
+            </Popover>
+          </MenuTrigger>
+          <Button
+            className="btn"
+            isPending={verifying}
+            onPress={async () => {
+              setVerifying(true);
+              setError(null);
+              setVerify(null);
+              try {
+                let total = 0;
+                let resume: string | undefined;
+                for (;;) {
+                  const v: Verification = await api.get<Verification>('/api/audit-log/verify', { query: { resume } });
+                  total += v.verified;
+                  setVerify({ ...v, verified: total });
+                  if (v.complete || !v.resume) break;
+                  resume = v.resume;
+                }
+              } catch (e) {
+                setError(e);
+              } finally {
+                setVerifying(false);
+              }
+            }}
+          >
+            {verifying ? 'Verifying…' : 'Verify chain'}
+          </Button>
+        </div>
+      </div>
+      <p className="muted">Sign-ins with IP address and browser, user management, tenant and customer changes, settings, license orders and approvals.</p>
+      {verify && (
+        <div className={verify.ok ? 'success' : 'problem'} role="status">
+          {!verify.complete
+            ? `Checking the audit log's chain… ${verify.verified} events so far.`
+            : verify.ok
+              ? `The audit log is intact: ${verify.verified} events checked, each chained to the one before, up to event #${verify.head.seq}.`
+              : `The audit log's chain is broken at event #${verify.break?.seq}: ${breakReasons[verify.break?.reason ?? ''] ?? verify.break?.reason}. Report this to your security contact.`}
+        </div>
+      )}
+      <ProblemMessage error={error} />
+      <form
+        className="filters"
+        aria-label="Filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setCursors([]);
+          setApplied(filters());
+        }}
+      >
+        <Select className="field" selectedKey={category || '__all'} onSelectionChange={(k) => setCategory(k === '__all' ? '' : String(k))}>
+          <Label>Category</Label>
+          <Button className="select-button">
+            <SelectValue />
+            <span aria-hidden="true">▾</span>
+          </Button>
+          <Popover className="popover">
+            <ListBox className="listbox">
+              <ListBoxItem id="__all" className="listbox-item">All categories</ListBoxItem>
+              {categories.map((c) => (
+                <ListBoxItem key={c} id={c} className="listbox-item">
+                  {c}
+                </ListBoxItem>
+              ))}
+            </ListBox>
+          </Popover>
+        </Select>
+        <Field label="Actor (user id)" value={actor} onChange={setActor} />
+        <Select className="field" selectedKey={targetType || '__any'} onSelectionChange={(k) => setTargetType(k === '__any' ? '' : String(k))}>
+          <Label>Target type</Label>
+          <Button className="select-button">
+            <SelectValue />
+            <span aria-hidden="true">▾</span>
+          </Button>
+          <Popover className="popover">
+            <ListBox className="listbox">
+              <ListBoxItem id="__any" className="listbox-item">Any target</ListBoxItem>
+              {targetTypes.map((t) => (
+                <ListBoxItem key={t.id} id={t.id} className="listbox-item">
+                  {t.label}
+                </ListBoxItem>
+              ))}
+            </ListBox>
+          </Popover>
+        </Select>
+        <Field label="Target id" value={targetId} onChange={setTargetId} isDisabled={!targetType} />
+        <Field label="From" type="date" value={from} onChange={setFrom} />
+        <Field label="To" type="date" value={to} onChange={setTo} />
+        <Button className="btn btn-primary" type="submit">
+          Apply filters
+        </Button>
+      </form>
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {list.loading && !list.data && <Loading what="the audit log" />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Audit events, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Category</th>
+                <th scope="col">What</th>
+                <th scope="col">From</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((e) => (
+                <tr key={e.id}>
+                  <td>{formatDateTime(e.at)}</td>
+                  <td>
+                    {e.actor.email || e.actor.userId || 'the system'}
+                    {e.onBehalfOf && <div className="muted">on behalf of {e.onBehalfOf.mspOrganizationId}{e.onBehalfOf.reason ? `: ${e.onBehalfOf.reason}` : ''}</div>}
+                  </td>
+                  <td>
+                    <span className="badge">{e.category}</span>
+                  </td>
+                  <td>{e.summary || e.action}</td>
+                  <td>
+                    {e.sourceIp || '—'}
+                    {e.client?.browser && <div className="muted">{[e.client.browser, e.client.os].filter(Boolean).join(' on ')}</div>}
+                  </td>
+                </tr>
+              ))}
+              {list.data.items.length === 0 && (
+                <tr>
+                  <td colSpan={5} className="empty">
+                    No events match.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
+          Newer
+        </Button>
+        <Button className="btn btn-small" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
+          Older
+        </Button>
+      </div>
+    </section>
+  );
+}

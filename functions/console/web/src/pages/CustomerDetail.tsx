@@ -1,0 +1,606 @@
+import { useState } from 'react';
+import { Link, useLocation } from 'wouter';
+import { Button, Tab, TabList, TabPanel, Tabs, Select, SelectValue, Popover, ListBox, ListBoxItem, Label } from 'react-aria-components';
+import * as api from '../api';
+import { useLoad } from '../hooks';
+import { useSession } from '../session';
+import type { CustomerDetail, Tenant } from '../types';
+import { Field, FormDialog, GuardedButton, HealthBadge, Loading, ProblemMessage, fieldErrorOf, formatDate, formatDateTime } from '../components/ui';
+
+interface Overview {
+  tenantCount: number;
+  totalUsers: number;
+  totalLicenses: number;
+  securityScore: number;
+  health: string;
+  contactCount: number;
+  openTicketCount: number;
+  ticketCount: number;
+  documentCount: number;
+  licenses: { sku: string; assigned: number }[];
+  recentActivity: Activity[];
+}
+
+interface Activity {
+  id: string;
+  actor: { email: string };
+  action: string;
+  summary: string;
+  at: string;
+  onBehalfOf?: { reason?: string };
+}
+
+export function CustomerDetailPage({ params }: { params: { id: string } }) {
+  const s = useSession();
+  const [, navigate] = useLocation();
+  const base = `/api/msp-portal/customers/${encodeURIComponent(params.id)}`;
+  const c = useLoad((signal) => api.get<CustomerDetail>(base, { signal }), [base, s.orgId]);
+  const [error, setError] = useState<unknown>(null);
+  if (c.error) return <ProblemMessage error={c.error} onRetry={c.reload} />;
+  if (!c.data) return <Loading what="the customer" />;
+  const cust = c.data;
+  const setArchived = async (archived: boolean) => {
+    setError(null);
+    try {
+      await api.put(base, { ...cust, archived });
+      c.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section>
+      <p className="crumbs">
+        <Link href="/customers">Customers</Link> /
+      </p>
+      <div className="page-head">
+        <h1>
+          {cust.name} {cust.archived && <span className="badge">Archived</span>}
+        </h1>
+        <div className="actions">
+          <GuardedButton need="delete-customers" className="btn" onPress={() => setArchived(!cust.archived)}>
+            {cust.archived ? 'Restore' : 'Archive'}
+          </GuardedButton>
+          <GuardedButton
+            need="delete-customers"
+            className="btn btn-danger"
+            onPress={async () => {
+              if (!window.confirm(`Delete ${cust.name}? This cannot be undone.`)) return;
+              try {
+                await api.del(base);
+                navigate('/customers');
+              } catch (e) {
+                setError(e);
+              }
+            }}
+          >
+            Delete
+          </GuardedButton>
+        </div>
+      </div>
+      <ProblemMessage error={error} />
+      <Tabs className="tabs">
+        <TabList aria-label="Customer" className="tablist">
+          <Tab id="overview" className="tab">Overview</Tab>
+          <Tab id="tenants" className="tab">Tenants</Tab>
+          <Tab id="contacts" className="tab">Contacts</Tab>
+          <Tab id="tickets" className="tab">Tickets</Tab>
+          <Tab id="documents" className="tab">Documents</Tab>
+          <Tab id="activity" className="tab">Activity Log</Tab>
+        </TabList>
+        <TabPanel id="overview" className="tabpanel">
+          <OverviewTab base={base} customer={cust} />
+        </TabPanel>
+        <TabPanel id="tenants" className="tabpanel">
+          <TenantsTab base={base} customer={cust} onChange={c.reload} />
+        </TabPanel>
+        <TabPanel id="contacts" className="tabpanel">
+          <ContactsTab base={base} />
+        </TabPanel>
+        <TabPanel id="tickets" className="tabpanel">
+          <TicketsTab base={base} tenants={cust.tenants} />
+        </TabPanel>
+        <TabPanel id="documents" className="tabpanel">
+          <DocumentsTab base={base} />
+        </TabPanel>
+        <TabPanel id="activity" className="tabpanel">
+          <ActivityTab base={base} />
+        </TabPanel>
+      </Tabs>
+    </section>
+  );
+}
+
+function OverviewTab({ base, customer }: { base: string; customer: CustomerDetail }) {
+  const o = useLoad((signal) => api.get<Overview>(`${base}/overview`, { signal }), [base, customer.version]);
+  if (o.error) return <ProblemMessage error={o.error} onRetry={o.reload} />;
+  if (!o.data) return <Loading what="the overview" />;
+  const d = o.data;
+  return (
+    <>
+      <div className="cards">
+        <Card label="Total users" value={d.totalUsers} />
+        <Card label="Licenses" value={d.totalLicenses} />
+        <Card label="Security score" value={d.securityScore} />
+        <Card label="Tenants" value={d.tenantCount} />
+        <Card label="Open tickets" value={d.openTicketCount} />
+        <Card label="Contacts" value={d.contactCount} />
+      </div>
+      <p>
+        Health: <HealthBadge health={d.health} />
+      </p>
+      <dl className="details">
+        <dt>Primary contact</dt>
+        <dd>{[customer.primaryContactName, customer.primaryContactEmail].filter(Boolean).join(', ') || '—'}</dd>
+        <dt>Phone</dt>
+        <dd>{customer.phone || '—'}</dd>
+        <dt>Address</dt>
+        <dd>{customer.address || '—'}</dd>
+        <dt>Notes</dt>
+        <dd>{customer.notes || '—'}</dd>
+      </dl>
+      <h2>Recent activity</h2>
+      <ActivityList items={d.recentActivity} />
+    </>
+  );
+}
+
+function Card({ label, value }: { label: string; value: number | string }) {
+  return (
+    <div className="card stat">
+      <span className="stat-value">{value}</span>
+      <span className="stat-label">{label}</span>
+    </div>
+  );
+}
+
+function ActivityList({ items }: { items: Activity[] }) {
+  if (!items.length) return <p className="muted">No activity yet.</p>;
+  return (
+    <ul className="activity">
+      {items.map((a) => (
+        <li key={a.id}>
+          <time dateTime={a.at}>{formatDateTime(a.at)}</time> · {a.summary || a.action} <span className="muted">by {a.actor.email || 'the system'}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+const emptyTenant = { entraTenantId: '', primaryDomain: '', displayName: '', licensedUsers: '0' };
+
+function TenantsTab({ base, customer, onChange }: { base: string; customer: CustomerDetail; onChange: () => void }) {
+  const [associating, setAssociating] = useState(false);
+  const [registering, setRegistering] = useState(false);
+  const [tenantId, setTenantId] = useState<string | null>(null);
+  const [form, setForm] = useState(emptyTenant);
+  const [error, setError] = useState<unknown>(null);
+  const [rowError, setRowError] = useState<unknown>(null);
+  const free = useLoad(
+    (signal) => (associating ? api.get<api.Page<Tenant>>('/api/msp-portal/tenants', { query: { limit: 100 }, signal }) : Promise.resolve(undefined)),
+    [associating],
+  );
+  const unassigned = (free.data?.items ?? []).filter((t) => !t.customerId);
+  const set = (k: keyof typeof emptyTenant) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  return (
+    <>
+      <div className="actions">
+        <GuardedButton need="manage-customers" onPress={() => setAssociating(true)}>
+          Associate Tenant
+        </GuardedButton>
+        <GuardedButton need="manage-customers" className="btn" onPress={() => setRegistering(true)}>
+          Register New Tenant
+        </GuardedButton>
+      </div>
+      <ProblemMessage error={rowError} />
+      <div className="table-wrap">
+        <table>
+          <caption className="visually-hidden">Tenants of {customer.name}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Tenant</th>
+              <th scope="col">Primary domain</th>
+              <th scope="col" className="num">Licensed users</th>
+              <th scope="col" className="num">Assigned licenses</th>
+              <th scope="col">Health</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {customer.tenants.map((t) => (
+              <tr key={t.id}>
+                <td>{t.displayName}</td>
+                <td>{t.primaryDomain}</td>
+                <td className="num">{t.licensedUsers}</td>
+                <td className="num">{t.assignedLicenses}</td>
+                <td>
+                  <HealthBadge health={t.health} />
+                </td>
+                <td>
+                  <GuardedButton
+                    need="manage-customers"
+                    className="btn btn-small"
+                    aria-label={`Remove ${t.displayName} from ${customer.name}`}
+                    onPress={async () => {
+                      setRowError(null);
+                      try {
+                        await api.del(`${base}/tenants/${encodeURIComponent(t.id)}`);
+                        onChange();
+                      } catch (e) {
+                        setRowError(e);
+                      }
+                    }}
+                  >
+                    Remove
+                  </GuardedButton>
+                </td>
+              </tr>
+            ))}
+            {customer.tenants.length === 0 && (
+              <tr>
+                <td colSpan={6} className="empty">
+                  No tenants yet. Associate a registered Microsoft 365 tenant, or register a new one.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      <FormDialog
+        title="Associate Tenant"
+        submitLabel="Associate"
+        isOpen={associating}
+        onOpenChange={(o) => {
+          setAssociating(o);
+          if (!o) setError(null);
+        }}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          if (!tenantId) throw new Error('Pick a tenant.');
+          await api.post(`${base}/tenants`, { tenantId });
+          setTenantId(null);
+          onChange();
+        }}
+      >
+        <p>A tenant belongs to one customer at most; only tenants without a customer are offered.</p>
+        <ProblemMessage error={free.error} />
+        {free.loading && <Loading what="tenants" />}
+        <Select className="field" selectedKey={tenantId} onSelectionChange={(k) => setTenantId(String(k))} isRequired>
+          <Label>Tenant</Label>
+          <Button className="select-button">
+            <SelectValue>{({ isPlaceholder, defaultChildren }) => (isPlaceholder ? 'Pick a tenant' : defaultChildren)}</SelectValue>
+            <span aria-hidden="true">▾</span>
+          </Button>
+          <Popover className="popover">
+            <ListBox className="listbox" items={unassigned} renderEmptyState={() => <p className="muted">No unassigned tenant. Register one first.</p>}>
+              {(t) => (
+                <ListBoxItem id={t.id} className="listbox-item" textValue={t.displayName}>
+                  {t.displayName} <span className="muted">{t.primaryDomain}</span>
+                </ListBoxItem>
+              )}
+            </ListBox>
+          </Popover>
+        </Select>
+      </FormDialog>
+      <FormDialog
+        title="Register New Tenant"
+        submitLabel="Register and associate"
+        isOpen={registering}
+        onOpenChange={(o) => {
+          setRegistering(o);
+          if (!o) {
+            setError(null);
+            setForm(emptyTenant);
+          }
+        }}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          const t = await api.post<Tenant>('/api/msp-portal/tenants', {
+            entraTenantId: form.entraTenantId,
+            primaryDomain: form.primaryDomain,
+            displayName: form.displayName,
+            licensedUsers: Number(form.licensedUsers) || 0,
+          });
+          await api.post(`${base}/tenants`, { tenantId: t.id });
+          onChange();
+        }}
+      >
+        <Field
+          label="Entra tenant ID"
+          description="The Directory (tenant) ID, a GUID."
+          value={form.entraTenantId}
+          onChange={set('entraTenantId')}
+          isRequired
+          errorMessage={fieldErrorOf(error, 'entraTenantId')}
+        />
+        <Field label="Primary domain" placeholder="contoso.onmicrosoft.com" value={form.primaryDomain} onChange={set('primaryDomain')} isRequired errorMessage={fieldErrorOf(error, 'primaryDomain')} />
+        <Field label="Display name" value={form.displayName} onChange={set('displayName')} isRequired errorMessage={fieldErrorOf(error, 'displayName')} />
+        <Field label="Licensed users" inputMode="numeric" value={form.licensedUsers} onChange={set('licensedUsers')} errorMessage={fieldErrorOf(error, 'licensedUsers')} />
+      </FormDialog>
+    </>
+  );
+}
+
+interface Contact {
+  id: string;
+  name: string;
+  email: string;
+  phone: string;
+  title: string;
+  escalationOrder: number;
+}
+
+function ContactsTab({ base }: { base: string }) {
+  const list = useLoad((signal) => api.get<api.Page<Contact>>(`${base}/contacts`, { signal }), [base]);
+  const [adding, setAdding] = useState(false);
+  const [form, setForm] = useState({ name: '', email: '', phone: '', title: '' });
+  const [error, setError] = useState<unknown>(null);
+  const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  return (
+    <>
+      <div className="actions">
+        <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
+          Add Contact
+        </GuardedButton>
+      </div>
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Contacts, in escalation order</caption>
+            <thead>
+              <tr>
+                <th scope="col" className="num">Order</th>
+                <th scope="col">Name</th>
+                <th scope="col">Title</th>
+                <th scope="col">Email</th>
+                <th scope="col">Phone</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((c) => (
+                <tr key={c.id}>
+                  <td className="num">{c.escalationOrder}</td>
+                  <td>{c.name}</td>
+                  <td>{c.title || '—'}</td>
+                  <td>{c.email || '—'}</td>
+                  <td>{c.phone || '—'}</td>
+                </tr>
+              ))}
+              {list.data.items.length === 0 && (
+                <tr>
+                  <td colSpan={5} className="empty">
+                    No additional contacts. Add the people to escalate to.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <FormDialog
+        title="Add Contact"
+        submitLabel="Add Contact"
+        isOpen={adding}
+        onOpenChange={(o) => {
+          setAdding(o);
+          if (!o) {
+            setError(null);
+            setForm({ name: '', email: '', phone: '', title: '' });
+          }
+        }}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          await api.post(`${base}/contacts`, form);
+          list.reload();
+        }}
+      >
+        <Field label="Name" value={form.name} onChange={set('name')} isRequired errorMessage={fieldErrorOf(error, 'name')} />
+        <Field label="Title" value={form.title} onChange={set('title')} />
+        <Field label="Email" type="email" value={form.email} onChange={set('email')} errorMessage={fieldErrorOf(error, 'email')} />
+        <Field label="Phone" type="tel" value={form.phone} onChange={set('phone')} errorMessage={fieldErrorOf(error, 'phone')} />
+      </FormDialog>
+    </>
+  );
+}
+
+interface Ticket {
+  id: string;
+  subject: string;
+  status: string;
+  priority: string;
+  tenantId: string;
+  createdAt: string;
+}
+
+const priorities = ['low', 'normal', 'high', 'urgent'];
+
+function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
+  const list = useLoad((signal) => api.get<api.Page<Ticket>>(`${base}/tickets`, { signal }), [base]);
+  const [adding, setAdding] = useState(false);
+  const [subject, setSubject] = useState('');
+  const [description, setDescription] = useState('');
+  const [priority, setPriority] = useState('normal');
+  const [error, setError] = useState<unknown>(null);
+  const tenantName = (id: string) => tenants.find((t) => t.id === id)?.displayName ?? (id ? id : '—');
+  return (
+    <>
+      <div className="actions">
+        <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
+          Open Ticket
+        </GuardedButton>
+      </div>
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Tickets, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Subject</th>
+                <th scope="col">Status</th>
+                <th scope="col">Priority</th>
+                <th scope="col">Tenant</th>
+                <th scope="col">Opened</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((t) => (
+                <tr key={t.id}>
+                  <td>{t.subject}</td>
+                  <td>
+                    <span className="badge">{t.status}</span>
+                  </td>
+                  <td>{t.priority}</td>
+                  <td>{tenantName(t.tenantId)}</td>
+                  <td>{formatDate(t.createdAt)}</td>
+                </tr>
+              ))}
+              {list.data.items.length === 0 && (
+                <tr>
+                  <td colSpan={5} className="empty">
+                    No tickets.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <FormDialog
+        title="Open Ticket"
+        submitLabel="Open Ticket"
+        isOpen={adding}
+        onOpenChange={(o) => {
+          setAdding(o);
+          if (!o) {
+            setError(null);
+            setSubject('');
+            setDescription('');
+          }
+        }}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          await api.post(`${base}/tickets`, { subject, description, priority });
+          list.reload();
+        }}
+      >
+        <Field label="Subject" value={subject} onChange={setSubject} isRequired errorMessage={fieldErrorOf(error, 'subject')} />
+        <Field label="Description" multiline value={description} onChange={setDescription} />
+        <Select className="field" selectedKey={priority} onSelectionChange={(k) => setPriority(String(k))}>
+          <Label>Priority</Label>
+          <Button className="select-button">
+            <SelectValue />
+            <span aria-hidden="true">▾</span>
+          </Button>
+          <Popover className="popover">
+            <ListBox className="listbox">
+              {priorities.map((p) => (
+                <ListBoxItem key={p} id={p} className="listbox-item">
+                  {p}
+                </ListBoxItem>
+              ))}
+            </ListBox>
+          </Popover>
+        </Select>
+      </FormDialog>
+    </>
+  );
+}
+
+interface Doc {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  createdAt: string;
+  uploadedBy: { email: string };
+}
+
+function DocumentsTab({ base }: { base: string }) {
+  const list = useLoad((signal) => api.get<api.Page<Doc>>(`${base}/documents`, { signal }), [base]);
+  const [error, setError] = useState<unknown>(null);
+  const [uploading, setUploading] = useState<string | null>(null);
+  return (
+    <>
+      <div className="actions">
+        <label className="btn btn-primary file-button">
+          Upload Document
+          <input
+            type="file"
+            className="visually-hidden"
+            accept=".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.txt,.csv,.png,.jpg,.jpeg"
+            onChange={async (ev) => {
+              const file = ev.target.files?.[0];
+              ev.target.value = '';
+              if (!file) return;
+              setError(null);
+              setUploading(file.name);
+              try {
+                const created = await api.post<{ upload: { method: string; url: string; headers: Record<string, string> } }>(`${base}/documents`, {
+                  name: file.name,
+                  contentType: file.type || 'application/octet-stream',
+                  size: file.size,
+                });
+                const res = await fetch(created.upload.url, { method: created.upload.method, headers: created.upload.headers, body: file });
+                if (!res.ok) throw new Error(`The file could not be stored (${res.status}). Try again.`);
+                list.reload();
+              } catch (e) {
+                setError(e);
+              } finally {
+                setUploading(null);
+              }
+            }}
+          />
+        </label>
+      </div>
+      {uploading && <p role="status">Uploading {uploading}…</p>}
+      <ProblemMessage error={error || list.error} />
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Documents</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" className="num">Size</th>
+                <th scope="col">Uploaded by</th>
+                <th scope="col">Added</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((d) => (
+                <tr key={d.id}>
+                  <td>{d.name}</td>
+                  <td className="num">{Math.max(1, Math.round(d.size / 1024))} KB</td>
+                  <td>{d.uploadedBy.email}</td>
+                  <td>{formatDate(d.createdAt)}</td>
+                </tr>
+              ))}
+              {list.data.items.length === 0 && (
+                <tr>
+                  <td colSpan={4} className="empty">
+                    No documents. Store contracts or runbooks here.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function ActivityTab({ base }: { base: string }) {
+  const list = useLoad((signal) => api.get<api.Page<Activity>>(`${base}/activity`, { signal }), [base]);
+  if (list.error) return <ProblemMessage error={list.error} onRetry={list.reload} />;
+  if (!list.data) return <Loading what="activity" />;
+  return <ActivityList items={list.data.items} />;
+}

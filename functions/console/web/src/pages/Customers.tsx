@@ -1,0 +1,333 @@
+import { useRef, useState } from 'react';
+import { Link, useLocation } from 'wouter';
+import { Button, Menu, MenuItem, MenuTrigger, Popover, SearchField, Input, Label, Switch, Select, SelectValue, ListBox, ListBoxItem } from 'react-aria-components';
+import * as api from '../api';
+import { useJob, useLoad } from '../hooks';
+import { useSession } from '../session';
+import type { Customer, CustomerDetail, Job, Warning } from '../types';
+import { Field, FormDialog, GuardedButton, HealthBadge, Loading, ProblemMessage, Progress, fieldErrorOf, formatDate } from '../components/ui';
+
+const emptyCustomer = { name: '', primaryContactName: '', primaryContactEmail: '', phone: '', address: '', notes: '' };
+
+export function Customers() {
+  const s = useSession();
+  const [, navigate] = useLocation();
+  const [q, setQ] = useState('');
+  const [archived, setArchived] = useState(false);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const list = useLoad(
+    (signal) => api.get<api.Page<Customer>>('/api/msp-portal/customers', { query: { q: q.trim(), archived, cursor, limit: 25 }, signal }),
+    [q, archived, cursor, s.orgId],
+  );
+  const [adding, setAdding] = useState(false);
+  const [form, setForm] = useState(emptyCustomer);
+  const [addError, setAddError] = useState<unknown>(null);
+  const [warnings, setWarnings] = useState<Warning[]>([]);
+  const [merging, setMerging] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  const set = (k: keyof typeof emptyCustomer) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Customers</h1>
+        <div className="actions">
+          <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
+            Add Customer
+          </GuardedButton>
+          <ImportButton onDone={list.reload} />
+          <MenuTrigger>
+            <Button className="btn">Export ▾</Button>
+            <Popover className="popover">
+              <Menu
+                className="menu"
+                aria-label="Export format"
+                onAction={(key) =>
+                  api
+                    .download('/api/msp-portal/customers/export', { format: String(key), archived }, `customers.${String(key)}`)
+                    .catch(setActionError)
+                }
+              >
+                <MenuItem id="csv" className="menu-item">
+                  CSV
+                </MenuItem>
+                <MenuItem id="xlsx" className="menu-item">
+                  Excel
+                </MenuItem>
+              </Menu>
+            </Popover>
+          </MenuTrigger>
+          <GuardedButton need="delete-customers" className="btn" onPress={() => setMerging(true)}>
+            Merge Customers
+          </GuardedButton>
+        </div>
+      </div>
+      {warnings.length > 0 && (
+        <div className="notice" role="status">
+          {warnings.map((w) => (
+            <p key={w.code}>{w.message}</p>
+          ))}
+        </div>
+      )}
+      <ProblemMessage error={actionError} />
+      <div className="filters">
+        <SearchField
+          className="field"
+          value={q}
+          onChange={(v) => {
+            setQ(v);
+            setCursors([]);
+          }}
+        >
+          <Label>Search by name</Label>
+          <Input placeholder="Customer name starts with…" />
+        </SearchField>
+        <Switch
+          className="switch"
+          isSelected={archived}
+          onChange={(v) => {
+            setArchived(v);
+            setCursors([]);
+          }}
+        >
+          <span className="track" aria-hidden="true" />
+          Show archived customers
+        </Switch>
+      </div>
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {list.loading && !list.data && <Loading what="customers" />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">{archived ? 'Archived customers' : 'Customers'}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Customer Name</th>
+                <th scope="col">Primary Contact</th>
+                <th scope="col" className="num">Tenants</th>
+                <th scope="col" className="num">Total Users</th>
+                <th scope="col">Health Status</th>
+                <th scope="col">PSA ID</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((c) => (
+                <tr key={c.id}>
+                  <td>
+                    <Link href={`/customers/${c.id}`}>{c.name}</Link>
+                    {c.archived && <span className="badge">Archived</span>}
+                  </td>
+                  <td>
+                    {c.primaryContactName || ''}
+                    {c.primaryContactEmail && <div className="muted">{c.primaryContactEmail}</div>}
+                    {!c.primaryContactName && !c.primaryContactEmail && '—'}
+                  </td>
+                  <td className="num">{c.tenantCount}</td>
+                  <td className="num">{c.totalUsers}</td>
+                  <td>
+                    <HealthBadge health={c.health} />
+                  </td>
+                  <td>{c.psaLinks.length ? c.psaLinks.map((l) => `${l.type} ${l.externalId}`).join(', ') : '—'}</td>
+                  <td>{formatDate(c.createdAt)}</td>
+                </tr>
+              ))}
+              {list.data.items.length === 0 && (
+                <tr>
+                  <td colSpan={7} className="empty">
+                    {q ? 'No customer name starts with that.' : archived ? 'No archived customers.' : 'No customers yet. Add one, or import a CSV.'}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
+          Previous page
+        </Button>
+        <Button className="btn btn-small" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
+          Next page
+        </Button>
+      </div>
+
+      <FormDialog
+        title="Add Customer"
+        submitLabel="Add Customer"
+        isOpen={adding}
+        onOpenChange={(o) => {
+          setAdding(o);
+          if (!o) {
+            setForm(emptyCustomer);
+            setAddError(null);
+          }
+        }}
+        error={addError}
+        setError={setAddError}
+        submit={async () => {
+          const c = await api.post<CustomerDetail & { warnings: Warning[] }>('/api/msp-portal/customers', form);
+          setWarnings(c.warnings ?? []);
+          navigate(`/customers/${c.id}`);
+        }}
+      >
+        <Field label="Customer Name" value={form.name} onChange={set('name')} isRequired autoFocus errorMessage={fieldErrorOf(addError, 'name')} />
+        <Field label="Primary Contact name" value={form.primaryContactName} onChange={set('primaryContactName')} errorMessage={fieldErrorOf(addError, 'primaryContactName')} />
+        <Field
+          label="Primary Contact email"
+          type="email"
+          value={form.primaryContactEmail}
+          onChange={set('primaryContactEmail')}
+          errorMessage={fieldErrorOf(addError, 'primaryContactEmail')}
+        />
+        <Field label="Phone Number" type="tel" value={form.phone} onChange={set('phone')} errorMessage={fieldErrorOf(addError, 'phone')} />
+        <Field label="Address" value={form.address} onChange={set('address')} errorMessage={fieldErrorOf(addError, 'address')} />
+        <Field label="Notes" description="Internal notes about this customer." multiline value={form.notes} onChange={set('notes')} />
+      </FormDialog>
+      <MergeDialog isOpen={merging} onOpenChange={setMerging} onDone={list.reload} />
+    </section>
+  );
+}
+
+// ImportButton uploads a CSV as an import job and follows it: progress, then the
+// rows it refused with their line numbers.
+function ImportButton({ onDone }: { onDone: () => void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [error, setError] = useState<unknown>(null);
+  const { job, error: jobError, follow, reset } = useJob(() => onDone());
+  return (
+    <>
+      <GuardedButton need="manage-customers" className="btn" onPress={() => input.current?.click()}>
+        Import Customers
+      </GuardedButton>
+      <input
+        ref={input}
+        type="file"
+        accept=".csv,text/csv"
+        className="visually-hidden"
+        aria-label="CSV file of customers to import"
+        tabIndex={-1}
+        onChange={async (ev) => {
+          const file = ev.target.files?.[0];
+          ev.target.value = '';
+          if (!file) return;
+          reset();
+          setError(null);
+          try {
+            const j = await api.api<Job>('POST', '/api/msp-portal/customers/import', { rawBody: await file.text(), contentType: 'text/csv' });
+            follow(j);
+          } catch (e) {
+            setError(e);
+          }
+        }}
+      />
+      {(job || error || jobError) && (
+        <div className="job-panel" role="region" aria-label="Import">
+          <ProblemMessage error={error || jobError} />
+          {job && <JobStatus job={job} what="Importing customers" onClose={reset} />}
+        </div>
+      )}
+    </>
+  );
+}
+
+export function JobStatus({ job, what, onClose }: { job: Job; what: string; onClose: () => void }) {
+  const finished = job.status === 'succeeded' || job.status === 'failed';
+  const result = job.result as { created?: number; skipped?: number };
+  return (
+    <div className="job" aria-live="polite">
+      {!finished && <Progress label={what} done={job.progress.done} total={job.progress.total} />}
+      {job.status === 'succeeded' && (
+        <p className="success">
+          {what}: done. {result?.created !== undefined ? `${result.created} created` : ''}
+          {result?.skipped ? `, ${result.skipped} skipped` : ''}
+          {job.errorCount ? `, ${job.errorCount} row${job.errorCount === 1 ? '' : 's'} with errors` : ''}.
+        </p>
+      )}
+      {job.status === 'failed' && <p className="problem">{what} failed: {job.failure || 'the job stopped.'}</p>}
+      {job.errors.length > 0 && (
+        <details open>
+          <summary>Rows not imported ({job.errorCount})</summary>
+          <ul>
+            {job.errors.map((e, i) => (
+              <li key={i}>
+                {e.line ? `Line ${e.line}` : 'File'}
+                {e.field ? `, ${e.field}` : ''}: {e.message}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {finished && (
+        <Button className="btn btn-small" onPress={onClose}>
+          Dismiss
+        </Button>
+      )}
+    </div>
+  );
+}
+
+function MergeDialog({ isOpen, onOpenChange, onDone }: { isOpen: boolean; onOpenChange: (o: boolean) => void; onDone: () => void }) {
+  const all = useLoad((signal) => (isOpen ? api.get<api.Page<Customer>>('/api/msp-portal/customers', { query: { limit: 100 }, signal }) : Promise.resolve(undefined)), [isOpen]);
+  const [target, setTarget] = useState<string | null>(null);
+  const [source, setSource] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const { job, follow, reset } = useJob(() => onDone());
+  const items = all.data?.items ?? [];
+  return (
+    <>
+      <FormDialog
+        title="Merge Customers"
+        submitLabel="Merge"
+        isOpen={isOpen}
+        onOpenChange={(o) => {
+          onOpenChange(o);
+          if (!o) {
+            setError(null);
+          }
+        }}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          if (!target || !source) throw new Error('Pick the duplicate and the customer to keep.');
+          if (target === source) throw new Error('Pick two different customers.');
+          reset();
+          follow(await api.post<Job>(`/api/msp-portal/customers/${target}/merge`, { sourceCustomerId: source }));
+        }}
+      >
+        <p>The duplicate's tenants, contacts, tickets, documents and PSA links move to the customer you keep; then the duplicate is deleted.</p>
+        <ProblemMessage error={all.error} />
+        <CustomerSelect label="Duplicate to merge (removed)" items={items} value={source} onChange={setSource} />
+        <CustomerSelect label="Customer to keep" items={items} value={target} onChange={setTarget} />
+      </FormDialog>
+      {job && (
+        <div className="job-panel" role="region" aria-label="Merge">
+          <JobStatus job={job} what="Merging customers" onClose={reset} />
+        </div>
+      )}
+    </>
+  );
+}
+
+function CustomerSelect({ label, items, value, onChange }: { label: string; items: Customer[]; value: string | null; onChange: (v: string) => void }) {
+  return (
+    <Select className="field" selectedKey={value} onSelectionChange={(k) => onChange(String(k))} isRequired>
+      <Label>{label}</Label>
+      <Button className="select-button">
+        <SelectValue />
+        <span aria-hidden="true">▾</span>
+      </Button>
+      <Popover className="popover">
+        <ListBox className="listbox" items={items}>
+          {(c) => (
+            <ListBoxItem id={c.id} className="listbox-item" textValue={c.name}>
+              {c.name}
+            </ListBoxItem>
+          )}
+        </ListBox>
+      </Popover>
+    </Select>
+  );
+}

@@ -1,0 +1,234 @@
+import { useState } from 'react';
+import { Button, Input, Label, SearchField } from 'react-aria-components';
+import { useLocation } from 'wouter';
+import * as api from '../api';
+import * as auth from '../auth';
+import { useLoad } from '../hooks';
+import { useSession } from '../session';
+import type { SubOrganization, Usage } from '../types';
+import { Field, FormDialog, GuardedButton, Loading, ProblemMessage, fieldErrorOf, formatDate } from '../components/ui';
+
+interface Dashboard {
+  subOrganizations: number;
+  licensesConsumed: Usage;
+}
+
+interface Created {
+  id: string;
+  companyName: string;
+  defaultAdmin: { email: string; account?: string; emailSent?: boolean };
+}
+
+const emptyForm = { companyName: '', phone: '', email: '', confirmEmail: '', firstName: '', lastName: '' };
+
+// SubOrganizations is seed 004's MSP Admin dashboard: the totals, the grid of
+// sub-organizations with the licenses each consumes, search, paging, creating one,
+// and supporting one.
+export function SubOrganizations() {
+  const s = useSession();
+  const [, navigate] = useLocation();
+  const parent = s.active!;
+  const [q, setQ] = useState('');
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const opts = { orgId: parent.id };
+  const dash = useLoad((signal) => api.get<Dashboard>('/api/msp-admin/dashboard', { ...opts, signal }), [parent.id]);
+  const list = useLoad(
+    (signal) => api.get<api.Page<SubOrganization>>('/api/msp-admin/sub-organizations', { query: { q: q.trim(), cursor, limit: 20 }, ...opts, signal }),
+    [q, cursor, parent.id],
+  );
+  const [creating, setCreating] = useState(false);
+  const [form, setForm] = useState(emptyForm);
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<Created | null>(null);
+  const set = (k: keyof typeof emptyForm) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  const reauth = error instanceof api.ApiError && error.code === 'reauthentication-required';
+
+  if (parent.parentId) {
+    return (
+      <section>
+        <h1>Sub-organizations</h1>
+        <p>{parent.name} is itself a sub-organization; only a top-level organization has sub-organizations.</p>
+      </section>
+    );
+  }
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Sub-organizations</h1>
+        <div className="actions">
+          <GuardedButton need="manage-sub-organizations" onPress={() => setCreating(true)}>
+            Create Sub-Organization
+          </GuardedButton>
+        </div>
+      </div>
+      <ProblemMessage error={dash.error} />
+      {dash.data && (
+        <div className="cards">
+          <div className="card stat">
+            <span className="stat-value">{dash.data.subOrganizations}</span>
+            <span className="stat-label">Sub-organizations</span>
+          </div>
+          <div className="card stat">
+            <span className="stat-value">{dash.data.licensesConsumed.memberSeats}</span>
+            <span className="stat-label">Member seats</span>
+          </div>
+          <div className="card stat">
+            <span className="stat-value">{dash.data.licensesConsumed.managedTenants}</span>
+            <span className="stat-label">Managed tenants</span>
+          </div>
+          <div className="card stat">
+            <span className="stat-value">{dash.data.licensesConsumed.assignedLicenses}</span>
+            <span className="stat-label">Assigned licenses</span>
+          </div>
+        </div>
+      )}
+      {created && (
+        <div className="success" role="status">
+          {created.companyName} was created. {created.defaultAdmin.emailSent ? `An email with sign-in details was sent to ${created.defaultAdmin.email}.` : `No email could be sent to ${created.defaultAdmin.email}; reset the admin's access from the sub-organization later.`}
+        </div>
+      )}
+      <div className="filters">
+        <SearchField className="field" value={q} onChange={(v) => { setQ(v); setCursors([]); }}>
+          <Label>Search sub-organizations</Label>
+          <Input placeholder="Company name starts with…" />
+        </SearchField>
+      </div>
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {list.loading && !list.data && <Loading what="sub-organizations" />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Sub-organizations and the licenses each consumes</caption>
+            <thead>
+              <tr>
+                <th scope="col">Company name</th>
+                <th scope="col">Phone</th>
+                <th scope="col">Default admin</th>
+                <th scope="col" className="num">Member seats</th>
+                <th scope="col" className="num">Managed tenants</th>
+                <th scope="col" className="num">Assigned licenses</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((o) => (
+                <tr key={o.id}>
+                  <td>{o.companyName}</td>
+                  <td>{o.phone || '—'}</td>
+                  <td>{o.defaultAdminEmail}</td>
+                  <td className="num">{o.licensesConsumed.memberSeats}</td>
+                  <td className="num">{o.licensesConsumed.managedTenants}</td>
+                  <td className="num">{o.licensesConsumed.assignedLicenses}</td>
+                  <td>{formatDate(o.createdAt)}</td>
+                  <td>
+                    <Button
+                      className="btn btn-small"
+                      aria-label={`Support ${o.companyName}`}
+                      onPress={() => {
+                        s.startSupport({ id: o.id, name: o.companyName, parentId: parent.id, parentName: parent.name, reason: '' });
+                        navigate('/customers');
+                      }}
+                    >
+                      Support
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+              {list.data.items.length === 0 && (
+                <tr>
+                  <td colSpan={8} className="empty">
+                    {q ? 'No sub-organization matches.' : 'No sub-organizations yet. Create one for a client.'}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
+          Previous page
+        </Button>
+        <Button className="btn btn-small" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
+          Next page
+        </Button>
+      </div>
+      <FormDialog
+        title="Add Child Organization"
+        submitLabel="Add"
+        isOpen={creating}
+        onOpenChange={(o) => {
+          setCreating(o);
+          if (!o) {
+            setError(null);
+            setForm(emptyForm);
+          }
+        }}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          const c = await api.post<Created>('/api/msp-admin/sub-organizations', form, opts);
+          setCreated(c);
+          setForm(emptyForm);
+          list.reload();
+          dash.reload();
+        }}
+      >
+        <p className="muted">
+          Creating a sub-organization asks you to have signed in within the last 5 minutes, in place of the parent organization's password.
+        </p>
+        <Field label="Company Name" value={form.companyName} onChange={set('companyName')} isRequired autoFocus errorMessage={fieldErrorOf(error, 'companyName')} />
+        <Field label="Phone Number" type="tel" value={form.phone} onChange={set('phone')} isRequired errorMessage={fieldErrorOf(error, 'phone')} />
+        <Field
+          label="Email"
+          type="email"
+          description="The default sub-organization admin; an email with sign-in details is sent here."
+          value={form.email}
+          onChange={set('email')}
+          isRequired
+          errorMessage={fieldErrorOf(error, 'email')}
+        />
+        <Field label="Confirm Email" type="email" value={form.confirmEmail} onChange={set('confirmEmail')} isRequired errorMessage={fieldErrorOf(error, 'confirmEmail')} />
+        <Field label="First Name" value={form.firstName} onChange={set('firstName')} isRequired errorMessage={fieldErrorOf(error, 'firstName')} />
+        <Field label="Last Name" value={form.lastName} onChange={set('lastName')} isRequired errorMessage={fieldErrorOf(error, 'lastName')} />
+        {reauth && <ReconfirmButton onDone={() => setError(null)} />}
+      </FormDialog>
+    </section>
+  );
+}
+
+// ReconfirmButton signs the same person in again for a fresh sign-in time: at once
+// with the development sign-in, through the hosted UI (prompt=login) in the cloud.
+function ReconfirmButton({ onDone }: { onDone: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <>
+      <Button
+        className="btn"
+        onPress={async () => {
+          setError(null);
+          try {
+            const id = auth.lastDevIdentity();
+            if (id) {
+              await auth.devSignIn(id);
+              onDone();
+              return;
+            }
+            const cfg = await auth.loadConfig();
+            auth.rememberReturn(location.pathname);
+            await auth.startHostedSignIn(cfg, { fresh: true });
+          } catch (e) {
+            setError(e);
+          }
+        }}
+      >
+        Sign in again to confirm
+      </Button>
+      <ProblemMessage error={error} />
+    </>
+  );
+}
