@@ -44,6 +44,12 @@ function App({ cfg }: { cfg: auth.ConsoleConfig }) {
       // The sign-in is audited with its IP and browser once per session (201, then 200).
       await api.post('/api/sessions', undefined, { orgId: null, idempotent: false });
       const me = await api.get<Me>('/api/me', { orgId: null });
+      if (!me.activeOrganization && me.organizations.length > 0) {
+        // The organizations' sign-in rules (MFA, session timeout) refuse this session:
+        // one request into the first says which, and its 401 signs out with that reason.
+        await api.get('/api/msp-portal/settings/profile', { orgId: me.organizations[0].id }).catch(() => {});
+        if (!auth.token()) return;
+      }
       setState({ kind: 'signed-in', me });
       const back = auth.takeReturn();
       if (back !== '/' && back !== location) navigate(back, { replace: true });

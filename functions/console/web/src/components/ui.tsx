@@ -30,13 +30,13 @@ export const VIEW_ONLY = 'You have view-only access to this organization.';
 export function ProblemMessage({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   if (!error) return null;
   const e = error instanceof ApiError ? error : null;
-  const title = e ? e.title : 'Something went wrong';
+  const title = e ? titleOf(e) : 'Something went wrong';
   const detail = e ? e.detail : String((error as Error)?.message ?? error);
   const hint = e ? advice(e) : '';
   return (
     <div role="alert" className="problem">
       <strong>{title}</strong>
-      {detail && detail !== title && <p>{capitalize(detail)}{/[.!?]$/.test(detail) ? '' : '.'}</p>}
+      {detail && detail !== title && e?.code !== 'validation' && <p>{capitalize(detail)}{/[.!?]$/.test(detail) ? '' : '.'}</p>}
       {e && e.fields.length > 0 && (
         <ul>
           {e.fields.map((f) => (
@@ -54,6 +54,15 @@ export function ProblemMessage({ error, onRetry }: { error: unknown; onRetry?: (
       )}
     </div>
   );
+}
+
+// Many problems' titles are the HTTP status text ("Conflict"); their code says more.
+const statusTexts = new Set(['Bad Request', 'Unauthorized', 'Forbidden', 'Not Found', 'Conflict', 'Precondition Failed', 'Too Many Requests']);
+
+function titleOf(e: ApiError): string {
+  if (e.code === 'validation') return 'Some fields need correcting';
+  if (statusTexts.has(e.title) && e.code) return capitalize(e.code.replace(/-/g, ' '));
+  return e.title;
 }
 
 function capitalize(s: string) {
@@ -125,7 +134,9 @@ interface FieldProps extends Omit<TextFieldProps, 'children'> {
 // Field is a labelled text input with its description and error.
 export function Field({ label, description, errorMessage, multiline, placeholder, ...rest }: FieldProps) {
   return (
-    <TextField className="field" isInvalid={!!errorMessage || undefined} {...rest}>
+    // aria validation: the API's error marks the field without blocking the next
+    // submit, which native validation would until the value changed.
+    <TextField className="field" validationBehavior="aria" isInvalid={!!errorMessage || undefined} {...rest}>
       <Label>{label}</Label>
       {multiline ? <TextArea placeholder={placeholder} rows={3} /> : <Input placeholder={placeholder} />}
       {description && <Text slot="description">{description}</Text>}
