@@ -959,6 +959,7 @@ func checkConsole(t *testing.T, tpl template, f templategen.Function, main strin
 		{"auth domain", dig(fn.Properties, "Environment", "Variables", "CONSOLE_AUTH_DOMAIN"),
 			sub("https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com")},
 		{"client id", dig(fn.Properties, "Environment", "Variables", "CONSOLE_CLIENT_ID"), ref("UserPoolClient")},
+		{"upload origin", dig(fn.Properties, "Environment", "Variables", "CONSOLE_UPLOAD_ORIGIN"), sub("https://${DocumentsBucket}.s3.${AWS::Region}.amazonaws.com")},
 		{"callback URL", dig(tpl.Resources["UserPoolClient"].Properties, "CallbackURLs"), []any{sub("${ConsoleUrl}/auth/callback")}},
 	} {
 		if !equalJSON(c.got, c.want) {

@@ -104,7 +104,8 @@ func serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	jobsQueue := startJobs(ctx, cfg, st, deps)
-	if err := startDocuments(ctx, deps); err != nil {
+	uploads, err := startDocuments(ctx, deps)
+	if err != nil {
 		return err
 	}
 
@@ -132,7 +133,9 @@ func serve(ctx context.Context, ln net.Listener) error {
 	root.Handle("GET /dev/outbox", mail.Handler())
 	root.Handle("/api/", verified)
 	// Everything else is the web console, as its catch-all route is behind API Gateway.
-	root.Handle("/", console.Handler(web.Dist(), console.Development()))
+	consoleCfg := console.Development()
+	consoleCfg.UploadOrigin = uploads
+	root.Handle("/", console.Handler(web.Dist(), consoleCfg))
 
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -21,6 +21,9 @@ const (
 	EnvAuthDomain = "CONSOLE_AUTH_DOMAIN"
 	// EnvClientID is the user pool app client the console signs in with.
 	EnvClientID = "CONSOLE_CLIENT_ID"
+	// EnvUploadOrigin is the documents bucket's origin, where the browser PUTs a
+	// document's bytes with a presigned URL.
+	EnvUploadOrigin = "CONSOLE_UPLOAD_ORIGIN"
 )
 
 // Sign-in modes of Config.
@@ -40,6 +43,9 @@ type Config struct {
 	// CallbackPath is where the hosted UI sends the browser back; the user pool
 	// client's CallbackURLs name the same path.
 	CallbackPath string `json:"callbackPath"`
+	// UploadOrigin, when set, is where documents are uploaded to: the page's CSP lets
+	// the browser connect there. It is not sent to the browser.
+	UploadOrigin string `json:"-"`
 }
 
 // CallbackPath is the console's OAuth redirect path.
@@ -48,7 +54,7 @@ const CallbackPath = "/auth/callback"
 // FromEnv is the cloud configuration: Cognito, from the function's environment.
 func FromEnv() Config {
 	return Config{SignIn: SignInCognito, AuthDomain: strings.TrimSuffix(os.Getenv(EnvAuthDomain), "/"),
-		ClientID: os.Getenv(EnvClientID), CallbackPath: CallbackPath}
+		ClientID: os.Getenv(EnvClientID), CallbackPath: CallbackPath, UploadOrigin: strings.TrimSuffix(os.Getenv(EnvUploadOrigin), "/")}
 }
 
 // Development is the local server's configuration.
@@ -57,14 +63,19 @@ func Development() Config {
 }
 
 // csp allows the console's own scripts and styles and API calls to its own origin; the
-// hosted UI is reached by navigation and the token exchange, hence its origin in
-// connect-src. No inline script runs, so an injected one cannot either.
+// hosted UI is reached by navigation and the token exchange, and documents are uploaded
+// to their bucket, hence those origins in connect-src. No inline script runs, so an
+// injected one cannot either.
 func csp(c Config) string {
 	connect := "'self'"
-	if c.AuthDomain != "" {
-		connect += " " + c.AuthDomain
+	for _, o := range []string{c.AuthDomain, c.UploadOrigin} {
+		if o != "" {
+			connect += " " + o
+		}
 	}
-	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src " + connect +
+	// Inline styles are allowed: react-aria sets style attributes (positions of
+	// overlays, visually hidden inputs); styles cannot run code.
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src " + connect +
 		"; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 }
 

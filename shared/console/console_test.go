@@ -14,7 +14,8 @@ func TestHandler(t *testing.T) {
 		"assets/app-1a2b.js": {Data: []byte("console.log(1)")},
 		"favicon.svg":        {Data: []byte("<svg/>")},
 	}
-	cfg := Config{SignIn: SignInCognito, AuthDomain: "https://x.auth.us-east-1.amazoncognito.com", ClientID: "abc", CallbackPath: CallbackPath}
+	cfg := Config{SignIn: SignInCognito, AuthDomain: "https://x.auth.us-east-1.amazoncognito.com", ClientID: "abc", CallbackPath: CallbackPath,
+		UploadOrigin: "https://docs.s3.us-east-1.amazonaws.com"}
 	for _, tc := range []struct {
 		name, method, path string
 		assets             fstest.MapFS
@@ -44,6 +45,9 @@ func TestHandler(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, tc.contentType) {
 				t.Errorf("Content-Type %q, want %s", ct, tc.contentType)
 			}
+			if strings.Contains(rec.Body.String(), cfg.UploadOrigin) {
+				t.Errorf("the upload origin is for the CSP only, not the page: %s", rec.Body)
+			}
 			if !strings.Contains(rec.Body.String(), tc.body) {
 				t.Errorf("body %q lacks %q", rec.Body, tc.body)
 			}
@@ -54,7 +58,7 @@ func TestHandler(t *testing.T) {
 				t.Errorf("headers %v", rec.Header())
 			}
 			if strings.HasPrefix(tc.contentType, "text/html") {
-				if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' "+cfg.AuthDomain) ||
+				if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' "+cfg.AuthDomain+" "+cfg.UploadOrigin+";") ||
 					!strings.Contains(csp, "script-src 'self'") {
 					t.Errorf("Content-Security-Policy %q", csp)
 				}
@@ -66,7 +70,12 @@ func TestHandler(t *testing.T) {
 func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvAuthDomain, "https://p.auth.eu-west-1.amazoncognito.com/")
 	t.Setenv(EnvClientID, "client")
-	raw, _ := json.Marshal(FromEnv())
+	t.Setenv(EnvUploadOrigin, "https://docs.s3.eu-west-1.amazonaws.com/")
+	cfg := FromEnv()
+	if cfg.UploadOrigin != "https://docs.s3.eu-west-1.amazonaws.com" {
+		t.Errorf("UploadOrigin %q", cfg.UploadOrigin)
+	}
+	raw, _ := json.Marshal(cfg)
 	want := `{"signIn":"cognito","authDomain":"https://p.auth.eu-west-1.amazoncognito.com","clientId":"client","callbackPath":"/auth/callback"}`
 	if string(raw) != want {
 		t.Errorf("FromEnv = %s, want %s", raw, want)

@@ -550,6 +550,7 @@ func function(f Function, st stack) (om, error) {
 			kv{"Environment", m("Variables", m(
 				console.EnvAuthDomain, sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com"),
 				console.EnvClientID, ref(UserPoolClientID),
+				console.EnvUploadOrigin, sub("https://${"+DocumentsBucketID+"}.s3.${AWS::Region}.amazonaws.com"),
 			))},
 			kv{"Events", evs})
 	} else {

@@ -53,11 +53,15 @@ async function shot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-// A page whose console errors fail the test: a React error or a failed script shows there.
+// A page whose errors fail the test: a React error, a failed script, a CSP or CORS refusal.
 async function newPage() {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
+  // The page's CSP must allow everything the console does.
+  page.on('console', (m) => {
+    if (/Content Security Policy|blocked by CORS/.test(m.text())) page.errors.push(m.text());
+  });
   open.add(page);
   page.on('close', () => open.delete(page));
   return page;
@@ -205,6 +209,10 @@ test('create a customer and associate a tenant', async () => {
   await assoc.getByRole('button', { name: 'Associate', exact: true }).click();
   await page.getByRole('cell', { name: 'northwind.onmicrosoft.com' }).waitFor();
   await shot(page, '08-customer-tenants');
+  // A document goes straight to the (local) S3 with its presigned URL.
+  await page.getByRole('tab', { name: 'Documents' }).click();
+  await page.getByLabel('Upload Document').setInputFiles({ name: 'runbook.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 runbook') });
+  await page.getByRole('cell', { name: 'runbook.pdf' }).waitFor();
   await page.getByRole('tab', { name: 'Overview' }).click();
   await page.getByText('Total users').waitFor();
   await shot(page, '08-customer-overview');

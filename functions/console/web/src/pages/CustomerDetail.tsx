@@ -548,8 +548,9 @@ function DocumentsTab({ base }: { base: string }) {
                   contentType: file.type || 'application/octet-stream',
                   size: file.size,
                 });
-                const res = await fetch(created.upload.url, { method: created.upload.method, headers: created.upload.headers, body: file });
-                if (!res.ok) throw new Error(`The file could not be stored (${res.status}). Try again.`);
+                // The bytes go straight to storage with the presigned request.
+                const res = await fetch(created.upload.url, { method: created.upload.method, headers: created.upload.headers, body: file }).catch(() => null);
+                if (!res || !res.ok) throw new Error(`The file could not be sent to storage${res ? ` (${res.status})` : ''}. Check your connection and try again.`);
                 list.reload();
               } catch (e) {
                 setError(e);
