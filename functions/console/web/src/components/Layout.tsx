@@ -19,7 +19,7 @@ import {
 } from 'react-aria-components';
 import * as api from '../api';
 import { useSession } from '../session';
-import { Field, FormDialog, ProblemMessage, Loading } from './ui';
+import { Field, FormDialog, Loading, Pager, ProblemMessage, usePages } from './ui';
 import { useLoad } from '../hooks';
 import type { OrganizationAccess, SubOrganization } from '../types';
 import type { Permission } from '../permissions';
@@ -210,18 +210,17 @@ function SupportSelector() {
   const s = useSession();
   const [, navigate] = useLocation();
   const [q, setQ] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
+  const pages = usePages();
   const [reason, setReason] = useState('');
-  const cursor = cursors[cursors.length - 1];
   const parent = s.active!;
   const { data, error, loading } = useLoad(
     (signal) =>
       api.get<api.Page<SubOrganization>>('/api/msp-admin/sub-organizations', {
-        query: { q: q.trim(), cursor, limit: 8 },
+        query: { q: q.trim(), cursor: pages.cursor, limit: 8 },
         orgId: parent.id,
         signal,
       }),
-    [q, cursor, parent.id],
+    [q, pages.cursor, parent.id],
   );
   return (
     <DialogTrigger>
@@ -232,7 +231,10 @@ function SupportSelector() {
         <Dialog className="support-dialog" aria-label="Support a sub-organization">
           {({ close }) => (
             <div>
-              <SearchField className="field" value={q} onChange={(v) => { setQ(v); setCursors([]); }} autoFocus>
+              <SearchField className="field" value={q} onChange={(v) => {
+                  setQ(v);
+                  pages.reset();
+                }} autoFocus>
                 <Label>Search sub-organizations</Label>
                 <Input placeholder="Company name" />
               </SearchField>
@@ -265,14 +267,7 @@ function SupportSelector() {
                 ))}
               </ListBox>
               {data && data.items.length === 0 && <p className="muted">No sub-organization matches.</p>}
-              <div className="pager">
-                <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
-                  Previous
-                </Button>
-                <Button className="btn btn-small" isDisabled={!data?.nextCursor} onPress={() => data?.nextCursor && setCursors((c) => [...c, data.nextCursor!])}>
-                  Next
-                </Button>
-              </div>
+              <Pager pages={pages} nextCursor={data?.nextCursor} labels={['Previous', 'Next']} />
             </div>
           )}
         </Dialog>

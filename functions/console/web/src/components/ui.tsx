@@ -6,10 +6,15 @@ import {
   Heading,
   Input,
   Label,
+  ListBox,
+  ListBoxItem,
   Modal,
   ModalOverlay,
   OverlayArrow,
+  Popover,
   ProgressBar,
+  Select,
+  SelectValue,
   Text,
   TextArea,
   TextField,
@@ -246,4 +251,158 @@ export function formatDateTime(iso?: string | null): string {
 export function HealthBadge({ health }: { health: string }) {
   const label = { healthy: 'Healthy', warning: 'Warning', critical: 'Critical', unknown: 'Unknown' }[health] ?? health;
   return <span className={`badge health-${health}`}>{label}</span>;
+}
+
+export interface Column<T> {
+  header: string;
+  cell: (row: T) => ReactNode;
+  // num right-aligns a number column; hideHeader keeps the header for screen readers only.
+  num?: boolean;
+  hideHeader?: boolean;
+}
+
+// DataTable is a plain, labelled HTML table that scrolls sideways on narrow screens and
+// says what an empty list means.
+export function DataTable<T>({
+  caption,
+  columns,
+  rows,
+  rowKey,
+  empty,
+}: {
+  caption: string;
+  columns: Column<T>[];
+  rows: T[];
+  rowKey: (row: T) => string;
+  empty: string;
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c.header} scope="col" className={c.num ? 'num' : undefined}>
+                {c.hideHeader ? <span className="visually-hidden">{c.header}</span> : c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={rowKey(r)}>
+              {columns.map((c) => (
+                <td key={c.header} className={c.num ? 'num' : undefined}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+          {rows.length === 0 && (
+            <tr>
+              <td colSpan={columns.length} className="empty">
+                {empty}
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export interface Option {
+  id: string;
+  label: string;
+  detail?: string;
+}
+
+// SelectField is a labelled single choice from a list.
+export function SelectField({
+  label,
+  options,
+  value,
+  onChange,
+  placeholder,
+  isRequired,
+  emptyText,
+}: {
+  label: string;
+  options: Option[];
+  value: string | null;
+  onChange: (id: string) => void;
+  placeholder?: string;
+  isRequired?: boolean;
+  emptyText?: string;
+}) {
+  return (
+    <Select className="field" selectedKey={value} onSelectionChange={(k) => onChange(String(k))} isRequired={isRequired}>
+      <Label>{label}</Label>
+      <Button className="select-button">
+        <SelectValue>{({ isPlaceholder, defaultChildren }) => (isPlaceholder ? placeholder ?? 'Choose…' : defaultChildren)}</SelectValue>
+        <span aria-hidden="true">▾</span>
+      </Button>
+      <Popover className="popover">
+        <ListBox className="listbox" items={options} renderEmptyState={() => <p className="muted">{emptyText ?? 'Nothing to choose from.'}</p>}>
+          {(o) => (
+            <ListBoxItem id={o.id} className="listbox-item" textValue={o.label}>
+              {o.label} {o.detail && <span className="muted">{o.detail}</span>}
+            </ListBoxItem>
+          )}
+        </ListBox>
+      </Popover>
+    </Select>
+  );
+}
+
+// usePages keeps the cursors of the pages seen, so that a list can go back as well as on.
+export function usePages() {
+  const [cursors, setCursors] = useState<string[]>([]);
+  return {
+    cursor: cursors[cursors.length - 1] as string | undefined,
+    hasPrevious: cursors.length > 0,
+    previous: () => setCursors((c) => c.slice(0, -1)),
+    next: (cursor: string) => setCursors((c) => [...c, cursor]),
+    reset: () => setCursors([]),
+  };
+}
+
+export function Pager({
+  pages,
+  nextCursor,
+  labels = ['Previous page', 'Next page'],
+}: {
+  pages: ReturnType<typeof usePages>;
+  nextCursor?: string;
+  labels?: [string, string];
+}) {
+  return (
+    <div className="pager">
+      <Button className="btn btn-small" isDisabled={!pages.hasPrevious} onPress={pages.previous}>
+        {labels[0]}
+      </Button>
+      <Button className="btn btn-small" isDisabled={!nextCursor} onPress={() => nextCursor && pages.next(nextCursor)}>
+        {labels[1]}
+      </Button>
+    </div>
+  );
+}
+
+export function Notice({ text }: { text: string }) {
+  if (!text) return null;
+  return (
+    <p className="success" role="status">
+      {text}
+    </p>
+  );
+}
+
+export function Stat({ label, value }: { label: string; value: number | string }) {
+  return (
+    <div className="card stat">
+      <span className="stat-value">{value}</span>
+      <span className="stat-label">{label}</span>
+    </div>
+  );
 }

@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { Button, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, Tab, TabList, Tabs } from 'react-aria-components';
+import { Tab, TabList, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Approval, Tenant } from '../types';
-import { Field, FormDialog, GuardedButton, Loading, ProblemMessage, fieldErrorOf, formatDate, formatDateTime } from '../components/ui';
+import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf, formatDate, formatDateTime } from '../components/ui';
 
 const statuses = ['pending', 'approved', 'rejected', 'expired'];
 
@@ -84,51 +84,36 @@ export function Approvals() {
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="approvals" />}
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{status} approvals</caption>
-            <thead>
-              <tr>
-                <th scope="col">Request</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Requested</th>
-                <th scope="col">{status === 'pending' ? 'Expires' : 'Decision'}</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((a) => (
-                <tr key={a.id}>
-                  <td>{a.summary || a.action}</td>
-                  <td>{a.requestedBy?.email}</td>
-                  <td>{formatDateTime(a.requestedAt)}</td>
-                  <td>{status === 'pending' ? formatDate(a.expiresAt) : `${a.decidedBy?.email ?? ''}${a.reason ? `: ${a.reason}` : ''}`}</td>
-                  <td>
-                    {a.status === 'pending' && (
-                      <Decide
-                        base="/api/approvals"
-                        item={a}
-                        onDone={(e) => {
-                          setError(e ?? null);
-                          list.reload();
-                        }}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="empty">
-                    Nothing {status}.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={`${status} approvals`}
+          rows={list.data.items}
+          rowKey={(a) => a.id}
+          empty={`Nothing ${status}.`}
+          columns={[
+            { header: 'Request', cell: (a) => a.summary || a.action },
+            { header: 'Requested by', cell: (a) => a.requestedBy?.email },
+            { header: 'Requested', cell: (a) => formatDateTime(a.requestedAt) },
+            {
+              header: status === 'pending' ? 'Expires' : 'Decision',
+              cell: (a) => (status === 'pending' ? formatDate(a.expiresAt) : `${a.decidedBy?.email ?? ''}${a.reason ? `: ${a.reason}` : ''}`),
+            },
+            {
+              header: 'Actions',
+              hideHeader: true,
+              cell: (a) =>
+                a.status === 'pending' && (
+                  <Decide
+                    base="/api/approvals"
+                    item={a}
+                    onDone={(e) => {
+                      setError(e ?? null);
+                      list.reload();
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
     </section>
   );
@@ -155,69 +140,52 @@ export function LicenseOrders() {
         </div>
       </div>
       <p className="muted">A Technician's order waits for an Administrator's approval; an Administrator's is approved as it is placed.</p>
-      {notice && (
-        <p className="success" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <StatusTabs value={status} onChange={setStatus} />
       <ProblemMessage error={error} />
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="license orders" />}
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{status} license orders</caption>
-            <thead>
-              <tr>
-                <th scope="col">Tenant</th>
-                <th scope="col">SKU</th>
-                <th scope="col" className="num">Quantity</th>
-                <th scope="col">Note</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Requested</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((o) => (
-                <tr key={o.id}>
-                  <td>{o.tenantName}</td>
-                  <td>{o.sku}</td>
-                  <td className="num">{o.quantity}</td>
-                  <td>
-                    {o.note || '—'}
-                    {o.notifyError && <div className="problem-inline">Approvers were not told: {o.notifyError}</div>}
-                    {o.reason && <div className="muted">Reason: {o.reason}</div>}
-                  </td>
-                  <td>{o.requestedBy?.email}</td>
-                  <td>{formatDateTime(o.requestedAt)}</td>
-                  <td>
-                    {o.status === 'pending' && s.can('approve-requests') && o.requestedBy?.userId !== s.me.user.id && (
-                      <Decide
-                        base="/api/msp-portal/license-orders"
-                        item={o}
-                        onDone={(e) => {
-                          setError(e ?? null);
-                          list.reload();
-                        }}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={7} className="empty">
-                    No {status} orders.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={`${status} license orders`}
+          rows={list.data.items}
+          rowKey={(o) => o.id}
+          empty={`No ${status} orders.`}
+          columns={[
+            { header: 'Tenant', cell: (o) => o.tenantName },
+            { header: 'SKU', cell: (o) => o.sku },
+            { header: 'Quantity', num: true, cell: (o) => o.quantity },
+            {
+              header: 'Note',
+              cell: (o) => (
+                <>
+                  {o.note || '—'}
+                  {o.notifyError && <div className="problem-inline">Approvers were not told: {o.notifyError}</div>}
+                  {o.reason && <div className="muted">Reason: {o.reason}</div>}
+                </>
+              ),
+            },
+            { header: 'Requested by', cell: (o) => o.requestedBy?.email },
+            { header: 'Requested', cell: (o) => formatDateTime(o.requestedAt) },
+            {
+              header: 'Actions',
+              hideHeader: true,
+              cell: (o) =>
+                o.status === 'pending' &&
+                s.can('approve-requests') &&
+                o.requestedBy?.userId !== s.me.user.id && (
+                  <Decide
+                    base="/api/msp-portal/license-orders"
+                    item={o}
+                    onDone={(e) => {
+                      setError(e ?? null);
+                      list.reload();
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
       {ordering && (
         <OrderDialog
@@ -254,22 +222,15 @@ function OrderDialog({ onClose, onDone }: { onClose: () => void; onDone: (o: App
       }}
     >
       <ProblemMessage error={tenants.error} />
-      <Select className="field" selectedKey={tenantId} onSelectionChange={(k) => setTenantId(String(k))} isRequired>
-        <Label>Tenant</Label>
-        <Button className="select-button">
-          <SelectValue>{({ isPlaceholder, defaultChildren }) => (isPlaceholder ? 'Pick a tenant' : defaultChildren)}</SelectValue>
-          <span aria-hidden="true">▾</span>
-        </Button>
-        <Popover className="popover">
-          <ListBox className="listbox" items={tenants.data?.items ?? []}>
-            {(t) => (
-              <ListBoxItem id={t.id} className="listbox-item" textValue={t.displayName}>
-                {t.displayName}
-              </ListBoxItem>
-            )}
-          </ListBox>
-        </Popover>
-      </Select>
+      <SelectField
+        label="Tenant"
+        placeholder="Pick a tenant"
+        options={(tenants.data?.items ?? []).map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
+        value={tenantId}
+        onChange={setTenantId}
+        isRequired
+        emptyText="No tenants are registered yet."
+      />
       <Field label="SKU" description="The Microsoft 365 SKU part number, e.g. SPE_E3" value={sku} onChange={setSku} isRequired errorMessage={fieldErrorOf(error, 'sku')} />
       <Field label="Quantity" inputMode="numeric" value={quantity} onChange={setQuantity} isRequired errorMessage={fieldErrorOf(error, 'quantity')} />
       <Field label="Note" value={note} onChange={setNote} errorMessage={fieldErrorOf(error, 'note')} />

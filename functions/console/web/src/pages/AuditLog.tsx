@@ -1,13 +1,13 @@
 import { useState } from 'react';
-import { Button, Label, ListBox, ListBoxItem, Menu, MenuItem, MenuTrigger, Popover, Select, SelectValue } from 'react-aria-components';
+import { Button, Menu, MenuItem, MenuTrigger, Popover } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { AuditEvent } from '../types';
-import { Field, Loading, ProblemMessage, formatDateTime } from '../components/ui';
+import { DataTable, Field, Loading, Pager, ProblemMessage, SelectField, formatDateTime, usePages, type Option } from '../components/ui';
 
 const categories = ['sign-in', 'user-management', 'tenant', 'customer', 'settings', 'license-order', 'approval', 'support', 'billing'];
-const targetTypes = [
+const targetTypes: Option[] = [
   { id: 'customer', label: 'Customer' },
   { id: 'tenant', label: 'Tenant' },
   { id: 'user', label: 'User' },
@@ -48,11 +48,10 @@ export function AuditLog() {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [applied, setApplied] = useState<Record<string, string | undefined>>({});
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = usePages();
   const list = useLoad(
-    (signal) => api.get<api.Page<AuditEvent>>('/api/audit-log', { query: { ...applied, cursor, limit: 50 }, signal }),
-    [applied, cursor, s.orgId],
+    (signal) => api.get<api.Page<AuditEvent>>('/api/audit-log', { query: { ...applied, cursor: pages.cursor, limit: 50 }, signal }),
+    [applied, pages.cursor, s.orgId],
   );
   const [verify, setVerify] = useState<Verification | null>(null);
   const [verifying, setVerifying] = useState(false);
@@ -129,45 +128,23 @@ export function AuditLog() {
         aria-label="Filters"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursors([]);
+          pages.reset();
           setApplied(filters());
         }}
       >
-        <Select className="field" selectedKey={category || '__all'} onSelectionChange={(k) => setCategory(k === '__all' ? '' : String(k))}>
-          <Label>Category</Label>
-          <Button className="select-button">
-            <SelectValue />
-            <span aria-hidden="true">▾</span>
-          </Button>
-          <Popover className="popover">
-            <ListBox className="listbox">
-              <ListBoxItem id="__all" className="listbox-item">All categories</ListBoxItem>
-              {categories.map((c) => (
-                <ListBoxItem key={c} id={c} className="listbox-item">
-                  {c}
-                </ListBoxItem>
-              ))}
-            </ListBox>
-          </Popover>
-        </Select>
+        <SelectField
+          label="Category"
+          options={[{ id: '__all', label: 'All categories' }, ...categories.map((c) => ({ id: c, label: c }))]}
+          value={category || '__all'}
+          onChange={(k) => setCategory(k === '__all' ? '' : k)}
+        />
         <Field label="Actor (user id)" value={actor} onChange={setActor} />
-        <Select className="field" selectedKey={targetType || '__any'} onSelectionChange={(k) => setTargetType(k === '__any' ? '' : String(k))}>
-          <Label>Target type</Label>
-          <Button className="select-button">
-            <SelectValue />
-            <span aria-hidden="true">▾</span>
-          </Button>
-          <Popover className="popover">
-            <ListBox className="listbox">
-              <ListBoxItem id="__any" className="listbox-item">Any target</ListBoxItem>
-              {targetTypes.map((t) => (
-                <ListBoxItem key={t.id} id={t.id} className="listbox-item">
-                  {t.label}
-                </ListBoxItem>
-              ))}
-            </ListBox>
-          </Popover>
-        </Select>
+        <SelectField
+          label="Target type"
+          options={[{ id: '__any', label: 'Any target' }, ...targetTypes]}
+          value={targetType || '__any'}
+          onChange={(k) => setTargetType(k === '__any' ? '' : k)}
+        />
         <Field label="Target id" value={targetId} onChange={setTargetId} isDisabled={!targetType} />
         <Field label="From" type="date" value={from} onChange={setFrom} />
         <Field label="To" type="date" value={to} onChange={setTo} />
@@ -178,55 +155,42 @@ export function AuditLog() {
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="the audit log" />}
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Audit events, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Category</th>
-                <th scope="col">What</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((e) => (
-                <tr key={e.id}>
-                  <td>{formatDateTime(e.at)}</td>
-                  <td>
-                    {e.actor.email || e.actor.userId || 'the system'}
-                    {e.onBehalfOf && <div className="muted">on behalf of {e.onBehalfOf.mspOrganizationId}{e.onBehalfOf.reason ? `: ${e.onBehalfOf.reason}` : ''}</div>}
-                  </td>
-                  <td>
-                    <span className="badge">{e.category}</span>
-                  </td>
-                  <td>{e.summary || e.action}</td>
-                  <td>
-                    {e.sourceIp || '—'}
-                    {e.client?.browser && <div className="muted">{[e.client.browser, e.client.os].filter(Boolean).join(' on ')}</div>}
-                  </td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="empty">
-                    No events match.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Audit events, newest first"
+          rows={list.data.items}
+          rowKey={(e) => e.id}
+          empty="No events match."
+          columns={[
+            { header: 'When', cell: (e) => formatDateTime(e.at) },
+            {
+              header: 'Who',
+              cell: (e) => (
+                <>
+                  {e.actor.email || e.actor.userId || 'the system'}
+                  {e.onBehalfOf && (
+                    <div className="muted">
+                      on behalf of {e.onBehalfOf.mspOrganizationId}
+                      {e.onBehalfOf.reason ? `: ${e.onBehalfOf.reason}` : ''}
+                    </div>
+                  )}
+                </>
+              ),
+            },
+            { header: 'Category', cell: (e) => <span className="badge">{e.category}</span> },
+            { header: 'What', cell: (e) => e.summary || e.action },
+            {
+              header: 'From',
+              cell: (e) => (
+                <>
+                  {e.sourceIp || '—'}
+                  {e.client?.browser && <div className="muted">{[e.client.browser, e.client.os].filter(Boolean).join(' on ')}</div>}
+                </>
+              ),
+            },
+          ]}
+        />
       )}
-      <div className="pager">
-        <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button className="btn btn-small" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
-          Older
-        </Button>
-      </div>
+      <Pager pages={pages} nextCursor={list.data?.nextCursor} labels={['Newer', 'Older']} />
     </section>
   );
 }

@@ -1,11 +1,24 @@
 import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Button, Tab, TabList, TabPanel, Tabs, Select, SelectValue, Popover, ListBox, ListBoxItem, Label } from 'react-aria-components';
+import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { CustomerDetail, Tenant } from '../types';
-import { Field, FormDialog, GuardedButton, HealthBadge, Loading, ProblemMessage, fieldErrorOf, formatDate, formatDateTime } from '../components/ui';
+import {
+  DataTable,
+  Field,
+  FormDialog,
+  GuardedButton,
+  HealthBadge,
+  Loading,
+  ProblemMessage,
+  SelectField,
+  Stat,
+  fieldErrorOf,
+  formatDate,
+  formatDateTime,
+} from '../components/ui';
 
 interface Overview {
   tenantCount: number;
@@ -119,12 +132,12 @@ function OverviewTab({ base, customer }: { base: string; customer: CustomerDetai
   return (
     <>
       <div className="cards">
-        <Card label="Total users" value={d.totalUsers} />
-        <Card label="Licenses" value={d.totalLicenses} />
-        <Card label="Security score" value={d.securityScore} />
-        <Card label="Tenants" value={d.tenantCount} />
-        <Card label="Open tickets" value={d.openTicketCount} />
-        <Card label="Contacts" value={d.contactCount} />
+        <Stat label="Total users" value={d.totalUsers} />
+        <Stat label="Licenses" value={d.totalLicenses} />
+        <Stat label="Security score" value={d.securityScore} />
+        <Stat label="Tenants" value={d.tenantCount} />
+        <Stat label="Open tickets" value={d.openTicketCount} />
+        <Stat label="Contacts" value={d.contactCount} />
       </div>
       <p>
         Health: <HealthBadge health={d.health} />
@@ -142,15 +155,6 @@ function OverviewTab({ base, customer }: { base: string; customer: CustomerDetai
       <h2>Recent activity</h2>
       <ActivityList items={d.recentActivity} />
     </>
-  );
-}
-
-function Card({ label, value }: { label: string; value: number | string }) {
-  return (
-    <div className="card stat">
-      <span className="stat-value">{value}</span>
-      <span className="stat-label">{label}</span>
-    </div>
   );
 }
 
@@ -193,61 +197,41 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
         </GuardedButton>
       </div>
       <ProblemMessage error={rowError} />
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">Tenants of {customer.name}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Tenant</th>
-              <th scope="col">Primary domain</th>
-              <th scope="col" className="num">Licensed users</th>
-              <th scope="col" className="num">Assigned licenses</th>
-              <th scope="col">Health</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {customer.tenants.map((t) => (
-              <tr key={t.id}>
-                <td>{t.displayName}</td>
-                <td>{t.primaryDomain}</td>
-                <td className="num">{t.licensedUsers}</td>
-                <td className="num">{t.assignedLicenses}</td>
-                <td>
-                  <HealthBadge health={t.health} />
-                </td>
-                <td>
-                  <GuardedButton
-                    need="manage-customers"
-                    className="btn btn-small"
-                    aria-label={`Remove ${t.displayName} from ${customer.name}`}
-                    onPress={async () => {
-                      setRowError(null);
-                      try {
-                        await api.del(`${base}/tenants/${encodeURIComponent(t.id)}`);
-                        onChange();
-                      } catch (e) {
-                        setRowError(e);
-                      }
-                    }}
-                  >
-                    Remove
-                  </GuardedButton>
-                </td>
-              </tr>
-            ))}
-            {customer.tenants.length === 0 && (
-              <tr>
-                <td colSpan={6} className="empty">
-                  No tenants yet. Associate a registered Microsoft 365 tenant, or register a new one.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={`Tenants of ${customer.name}`}
+        rows={customer.tenants}
+        rowKey={(t) => t.id}
+        empty="No tenants yet. Associate a registered Microsoft 365 tenant, or register a new one."
+        columns={[
+          { header: 'Tenant', cell: (t) => t.displayName },
+          { header: 'Primary domain', cell: (t) => t.primaryDomain },
+          { header: 'Licensed users', num: true, cell: (t) => t.licensedUsers },
+          { header: 'Assigned licenses', num: true, cell: (t) => t.assignedLicenses },
+          { header: 'Health', cell: (t) => <HealthBadge health={t.health} /> },
+          {
+            header: 'Actions',
+            hideHeader: true,
+            cell: (t) => (
+              <GuardedButton
+                need="manage-customers"
+                className="btn btn-small"
+                aria-label={`Remove ${t.displayName} from ${customer.name}`}
+                onPress={async () => {
+                  setRowError(null);
+                  try {
+                    await api.del(`${base}/tenants/${encodeURIComponent(t.id)}`);
+                    onChange();
+                  } catch (e) {
+                    setRowError(e);
+                  }
+                }}
+              >
+                Remove
+              </GuardedButton>
+            ),
+          },
+        ]}
+      />
       <FormDialog
         title="Associate Tenant"
         submitLabel="Associate"
@@ -268,22 +252,15 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
         <p>A tenant belongs to one customer at most; only tenants without a customer are offered.</p>
         <ProblemMessage error={free.error} />
         {free.loading && <Loading what="tenants" />}
-        <Select className="field" selectedKey={tenantId} onSelectionChange={(k) => setTenantId(String(k))} isRequired>
-          <Label>Tenant</Label>
-          <Button className="select-button">
-            <SelectValue>{({ isPlaceholder, defaultChildren }) => (isPlaceholder ? 'Pick a tenant' : defaultChildren)}</SelectValue>
-            <span aria-hidden="true">▾</span>
-          </Button>
-          <Popover className="popover">
-            <ListBox className="listbox" items={unassigned} renderEmptyState={() => <p className="muted">No unassigned tenant. Register one first.</p>}>
-              {(t) => (
-                <ListBoxItem id={t.id} className="listbox-item" textValue={t.displayName}>
-                  {t.displayName} <span className="muted">{t.primaryDomain}</span>
-                </ListBoxItem>
-              )}
-            </ListBox>
-          </Popover>
-        </Select>
+        <SelectField
+          label="Tenant"
+          placeholder="Pick a tenant"
+          options={unassigned.map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
+          value={tenantId}
+          onChange={setTenantId}
+          isRequired
+          emptyText="No unassigned tenant. Register one first."
+        />
       </FormDialog>
       <FormDialog
         title="Register New Tenant"
@@ -349,38 +326,19 @@ function ContactsTab({ base }: { base: string }) {
       </div>
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Contacts, in escalation order</caption>
-            <thead>
-              <tr>
-                <th scope="col" className="num">Order</th>
-                <th scope="col">Name</th>
-                <th scope="col">Title</th>
-                <th scope="col">Email</th>
-                <th scope="col">Phone</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((c) => (
-                <tr key={c.id}>
-                  <td className="num">{c.escalationOrder}</td>
-                  <td>{c.name}</td>
-                  <td>{c.title || '—'}</td>
-                  <td>{c.email || '—'}</td>
-                  <td>{c.phone || '—'}</td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="empty">
-                    No additional contacts. Add the people to escalate to.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Contacts, in escalation order"
+          rows={list.data.items}
+          rowKey={(c) => c.id}
+          empty="No additional contacts. Add the people to escalate to."
+          columns={[
+            { header: 'Order', num: true, cell: (c) => c.escalationOrder },
+            { header: 'Name', cell: (c) => c.name },
+            { header: 'Title', cell: (c) => c.title || '—' },
+            { header: 'Email', cell: (c) => c.email || '—' },
+            { header: 'Phone', cell: (c) => c.phone || '—' },
+          ]}
+        />
       )}
       <FormDialog
         title="Add Contact"
@@ -437,40 +395,19 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
       </div>
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Tickets, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-                <th scope="col">Priority</th>
-                <th scope="col">Tenant</th>
-                <th scope="col">Opened</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.subject}</td>
-                  <td>
-                    <span className="badge">{t.status}</span>
-                  </td>
-                  <td>{t.priority}</td>
-                  <td>{tenantName(t.tenantId)}</td>
-                  <td>{formatDate(t.createdAt)}</td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="empty">
-                    No tickets.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Tickets, newest first"
+          rows={list.data.items}
+          rowKey={(t) => t.id}
+          empty="No tickets."
+          columns={[
+            { header: 'Subject', cell: (t) => t.subject },
+            { header: 'Status', cell: (t) => <span className="badge">{t.status}</span> },
+            { header: 'Priority', cell: (t) => t.priority },
+            { header: 'Tenant', cell: (t) => tenantName(t.tenantId) },
+            { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
+          ]}
+        />
       )}
       <FormDialog
         title="Open Ticket"
@@ -493,22 +430,7 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
       >
         <Field label="Subject" value={subject} onChange={setSubject} isRequired errorMessage={fieldErrorOf(error, 'subject')} />
         <Field label="Description" multiline value={description} onChange={setDescription} />
-        <Select className="field" selectedKey={priority} onSelectionChange={(k) => setPriority(String(k))}>
-          <Label>Priority</Label>
-          <Button className="select-button">
-            <SelectValue />
-            <span aria-hidden="true">▾</span>
-          </Button>
-          <Popover className="popover">
-            <ListBox className="listbox">
-              {priorities.map((p) => (
-                <ListBoxItem key={p} id={p} className="listbox-item">
-                  {p}
-                </ListBoxItem>
-              ))}
-            </ListBox>
-          </Popover>
-        </Select>
+        <SelectField label="Priority" options={priorities.map((p) => ({ id: p, label: p }))} value={priority} onChange={setPriority} />
       </FormDialog>
     </>
   );
@@ -564,36 +486,18 @@ function DocumentsTab({ base }: { base: string }) {
       {uploading && <p role="status">Uploading {uploading}…</p>}
       <ProblemMessage error={error || list.error} />
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Documents</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col" className="num">Size</th>
-                <th scope="col">Uploaded by</th>
-                <th scope="col">Added</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((d) => (
-                <tr key={d.id}>
-                  <td>{d.name}</td>
-                  <td className="num">{Math.max(1, Math.round(d.size / 1024))} KB</td>
-                  <td>{d.uploadedBy.email}</td>
-                  <td>{formatDate(d.createdAt)}</td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={4} className="empty">
-                    No documents. Store contracts or runbooks here.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Documents"
+          rows={list.data.items}
+          rowKey={(d) => d.id}
+          empty="No documents. Store contracts or runbooks here."
+          columns={[
+            { header: 'Name', cell: (d) => d.name },
+            { header: 'Size', num: true, cell: (d) => `${Math.max(1, Math.round(d.size / 1024))} KB` },
+            { header: 'Uploaded by', cell: (d) => d.uploadedBy.email },
+            { header: 'Added', cell: (d) => formatDate(d.createdAt) },
+          ]}
+        />
       )}
     </>
   );

@@ -1,11 +1,26 @@
 import { useRef, useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Button, Menu, MenuItem, MenuTrigger, Popover, SearchField, Input, Label, Switch, Select, SelectValue, ListBox, ListBoxItem } from 'react-aria-components';
+import { Button, Menu, MenuItem, MenuTrigger, Popover, SearchField, Input, Label, Switch } from 'react-aria-components';
 import * as api from '../api';
 import { useJob, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Customer, CustomerDetail, Job, Warning } from '../types';
-import { Field, FormDialog, GuardedButton, HealthBadge, Loading, ProblemMessage, Progress, fieldErrorOf, formatDate } from '../components/ui';
+import {
+  DataTable,
+  Field,
+  FormDialog,
+  GuardedButton,
+  HealthBadge,
+  Loading,
+  Pager,
+  ProblemMessage,
+  Progress,
+  SelectField,
+  fieldErrorOf,
+  formatDate,
+  usePages,
+  type Column,
+} from '../components/ui';
 
 const emptyCustomer = { name: '', primaryContactName: '', primaryContactEmail: '', phone: '', address: '', notes: '' };
 
@@ -14,11 +29,10 @@ export function Customers() {
   const [, navigate] = useLocation();
   const [q, setQ] = useState('');
   const [archived, setArchived] = useState(false);
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = usePages();
   const list = useLoad(
-    (signal) => api.get<api.Page<Customer>>('/api/msp-portal/customers', { query: { q: q.trim(), archived, cursor, limit: 25 }, signal }),
-    [q, archived, cursor, s.orgId],
+    (signal) => api.get<api.Page<Customer>>('/api/msp-portal/customers', { query: { q: q.trim(), archived, cursor: pages.cursor, limit: 25 }, signal }),
+    [q, archived, pages.cursor, s.orgId],
   );
   const [adding, setAdding] = useState(false);
   const [form, setForm] = useState(emptyCustomer);
@@ -78,7 +92,7 @@ export function Customers() {
           value={q}
           onChange={(v) => {
             setQ(v);
-            setCursors([]);
+            pages.reset();
           }}
         >
           <Label>Search by name</Label>
@@ -89,7 +103,7 @@ export function Customers() {
           isSelected={archived}
           onChange={(v) => {
             setArchived(v);
-            setCursors([]);
+            pages.reset();
           }}
         >
           <span className="track" aria-hidden="true" />
@@ -99,60 +113,15 @@ export function Customers() {
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="customers" />}
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{archived ? 'Archived customers' : 'Customers'}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Customer Name</th>
-                <th scope="col">Primary Contact</th>
-                <th scope="col" className="num">Tenants</th>
-                <th scope="col" className="num">Total Users</th>
-                <th scope="col">Health Status</th>
-                <th scope="col">PSA ID</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <Link href={`/customers/${c.id}`}>{c.name}</Link>
-                    {c.archived && <span className="badge">Archived</span>}
-                  </td>
-                  <td>
-                    {c.primaryContactName || ''}
-                    {c.primaryContactEmail && <div className="muted">{c.primaryContactEmail}</div>}
-                    {!c.primaryContactName && !c.primaryContactEmail && '—'}
-                  </td>
-                  <td className="num">{c.tenantCount}</td>
-                  <td className="num">{c.totalUsers}</td>
-                  <td>
-                    <HealthBadge health={c.health} />
-                  </td>
-                  <td>{c.psaLinks.length ? c.psaLinks.map((l) => `${l.type} ${l.externalId}`).join(', ') : '—'}</td>
-                  <td>{formatDate(c.createdAt)}</td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={7} className="empty">
-                    {q ? 'No customer name starts with that.' : archived ? 'No archived customers.' : 'No customers yet. Add one, or import a CSV.'}
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={archived ? 'Archived customers' : 'Customers'}
+          rows={list.data.items}
+          rowKey={(c) => c.id}
+          empty={q ? 'No customer name starts with that.' : archived ? 'No archived customers.' : 'No customers yet. Add one, or import a CSV.'}
+          columns={customerColumns}
+        />
       )}
-      <div className="pager">
-        <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
-          Previous page
-        </Button>
-        <Button className="btn btn-small" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
-          Next page
-        </Button>
-      </div>
+      <Pager pages={pages} nextCursor={list.data?.nextCursor} />
 
       <FormDialog
         title="Add Customer"
@@ -190,6 +159,36 @@ export function Customers() {
     </section>
   );
 }
+
+// The columns of seed 001's customer list.
+const customerColumns: Column<Customer>[] = [
+  {
+    header: 'Customer Name',
+    cell: (c) => (
+      <>
+        <Link href={`/customers/${c.id}`}>{c.name}</Link>
+        {c.archived && <span className="badge">Archived</span>}
+      </>
+    ),
+  },
+  {
+    header: 'Primary Contact',
+    cell: (c) =>
+      c.primaryContactName || c.primaryContactEmail ? (
+        <>
+          {c.primaryContactName}
+          {c.primaryContactEmail && <div className="muted">{c.primaryContactEmail}</div>}
+        </>
+      ) : (
+        '—'
+      ),
+  },
+  { header: 'Tenants', num: true, cell: (c) => c.tenantCount },
+  { header: 'Total Users', num: true, cell: (c) => c.totalUsers },
+  { header: 'Health Status', cell: (c) => <HealthBadge health={c.health} /> },
+  { header: 'PSA ID', cell: (c) => (c.psaLinks.length ? c.psaLinks.map((l) => `${l.type} ${l.externalId}`).join(', ') : '—') },
+  { header: 'Created', cell: (c) => formatDate(c.createdAt) },
+];
 
 // ImportButton uploads a CSV as an import job and follows it: progress, then the
 // rows it refused with their line numbers.
@@ -275,7 +274,7 @@ function MergeDialog({ isOpen, onOpenChange, onDone }: { isOpen: boolean; onOpen
   const [source, setSource] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const { job, follow, reset } = useJob(() => onDone());
-  const items = all.data?.items ?? [];
+  const options = (all.data?.items ?? []).map((c) => ({ id: c.id, label: c.name }));
   return (
     <>
       <FormDialog
@@ -299,8 +298,8 @@ function MergeDialog({ isOpen, onOpenChange, onDone }: { isOpen: boolean; onOpen
       >
         <p>The duplicate's tenants, contacts, tickets, documents and PSA links move to the customer you keep; then the duplicate is deleted.</p>
         <ProblemMessage error={all.error} />
-        <CustomerSelect label="Duplicate to merge (removed)" items={items} value={source} onChange={setSource} />
-        <CustomerSelect label="Customer to keep" items={items} value={target} onChange={setTarget} />
+        <SelectField label="Duplicate to merge (removed)" options={options} value={source} onChange={setSource} placeholder="Pick a customer" isRequired />
+        <SelectField label="Customer to keep" options={options} value={target} onChange={setTarget} placeholder="Pick a customer" isRequired />
       </FormDialog>
       {job && (
         <div className="job-panel" role="region" aria-label="Merge">
@@ -308,26 +307,5 @@ function MergeDialog({ isOpen, onOpenChange, onDone }: { isOpen: boolean; onOpen
         </div>
       )}
     </>
-  );
-}
-
-function CustomerSelect({ label, items, value, onChange }: { label: string; items: Customer[]; value: string | null; onChange: (v: string) => void }) {
-  return (
-    <Select className="field" selectedKey={value} onSelectionChange={(k) => onChange(String(k))} isRequired>
-      <Label>{label}</Label>
-      <Button className="select-button">
-        <SelectValue />
-        <span aria-hidden="true">▾</span>
-      </Button>
-      <Popover className="popover">
-        <ListBox className="listbox" items={items}>
-          {(c) => (
-            <ListBoxItem id={c.id} className="listbox-item" textValue={c.name}>
-              {c.name}
-            </ListBoxItem>
-          )}
-        </ListBox>
-      </Popover>
-    </Select>
   );
 }

@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { Button, Checkbox, CheckboxGroup, Label, ListBox, ListBoxItem, Menu, MenuItem, MenuTrigger, Popover, Radio, RadioGroup, Select, SelectValue } from 'react-aria-components';
+import { Button, Checkbox, CheckboxGroup, Label, Menu, MenuItem, MenuTrigger, Popover, Radio, RadioGroup } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { PlatformUser, Role, Tenant, TenantAccess } from '../types';
 import { customPermissions, roleDescriptions } from '../permissions';
-import { Field, FormDialog, GuardedButton, Loading, ProblemMessage, fieldErrorOf, formatDate } from '../components/ui';
+import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf, formatDate } from '../components/ui';
 
 const invitable: Role[] = ['Technician', 'Administrator', 'Read-Only', 'Custom'];
 
@@ -51,125 +51,92 @@ export function PlatformUsers() {
         </div>
       </div>
       <p className="muted">Your MSP staff who use Switchboard. Invitations expire after 7 days.</p>
-      {notice && (
-        <p className="success" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <ProblemMessage error={error} />
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="platform users" />}
       {list.data && (
         <>
           <h2>Members</h2>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Members</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Tenant access</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {members.map((u) => (
-                  <tr key={u.id}>
-                    <td>{u.displayName || '—'}</td>
-                    <td>{u.email}</td>
-                    <td>
-                      <span className="badge role">{u.role}</span>
-                    </td>
-                    <td>{scopeText(u.tenantAccess)}</td>
-                    <td>{formatDate(u.joinedAt)}</td>
-                    <td>
-                      <RowMenu
-                        user={u}
-                        onEdit={() => setEditing(u)}
-                        onExplain={() => setExplaining(u)}
-                        onRemove={() =>
-                          window.confirm(`Remove ${u.email}? They lose access on their next request.`) &&
-                          act(`Remove ${u.email}`, () => api.del(`/api/settings/platform-users/${encodeURIComponent(u.id)}`))
-                        }
-                      />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Members"
+            rows={members}
+            rowKey={(u) => u.id}
+            empty="No members."
+            columns={[
+              { header: 'Name', cell: (u) => u.displayName || '—' },
+              { header: 'Email', cell: (u) => u.email },
+              { header: 'Role', cell: (u) => <span className="badge role">{u.role}</span> },
+              { header: 'Tenant access', cell: (u) => scopeText(u.tenantAccess) },
+              { header: 'Joined', cell: (u) => formatDate(u.joinedAt) },
+              {
+                header: 'Actions',
+                hideHeader: true,
+                cell: (u) => (
+                  <RowMenu
+                    user={u}
+                    onEdit={() => setEditing(u)}
+                    onExplain={() => setExplaining(u)}
+                    onRemove={() =>
+                      window.confirm(`Remove ${u.email}? They lose access on their next request.`) &&
+                      act(`Remove ${u.email}`, () => api.del(`/api/settings/platform-users/${encodeURIComponent(u.id)}`))
+                    }
+                  />
+                ),
+              },
+            ]}
+          />
           <h2>Pending invitations</h2>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Pending invitations</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Tenant access</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {invitations.map((u) => (
-                  <tr key={u.id}>
-                    <td>{u.email}</td>
-                    <td>
-                      <span className="badge role">{u.role}</span>
-                    </td>
-                    <td>{scopeText(u.tenantAccess)}</td>
-                    <td>
-                      {u.status === 'email-failed' ? (
-                        <span className="problem-inline">Email not sent: {u.emailError || 'the email could not be sent'}. Resend it.</span>
-                      ) : u.status === 'expired' ? (
-                        'Expired: resend it for 7 more days'
-                      ) : (
-                        'Invited'
-                      )}
-                    </td>
-                    <td>{formatDate(u.expiresAt)}</td>
-                    <td className="row-actions">
-                      <GuardedButton
-                        need="manage-platform-users"
-                        className="btn btn-small"
-                        aria-label={`Resend the invitation to ${u.email}`}
-                        onPress={() => act(`Resend to ${u.email}`, () => api.post(`/api/settings/platform-users/${encodeURIComponent(u.id)}/resend`))}
-                      >
-                        Resend
-                      </GuardedButton>
-                      <GuardedButton
-                        need="manage-platform-users"
-                        className="btn btn-small"
-                        aria-label={`Revoke the invitation to ${u.email}`}
-                        onPress={() => act(`Revoke ${u.email}`, () => api.del(`/api/settings/platform-users/${encodeURIComponent(u.id)}`))}
-                      >
-                        Revoke
-                      </GuardedButton>
-                      <Button className="btn btn-small" onPress={() => setEditing(u)} aria-label={`Change the role of ${u.email}`}>
-                        Change role
-                      </Button>
-                    </td>
-                  </tr>
-                ))}
-                {invitations.length === 0 && (
-                  <tr>
-                    <td colSpan={6} className="empty">
-                      No pending invitations.
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Pending invitations"
+            rows={invitations}
+            rowKey={(u) => u.id}
+            empty="No pending invitations."
+            columns={[
+              { header: 'Email', cell: (u) => u.email },
+              { header: 'Role', cell: (u) => <span className="badge role">{u.role}</span> },
+              { header: 'Tenant access', cell: (u) => scopeText(u.tenantAccess) },
+              {
+                header: 'Status',
+                cell: (u) =>
+                  u.status === 'email-failed' ? (
+                    <span className="problem-inline">Email not sent: {u.emailError || 'the email could not be sent'}. Resend it.</span>
+                  ) : u.status === 'expired' ? (
+                    'Expired: resend it for 7 more days'
+                  ) : (
+                    'Invited'
+                  ),
+              },
+              { header: 'Expires', cell: (u) => formatDate(u.expiresAt) },
+              {
+                header: 'Actions',
+                hideHeader: true,
+                cell: (u) => (
+                  <span className="row-actions">
+                    <GuardedButton
+                      need="manage-platform-users"
+                      className="btn btn-small"
+                      aria-label={`Resend the invitation to ${u.email}`}
+                      onPress={() => act(`Resend to ${u.email}`, () => api.post(`/api/settings/platform-users/${encodeURIComponent(u.id)}/resend`))}
+                    >
+                      Resend
+                    </GuardedButton>
+                    <GuardedButton
+                      need="manage-platform-users"
+                      className="btn btn-small"
+                      aria-label={`Revoke the invitation to ${u.email}`}
+                      onPress={() => act(`Revoke ${u.email}`, () => api.del(`/api/settings/platform-users/${encodeURIComponent(u.id)}`))}
+                    >
+                      Revoke
+                    </GuardedButton>
+                    <GuardedButton need="manage-platform-users" className="btn btn-small" onPress={() => setEditing(u)} aria-label={`Change the role of ${u.email}`}>
+                      Change role
+                    </GuardedButton>
+                  </span>
+                ),
+              },
+            ]}
+          />
         </>
       )}
       {inviting && <AccessDialog onClose={() => setInviting(false)} onDone={(res) => { setNotice(res); list.reload(); }} />}
@@ -342,38 +309,24 @@ function ExplainDialog({ user, onClose }: { user: PlatformUser; onClose: () => v
         return false;
       }}
     >
-      <Select className="field" selectedKey={permission} onSelectionChange={(k) => { setPermission(String(k)); setAnswer(null); }}>
-        <Label>Permission</Label>
-        <Button className="select-button">
-          <SelectValue />
-          <span aria-hidden="true">▾</span>
-        </Button>
-        <Popover className="popover">
-          <ListBox className="listbox" items={perms}>
-            {(p) => (
-              <ListBoxItem id={p.id} className="listbox-item" textValue={p.label}>
-                {p.label}
-              </ListBoxItem>
-            )}
-          </ListBox>
-        </Popover>
-      </Select>
-      <Select className="field" selectedKey={tenantId || '__none'} onSelectionChange={(k) => { setTenantId(k === '__none' ? '' : String(k)); setAnswer(null); }}>
-        <Label>On tenant (optional)</Label>
-        <Button className="select-button">
-          <SelectValue />
-          <span aria-hidden="true">▾</span>
-        </Button>
-        <Popover className="popover">
-          <ListBox className="listbox" items={[{ id: '__none', displayName: 'Any tenant' } as Tenant, ...(tenants.data?.items ?? [])]}>
-            {(t) => (
-              <ListBoxItem id={t.id} className="listbox-item" textValue={t.displayName}>
-                {t.displayName}
-              </ListBoxItem>
-            )}
-          </ListBox>
-        </Popover>
-      </Select>
+      <SelectField
+        label="Permission"
+        options={perms.map((p) => ({ id: p.id, label: p.label }))}
+        value={permission}
+        onChange={(k) => {
+          setPermission(k);
+          setAnswer(null);
+        }}
+      />
+      <SelectField
+        label="On tenant (optional)"
+        options={[{ id: '__none', label: 'Any tenant' }, ...(tenants.data?.items ?? []).map((t) => ({ id: t.id, label: t.displayName }))]}
+        value={tenantId || '__none'}
+        onChange={(k) => {
+          setTenantId(k === '__none' ? '' : k);
+          setAnswer(null);
+        }}
+      />
       {answer && (
         <div className={answer.allowed ? 'success' : 'notice'} role="status">
           <strong>{answer.allowed ? (answer.grant === 'approval' ? 'Yes, with approval' : 'Yes') : 'No'}.</strong> {answer.reason}

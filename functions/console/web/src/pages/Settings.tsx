@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
-import { Button, Checkbox, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, Switch, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { Checkbox, Switch, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Permission } from '../permissions';
-import { Field, GuardedButton, Loading, ProblemMessage, fieldErrorOf } from '../components/ui';
+import { Field, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf } from '../components/ui';
 
 interface Profile {
   organizationId: string;
@@ -81,19 +81,15 @@ export function Settings() {
             {(error) => (
               <>
                 <Field label="Time zone" description="IANA name, e.g. America/Los_Angeles; affects reports, schedules and SLA calculations" value={draft.timeZone} onChange={set('timeZone')} errorMessage={fieldErrorOf(error, 'timeZone')} />
-                <Select className="field" selectedKey={draft.dateFormat} onSelectionChange={(k) => set('dateFormat')(k as Profile['dateFormat'])}>
-                  <Label>Date format</Label>
-                  <Button className="select-button">
-                    <SelectValue />
-                    <span aria-hidden="true">▾</span>
-                  </Button>
-                  <Popover className="popover">
-                    <ListBox className="listbox">
-                      <ListBoxItem id="US" className="listbox-item">US (MM/DD/YYYY)</ListBoxItem>
-                      <ListBoxItem id="International" className="listbox-item">International (DD/MM/YYYY)</ListBoxItem>
-                    </ListBox>
-                  </Popover>
-                </Select>
+                <SelectField
+                  label="Date format"
+                  options={[
+                    { id: 'US', label: 'US (MM/DD/YYYY)' },
+                    { id: 'International', label: 'International (DD/MM/YYYY)' },
+                  ]}
+                  value={draft.dateFormat}
+                  onChange={(k) => set('dateFormat')(k as Profile['dateFormat'])}
+                />
                 <Field label="Currency" description="ISO 4217 code for billing and pricing, e.g. USD" value={draft.currency} onChange={set('currency')} errorMessage={fieldErrorOf(error, 'currency')} />
                 <Field label="Language" description="Platform UI language, e.g. en-US" value={draft.language} onChange={set('language')} errorMessage={fieldErrorOf(error, 'language')} />
                 <fieldset className="field">
@@ -176,11 +172,7 @@ function ProfileForm({
       <h2>{title}</h2>
       {children(error)}
       <ProblemMessage error={error} />
-      {saved && (
-        <p className="success" role="status">
-          Saved.
-        </p>
-      )}
+      <Notice text={saved ? 'Saved.' : ''} />
       <GuardedButton need={need} type="submit" isPending={busy}>
         Save
       </GuardedButton>
@@ -214,11 +206,7 @@ function RenameOrganization() {
       <h2>Organization name</h2>
       <Field label="Organization name" value={name} onChange={setName} isRequired errorMessage={fieldErrorOf(error, 'name')} />
       <ProblemMessage error={error} />
-      {saved && (
-        <p className="success" role="status">
-          Renamed.
-        </p>
-      )}
+      <Notice text={saved ? 'Renamed.' : ''} />
       <GuardedButton need="rename-organization" type="submit">
         Save
       </GuardedButton>
@@ -271,11 +259,7 @@ function AuthenticationForm() {
         errorMessage={fieldErrorOf(error, 'sessionTimeoutMinutes')}
       />
       <ProblemMessage error={error} />
-      {notice && (
-        <p className="success" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <GuardedButton need="platform-settings" type="submit">
         Save
       </GuardedButton>

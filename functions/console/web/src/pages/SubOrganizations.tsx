@@ -6,7 +6,7 @@ import * as auth from '../auth';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { SubOrganization, Usage } from '../types';
-import { Field, FormDialog, GuardedButton, Loading, ProblemMessage, fieldErrorOf, formatDate } from '../components/ui';
+import { DataTable, Field, FormDialog, GuardedButton, Loading, Pager, ProblemMessage, Stat, fieldErrorOf, formatDate, usePages } from '../components/ui';
 
 interface Dashboard {
   subOrganizations: number;
@@ -29,13 +29,12 @@ export function SubOrganizations() {
   const [, navigate] = useLocation();
   const parent = s.active!;
   const [q, setQ] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = usePages();
   const opts = { orgId: parent.id };
   const dash = useLoad((signal) => api.get<Dashboard>('/api/msp-admin/dashboard', { ...opts, signal }), [parent.id]);
   const list = useLoad(
-    (signal) => api.get<api.Page<SubOrganization>>('/api/msp-admin/sub-organizations', { query: { q: q.trim(), cursor, limit: 20 }, ...opts, signal }),
-    [q, cursor, parent.id],
+    (signal) => api.get<api.Page<SubOrganization>>('/api/msp-admin/sub-organizations', { query: { q: q.trim(), cursor: pages.cursor, limit: 20 }, ...opts, signal }),
+    [q, pages.cursor, parent.id],
   );
   const [creating, setCreating] = useState(false);
   const [form, setForm] = useState(emptyForm);
@@ -65,22 +64,10 @@ export function SubOrganizations() {
       <ProblemMessage error={dash.error} />
       {dash.data && (
         <div className="cards">
-          <div className="card stat">
-            <span className="stat-value">{dash.data.subOrganizations}</span>
-            <span className="stat-label">Sub-organizations</span>
-          </div>
-          <div className="card stat">
-            <span className="stat-value">{dash.data.licensesConsumed.memberSeats}</span>
-            <span className="stat-label">Member seats</span>
-          </div>
-          <div className="card stat">
-            <span className="stat-value">{dash.data.licensesConsumed.managedTenants}</span>
-            <span className="stat-label">Managed tenants</span>
-          </div>
-          <div className="card stat">
-            <span className="stat-value">{dash.data.licensesConsumed.assignedLicenses}</span>
-            <span className="stat-label">Assigned licenses</span>
-          </div>
+          <Stat label="Sub-organizations" value={dash.data.subOrganizations} />
+          <Stat label="Member seats" value={dash.data.licensesConsumed.memberSeats} />
+          <Stat label="Managed tenants" value={dash.data.licensesConsumed.managedTenants} />
+          <Stat label="Assigned licenses" value={dash.data.licensesConsumed.assignedLicenses} />
         </div>
       )}
       {created && (
@@ -89,7 +76,7 @@ export function SubOrganizations() {
         </div>
       )}
       <div className="filters">
-        <SearchField className="field" value={q} onChange={(v) => { setQ(v); setCursors([]); }}>
+        <SearchField className="field" value={q} onChange={(v) => { setQ(v); pages.reset(); }}>
           <Label>Search sub-organizations</Label>
           <Input placeholder="Company name starts with…" />
         </SearchField>
@@ -97,66 +84,39 @@ export function SubOrganizations() {
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="sub-organizations" />}
       {list.data && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Sub-organizations and the licenses each consumes</caption>
-            <thead>
-              <tr>
-                <th scope="col">Company name</th>
-                <th scope="col">Phone</th>
-                <th scope="col">Default admin</th>
-                <th scope="col" className="num">Member seats</th>
-                <th scope="col" className="num">Managed tenants</th>
-                <th scope="col" className="num">Assigned licenses</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((o) => (
-                <tr key={o.id}>
-                  <td>{o.companyName}</td>
-                  <td>{o.phone || '—'}</td>
-                  <td>{o.defaultAdminEmail}</td>
-                  <td className="num">{o.licensesConsumed.memberSeats}</td>
-                  <td className="num">{o.licensesConsumed.managedTenants}</td>
-                  <td className="num">{o.licensesConsumed.assignedLicenses}</td>
-                  <td>{formatDate(o.createdAt)}</td>
-                  <td>
-                    <Button
-                      className="btn btn-small"
-                      aria-label={`Support ${o.companyName}`}
-                      onPress={() => {
-                        s.startSupport({ id: o.id, name: o.companyName, parentId: parent.id, parentName: parent.name, reason: '' });
-                        navigate('/customers');
-                      }}
-                    >
-                      Support
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-              {list.data.items.length === 0 && (
-                <tr>
-                  <td colSpan={8} className="empty">
-                    {q ? 'No sub-organization matches.' : 'No sub-organizations yet. Create one for a client.'}
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Sub-organizations and the licenses each consumes"
+          rows={list.data.items}
+          rowKey={(o) => o.id}
+          empty={q ? 'No sub-organization matches.' : 'No sub-organizations yet. Create one for a client.'}
+          columns={[
+            { header: 'Company name', cell: (o) => o.companyName },
+            { header: 'Phone', cell: (o) => o.phone || '—' },
+            { header: 'Default admin', cell: (o) => o.defaultAdminEmail },
+            { header: 'Member seats', num: true, cell: (o) => o.licensesConsumed.memberSeats },
+            { header: 'Managed tenants', num: true, cell: (o) => o.licensesConsumed.managedTenants },
+            { header: 'Assigned licenses', num: true, cell: (o) => o.licensesConsumed.assignedLicenses },
+            { header: 'Created', cell: (o) => formatDate(o.createdAt) },
+            {
+              header: 'Actions',
+              hideHeader: true,
+              cell: (o) => (
+                <Button
+                  className="btn btn-small"
+                  aria-label={`Support ${o.companyName}`}
+                  onPress={() => {
+                    s.startSupport({ id: o.id, name: o.companyName, parentId: parent.id, parentName: parent.name, reason: '' });
+                    navigate('/customers');
+                  }}
+                >
+                  Support
+                </Button>
+              ),
+            },
+          ]}
+        />
       )}
-      <div className="pager">
-        <Button className="btn btn-small" isDisabled={cursors.length === 0} onPress={() => setCursors((c) => c.slice(0, -1))}>
-          Previous page
-        </Button>
-        <Button className="btn btn-small" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
-          Next page
-        </Button>
-      </div>
+      <Pager pages={pages} nextCursor={list.data?.nextCursor} />
       <FormDialog
         title="Add Child Organization"
         submitLabel="Add"
