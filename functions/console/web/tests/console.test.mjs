@@ -237,6 +237,10 @@ test('import customers from a CSV with progress and row errors', async () => {
   await page.getByRole('link', { name: 'Tailspin Toys' }).waitFor();
   await page.getByRole('link', { name: 'Wide World Importers' }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'Broken Row' }).count(), 0);
+  // Export: the download carries the token, so the console fetches it and hands it over.
+  await page.getByRole('button', { name: 'Export ▾' }).click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'Excel' }).click()]);
+  assert.match(download.suggestedFilename(), /\.xlsx$/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

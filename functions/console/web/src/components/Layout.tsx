@@ -181,13 +181,8 @@ function OrgSwitcher() {
         title="Create New Organization"
         submitLabel="Create Organization"
         isOpen={creating}
-        onOpenChange={(o) => {
-          setCreating(o);
-          if (!o) {
-            setName('');
-            setError(null);
-          }
-        }}
+        onOpenChange={setCreating}
+        onReset={() => setName('')}
         error={error}
         setError={setError}
         submit={async () => {

@@ -8,6 +8,9 @@ import {
   Label,
   ListBox,
   ListBoxItem,
+  Menu,
+  MenuItem,
+  MenuTrigger,
   Modal,
   ModalOverlay,
   OverlayArrow,
@@ -23,6 +26,7 @@ import {
   type ButtonProps,
   type TextFieldProps,
 } from 'react-aria-components';
+import * as api from '../api';
 import { ApiError, advice } from '../api';
 import { useSession } from '../session';
 import type { Permission } from '../permissions';
@@ -161,11 +165,14 @@ export function FormDialog({
   children,
   error,
   setError,
+  onReset,
 }: {
   title: string;
   submitLabel: string;
   isOpen: boolean;
   onOpenChange: (open: boolean) => void;
+  // onReset runs when the dialog closes, to empty its form.
+  onReset?: () => void;
   submit: () => Promise<void | boolean>;
   children: ReactNode;
   error: unknown;
@@ -173,7 +180,18 @@ export function FormDialog({
 }) {
   const [busy, setBusy] = useState(false);
   return (
-    <ModalOverlay className="modal-overlay" isOpen={isOpen} onOpenChange={onOpenChange} isDismissable>
+    <ModalOverlay
+      className="modal-overlay"
+      isOpen={isOpen}
+      onOpenChange={(open) => {
+        onOpenChange(open);
+        if (!open) {
+          setError(null);
+          onReset?.();
+        }
+      }}
+      isDismissable
+    >
       <Modal className="modal">
         <Dialog className="dialog">
           {({ close }) => (
@@ -404,5 +422,24 @@ export function Stat({ label, value }: { label: string; value: number | string }
       <span className="stat-value">{value}</span>
       <span className="stat-label">{label}</span>
     </div>
+  );
+}
+
+// ExportMenu downloads path as CSV or Excel (format=csv|xlsx) with the list's query.
+export function ExportMenu({ path, query, name, onError }: { path: string; query: Record<string, string | boolean | undefined>; name: string; onError: (e: unknown) => void }) {
+  return (
+    <MenuTrigger>
+      <Button className="btn">Export ▾</Button>
+      <Popover className="popover">
+        <Menu className="menu" aria-label="Export format" onAction={(k) => api.download(path, { ...query, format: String(k) }, `${name}.${String(k)}`).catch(onError)}>
+          <MenuItem id="csv" className="menu-item">
+            CSV
+          </MenuItem>
+          <MenuItem id="xlsx" className="menu-item">
+            Excel
+          </MenuItem>
+        </Menu>
+      </Popover>
+    </MenuTrigger>
   );
 }

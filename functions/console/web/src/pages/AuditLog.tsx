@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { Button, Menu, MenuItem, MenuTrigger, Popover } from 'react-aria-components';
+import { Button } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { AuditEvent } from '../types';
-import { DataTable, Field, Loading, Pager, ProblemMessage, SelectField, formatDateTime, usePages, type Option } from '../components/ui';
+import { DataTable, ExportMenu, Field, Loading, Pager, ProblemMessage, SelectField, formatDateTime, usePages, type Option } from '../components/ui';
 
 const categories = ['sign-in', 'user-management', 'tenant', 'customer', 'settings', 'license-order', 'approval', 'support', 'billing'];
 const targetTypes: Option[] = [
@@ -71,19 +71,7 @@ export function AuditLog() {
       <div className="page-head">
         <h1>Audit log</h1>
         <div className="actions">
-          <MenuTrigger>
-            <Button className="btn">Export ▾</Button>
-            <Popover className="popover">
-              <Menu
-                className="menu"
-                aria-label="Export format"
-                onAction={(k) => api.download('/api/audit-log/export', { ...applied, format: String(k) }, `audit-log.${String(k)}`).catch(setError)}
-              >
-                <MenuItem id="csv" className="menu-item">CSV</MenuItem>
-                <MenuItem id="xlsx" className="menu-item">Excel</MenuItem>
-              </Menu>
-            </Popover>
-          </MenuTrigger>
+          <ExportMenu path="/api/audit-log/export" query={applied} name="audit-log" onError={setError} />
           <Button
             className="btn"
             isPending={verifying}

@@ -236,10 +236,7 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
         title="Associate Tenant"
         submitLabel="Associate"
         isOpen={associating}
-        onOpenChange={(o) => {
-          setAssociating(o);
-          if (!o) setError(null);
-        }}
+        onOpenChange={setAssociating}
         error={error}
         setError={setError}
         submit={async () => {
@@ -266,13 +263,8 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
         title="Register New Tenant"
         submitLabel="Register and associate"
         isOpen={registering}
-        onOpenChange={(o) => {
-          setRegistering(o);
-          if (!o) {
-            setError(null);
-            setForm(emptyTenant);
-          }
-        }}
+        onOpenChange={setRegistering}
+        onReset={() => setForm(emptyTenant)}
         error={error}
         setError={setError}
         submit={async () => {
@@ -344,13 +336,8 @@ function ContactsTab({ base }: { base: string }) {
         title="Add Contact"
         submitLabel="Add Contact"
         isOpen={adding}
-        onOpenChange={(o) => {
-          setAdding(o);
-          if (!o) {
-            setError(null);
-            setForm({ name: '', email: '', phone: '', title: '' });
-          }
-        }}
+        onOpenChange={setAdding}
+        onReset={() => setForm({ name: '', email: '', phone: '', title: '' })}
         error={error}
         setError={setError}
         submit={async () => {
@@ -413,13 +400,10 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
         title="Open Ticket"
         submitLabel="Open Ticket"
         isOpen={adding}
-        onOpenChange={(o) => {
-          setAdding(o);
-          if (!o) {
-            setError(null);
-            setSubject('');
-            setDescription('');
-          }
+        onOpenChange={setAdding}
+        onReset={() => {
+          setSubject('');
+          setDescription('');
         }}
         error={error}
         setError={setError}

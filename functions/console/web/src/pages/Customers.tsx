@@ -1,12 +1,13 @@
 import { useRef, useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Button, Menu, MenuItem, MenuTrigger, Popover, SearchField, Input, Label, Switch } from 'react-aria-components';
+import { Button, SearchField, Input, Label, Switch } from 'react-aria-components';
 import * as api from '../api';
 import { useJob, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Customer, CustomerDetail, Job, Warning } from '../types';
 import {
   DataTable,
+  ExportMenu,
   Field,
   FormDialog,
   GuardedButton,
@@ -52,27 +53,7 @@ export function Customers() {
             Add Customer
           </GuardedButton>
           <ImportButton onDone={list.reload} />
-          <MenuTrigger>
-            <Button className="btn">Export ▾</Button>
-            <Popover className="popover">
-              <Menu
-                className="menu"
-                aria-label="Export format"
-                onAction={(key) =>
-                  api
-                    .download('/api/msp-portal/customers/export', { format: String(key), archived }, `customers.${String(key)}`)
-                    .catch(setActionError)
-                }
-              >
-                <MenuItem id="csv" className="menu-item">
-                  CSV
-                </MenuItem>
-                <MenuItem id="xlsx" className="menu-item">
-                  Excel
-                </MenuItem>
-              </Menu>
-            </Popover>
-          </MenuTrigger>
+          <ExportMenu path="/api/msp-portal/customers/export" query={{ archived }} name="customers" onError={setActionError} />
           <GuardedButton need="delete-customers" className="btn" onPress={() => setMerging(true)}>
             Merge Customers
           </GuardedButton>
@@ -127,13 +108,8 @@ export function Customers() {
         title="Add Customer"
         submitLabel="Add Customer"
         isOpen={adding}
-        onOpenChange={(o) => {
-          setAdding(o);
-          if (!o) {
-            setForm(emptyCustomer);
-            setAddError(null);
-          }
-        }}
+        onOpenChange={setAdding}
+        onReset={() => setForm(emptyCustomer)}
         error={addError}
         setError={setAddError}
         submit={async () => {
@@ -281,12 +257,7 @@ function MergeDialog({ isOpen, onOpenChange, onDone }: { isOpen: boolean; onOpen
         title="Merge Customers"
         submitLabel="Merge"
         isOpen={isOpen}
-        onOpenChange={(o) => {
-          onOpenChange(o);
-          if (!o) {
-            setError(null);
-          }
-        }}
+        onOpenChange={onOpenChange}
         error={error}
         setError={setError}
         submit={async () => {

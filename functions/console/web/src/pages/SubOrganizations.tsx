@@ -121,13 +121,8 @@ export function SubOrganizations() {
         title="Add Child Organization"
         submitLabel="Add"
         isOpen={creating}
-        onOpenChange={(o) => {
-          setCreating(o);
-          if (!o) {
-            setError(null);
-            setForm(emptyForm);
-          }
-        }}
+        onOpenChange={setCreating}
+        onReset={() => setForm(emptyForm)}
         error={error}
         setError={setError}
         submit={async () => {
