@@ -209,12 +209,18 @@ test('create a customer and associate a tenant', async () => {
   await assoc.getByRole('button', { name: 'Associate', exact: true }).click();
   await page.getByRole('cell', { name: 'northwind.onmicrosoft.com' }).waitFor();
   await shot(page, '08-customer-tenants');
+  // Edit: the dialog starts from the customer and saves with its version.
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await page.getByRole('dialog').getByLabel('Address').fill('1 Harbor Way, Seattle');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
   // A document goes straight to the (local) S3 with its presigned URL.
   await page.getByRole('tab', { name: 'Documents' }).click();
   await page.getByLabel('Upload Document').setInputFiles({ name: 'runbook.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 runbook') });
   await page.getByRole('cell', { name: 'runbook.pdf' }).waitFor();
   await page.getByRole('tab', { name: 'Overview' }).click();
   await page.getByText('Total users').waitFor();
+  await page.getByText('1 Harbor Way, Seattle').waitFor();
   await shot(page, '08-customer-overview');
   await page.getByRole('link', { name: 'Customers' }).first().click();
   const row = page.getByRole('row', { name: /Northwind Traders/ });

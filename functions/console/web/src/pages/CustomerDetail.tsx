@@ -5,6 +5,7 @@ import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { CustomerDetail, Tenant } from '../types';
+import { CustomerFields, emptyCustomer, type CustomerForm } from './Customers';
 import {
   DataTable,
   Field,
@@ -49,6 +50,9 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
   const base = `/api/msp-portal/customers/${encodeURIComponent(params.id)}`;
   const c = useLoad((signal) => api.get<CustomerDetail>(base, { signal }), [base, s.orgId]);
   const [error, setError] = useState<unknown>(null);
+  const [editing, setEditing] = useState(false);
+  const [form, setForm] = useState<CustomerForm>(emptyCustomer);
+  const [editError, setEditError] = useState<unknown>(null);
   if (c.error) return <ProblemMessage error={c.error} onRetry={c.reload} />;
   if (!c.data) return <Loading what="the customer" />;
   const cust = c.data;
@@ -71,6 +75,17 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
           {cust.name} {cust.archived && <span className="badge">Archived</span>}
         </h1>
         <div className="actions">
+          <GuardedButton
+            need="manage-customers"
+            className="btn"
+            onPress={() => {
+              const { name, primaryContactName, primaryContactEmail, phone, address, notes } = cust;
+              setForm({ name, primaryContactName, primaryContactEmail, phone, address, notes });
+              setEditing(true);
+            }}
+          >
+            Edit
+          </GuardedButton>
           <GuardedButton need="delete-customers" className="btn" onPress={() => setArchived(!cust.archived)}>
             {cust.archived ? 'Restore' : 'Archive'}
           </GuardedButton>
@@ -92,6 +107,21 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
         </div>
       </div>
       <ProblemMessage error={error} />
+      <FormDialog
+        title={`Edit ${cust.name}`}
+        submitLabel="Save"
+        isOpen={editing}
+        onOpenChange={setEditing}
+        error={editError}
+        setError={setEditError}
+        submit={async () => {
+          // The version makes a concurrent edit a 409 rather than a silent overwrite.
+          await api.put(base, { ...cust, ...form, version: cust.version });
+          c.reload();
+        }}
+      >
+        <CustomerFields form={form} set={(k) => (v) => setForm((f) => ({ ...f, [k]: v }))} error={editError} />
+      </FormDialog>
       <Tabs className="tabs">
         <TabList aria-label="Customer" className="tablist">
           <Tab id="overview" className="tab">Overview</Tab>

@@ -23,7 +23,28 @@ import {
   type Column,
 } from '../components/ui';
 
-const emptyCustomer = { name: '', primaryContactName: '', primaryContactEmail: '', phone: '', address: '', notes: '' };
+export const emptyCustomer = { name: '', primaryContactName: '', primaryContactEmail: '', phone: '', address: '', notes: '' };
+export type CustomerForm = typeof emptyCustomer;
+
+// CustomerFields are seed 001's "Add Customer" fields, also used to edit one.
+export function CustomerFields({ form, set, error }: { form: CustomerForm; set: (k: keyof CustomerForm) => (v: string) => void; error: unknown }) {
+  return (
+    <>
+      <Field label="Customer Name" value={form.name} onChange={set('name')} isRequired autoFocus errorMessage={fieldErrorOf(error, 'name')} />
+      <Field label="Primary Contact name" value={form.primaryContactName} onChange={set('primaryContactName')} errorMessage={fieldErrorOf(error, 'primaryContactName')} />
+      <Field
+        label="Primary Contact email"
+        type="email"
+        value={form.primaryContactEmail}
+        onChange={set('primaryContactEmail')}
+        errorMessage={fieldErrorOf(error, 'primaryContactEmail')}
+      />
+      <Field label="Phone Number" type="tel" value={form.phone} onChange={set('phone')} errorMessage={fieldErrorOf(error, 'phone')} />
+      <Field label="Address" value={form.address} onChange={set('address')} errorMessage={fieldErrorOf(error, 'address')} />
+      <Field label="Notes" description="Internal notes about this customer." multiline value={form.notes} onChange={set('notes')} errorMessage={fieldErrorOf(error, 'notes')} />
+    </>
+  );
+}
 
 export function Customers() {
   const s = useSession();
@@ -42,7 +63,7 @@ export function Customers() {
   const [merging, setMerging] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
 
-  const set = (k: keyof typeof emptyCustomer) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  const set = (k: keyof CustomerForm) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
 
   return (
     <section>
@@ -118,18 +139,7 @@ export function Customers() {
           navigate(`/customers/${c.id}`);
         }}
       >
-        <Field label="Customer Name" value={form.name} onChange={set('name')} isRequired autoFocus errorMessage={fieldErrorOf(addError, 'name')} />
-        <Field label="Primary Contact name" value={form.primaryContactName} onChange={set('primaryContactName')} errorMessage={fieldErrorOf(addError, 'primaryContactName')} />
-        <Field
-          label="Primary Contact email"
-          type="email"
-          value={form.primaryContactEmail}
-          onChange={set('primaryContactEmail')}
-          errorMessage={fieldErrorOf(addError, 'primaryContactEmail')}
-        />
-        <Field label="Phone Number" type="tel" value={form.phone} onChange={set('phone')} errorMessage={fieldErrorOf(addError, 'phone')} />
-        <Field label="Address" value={form.address} onChange={set('address')} errorMessage={fieldErrorOf(addError, 'address')} />
-        <Field label="Notes" description="Internal notes about this customer." multiline value={form.notes} onChange={set('notes')} />
+        <CustomerFields form={form} set={set} error={addError} />
       </FormDialog>
       <MergeDialog isOpen={merging} onOpenChange={setMerging} onDone={list.reload} />
     </section>

@@ -29,7 +29,7 @@ interface AuthSettings {
   entraSsoEnabled: boolean;
   requireMfa: boolean;
   sessionTimeoutMinutes: number;
-  sso?: { entraTenantId: string; clientId: string; domains: string[] } | null;
+  sso?: { entraTenantId: string; clientId: string; domains: string[]; hasClientSecret: boolean } | null;
   version: number;
 }
 
@@ -224,44 +224,103 @@ function AuthenticationForm() {
   if (cur.error) return <ProblemMessage error={cur.error} onRetry={cur.reload} />;
   if (!d) return <Loading what="authentication settings" />;
   return (
+    <>
+      <form
+        className="settings-form"
+        aria-label="Authentication"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          setNotice('');
+          try {
+            const res = await api.put<AuthSettings & { status?: string }>('/api/settings/authentication', d);
+            setNotice(res.status === 'pending' ? 'Held for an Administrator’s approval.' : 'Saved.');
+            cur.reload();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <h2>Authentication</h2>
+        <Switch className="switch" isSelected={d.entraSsoEnabled} onChange={(v) => setD({ ...d, entraSsoEnabled: v })}>
+          <span className="track" aria-hidden="true" />
+          Microsoft Entra ID SSO: sign in with a Microsoft work account
+        </Switch>
+        {d.sso && <p className="muted">Your own Entra ID sign-in is set up for {d.sso.domains.join(', ')}.</p>}
+        <Switch className="switch" isSelected={d.requireMfa} onChange={(v) => setD({ ...d, requireMfa: v })}>
+          <span className="track" aria-hidden="true" />
+          Require MFA: enforce multi-factor authentication for all users
+        </Switch>
+        <Field
+          label="Session timeout (minutes)"
+          description="Auto sign-out after this much inactivity: 5 to 10,080 (the default is 480, 8 hours)."
+          inputMode="numeric"
+          value={String(d.sessionTimeoutMinutes)}
+          onChange={(v) => setD({ ...d, sessionTimeoutMinutes: Number(v.replace(/\D/g, '')) || 0 })}
+          errorMessage={fieldErrorOf(error, 'sessionTimeoutMinutes')}
+        />
+        <ProblemMessage error={error} />
+        <Notice text={notice} />
+        <GuardedButton need="platform-settings" type="submit">
+          Save
+        </GuardedButton>
+      </form>
+      <SSOForm current={d.sso} version={d.version} onSaved={cur.reload} />
+    </>
+  );
+}
+
+// SSOForm sets up the organization's own Microsoft Entra ID sign-in. The client secret
+// is write-only: the API never returns it, and leaving the field empty keeps it.
+function SSOForm({ current, version, onSaved }: { current: AuthSettings['sso']; version: number; onSaved: () => void }) {
+  const [tenant, setTenant] = useState(current?.entraTenantId ?? '');
+  const [clientId, setClientId] = useState(current?.clientId ?? '');
+  const [secret, setSecret] = useState('');
+  const [domains, setDomains] = useState((current?.domains ?? []).join(', '));
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState('');
+  return (
     <form
       className="settings-form"
-      aria-label="Authentication"
+      aria-label="Your own Entra ID sign-in"
       onSubmit={async (e) => {
         e.preventDefault();
         setError(null);
         setNotice('');
         try {
-          const res = await api.put<AuthSettings & { status?: string }>('/api/settings/authentication', d);
-          setNotice(res.status === 'pending' ? 'Held for an Administrator’s approval.' : 'Saved.');
-          cur.reload();
+          await api.put('/api/settings/authentication/sso', {
+            entraTenantId: tenant,
+            clientId,
+            clientSecret: secret || undefined,
+            domains: domains.split(/[\s,;]+/).filter(Boolean),
+            version,
+          });
+          setSecret('');
+          setNotice('Saved. People of these domains now sign in through your Entra ID.');
+          onSaved();
         } catch (err) {
           setError(err);
         }
       }}
     >
-      <h2>Authentication</h2>
-      <Switch className="switch" isSelected={d.entraSsoEnabled} onChange={(v) => setD({ ...d, entraSsoEnabled: v })}>
-        <span className="track" aria-hidden="true" />
-        Microsoft Entra ID SSO: sign in with a Microsoft work account
-      </Switch>
-      {d.sso && <p className="muted">Your own Entra ID sign-in is set up for {d.sso.domains.join(', ')}.</p>}
-      <Switch className="switch" isSelected={d.requireMfa} onChange={(v) => setD({ ...d, requireMfa: v })}>
-        <span className="track" aria-hidden="true" />
-        Require MFA: enforce multi-factor authentication for all users
-      </Switch>
+      <h2>Your own Entra ID sign-in</h2>
+      <p className="muted">Route your people's sign-in to your organization's Microsoft Entra ID app registration, by their email domain.</p>
+      <Field label="Directory (tenant) ID" value={tenant} onChange={setTenant} isRequired errorMessage={fieldErrorOf(error, 'entraTenantId')} />
+      <Field label="Application (client) ID" value={clientId} onChange={setClientId} isRequired errorMessage={fieldErrorOf(error, 'clientId')} />
       <Field
-        label="Session timeout (minutes)"
-        description="Auto sign-out after this much inactivity: 5 to 10,080 (the default is 480, 8 hours)."
-        inputMode="numeric"
-        value={String(d.sessionTimeoutMinutes)}
-        onChange={(v) => setD({ ...d, sessionTimeoutMinutes: Number(v.replace(/\D/g, '')) || 0 })}
-        errorMessage={fieldErrorOf(error, 'sessionTimeoutMinutes')}
+        label="Client secret"
+        type="password"
+        autoComplete="new-password"
+        description={current?.hasClientSecret ? 'A secret is stored. It is never shown; leave this empty to keep it.' : 'Required the first time. It is never shown again.'}
+        value={secret}
+        onChange={setSecret}
+        errorMessage={fieldErrorOf(error, 'clientSecret')}
       />
+      <Field label="Email domains" description="Separated by commas, e.g. contosomsp.com" value={domains} onChange={setDomains} isRequired errorMessage={fieldErrorOf(error, 'domains')} />
       <ProblemMessage error={error} />
       <Notice text={notice} />
       <GuardedButton need="platform-settings" type="submit">
-        Save
+        Save Entra ID sign-in
       </GuardedButton>
     </form>
   );
