@@ -214,6 +214,15 @@ test('create a customer and associate a tenant', async () => {
   await page.getByRole('dialog').getByLabel('Address').fill('1 Harbor Way, Seattle');
   await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
   await page.getByRole('dialog').waitFor({ state: 'detached' });
+  // A ticket, opened and resolved.
+  await page.getByRole('tab', { name: 'Tickets' }).click();
+  await page.getByRole('button', { name: 'Open Ticket' }).click();
+  await page.getByRole('dialog').getByLabel('Subject').fill('Mailbox migration');
+  await page.getByRole('dialog').getByRole('button', { name: 'Open Ticket' }).click();
+  await page.getByRole('cell', { name: 'Mailbox migration', exact: true }).waitFor();
+  await page.getByRole('button', { name: /Status of Mailbox migration/ }).click();
+  await page.getByRole('option', { name: 'resolved' }).click();
+  await page.waitForFunction(() => document.querySelector('[aria-label^="Status of Mailbox migration"]')?.textContent?.includes('resolved'));
   // A document goes straight to the (local) S3 with its presigned URL.
   await page.getByRole('tab', { name: 'Documents' }).click();
   await page.getByLabel('Upload Document').setInputFiles({ name: 'runbook.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 runbook') });

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { Button, ListBox, ListBoxItem, Popover, Select, SelectValue, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
@@ -338,6 +338,7 @@ function ContactsTab({ base }: { base: string }) {
   const [adding, setAdding] = useState(false);
   const [form, setForm] = useState({ name: '', email: '', phone: '', title: '' });
   const [error, setError] = useState<unknown>(null);
+  const [rowError, setRowError] = useState<unknown>(null);
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   return (
     <>
@@ -346,6 +347,7 @@ function ContactsTab({ base }: { base: string }) {
           Add Contact
         </GuardedButton>
       </div>
+      <ProblemMessage error={rowError} />
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.data && (
         <DataTable
@@ -359,6 +361,28 @@ function ContactsTab({ base }: { base: string }) {
             { header: 'Title', cell: (c) => c.title || '—' },
             { header: 'Email', cell: (c) => c.email || '—' },
             { header: 'Phone', cell: (c) => c.phone || '—' },
+            {
+              header: 'Actions',
+              hideHeader: true,
+              cell: (c) => (
+                <GuardedButton
+                  need="manage-customers"
+                  className="btn btn-small"
+                  aria-label={`Delete the contact ${c.name}`}
+                  onPress={async () => {
+                    setRowError(null);
+                    try {
+                      await api.del(`${base}/contacts/${encodeURIComponent(c.id)}`);
+                      list.reload();
+                    } catch (e) {
+                      setRowError(e);
+                    }
+                  }}
+                >
+                  Delete
+                </GuardedButton>
+              ),
+            },
           ]}
         />
       )}
@@ -387,6 +411,8 @@ function ContactsTab({ base }: { base: string }) {
 interface Ticket {
   id: string;
   subject: string;
+  description: string;
+  version: number;
   status: string;
   priority: string;
   tenantId: string;
@@ -394,6 +420,30 @@ interface Ticket {
 }
 
 const priorities = ['low', 'normal', 'high', 'urgent'];
+const ticketStatuses = ['open', 'in-progress', 'waiting', 'resolved', 'closed'];
+
+// TicketStatus changes a ticket's status where the role may, and shows it otherwise.
+function TicketStatus({ ticket, onChange }: { ticket: Ticket; onChange: (status: string) => void }) {
+  const s = useSession();
+  if (!s.can('manage-customers')) return <span className="badge">{ticket.status}</span>;
+  return (
+    <Select aria-label={`Status of ${ticket.subject}`} className="inline-select" selectedKey={ticket.status} onSelectionChange={(k) => k !== ticket.status && onChange(String(k))}>
+      <Button className="select-button">
+        <SelectValue />
+        <span aria-hidden="true">▾</span>
+      </Button>
+      <Popover className="popover">
+        <ListBox className="listbox" items={ticketStatuses.map((id) => ({ id }))}>
+          {(o) => (
+            <ListBoxItem id={o.id} className="listbox-item">
+              {o.id}
+            </ListBoxItem>
+          )}
+        </ListBox>
+      </Popover>
+    </Select>
+  );
+}
 
 function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
   const list = useLoad((signal) => api.get<api.Page<Ticket>>(`${base}/tickets`, { signal }), [base]);
@@ -402,6 +452,7 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
   const [description, setDescription] = useState('');
   const [priority, setPriority] = useState('normal');
   const [error, setError] = useState<unknown>(null);
+  const [rowError, setRowError] = useState<unknown>(null);
   const tenantName = (id: string) => tenants.find((t) => t.id === id)?.displayName ?? (id ? id : '—');
   return (
     <>
@@ -410,6 +461,7 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
           Open Ticket
         </GuardedButton>
       </div>
+      <ProblemMessage error={rowError} />
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.data && (
         <DataTable
@@ -419,7 +471,23 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
           empty="No tickets."
           columns={[
             { header: 'Subject', cell: (t) => t.subject },
-            { header: 'Status', cell: (t) => <span className="badge">{t.status}</span> },
+            {
+              header: 'Status',
+              cell: (t) => (
+                <TicketStatus
+                  ticket={t}
+                  onChange={async (status) => {
+                    setRowError(null);
+                    try {
+                      await api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version });
+                      list.reload();
+                    } catch (e) {
+                      setRowError(e);
+                    }
+                  }}
+                />
+              ),
+            },
             { header: 'Priority', cell: (t) => t.priority },
             { header: 'Tenant', cell: (t) => tenantName(t.tenantId) },
             { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
