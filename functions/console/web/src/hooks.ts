@@ -65,3 +65,22 @@ export function useJob(onDone?: (j: Job) => void) {
   }, []);
   return { job, error, follow, reset };
 }
+
+// useAction runs a row's action (remove, delete, change) and keeps its error to show
+// beside the list; after runs when it succeeded, typically the list's reload.
+export function useAction(after?: () => void) {
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback(
+    async (fn: () => Promise<unknown>) => {
+      setError(null);
+      try {
+        await fn();
+        after?.();
+      } catch (e) {
+        setError(e);
+      }
+    },
+    [after],
+  );
+  return { error, run };
+}

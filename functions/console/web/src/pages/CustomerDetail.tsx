@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { Button, ListBox, ListBoxItem, Popover, Select, SelectValue, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
-import { useLoad } from '../hooks';
+import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { CustomerDetail, Tenant } from '../types';
 import { CustomerFields, emptyCustomer, type CustomerForm } from './Customers';
@@ -209,7 +209,7 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
   const [tenantId, setTenantId] = useState<string | null>(null);
   const [form, setForm] = useState(emptyTenant);
   const [error, setError] = useState<unknown>(null);
-  const [rowError, setRowError] = useState<unknown>(null);
+  const row = useAction(onChange);
   const free = useLoad(
     (signal) => (associating ? api.get<api.Page<Tenant>>('/api/msp-portal/tenants', { query: { limit: 100 }, signal }) : Promise.resolve(undefined)),
     [associating],
@@ -226,7 +226,7 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
           Register New Tenant
         </GuardedButton>
       </div>
-      <ProblemMessage error={rowError} />
+      <ProblemMessage error={row.error} />
       <DataTable
         caption={`Tenants of ${customer.name}`}
         rows={customer.tenants}
@@ -246,15 +246,7 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
                 need="manage-customers"
                 className="btn btn-small"
                 aria-label={`Remove ${t.displayName} from ${customer.name}`}
-                onPress={async () => {
-                  setRowError(null);
-                  try {
-                    await api.del(`${base}/tenants/${encodeURIComponent(t.id)}`);
-                    onChange();
-                  } catch (e) {
-                    setRowError(e);
-                  }
-                }}
+                onPress={() => row.run(() => api.del(`${base}/tenants/${encodeURIComponent(t.id)}`))}
               >
                 Remove
               </GuardedButton>
@@ -338,7 +330,7 @@ function ContactsTab({ base }: { base: string }) {
   const [adding, setAdding] = useState(false);
   const [form, setForm] = useState({ name: '', email: '', phone: '', title: '' });
   const [error, setError] = useState<unknown>(null);
-  const [rowError, setRowError] = useState<unknown>(null);
+  const row = useAction(list.reload);
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   return (
     <>
@@ -347,7 +339,7 @@ function ContactsTab({ base }: { base: string }) {
           Add Contact
         </GuardedButton>
       </div>
-      <ProblemMessage error={rowError} />
+      <ProblemMessage error={row.error} />
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.data && (
         <DataTable
@@ -369,15 +361,7 @@ function ContactsTab({ base }: { base: string }) {
                   need="manage-customers"
                   className="btn btn-small"
                   aria-label={`Delete the contact ${c.name}`}
-                  onPress={async () => {
-                    setRowError(null);
-                    try {
-                      await api.del(`${base}/contacts/${encodeURIComponent(c.id)}`);
-                      list.reload();
-                    } catch (e) {
-                      setRowError(e);
-                    }
-                  }}
+                  onPress={() => row.run(() => api.del(`${base}/contacts/${encodeURIComponent(c.id)}`))}
                 >
                   Delete
                 </GuardedButton>
@@ -452,7 +436,7 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
   const [description, setDescription] = useState('');
   const [priority, setPriority] = useState('normal');
   const [error, setError] = useState<unknown>(null);
-  const [rowError, setRowError] = useState<unknown>(null);
+  const row = useAction(list.reload);
   const tenantName = (id: string) => tenants.find((t) => t.id === id)?.displayName ?? (id ? id : '—');
   return (
     <>
@@ -461,7 +445,7 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
           Open Ticket
         </GuardedButton>
       </div>
-      <ProblemMessage error={rowError} />
+      <ProblemMessage error={row.error} />
       <ProblemMessage error={list.error} onRetry={list.reload} />
       {list.data && (
         <DataTable
@@ -476,15 +460,7 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
               cell: (t) => (
                 <TicketStatus
                   ticket={t}
-                  onChange={async (status) => {
-                    setRowError(null);
-                    try {
-                      await api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version });
-                      list.reload();
-                    } catch (e) {
-                      setRowError(e);
-                    }
-                  }}
+                  onChange={(status) => row.run(() => api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version }))}
                 />
               ),
             },
