@@ -66,7 +66,9 @@ export function ProblemMessage({ error, onRetry }: { error: unknown; onRetry?: (
 }
 
 // Many problems' titles are the HTTP status text ("Conflict"); their code says more.
-const statusTexts = new Set(['Bad Request', 'Unauthorized', 'Forbidden', 'Not Found', 'Conflict', 'Precondition Failed', 'Too Many Requests']);
+const statusTexts = new Set([
+  'Bad Request', 'Unauthorized', 'Forbidden', 'Not Found', 'Conflict', 'Precondition Failed', 'Too Many Requests', 'Service Unavailable',
+]);
 
 function titleOf(e: ApiError): string {
   if (e.code === 'validation') return 'Some fields need correcting';

@@ -6,7 +6,7 @@ import * as auth from '../auth';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { SubOrganization, Usage } from '../types';
-import { DataTable, Field, FormDialog, GuardedButton, Loading, Pager, ProblemMessage, Stat, fieldErrorOf, formatDate, usePages } from '../components/ui';
+import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, Pager, ProblemMessage, Stat, fieldErrorOf, formatDate, usePages } from '../components/ui';
 
 interface Dashboard {
   subOrganizations: number;
@@ -42,6 +42,27 @@ export function SubOrganizations() {
   const [created, setCreated] = useState<Created | null>(null);
   const set = (k: keyof typeof emptyForm) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   const reauth = error instanceof api.ApiError && error.code === 'reauthentication-required';
+  const [resetError, setResetError] = useState<unknown>(null);
+  const [resetNotice, setResetNotice] = useState('');
+  // resetAdmin re-issues the default admin's access (the parent's "reset the sub org's
+  // password" of seed 004): a new temporary password, or a new invitation.
+  const resetAdmin = async (o: SubOrganization) => {
+    setResetError(null);
+    setResetNotice('');
+    if (!window.confirm(`Send ${o.defaultAdminEmail} new sign-in details for ${o.companyName}? Nothing in ${o.companyName} changes.`)) return;
+    try {
+      const detail = await api.get<{ defaultAdmin: { userId: string } }>(`/api/msp-admin/sub-organizations/${encodeURIComponent(o.id)}`, opts);
+      const r = await api.post<{ method: string; email: string; emailSent: boolean }>(
+        `/api/msp-admin/sub-organizations/${encodeURIComponent(o.id)}/admins/${encodeURIComponent(detail.defaultAdmin.userId)}/reset`,
+        undefined,
+        opts,
+      );
+      const what = r.method === 'invitation' ? 'a new invitation as Administrator' : 'a new temporary password';
+      setResetNotice(r.emailSent ? `${r.email} was sent ${what}.` : `${r.email} gets ${what}, but the email could not be sent.`);
+    } catch (e) {
+      setResetError(e);
+    }
+  };
 
   if (parent.parentId) {
     return (
@@ -75,6 +96,9 @@ export function SubOrganizations() {
           {created.companyName} was created. {created.defaultAdmin.emailSent ? `An email with sign-in details was sent to ${created.defaultAdmin.email}.` : `No email could be sent to ${created.defaultAdmin.email}; reset the admin's access from the sub-organization later.`}
         </div>
       )}
+      <Notice text={resetNotice} />
+      <ProblemMessage error={resetError} />
+      {resetError instanceof api.ApiError && resetError.code === 'reauthentication-required' && <ReconfirmButton onDone={() => setResetError(null)} />}
       <div className="filters">
         <SearchField className="field" value={q} onChange={(v) => { setQ(v); pages.reset(); }}>
           <Label>Search sub-organizations</Label>
@@ -101,16 +125,21 @@ export function SubOrganizations() {
               header: 'Actions',
               hideHeader: true,
               cell: (o) => (
-                <Button
-                  className="btn btn-small"
-                  aria-label={`Support ${o.companyName}`}
-                  onPress={() => {
-                    s.startSupport({ id: o.id, name: o.companyName, parentId: parent.id, parentName: parent.name, reason: '' });
-                    navigate('/customers');
-                  }}
-                >
-                  Support
-                </Button>
+                <span className="row-actions">
+                  <Button
+                    className="btn btn-small"
+                    aria-label={`Support ${o.companyName}`}
+                    onPress={() => {
+                      s.startSupport({ id: o.id, name: o.companyName, parentId: parent.id, parentName: parent.name, reason: '' });
+                      navigate('/customers');
+                    }}
+                  >
+                    Support
+                  </Button>
+                  <GuardedButton need="manage-sub-organizations" className="btn btn-small" aria-label={`Reset the admin access of ${o.companyName}`} onPress={() => resetAdmin(o)}>
+                    Reset admin
+                  </GuardedButton>
+                </span>
               ),
             },
           ]}
