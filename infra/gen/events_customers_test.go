@@ -88,6 +88,14 @@ var customerEventCases = map[string]eventCase{
 				t.Errorf("the tenant after unlinking: %+v %v", tn, err)
 			}
 		}},
+	"audit-log-export": {status: http.StatusOK, contentType: "text/csv",
+		after: func(_ context.Context, t *testing.T, _ *sampleEnv, res events.APIGatewayV2HTTPResponse) {
+			rows, err := csv.NewReader(bytes.NewReader(body(t, res))).ReadAll()
+			if err != nil || len(rows) != 2 || !strings.HasPrefix(rows[0][0], "Time (") || rows[1][1] != "settings" ||
+				rows[1][2] != "organization.create" {
+				t.Errorf("export %q: %v", res.Body, err)
+			}
+		}},
 	"customers-export": {status: http.StatusOK, contentType: "text/csv", seed: seedLinkedTenant,
 		after: func(_ context.Context, t *testing.T, _ *sampleEnv, res events.APIGatewayV2HTTPResponse) {
 			rows, err := csv.NewReader(bytes.NewReader(body(t, res))).ReadAll()

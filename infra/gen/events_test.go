@@ -123,6 +123,11 @@ var eventCases = map[string]eventCase{
 			t.Errorf("audit log %v", b)
 		}
 	}},
+	"audit-log-verify": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
+		if b["ok"] != true || b["complete"] != true || field(t, b, "head", "seq") != float64(1) {
+			t.Errorf("verify %v", b)
+		}
+	}},
 	"jobs-get": {status: http.StatusOK, check: func(t *testing.T, b map[string]any) {
 		if b["id"] != templategen.SampleJobID || b["organizationId"] != templategen.SampleOrgID || b["status"] != "queued" {
 			t.Errorf("job %v", b)

@@ -25,12 +25,12 @@ var (
 		Summary: "List the actions held for approval, newest first", Read: fetchApprovals}
 	ApprovalsGet = Route{Method: "GET", Path: "/api/approvals/{approvalId}", Permission: permission.ApproveRequests, Function: "approvals-get",
 		Summary: "Get an action held for approval", Read: fetchApproval}
-	ApprovalsApprove = Route{Method: "POST", Path: "/api/approvals/{approvalId}/approve", Permission: permission.ApproveRequests, Function: "approvals-approve",
+	ApprovalsApprove = Route{Method: "POST", Path: "/api/approvals/{approvalId}/approve", Permission: permission.ApproveRequests, Function: "approvals-approve", Category: audit.Approval,
 		Summary: "Approve a held action, which then happens", Handler: approveHeldAction,
 		// What the four held actions' code paths use: deleting a customer, inviting
 		// (SES) or changing a platform user, removing one (Cognito sign-out).
 		Actions: []string{"dynamodb:ConditionCheckItem", "ses:SendEmail", "cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut"}}
-	ApprovalsReject = Route{Method: "POST", Path: "/api/approvals/{approvalId}/reject", Permission: permission.ApproveRequests, Function: "approvals-reject",
+	ApprovalsReject = Route{Method: "POST", Path: "/api/approvals/{approvalId}/reject", Permission: permission.ApproveRequests, Function: "approvals-reject", Category: audit.Approval,
 		Summary: "Reject a held action, with a reason", Handler: rejectHeldAction}
 )
 
@@ -389,11 +389,12 @@ func (d *Deps) heldPlatformUser(ctx context.Context, id string) (store.TeamEntry
 // expireApprovalsJob is the schedule that marks license orders and held actions
 // still pending past their expiry expired. Its actions are those of
 // store.SystemDueApprovals (a Query on GSI1) and store.ExpireApproval (a consistent
-// GetItem, then a TransactWriteItems that puts the approval and its audit event).
+// GetItem, a BatchGetItem of the audit chain's head, then a TransactWriteItems that
+// puts the approval and its chained audit event).
 func expireApprovalsJob() Job {
 	return Job{Function: "expire-approvals", Kind: "schedule", Schedule: expiryRate,
 		Summary: "Marks the license orders and held actions still pending past their expiry expired, with an audit event each",
-		Actions: []string{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"},
+		Actions: []string{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"},
 		Run: func(ctx context.Context, st *store.Store, now time.Time) (any, error) {
 			return ExpireApprovals(ctx, st, now)
 		}}

@@ -26,9 +26,9 @@ var cognitoProviderActions = []string{
 var (
 	AuthenticationGet = Route{Method: "GET", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-get",
 		Summary: "Get the authentication settings: Entra ID SSO, MFA and session timeout", Handler: getAuthSettings}
-	AuthenticationPut = Route{Method: "PUT", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-put",
+	AuthenticationPut = Route{Method: "PUT", Path: "/api/settings/authentication", Permission: permission.PlatformSettings, Function: "authentication-put", Category: audit.Settings,
 		Summary: "Change SSO, MFA and session timeout", Handler: putAuthSettings}
-	AuthenticationSsoPut = Route{Method: "PUT", Path: "/api/settings/authentication/sso", Permission: permission.PlatformSettings, Function: "authentication-sso-put",
+	AuthenticationSsoPut = Route{Method: "PUT", Path: "/api/settings/authentication/sso", Permission: permission.PlatformSettings, Function: "authentication-sso-put", Category: audit.Settings,
 		Summary: "Set up the organization's own Microsoft Entra ID sign-in", Handler: putSSO, Actions: cognitoProviderActions}
 )
 

@@ -279,3 +279,21 @@ func fixtureHeldAction(t *testing.T, st *store.Store, orgID string) string {
 	}
 	return a.ID
 }
+
+// TestMutatingRoutesHaveAnAuditCategory: every route that changes something (any
+// method but GET) names the audit category of its events, or why it writes none;
+// TestFaultsLeaveWholeChanges checks, on each route's successful request, that the
+// events written carry that category (checkCategories).
+func TestMutatingRoutesHaveAnAuditCategory(t *testing.T) {
+	for _, rt := range api.Routes() {
+		mutating := rt.Method != http.MethodGet
+		switch {
+		case mutating && (rt.Category == "") == (rt.Unaudited == ""):
+			t.Errorf("route %s changes something: it needs exactly one of Category and Unaudited", rt.Pattern())
+		case mutating && rt.Category != "" && !rt.Category.Valid():
+			t.Errorf("route %s has category %q, which is not one of %v", rt.Pattern(), rt.Category, audit.Categories())
+		case !mutating && (rt.Category != "" || rt.Unaudited != ""):
+			t.Errorf("route %s changes nothing but declares an audit category", rt.Pattern())
+		}
+	}
+}

@@ -32,23 +32,23 @@ var (
 		Summary: "Summary cards of a customer: users, licenses, security score, counts and recent activity", Read: fetchOverview}
 	CustomersContactsList = Route{Method: "GET", Path: customerPath + "/contacts", Permission: permission.ViewData, Function: "customers-contacts-list",
 		Summary: "List a customer's additional contacts in escalation order", Read: fetchContacts}
-	CustomersContactsCreate = Route{Method: "POST", Path: customerPath + "/contacts", Permission: permission.ManageCustomers, Function: "customers-contacts-create",
+	CustomersContactsCreate = Route{Method: "POST", Path: customerPath + "/contacts", Permission: permission.ManageCustomers, Function: "customers-contacts-create", Category: audit.Customer,
 		Summary: "Add a contact to a customer's escalation path", Handler: createContact}
-	CustomersContactsUpdate = Route{Method: "PUT", Path: customerPath + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-update",
+	CustomersContactsUpdate = Route{Method: "PUT", Path: customerPath + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-update", Category: audit.Customer,
 		Summary: "Update a customer's contact", Handler: updateContact}
-	CustomersContactsDelete = Route{Method: "DELETE", Path: customerPath + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-delete",
+	CustomersContactsDelete = Route{Method: "DELETE", Path: customerPath + "/contacts/{contactId}", Permission: permission.ManageCustomers, Function: "customers-contacts-delete", Category: audit.Customer,
 		Summary: "Delete a customer's contact", Handler: deleteContact, Actions: []string{"dynamodb:DeleteItem"}}
 	CustomersTicketsList = Route{Method: "GET", Path: customerPath + "/tickets", Permission: permission.ViewData, Function: "customers-tickets-list",
 		Summary: "List a customer's tickets, newest first", Read: fetchTickets}
-	CustomersTicketsCreate = Route{Method: "POST", Path: customerPath + "/tickets", Permission: permission.ManageCustomers, Function: "customers-tickets-create",
+	CustomersTicketsCreate = Route{Method: "POST", Path: customerPath + "/tickets", Permission: permission.ManageCustomers, Function: "customers-tickets-create", Category: audit.Customer,
 		Summary: "Open a ticket for a customer", Handler: createTicket}
 	CustomersTicketsGet = Route{Method: "GET", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ViewData, Function: "customers-tickets-get",
 		Summary: "Get a customer's ticket", Read: fetchTicket}
-	CustomersTicketsUpdate = Route{Method: "PUT", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ManageCustomers, Function: "customers-tickets-update",
+	CustomersTicketsUpdate = Route{Method: "PUT", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ManageCustomers, Function: "customers-tickets-update", Category: audit.Customer,
 		Summary: "Update a customer's ticket", Handler: updateTicket}
 	CustomersDocumentsList = Route{Method: "GET", Path: customerPath + "/documents", Permission: permission.ViewData, Function: "customers-documents-list",
 		Summary: "List a customer's documents, newest first", Read: fetchDocuments}
-	CustomersDocumentsCreate = Route{Method: "POST", Path: customerPath + "/documents", Permission: permission.ManageCustomers, Function: "customers-documents-create",
+	CustomersDocumentsCreate = Route{Method: "POST", Path: customerPath + "/documents", Permission: permission.ManageCustomers, Function: "customers-documents-create", Category: audit.Customer,
 		Summary: "Add a document to a customer: returns a presigned URL to upload its bytes to", Handler: createDocument,
 		Actions: []string{"s3:PutObject"}}
 	CustomersDocumentsGet = Route{Method: "GET", Path: customerPath + "/documents/{documentId}", Permission: permission.ViewData, Function: "customers-documents-get",
@@ -56,7 +56,7 @@ var (
 		// HeadObject needs s3:GetObject, and s3:ListBucket for S3 to answer 404 (not 403)
 		// for bytes not uploaded yet.
 		Actions: []string{"s3:GetObject", "s3:ListBucket"}}
-	CustomersDocumentsDelete = Route{Method: "DELETE", Path: customerPath + "/documents/{documentId}", Permission: permission.ManageCustomers, Function: "customers-documents-delete",
+	CustomersDocumentsDelete = Route{Method: "DELETE", Path: customerPath + "/documents/{documentId}", Permission: permission.ManageCustomers, Function: "customers-documents-delete", Category: audit.Customer,
 		Summary: "Delete a customer's document and its stored bytes", Handler: deleteDocument,
 		Actions: []string{"dynamodb:DeleteItem", "s3:DeleteObject"}}
 	CustomersActivityList = Route{Method: "GET", Path: customerPath + "/activity", Permission: permission.ViewData, Function: "customers-activity-list",

@@ -23,17 +23,17 @@ import (
 var (
 	CustomersList = Route{Method: "GET", Path: "/api/msp-portal/customers", Permission: permission.ViewData, Function: "customers-list",
 		Summary: "List all customers with summary data", Read: fetchCustomers}
-	CustomersCreate = Route{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create",
+	CustomersCreate = Route{Method: "POST", Path: "/api/msp-portal/customers", Permission: permission.ManageCustomers, Function: "customers-create", Category: audit.Customer,
 		Summary: "Create a new customer record", Handler: createCustomer}
 	CustomersGet = Route{Method: "GET", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ViewData, Function: "customers-get",
 		Summary: "Get customer details including associated tenants", Read: fetchCustomer}
-	CustomersUpdate = Route{Method: "PUT", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ManageCustomers, Function: "customers-update",
+	CustomersUpdate = Route{Method: "PUT", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.ManageCustomers, Function: "customers-update", Category: audit.Customer,
 		Summary: "Update customer information", Handler: updateCustomer, Actions: []string{"dynamodb:DeleteItem"}}
-	CustomersDelete = Route{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.DeleteCustomers, Function: "customers-delete",
+	CustomersDelete = Route{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}", Permission: permission.DeleteCustomers, Function: "customers-delete", Category: audit.Customer,
 		Summary: "Delete customer (must have no associated tenants)", Handler: deleteCustomer, Actions: []string{"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}}
-	CustomersTenantsAssociate = Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/tenants", Permission: permission.ManageCustomers, Function: "customers-tenants-associate",
+	CustomersTenantsAssociate = Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/tenants", Permission: permission.ManageCustomers, Function: "customers-tenants-associate", Category: audit.Tenant,
 		Summary: "Associate a tenant with this customer", Handler: associateTenant}
-	CustomersTenantsUnlink = Route{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "customers-tenants-unlink",
+	CustomersTenantsUnlink = Route{Method: "DELETE", Path: "/api/msp-portal/customers/{customerId}/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "customers-tenants-unlink", Category: audit.Tenant,
 		Summary: "Remove a tenant's association with this customer", Handler: unlinkTenant, Actions: []string{"dynamodb:DeleteItem"}}
 )
 

@@ -28,7 +28,7 @@ const KindCustomerImport = "customer-import"
 func init() { jobs.Register(KindCustomerImport, runCustomerImport) }
 
 var CustomersImport = Route{Method: "POST", Path: "/api/msp-portal/customers/import", Permission: permission.ManageCustomers,
-	Function: "customers-import", Summary: "Import customers from a CSV file, as a job",
+	Function: "customers-import", Category: audit.Customer, Summary: "Import customers from a CSV file, as a job",
 	Handler: importCustomers, Actions: []string{"sqs:SendMessage"}, MaxBody: customerimport.MaxBytes}
 
 // importBatch rows are written concurrently between checkpoints.

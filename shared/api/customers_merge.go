@@ -21,7 +21,7 @@ const KindCustomerMerge = "customer-merge"
 func init() { jobs.Register(KindCustomerMerge, runCustomerMerge) }
 
 var CustomersMerge = Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/merge", Permission: permission.DeleteCustomers,
-	Function: "customers-merge", Summary: "Merge a duplicate customer into this one, as a job",
+	Function: "customers-merge", Category: audit.Customer, Summary: "Merge a duplicate customer into this one, as a job",
 	Handler: mergeCustomers, Actions: []string{"sqs:SendMessage"}}
 
 type mergeInput struct {
@@ -146,7 +146,8 @@ func runCustomerMerge(ctx context.Context, env *jobs.Env, job *jobs.Job) error {
 				return jobs.Retry(err)
 			}
 			for _, t := range src.Tenants {
-				ev := audit.New(ctx, org, audit.Tenant, "tenant.move", fmt.Sprintf("moved tenant %s to the merged customer", t.DisplayName))
+				// A step of the merge, so in the merge route's category (customer).
+				ev := audit.New(ctx, org, audit.Customer, "tenant.move", fmt.Sprintf("moved tenant %s to the merged customer", t.DisplayName))
 				ev.Targets = audit.Targets{CustomerIDs: []string{p.SourceID, p.TargetID}, TenantIDs: []string{t.ID}}
 				if err := st.MoveTenant(ctx, org, t.ID, p.SourceID, p.TargetID, ev); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return jobs.Retry(err)

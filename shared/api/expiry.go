@@ -27,6 +27,8 @@ func expireInvitationsJob() Job {
 		Summary: "Marks the invitations past their expiry expired, with an audit event each",
 		Actions: []string{
 			"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem",
+			// The event's chain: its head read with the organization (BatchGetItem).
+			"dynamodb:BatchGetItem",
 		},
 		Run: func(ctx context.Context, st *store.Store, now time.Time) (any, error) {
 			return ExpireInvitations(ctx, st, now)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 )
 
@@ -313,6 +315,7 @@ func checkTable(t *testing.T, s tableSnapshot) {
 			bad("organization %s without a member epoch", pk)
 		}
 	}
+	problems = append(problems, chainProblems(t, s)...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		t.Fatalf("the table disagrees with itself:\n  %s", strings.Join(problems, "\n  "))
@@ -361,5 +364,110 @@ func checkEpochs(t *testing.T, before, after tableSnapshot) {
 		if moved := num(a, "memberEpoch") - was; moved != writes[pkOf(k)] && !(was == 0 && moved == 1) {
 			t.Fatalf("organization %s: member epoch moved by %d for %d membership writes", pkOf(k), moved, writes[pkOf(k)])
 		}
+	}
+}
+
+// chainProblems checks each organization's audit hash chain in the table: from its
+// checkpoint, the events follow each other by seq with no gap and no fork (one event
+// per seq), each names the previous event's hash and hashes to its own, and the head
+// names the last one.
+func chainProblems(t *testing.T, s tableSnapshot) []string {
+	var out []string
+	type chain struct {
+		head, checkpoint *snapItem
+		events           map[string]snapItem // by sort key
+	}
+	chains := map[string]*chain{}
+	of := func(pk string) *chain {
+		if chains[pk] == nil {
+			chains[pk] = &chain{events: map[string]snapItem{}}
+		}
+		return chains[pk]
+	}
+	for k, it := range s {
+		switch it.typ {
+		case "AuditEvent":
+			of(pkOf(k)).events[skOf(k)] = it
+		case "AuditChainHead":
+			of(pkOf(k)).head = &it
+		case "AuditCheckpoint":
+			of(pkOf(k)).checkpoint = &it
+		}
+	}
+	for pk, c := range chains {
+		if c.head == nil || c.checkpoint == nil {
+			out = append(out, fmt.Sprintf("audit partition %s has events without a chain head and checkpoint", pk))
+			continue
+		}
+		prevSeq, prevHash := num(*c.checkpoint, "seq"), fmt.Sprint(c.checkpoint.raw["hash"])
+		after := fmt.Sprint(c.checkpoint.raw["afterSk"])
+		sks := make([]string, 0, len(c.events))
+		for sk := range c.events {
+			if sk > after {
+				sks = append(sks, sk)
+			}
+		}
+		sort.Strings(sks)
+		for _, sk := range sks {
+			var ev audit.Event
+			decodeItem(t, c.events[sk], &ev)
+			h, err := audit.CanonicalHash(ev)
+			switch {
+			case ev.Seq != prevSeq+1:
+				out = append(out, fmt.Sprintf("audit chain %s: event %s has seq %d after %d (a gap or a fork)", pk, ev.ID, ev.Seq, prevSeq))
+			case ev.PrevHash != prevHash:
+				out = append(out, fmt.Sprintf("audit chain %s: event %d names another previous hash", pk, ev.Seq))
+			case err != nil || h != ev.Hash:
+				out = append(out, fmt.Sprintf("audit chain %s: event %d does not hash to its hash (%v)", pk, ev.Seq, err))
+			}
+			prevSeq, prevHash = ev.Seq, ev.Hash
+		}
+		if num(*c.head, "seq") != prevSeq || fmt.Sprint(c.head.raw["hash"]) != prevHash {
+			out = append(out, fmt.Sprintf("audit chain %s: the head (%d) is not the last event (%d)", pk, num(*c.head, "seq"), prevSeq))
+		}
+	}
+	return out
+}
+
+// checkCategories: the events a successful request of a mutating route wrote (its
+// jobs' included) all carry the route's audit category, a route declared unaudited
+// writes none, and an action taken while supporting a sub-organization says so.
+// heldRoutes are the routes whose change an organization can hold for approval, and
+// heldCategories their audit categories.
+var heldRoutes, heldCategories = func() (map[string]bool, map[audit.Category]bool) {
+	routes, categories := map[string]bool{}, map[audit.Category]bool{}
+	for _, rt := range []api.Route{api.AuthenticationPut, api.CustomersDelete, api.PlatformUsersInvite, api.PlatformUsersUpdate, api.PlatformUsersRemove} {
+		routes[rt.Function], categories[rt.Category] = true, true
+	}
+	return routes, categories
+}()
+
+func checkCategories(t *testing.T, rt api.Route, supporting bool, before, after tableSnapshot) {
+	t.Helper()
+	n := 0
+	for k, it := range after {
+		if _, ok := before[k]; ok || it.typ != "AuditEvent" {
+			continue
+		}
+		n++
+		var ev audit.Event
+		decodeItem(t, it, &ev)
+		switch {
+		case rt.Unaudited != "":
+			t.Errorf("route %s is declared unaudited but wrote %s (%s)", rt.Pattern(), ev.Action, ev.Category)
+		case ev.Category == rt.Category:
+		case rt.Function == api.ApprovalsApprove.Function && heldCategories[ev.Category]:
+			// Approving carries out the held change, whose own events keep its route's category.
+		case ev.Category == audit.Approval && heldRoutes[rt.Function]:
+			// A held route's request for approval.
+		default:
+			t.Errorf("route %s (category %s) wrote %s in category %q", rt.Pattern(), rt.Category, ev.Action, ev.Category)
+		}
+		if supporting && ev.OnBehalfOf == nil {
+			t.Errorf("route %s, supporting a sub-organization, wrote %s without onBehalfOf", rt.Pattern(), ev.Action)
+		}
+	}
+	if rt.Category != "" && n == 0 {
+		t.Errorf("route %s (category %s) wrote no audit event", rt.Pattern(), rt.Category)
 	}
 }

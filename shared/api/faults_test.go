@@ -606,6 +606,8 @@ func (s *faultSuite) run(t *testing.T) int {
 	}
 	if !succeeded {
 		success = nil // no user pool here: nothing to change
+	} else {
+		checkCategories(t, s.rt, strings.Contains(s.variant.name, "supporting"), before, after)
 	}
 	keyed := req.Headers[api.HeaderIdempotencyKey] != ""
 	if keyed {

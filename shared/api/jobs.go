@@ -38,6 +38,7 @@ func jobWorker() Job {
 			"dynamodb:GetItem", "dynamodb:Query",
 			"dynamodb:PutItem", "dynamodb:UpdateItem",
 			"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", // a merge moves items and deletes the source
+			"dynamodb:BatchGetItem", // the audit chain heads its events extend
 		}}
 }
 

@@ -20,16 +20,16 @@ import (
 
 // Routes: seed 000's license orders, which a Technician places "with approval".
 var (
-	LicenseOrdersCreate = Route{Method: "POST", Path: "/api/msp-portal/license-orders", Permission: permission.OrderLicenses, Function: "license-orders-create",
+	LicenseOrdersCreate = Route{Method: "POST", Path: "/api/msp-portal/license-orders", Permission: permission.OrderLicenses, Function: "license-orders-create", Category: audit.LicenseOrder,
 		Summary: "Order licenses for a tenant: approved at once, or pending an Administrator's approval", Handler: createLicenseOrder,
 		Actions: []string{"ses:SendEmail"}}
 	LicenseOrdersList = Route{Method: "GET", Path: "/api/msp-portal/license-orders", Permission: permission.ViewData, Function: "license-orders-list",
 		Summary: "List license orders and their status, newest first", Read: fetchLicenseOrders}
 	LicenseOrdersGet = Route{Method: "GET", Path: "/api/msp-portal/license-orders/{orderId}", Permission: permission.ViewData, Function: "license-orders-get",
 		Summary: "Get a license order", Read: fetchLicenseOrder}
-	LicenseOrdersApprove = Route{Method: "POST", Path: "/api/msp-portal/license-orders/{orderId}/approve", Permission: permission.ApproveRequests, Function: "license-orders-approve",
+	LicenseOrdersApprove = Route{Method: "POST", Path: "/api/msp-portal/license-orders/{orderId}/approve", Permission: permission.ApproveRequests, Function: "license-orders-approve", Category: audit.LicenseOrder,
 		Summary: "Approve a pending license order: its licenses are added to the tenant", Handler: approveLicenseOrder}
-	LicenseOrdersReject = Route{Method: "POST", Path: "/api/msp-portal/license-orders/{orderId}/reject", Permission: permission.ApproveRequests, Function: "license-orders-reject",
+	LicenseOrdersReject = Route{Method: "POST", Path: "/api/msp-portal/license-orders/{orderId}/reject", Permission: permission.ApproveRequests, Function: "license-orders-reject", Category: audit.LicenseOrder,
 		Summary: "Reject a pending license order, with a reason", Handler: rejectLicenseOrder}
 )
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -42,6 +43,14 @@ type Route struct {
 	// fetch runs concurrently with resolving the caller's access, so the read costs one
 	// round trip; its result is used only once the caller is authorized.
 	Read Fetch
+	// Category, on a route that changes something (any method but GET), is the audit
+	// category of every event it writes (its jobs' included). Actions taken while
+	// supporting a sub-organization keep their category and carry onBehalfOf; the
+	// support filter selects them.
+	Category audit.Category
+	// Unaudited, on a route that changes something yet writes no audit event, says
+	// why; exactly one of Category and Unaudited is set on such a route.
+	Unaudited string
 	// SizeReason, when set, is why the function's binary may exceed the size target of
 	// `make bench` (1.5× a minimal Lambda on the table): the large library it must link.
 	SizeReason string

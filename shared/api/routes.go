@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -21,6 +22,7 @@ func Routes() []Route {
 		sessionRoutes(),
 		licenseOrderRoutes(),
 		approvalRoutes(),
+		auditLogRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -33,20 +35,20 @@ var (
 		Summary: "The OpenAPI document of this API", Handler: openAPIDocument}
 	MeGet = Route{Method: "GET", Path: "/api/me", Permission: permission.Authenticated, Function: "me-get",
 		Summary: "The caller, their active organization and the organizations they can access", Handler: getMe}
-	MeActiveOrganizationPut = Route{Method: "PUT", Path: "/api/me/active-organization", Permission: permission.Authenticated, Function: "me-active-organization-put",
+	MeActiveOrganizationPut = Route{Method: "PUT", Path: "/api/me/active-organization", Permission: permission.Authenticated, Function: "me-active-organization-put", Unaudited: "a personal preference of the caller's (which organization the console opens), no change to any organization",
 		Summary: "Switch the active organization", Handler: putActiveOrganization}
 	OrganizationsList = Route{Method: "GET", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-list",
 		Summary: "The organizations the caller can access", Handler: listOrganizations}
-	OrganizationsCreate = Route{Method: "POST", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-create",
+	OrganizationsCreate = Route{Method: "POST", Path: "/api/organizations", Permission: permission.Authenticated, Function: "organizations-create", Category: audit.Settings,
 		Summary: "Create an organization; the caller becomes its Owner", Handler: createOrganization}
-	OrganizationsRename = Route{Method: "PUT", Path: "/api/organizations/{orgId}", Permission: permission.RenameOrganization, Function: "organizations-rename",
+	OrganizationsRename = Route{Method: "PUT", Path: "/api/organizations/{orgId}", Permission: permission.RenameOrganization, Function: "organizations-rename", Category: audit.Settings,
 		OrgParam: "orgId", Summary: "Rename an organization", Handler: renameOrganization}
 	ProfileGet = Route{Method: "GET", Path: "/api/msp-portal/settings/profile", Permission: permission.ViewData, Function: "profile-get",
 		Summary: "Get organization profile", Handler: getProfile}
-	ProfilePut = Route{Method: "PUT", Path: "/api/msp-portal/settings/profile", Permission: permission.PlatformSettings, Function: "profile-put",
+	ProfilePut = Route{Method: "PUT", Path: "/api/msp-portal/settings/profile", Permission: permission.PlatformSettings, Function: "profile-put", Category: audit.Settings,
 		Summary: "Update organization profile", Handler: putProfile}
 	AuditLogList = Route{Method: "GET", Path: "/api/audit-log", Permission: permission.ViewAuditLog, Function: "audit-log-list",
-		Summary: "Page through the organization's audit events, newest first", Read: fetchAuditLog}
+		Summary: "Page through the organization's audit events, newest first, filtered by category, actor, target and time", Read: fetchAuditLog}
 )
 
 // foundationRoutes are the organizations, the profile, the audit log and the document.
@@ -59,6 +61,7 @@ func Jobs() []Job {
 	return []Job{
 		jobWorker(),
 		expireInvitationsJob(),
+		auditCheckpointsJob(),
 		postAuthenticationJob(),
 		preTokenGenerationJob(),
 		expireApprovalsJob(),

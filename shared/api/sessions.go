@@ -23,7 +23,7 @@ import (
 // (a consistent GetItem of the marker, a Query of the memberships on GSI1, one
 // TransactWriteItems of Puts, and for a user in more organizations than a transaction
 // holds further PutItems and an UpdateItem) are all among AuthActions.
-var SessionsCreate = Route{Method: "POST", Path: "/api/sessions", Permission: permission.Authenticated, Function: "sessions-create",
+var SessionsCreate = Route{Method: "POST", Path: "/api/sessions", Permission: permission.Authenticated, Function: "sessions-create", Category: audit.SignIn,
 	Summary: "Record the caller's sign-in, once per session, in the audit log of each of their organizations", Handler: createSession}
 
 // sessionRoutes are the sign-in's.
@@ -106,12 +106,13 @@ const TriggerPostAuthentication = "PostAuthentication"
 
 // postAuthenticationJob records every successful authentication in the audit log of
 // each organization the user belongs to. Its actions: the identity's GetItem, the
-// memberships' Query on GSI1 and TransactWriteItems of event Puts. It never needs the
+// memberships' Query on GSI1, the chain heads' BatchGetItem and TransactWriteItems of
+// event Puts. It never needs the
 // user pool, so nothing of it refers to the pool, which refers to it.
 func postAuthenticationJob() Job {
 	return Job{Function: "cognito-post-authentication", Kind: KindCognitoTrigger, Trigger: TriggerPostAuthentication,
 		Summary: "Records each successful sign-in to the user pool in the audit log of every organization of the user",
-		Actions: []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+		Actions: []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchGetItem"},
 		PostAuthentication: func(ctx context.Context, st *store.Store, ev events.CognitoEventUserPoolsPostAuthentication) (int, error) {
 			return RecordAuthentication(ctx, st, ev)
 		}}

@@ -26,7 +26,7 @@ import (
 // SubOrganizationsCreate creates a sub-organization with its default admin (seed 004's
 // "Add Child Organization"), after a fresh sign-in.
 var SubOrganizationsCreate = Route{Method: "POST", Path: "/api/msp-admin/sub-organizations", Permission: permission.ManageSubOrgs,
-	Function: "sub-organizations-create", FreshSignIn: true, Handler: createSubOrganization,
+	Function: "sub-organizations-create", Category: audit.Settings, FreshSignIn: true, Handler: createSubOrganization,
 	Summary: "Create a sub-organization with its default admin",
 	Actions: []string{"dynamodb:ConditionCheckItem", "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser",
 		"cognito-idp:AdminSetUserPassword", "ses:SendEmail"}}
@@ -44,7 +44,7 @@ var SubOrganizationsGet = Route{Method: "GET", Path: "/api/msp-admin/sub-organiz
 // SubOrganizationsAdminsReset re-issues a sub-organization admin's access, after a
 // fresh sign-in.
 var SubOrganizationsAdminsReset = Route{Method: "POST", Path: "/api/msp-admin/sub-organizations/{subOrgId}/admins/{userId}/reset",
-	Permission: permission.ManageSubOrgs, Function: "sub-organizations-admins-reset", FreshSignIn: true, Handler: resetSubOrganizationAdmin,
+	Permission: permission.ManageSubOrgs, Function: "sub-organizations-admins-reset", Category: audit.UserManagement, FreshSignIn: true, Handler: resetSubOrganizationAdmin,
 	Summary: "Re-issue a sub-organization admin's access: a new temporary password, or a new invitation",
 	Actions: []string{"dynamodb:ConditionCheckItem", "cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword", "ses:SendEmail"}}
 

@@ -24,22 +24,22 @@ import (
 var (
 	PlatformUsersList = Route{Method: "GET", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-list",
 		Summary: "List all platform users: members and pending invitations", Read: fetchTeam}
-	PlatformUsersInvite = Route{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite",
+	PlatformUsersInvite = Route{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite", Category: audit.UserManagement,
 		Summary: "Invite new platform user", Handler: invitePlatformUser, Actions: []string{"dynamodb:ConditionCheckItem", "ses:SendEmail"}}
-	PlatformUsersUpdate = Route{Method: "PUT", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-update",
+	PlatformUsersUpdate = Route{Method: "PUT", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-update", Category: audit.UserManagement,
 		Summary: "Update user role and access", Handler: updatePlatformUser}
-	PlatformUsersRemove = Route{Method: "DELETE", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-remove",
+	PlatformUsersRemove = Route{Method: "DELETE", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-remove", Category: audit.UserManagement,
 		Summary: "Remove platform user, or revoke their invitation", Handler: removePlatformUser,
 		Actions: []string{"dynamodb:DeleteItem", "cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut"}}
-	PlatformUsersResend = Route{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend",
+	PlatformUsersResend = Route{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend", Category: audit.UserManagement,
 		Summary: "Resend an invitation with a new link, valid for 7 more days", Handler: resendInvitation,
 		Actions: []string{"dynamodb:DeleteItem", "ses:SendEmail"}}
 	PlatformUsersAccess = Route{Method: "GET", Path: "/api/settings/platform-users/{id}/access", Permission: permission.ManagePlatformUsers, Function: "platform-users-access",
 		Summary: "Explain whether a platform user may use a permission, on a tenant", Handler: explainAccess}
-	InvitationsLookup = Route{Method: "POST", Path: "/api/invitations/lookup", Permission: permission.Public, Function: "invitations-lookup",
+	InvitationsLookup = Route{Method: "POST", Path: "/api/invitations/lookup", Permission: permission.Public, Function: "invitations-lookup", Unaudited: "reads an invitation by its token; changes nothing",
 		Summary: "What an invitation offers: organization, inviter, role and expiry", Handler: lookupInvitation,
 		Actions: []string{"dynamodb:GetItem"}}
-	InvitationsAccept = Route{Method: "POST", Path: "/api/invitations/accept", Permission: permission.Authenticated, Function: "invitations-accept",
+	InvitationsAccept = Route{Method: "POST", Path: "/api/invitations/accept", Permission: permission.Authenticated, Function: "invitations-accept", Category: audit.UserManagement,
 		Summary: "Accept an invitation sent to the caller's email", Handler: acceptInvitation,
 		Actions: []string{"dynamodb:DeleteItem"}}
 )

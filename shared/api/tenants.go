@@ -19,11 +19,11 @@ import (
 var (
 	TenantsList = Route{Method: "GET", Path: "/api/msp-portal/tenants", Permission: permission.ViewData, Function: "tenants-list",
 		Summary: "List the organization's Microsoft 365 tenants", Read: fetchTenants}
-	TenantsCreate = Route{Method: "POST", Path: "/api/msp-portal/tenants", Permission: permission.ManageCustomers, Function: "tenants-create",
+	TenantsCreate = Route{Method: "POST", Path: "/api/msp-portal/tenants", Permission: permission.ManageCustomers, Function: "tenants-create", Category: audit.Tenant,
 		Summary: "Register a Microsoft 365 tenant", Handler: createTenant}
 	TenantsGet = Route{Method: "GET", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ViewData, Function: "tenants-get",
 		Summary: "Get a tenant", Read: fetchTenant}
-	TenantsUpdate = Route{Method: "PUT", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "tenants-update",
+	TenantsUpdate = Route{Method: "PUT", Path: "/api/msp-portal/tenants/{tenantId}", Permission: permission.ManageCustomers, Function: "tenants-update", Category: audit.Tenant,
 		Summary: "Update a tenant", Handler: updateTenant, Actions: []string{"dynamodb:DeleteItem"}}
 )
 

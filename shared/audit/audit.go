@@ -4,6 +4,11 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -90,6 +95,33 @@ type Event struct {
 	Client           *Client   `json:"client,omitempty"`
 	IdentityProvider string    `json:"identityProvider,omitempty"`
 	At               time.Time `json:"at"`
+	// Seq, PrevHash and Hash chain the organization's events (tamper evidence): Seq
+	// counts them from 1, PrevHash is the previous event's Hash ("" before the first),
+	// and Hash is the SHA-256 of the event's canonical form (CanonicalHash). The store
+	// assigns them in the transaction that writes the event.
+	Seq      int64  `json:"seq,omitempty"`
+	PrevHash string `json:"prevHash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
+}
+
+// CanonicalHash is the hex SHA-256 of ev's canonical form: its JSON encoding as
+// encoding/json writes it (fields in the declaration order above, object keys of
+// change values sorted, times in RFC 3339 with nanoseconds), with Hash left out and
+// every other field, Seq and PrevHash included. The store hashes the event as it
+// reads back from its item, so the hash covers exactly what is stored.
+func CanonicalHash(ev Event) (string, error) {
+	ev.Hash = ""
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("encode event %s: %w", ev.ID, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Valid reports whether c is one of the categories.
+func (c Category) Valid() bool {
+	return slices.Contains(Categories(), c)
 }
 
 // Origin is what the request knows about who acts and from where.

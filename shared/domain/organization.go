@@ -14,6 +14,16 @@ const (
 	PlanProfessional = "professional"
 )
 
+// AuditRetention is how long an organization's audit events are kept on plan: the
+// one place the retention per plan is defined. An unknown plan keeps the free plan's.
+// A sub-organization is on its parent's plan (its Plan field holds it).
+func AuditRetention(plan string) time.Duration {
+	if plan == PlanProfessional {
+		return 365 * 24 * time.Hour
+	}
+	return 90 * 24 * time.Hour
+}
+
 // User is one person: one verified email address.
 type User struct {
 	ID    string `json:"id"`

@@ -292,12 +292,8 @@ func (s *Store) DecisionRider(next domain.Approval, read *domain.Approval, ev *a
 		conflict: problem.Conflictf("approval-not-pending", "this request was decided or changed meanwhile; reload it")}
 	if ev != nil {
 		ev.OrganizationID = next.OrganizationID
-		// Sized on a copy: the event's id and time are assigned when it is written.
-		its, err := s.auditItems(&audit.Event{OrganizationID: ev.OrganizationID, Targets: ev.Targets, ID: "size", At: s.now()})
-		if err != nil {
-			return nil, err
-		}
-		r.events, r.size = []*audit.Event{ev}, 1+len(its)
+		// The event's chain items: itself, its copies and the heads.
+		r.events, r.size = []*audit.Event{ev}, 1+chainItemCount(*ev)
 	}
 	return r, nil
 }

@@ -527,18 +527,9 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Custo
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)}})
 		}
 		e := ev
-		audits, err := s.auditItems(&e)
-		if err != nil {
-			return err
-		}
-		for _, it := range audits {
-			if pkv, _ := it.Put.Item[AttrPK].(*types.AttributeValueMemberS); pkv == nil || pkv.Value != pk {
-				items = append(items, it)
-			}
-		}
-		// Room for the idempotency record a keyed request adds, and for an approval's
-		// decision when the delete is an approved request.
-		room := maxTransactItems - reservedItems(ctx) - len(items)
+		// Room for the event's chain items, the idempotency record a keyed request adds,
+		// and an approval's decision when the delete is an approved request.
+		room := maxTransactItems - reservedItems(ctx) - len(items) - chainItemCount(e)
 		var rest []map[string]types.AttributeValue
 		if len(children) > room {
 			children, rest = children[:room], children[room:]
@@ -546,7 +537,8 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Custo
 		for _, k := range children {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: k}})
 		}
-		err = s.transact(ctx, items)
+		// The event's activity copy would go into the partition being deleted.
+		err = s.transactWith(ctx, items, txOptions{noCopiesIn: pk}, &e)
 		var te *TxError
 		if errors.As(err, &te) && te.ConditionFailed(0) {
 			continue // a tenant, contact, ticket or document came or went: read again

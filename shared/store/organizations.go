@@ -358,8 +358,16 @@ func (s *Store) decodeAccess(items []map[string]types.AttributeValue, snapshot b
 // keys are still left after the retryer's number of attempts, the error is transient
 // (a 503 with Retry-After).
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	return s.batchGetWith(ctx, keys, false)
+}
+
+// maxBatchGetKeys is DynamoDB's limit on the keys of one BatchGetItem.
+const maxBatchGetKeys = 100
+
+// batchGetWith is batchGet, with strongly consistent reads when consistent is set.
+func (s *Store) batchGetWith(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool) ([]map[string]types.AttributeValue, error) {
 	var out []map[string]types.AttributeValue
-	pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+	pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
 	for attempt := 0; len(pending) > 0 && len(pending[s.table].Keys) > 0; attempt++ {
 		if attempt >= awsconfig.DefaultRetry.MaxAttempts {
 			return nil, errUnprocessed("batch get")
@@ -427,35 +435,6 @@ func (s *Store) ListMemberships(ctx context.Context, userID string, page Page) (
 		}
 	}
 	return members, orgs, encodeCursor(out.LastEvaluatedKey), nil
-}
-
-// ListAudit returns one page of an organization's audit events, newest first.
-func (s *Store) ListAudit(ctx context.Context, orgID string, page Page) ([]audit.Event, string, error) {
-	if orgID == "" {
-		return nil, "", ErrNoOrganization
-	}
-	pk := orgPartition(orgID, "AUDIT")
-	start, err := decodeCursor(page.Cursor, AttrPK, pk, AttrPK, AttrSK)
-	if err != nil {
-		return nil, "", err
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(page.limit()), ExclusiveStartKey: start,
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list audit of %s: %w", orgID, err)
-	}
-	events := make([]audit.Event, 0, len(out.Items))
-	for _, it := range out.Items {
-		var ev audit.Event
-		if err := decode(it, &ev); err != nil {
-			return nil, "", err
-		}
-		events = append(events, ev)
-	}
-	return events, encodeCursor(out.LastEvaluatedKey), nil
 }
 
 // DeleteMember removes a membership with its audit event; see RemoveMember.

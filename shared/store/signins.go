@@ -35,6 +35,9 @@ type SignIn struct {
 	// Complete is false while a sign-in in more organizations than one transaction
 	// holds is being written; a later call of the same session writes the rest.
 	Complete bool `json:"complete"`
+	// FirstOrganizations, on an incomplete sign-in, are the organizations whose events
+	// the first transaction wrote with the marker.
+	FirstOrganizations []string `json:"firstOrganizations,omitempty"`
 }
 
 const prefixSignIn = "SIGNIN#"
@@ -81,10 +84,14 @@ func (s *Store) RecordSignIn(ctx context.Context, in SignIn, event func(SignIn) 
 	}
 	in.SignedInAt = s.now()
 	in.Organizations = len(orgs)
-	// The first transaction holds the marker, and room for the request's idempotency
-	// record (store.transact adds it).
-	first := min(len(orgs), maxTransactItems-2)
+	// The first transaction holds the marker, each organization's chained event (with
+	// its copies and chain head), and room for the request's idempotency record
+	// (store.transact adds it).
+	first := min(len(orgs), (maxTransactItems-2)/signInItemsPerOrganization)
 	in.Complete = first == len(orgs)
+	if !in.Complete {
+		in.FirstOrganizations = orgs[:first]
+	}
 	marker, err := s.signInPut(in)
 	if err != nil {
 		return SignIn{}, false, err
@@ -108,22 +115,37 @@ func (s *Store) RecordSignIn(ctx context.Context, in SignIn, event func(SignIn) 
 }
 
 // finishSignIn writes the sign-in events a recording has not written yet, in the
-// organizations the user is a member of now, then marks the marker complete. The
-// events' keys are those of the first attempt, so those written already fail their
-// condition and are skipped.
+// organizations the user is a member of now, then marks the marker complete. Each
+// organization's event beyond the first transaction is written with a marker of its
+// own (USER#<userId>, SIGNIN#<sessionId>#ORG#<orgId>) under attribute_not_exists, so a
+// repeat skips those written already (the event's key cannot tell: its time follows
+// its organization's chain).
 func (s *Store) finishSignIn(ctx context.Context, rec SignIn, event func(SignIn) audit.Event) (SignIn, bool, error) {
 	orgs, err := s.memberOrganizationIDs(ctx, rec.UserID)
 	if err != nil {
 		return SignIn{}, false, err
 	}
-	for _, ev := range signInEvents(rec, orgs, event) {
-		put, err := s.auditItem(ev)
+	first := map[string]bool{}
+	for _, id := range rec.FirstOrganizations {
+		first[id] = true
+	}
+	var rest []string
+	for _, id := range orgs {
+		if !first[id] {
+			rest = append(rest, id)
+		}
+	}
+	for _, ev := range signInEvents(rec, rest, event) {
+		marker, err := item(map[string]string{"organizationId": ev.OrganizationID}, "SignInOrganization", userPK(rec.UserID),
+			prefixSignIn+rec.SessionID+"#ORG#"+ev.OrganizationID,
+			map[string]types.AttributeValue{AttrTTL: num(rec.SignedInAt.Add(sessionRetention).Unix())})
 		if err != nil {
 			return SignIn{}, false, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.Put.TableName, Item: put.Put.Item,
-			ConditionExpression: put.Put.ConditionExpression})
-		if err != nil && !isConditionFailed(err) {
+		err = s.transact(ctx, []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: marker,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}}}, ev)
+		var te *TxError
+		if err != nil && !(errors.As(err, &te) && te.ConditionFailed(0)) {
 			return SignIn{}, false, fmt.Errorf("record sign-in in organization %s: %w", ev.OrganizationID, err)
 		}
 	}
@@ -138,6 +160,11 @@ func (s *Store) finishSignIn(ctx context.Context, rec SignIn, event func(SignIn)
 	rec.Complete = true
 	return rec, true, nil
 }
+
+// signInItemsPerOrganization is what one organization's sign-in event adds to a
+// transaction: the event, its user-target copy, the chain head and, for an
+// organization without a chain yet, its checkpoint.
+const signInItemsPerOrganization = 4
 
 func signInEvents(rec SignIn, orgs []string, event func(SignIn) audit.Event) []*audit.Event {
 	out := make([]*audit.Event, 0, len(orgs))
@@ -181,7 +208,7 @@ func (s *Store) getSignIn(ctx context.Context, userID, sessionID string) (SignIn
 // RecordAuthentication writes ev, a copy in each organization user userID is a member
 // of (each with its own id), and returns how many it wrote: Cognito's Post
 // Authentication trigger records every authentication. The copies go in transactions
-// of up to maxTransactItems events; when one fails, those before it stay written.
+// of up to maxTransactItems/signInItemsPerOrganization events; when one fails, those before it stay written.
 func (s *Store) RecordAuthentication(ctx context.Context, userID string, ev audit.Event) (int, error) {
 	orgs, err := s.memberOrganizationIDs(ctx, userID)
 	if err != nil {
@@ -191,8 +218,9 @@ func (s *Store) RecordAuthentication(ctx context.Context, userID string, ev audi
 		ev.At = s.now()
 	}
 	written := 0
-	for start := 0; start < len(orgs); start += maxTransactItems {
-		chunk := orgs[start:min(start+maxTransactItems, len(orgs))]
+	per := maxTransactItems / signInItemsPerOrganization
+	for start := 0; start < len(orgs); start += per {
+		chunk := orgs[start:min(start+per, len(orgs))]
 		events := make([]*audit.Event, 0, len(chunk))
 		for _, orgID := range chunk {
 			c := ev

@@ -26,11 +26,14 @@ type Store struct {
 	now   func() time.Time
 	// parents is shared by the copies WithClock makes.
 	parents *parentCache
+	// chains queues this process's writers of each organization's audit chain; shared
+	// by the copies WithClock makes.
+	chains *chainLocks
 }
 
 // New returns a store over table.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}}
+	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}, chains: &chainLocks{}}
 }
 
 // WithClock returns a copy of the store that reads time from now; tests use it.
@@ -171,35 +174,7 @@ func expired(m map[string]types.AttributeValue, now time.Time) bool {
 	return now.Unix() >= sec
 }
 
-// auditItems are the Puts of an audit event, with its id and time assigned: the event in
-// the organization's log, and a copy in the partition of each customer and tenant it
-// targets, which is that object's activity log (SK "A#<time>#<id>", newest last).
-func (s *Store) auditItems(ev *audit.Event) ([]types.TransactWriteItem, error) {
-	main, err := s.auditItem(ev)
-	if err != nil {
-		return nil, err
-	}
-	out := []types.TransactWriteItem{main}
-	copies := map[string]bool{}
-	for _, id := range ev.Targets.CustomerIDs {
-		copies[customerPK(ev.OrganizationID, id)] = true
-	}
-	for _, id := range ev.Targets.TenantIDs {
-		copies[tenantPK(ev.OrganizationID, id)] = true
-	}
-	for pk := range copies {
-		m, err := item(ev, "Activity", pk, activitySK(ev.At, ev.ID), nil)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: m}})
-	}
-	return out, nil
-}
-
-func activitySK(at time.Time, id string) string {
-	return "A#" + at.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + id
-}
+func activitySK(at time.Time, id string) string { return "A#" + sortTime(at) + "#" + id }
 
 // ListActivity returns one page of the audit events that targeted a customer
 // ("customer") or a tenant ("tenant"), newest first.
@@ -229,35 +204,15 @@ func (s *Store) ListActivity(ctx context.Context, orgID, kind, id string, page P
 		if err := decode(it, &ev); err != nil {
 			return nil, "", err
 		}
-		events = append(events, ev)
+		// Copies expire with their event; DynamoDB deletes them late.
+		if !expired(it, s.now()) {
+			events = append(events, ev)
+		}
 	}
 	return events, encodeCursor(out.LastEvaluatedKey), nil
 }
 
-// auditItem is the Put of an audit event in the organization's log.
-func (s *Store) auditItem(ev *audit.Event) (types.TransactWriteItem, error) {
-	if ev.OrganizationID == "" {
-		return types.TransactWriteItem{}, fmt.Errorf("audit event %s/%s: %w", ev.Category, ev.Action, ErrNoOrganization)
-	}
-	if ev.ID == "" {
-		ev.ID = domain.NewID()
-	}
-	if ev.At.IsZero() {
-		ev.At = s.now()
-	}
-	m, err := item(ev, "AuditEvent", orgPartition(ev.OrganizationID, "AUDIT"), auditSK(ev.At, ev.ID), nil)
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Put: &types.Put{
-		TableName: aws.String(s.table), Item: m,
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	}}, nil
-}
-
-func auditSK(at time.Time, id string) string {
-	return "EVT#" + at.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + id
-}
+func auditSK(at time.Time, id string) string { return prefixEvent + sortTime(at) + "#" + id }
 
 // TxError is a cancelled transaction with the reason of each item.
 type TxError struct {
@@ -293,16 +248,21 @@ func (unprocessedError) RetryableError() bool { return true }
 // maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
 const maxTransactItems = 100
 
-// transact writes items and the audit events in one TransactWriteItems. The SDK's
-// retryer retries it on throttling, 5xx and transaction conflicts (with the same
-// ClientRequestToken, so a repeat of an attempt that committed but whose answer was
-// lost applies nothing twice). In a keyed POST (WithIdempotency) the first
-// transaction also writes the request's idempotency record; when another request
-// holds the key it fails with ErrIdempotencyKeyTaken and applies nothing. When the
-// transaction fails without saying whether it committed (every answer lost), the
-// record, which exists only if it did, decides: a transaction that committed returns
-// nil, so the request answers its success instead of a 503 for an applied change.
+// transact writes items and the audit events in one TransactWriteItems; see
+// transactWith.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, events ...*audit.Event) error {
+	return s.transactWith(ctx, items, txOptions{}, events...)
+}
+
+// transactWith writes items and the audit events, chained (auditchain.go), in one
+// TransactWriteItems: it reads the chain heads of the events' organizations, appends
+// the events, their copies and the heads' Puts after items (so the callers' item
+// positions in a TxError stay theirs), and sends it (send). When a head's condition
+// fails, a concurrent change extended that chain first: the change is built again on
+// the heads as they are now and sent again, for up to chainRetryBudget, rather than
+// answered as a conflict; only the conditions of items are the caller's to map.
+// Every event keeps its id, and its time unless the chain's last event is later.
+func (s *Store) transactWith(ctx context.Context, items []types.TransactWriteItem, opt txOptions, events ...*audit.Event) error {
 	// A rider (an approval's decision) follows the change's own items, so their
 	// indexes, which callers read failed conditions by, stay as they are.
 	rider := riderFrom(ctx)
@@ -313,7 +273,7 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, e
 		riderEnd = len(items)
 		events = append(events, rider.events...)
 	}
-	err := s.transactItems(ctx, items, events)
+	err := s.transactChained(ctx, items, opt, events)
 	if riderFirst < 0 {
 		return err
 	}
@@ -334,52 +294,137 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, e
 	return err
 }
 
-// transactItems is transact once the rider, if any, is among items and events.
-func (s *Store) transactItems(ctx context.Context, items []types.TransactWriteItem, events []*audit.Event) error {
+// transactChained is transactWith once the rider, if any, is among items and events.
+func (s *Store) transactChained(ctx context.Context, items []types.TransactWriteItem, opt txOptions, events []*audit.Event) error {
+	if len(events) == 0 {
+		_, err := s.send(ctx, items)
+		return err
+	}
+	var orgs []string
+	seen := map[string]bool{}
 	for _, ev := range events {
-		its, err := s.auditItems(ev)
+		if ev.OrganizationID == "" {
+			return fmt.Errorf("audit event %s/%s: %w", ev.Category, ev.Action, ErrNoOrganization)
+		}
+		if ev.ID == "" {
+			ev.ID = domain.NewID()
+		}
+		if !seen[ev.OrganizationID] {
+			seen[ev.OrganizationID] = true
+			orgs = append(orgs, ev.OrganizationID)
+		}
+	}
+	orig := make([]audit.Event, len(events))
+	for i, ev := range events {
+		orig[i] = *ev
+	}
+	// Writers in this process take turns at each head; only writers in other processes
+	// race for it (and lose rounds).
+	unlock, err := s.chains.lock(ctx, orgs)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	states, err := s.readChains(ctx, orgs)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		for i, ev := range events {
+			*ev = orig[i]
+		}
+		cw, err := s.chainWrites(events, states, opt)
 		if err != nil {
 			return err
 		}
-		items = append(items, its...)
+		all := append(append(make([]types.TransactWriteItem, 0, len(items)+len(cw.items)), items...), cw.items...)
+		carried, err := s.send(ctx, all)
+		var te *TxError
+		if !errors.As(err, &te) || !te.anyFailed(len(items), cw.guards) {
+			return err
+		}
+		// Another change moved a head first, or this very transaction committed on an
+		// attempt whose answer was lost and the engine did not recognise its repeat:
+		// the heads, read again, tell which.
+		if states, err = s.readChains(ctx, orgs); err != nil {
+			return err
+		}
+		if states[orgs[0]].head.Hash == cw.heads[orgs[0]].Hash {
+			if carried {
+				claimFrom(ctx).settle(claimCommitted)
+			}
+			return nil
+		}
+		if time.Since(start) > chainRetryBudget {
+			return chainBusyError{org: orgs[0], rounds: attempt}
+		}
+		if err := chainBackoff(ctx, attempt); err != nil {
+			return err
+		}
 	}
+}
+
+// anyFailed reports whether one of the items at guards (offset by base) failed its
+// condition.
+func (e *TxError) anyFailed(base int, guards []int) bool {
+	for _, g := range guards {
+		if e.ConditionFailed(base + g) {
+			return true
+		}
+	}
+	return false
+}
+
+// send sends one TransactWriteItems, and reports whether it carried the request's
+// idempotency record. The SDK's retryer retries it on throttling, 5xx and transaction
+// conflicts (with the same ClientRequestToken, so a repeat of an attempt that
+// committed but whose answer was lost applies nothing twice). In a keyed POST
+// (WithIdempotency) the first transaction also writes the request's idempotency
+// record; when another request holds the key it fails with ErrIdempotencyKeyTaken and
+// applies nothing. When the transaction fails without saying whether it committed
+// (every answer lost), the record, which exists only if it did, decides: a transaction
+// that committed returns nil, so the request answers its success instead of a 503 for
+// an applied change.
+func (s *Store) send(ctx context.Context, items []types.TransactWriteItem) (bool, error) {
 	claim := claimFrom(ctx)
 	idem := -1
 	if claim != nil && len(items) < maxTransactItems && claim.take() {
 		put, err := s.idempotencyPut(claim)
 		if err != nil {
 			claim.settle(claimOpen)
-			return err
+			return false, err
 		}
 		items = append(items, put)
 		idem = len(items) - 1
 	}
+	carried := idem >= 0
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items},
 		awsconfig.RetryTransactionConflicts)
 	if err == nil {
-		if idem >= 0 {
+		if carried {
 			claim.settle(claimCommitted)
 		}
-		return nil
+		return carried, nil
 	}
 	var tc *types.TransactionCanceledException
 	if !errors.As(err, &tc) {
-		if idem >= 0 {
+		if carried {
 			// No answer says whether it committed (answers lost, 5xx after the
 			// commit): the record, written only with the change, tells.
 			if s.ownRecord(ctx, claim) {
 				claim.settle(claimCommitted)
-				return nil
+				return carried, nil
 			}
 			claim.settle(claimUncertain)
 		}
-		return err
+		return carried, err
 	}
 	te := &TxError{err: err}
 	for _, r := range tc.CancellationReasons {
 		te.Reasons = append(te.Reasons, aws.ToString(r.Code))
 	}
-	if idem >= 0 {
+	if carried {
 		claim.settle(claimOpen)
 		// A failed condition may be the record's (engines need not report every failed
 		// condition): the key's record, if any, says whose.
@@ -388,14 +433,14 @@ func (s *Store) transactItems(ctx context.Context, items []types.TransactWriteIt
 				if rec.RequestID == claim.RequestID {
 					// An earlier attempt of this very transaction committed.
 					claim.settle(claimCommitted)
-					return nil
+					return carried, nil
 				}
 				claim.settle(claimTaken)
-				return ErrIdempotencyKeyTaken
+				return carried, ErrIdempotencyKeyTaken
 			}
 		}
 	}
-	return te
+	return carried, te
 }
 
 func (e *TxError) anyConditionFailed() bool {

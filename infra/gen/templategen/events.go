@@ -93,6 +93,8 @@ var sampleQueries = map[string]string{
 	"sub-organizations-list": "q=north&limit=25",
 	"license-orders-list":    "status=pending&limit=25",
 	"approvals-list":         "status=pending",
+	"audit-log-list":         "category=settings&limit=25",
+	"audit-log-export":       "format=csv&category=settings&from=2020-01-01T00:00:00Z",
 }
 
 // sampleBodies are the request bodies of the events of PUT and POST routes, as the
