@@ -355,6 +355,16 @@ test('the audit log, approvals and license orders render; the layout works at 39
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.getByRole('heading', { name: 'Audit log' }).waitFor();
   await page.getByRole('cell', { name: /customer/ }).first().waitFor();
+  // Filter by category, check the hash chain, export what the filters show.
+  await page.getByRole('button', { name: /Category/ }).click();
+  await page.getByRole('option', { name: 'sign-in' }).click();
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('tbody tr td:nth-child(3)')].every((td) => td.textContent === 'sign-in'));
+  await page.getByRole('button', { name: 'Verify chain' }).click();
+  await page.getByRole('status').filter({ hasText: 'The audit log is intact' }).waitFor();
+  await page.getByRole('button', { name: 'Export ▾' }).click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'CSV' }).click()]);
+  assert.match(download.suggestedFilename(), /\.csv$/);
   await shot(page, '17-audit-log');
   await page.getByRole('link', { name: 'License orders' }).click();
   await page.getByRole('heading', { name: 'License orders' }).waitFor();
