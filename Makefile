@@ -8,11 +8,27 @@ STATICCHECK_VERSION := v0.8.2
 # SAM's makefile build method calls build-<LogicalId>, one per function.
 -include functions/build.mk
 
-.PHONY: run test lint unit stack-test bench generate tools fuzz fuzz-api
+.PHONY: run test lint unit stack-test bench generate tools fuzz fuzz-api console browser-test
 
-## run: the whole API on http://127.0.0.1:3000 (PORT overrides), embedded engine, demo data
-run:
+## run: the console and the whole API on http://127.0.0.1:3000 (PORT overrides), embedded engine, demo data
+run: console
 	$(GO) run ./infra/localserver
+
+CONSOLE_DIR := functions/console/web
+
+# npm ci only when the lock file changed since the last install (npm rewrites
+# node_modules/.package-lock.json on every install).
+$(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package-lock.json
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund
+
+## console: type-check and build the web console into functions/console/web/dist (embedded by go:embed)
+console: $(CONSOLE_DIR)/node_modules/.package-lock.json
+	rm -rf $(CONSOLE_DIR)/dist/assets $(CONSOLE_DIR)/dist/index.html $(CONSOLE_DIR)/dist/favicon.svg
+	cd $(CONSOLE_DIR) && npm run build
+
+## browser-test: the console's Playwright tests in Debian's Chromium against the local server
+browser-test: console
+	bash infra/stack/browser-test.sh
 
 ## test: lint, then the suite on DynamoDB Local and moto, cfn-lint and sam build
 test: lint stack-test

@@ -72,10 +72,11 @@ func storeOn(ctx context.Context, endpoint, bucket string) (*objects.Store, erro
 
 // presignCheck refuses presigned requests that S3 would refuse: expired, or whose
 // signature does not match the request (another Content-Length or Content-Type than
-// the signed ones, a changed path or query).
+// the signed ones, a changed path or query). A browser's CORS preflight (OPTIONS) of a
+// presigned URL is not signed, and S3 answers it from the bucket's CORS rules.
 func presignCheck(next http.Handler, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("X-Amz-Signature") == "" {
+		if r.Method == http.MethodOptions || r.URL.Query().Get("X-Amz-Signature") == "" {
 			next.ServeHTTP(w, r)
 			return
 		}

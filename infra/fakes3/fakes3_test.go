@@ -47,6 +47,22 @@ func TestPresignedURLsAreCheckedAsS3Does(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The console uploads from the browser: its CORS preflight is not signed.
+	pre, err := http.NewRequest(http.MethodOptions, put.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Header.Set("Origin", "http://127.0.0.1:3000")
+	pre.Header.Set("Access-Control-Request-Method", "PUT")
+	pre.Header.Set("Access-Control-Request-Headers", "content-type")
+	res, err := http.DefaultClient.Do(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Fatalf("CORS preflight of the upload: %d %v", res.StatusCode, res.Header)
+	}
 	if code, body := send(t, put, append(data, '!'), nil); code != http.StatusForbidden || !strings.Contains(string(body), "SignatureDoesNotMatch") {
 		t.Fatalf("upload of another size: %d %s", code, body)
 	}

@@ -423,7 +423,8 @@ func TestEveryJobIsDeployed(t *testing.T) {
 			if tpl.Resources[f.LogGroupID()].Type != "AWS::Logs::LogGroup" {
 				t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogGroupID())
 			}
-			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":\n") {
+			// The console's target has the web build as its prerequisite.
+			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":") || !strings.Contains(buildMk, "./functions/"+j.Function+"\n") {
 				t.Errorf("functions/build.mk has no build-%s target", f.LogicalID())
 			}
 			actions := policyActions(t, tpl, f)
@@ -434,6 +435,10 @@ func TestEveryJobIsDeployed(t *testing.T) {
 			}
 			if j.Kind == templategen.KindCognitoTrigger {
 				checkTrigger(t, tpl, f)
+				return
+			}
+			if j.Kind == templategen.KindConsole {
+				checkConsole(t, tpl, f, string(main))
 				return
 			}
 			if j.Kind != templategen.KindQueueWorker {
@@ -564,6 +569,9 @@ func TestNothingLacksARoute(t *testing.T) {
 	for _, j := range api.Jobs() {
 		known[j.Function] = true
 		byLogicalID[templategen.Function{Name: j.Function}.LogicalID()] = true
+		for _, p := range j.Paths {
+			routeKeys["GET "+p] = true
+		}
 	}
 
 	dirs, err := os.ReadDir(filepath.Join(root, "functions"))
@@ -907,5 +915,55 @@ func checkTrigger(t *testing.T, tpl template, f templategen.Function) {
 	if err := json.Unmarshal(readFile(t, repoRoot(t), "events/"+f.Name+".json"), &sample); err != nil || source == "" ||
 		!strings.HasPrefix(sample.TriggerSource, source) || sample.Request.UserAttributes["sub"] == "" {
 		t.Errorf("events/%s.json is no %s event: %v", f.Name, f.Job.Trigger, err)
+	}
+}
+
+// checkConsole: the console serves the embedded build on GET of each of its paths,
+// without the authorizer, outside /api/, and may call no AWS service.
+func checkConsole(t *testing.T, tpl template, f templategen.Function, main string) {
+	t.Helper()
+	if !strings.Contains(main, "console.Handler(web.Dist(), console.FromEnv())") {
+		t.Errorf("functions/%s/main.go does not serve the embedded console:\n%s", f.Name, main)
+	}
+	if len(f.Job.Actions) != 0 {
+		t.Errorf("the console calls no AWS service; it lists %v", f.Job.Actions)
+	}
+	fn := tpl.Resources[f.LogicalID()]
+	evs, _ := fn.Properties["Events"].(map[string]any)
+	if len(evs) != len(f.Job.Paths) || len(f.Job.Paths) == 0 {
+		t.Fatalf("%s: events %v for paths %v", f.LogicalID(), evs, f.Job.Paths)
+	}
+	for i, p := range f.Job.Paths {
+		ev := evs[templategen.ConsoleEventName(i)]
+		for _, c := range []struct {
+			what      string
+			got, want any
+		}{
+			{"type", dig(ev, "Type"), "HttpApi"},
+			{"method", dig(ev, "Properties", "Method"), "GET"},
+			{"path", dig(ev, "Properties", "Path"), p},
+			{"no authorizer", dig(ev, "Properties", "Auth", "Authorizer"), "NONE"},
+		} {
+			if !equalJSON(c.got, c.want) {
+				t.Errorf("%s event %d %s: %v, want %v", f.LogicalID(), i+1, c.what, c.got, c.want)
+			}
+		}
+		if strings.HasPrefix(p, "/api/") {
+			t.Errorf("console path %s would shadow the API", p)
+		}
+	}
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"auth domain", dig(fn.Properties, "Environment", "Variables", "CONSOLE_AUTH_DOMAIN"),
+			sub("https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com")},
+		{"client id", dig(fn.Properties, "Environment", "Variables", "CONSOLE_CLIENT_ID"), ref("UserPoolClient")},
+		{"upload origin", dig(fn.Properties, "Environment", "Variables", "CONSOLE_UPLOAD_ORIGIN"), sub("https://${DocumentsBucket}.s3.${AWS::Region}.amazonaws.com")},
+		{"callback URL", dig(tpl.Resources["UserPoolClient"].Properties, "CallbackURLs"), []any{sub("${ConsoleUrl}/auth/callback")}},
+	} {
+		if !equalJSON(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
+		}
 	}
 }

@@ -19,12 +19,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/switchboard-msp/switchboard/functions/console/web"
 	"github.com/switchboard-msp/switchboard/infra/devauth"
 	"github.com/switchboard-msp/switchboard/infra/outbox"
 	"github.com/switchboard-msp/switchboard/infra/seed"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/console"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -102,7 +104,8 @@ func serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	jobsQueue := startJobs(ctx, cfg, st, deps)
-	if err := startDocuments(ctx, deps); err != nil {
+	uploads, err := startDocuments(ctx, deps)
+	if err != nil {
 		return err
 	}
 
@@ -128,7 +131,11 @@ func serve(ctx context.Context, ln net.Listener) error {
 	root.Handle("POST /dev/sign-in", signer.SignIn())
 	root.Handle("GET /dev/.well-known/jwks.json", signer.JWKS())
 	root.Handle("GET /dev/outbox", mail.Handler())
-	root.Handle("/", verified)
+	root.Handle("/api/", verified)
+	// Everything else is the web console, as its catch-all route is behind API Gateway.
+	consoleCfg := console.Development()
+	consoleCfg.UploadOrigin = uploads
+	root.Handle("/", console.Handler(web.Dist(), consoleCfg))
 
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -141,8 +148,8 @@ func serve(ctx context.Context, ln net.Listener) error {
 	}()
 	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table, "jobs", jobsQueue,
 		"signIn", "POST /dev/sign-in {\"email\":\""+seed.People[0].Email+"\"}")
-	fmt.Fprintf(os.Stderr, "\nSwitchboard on http://%s (%s)\n  sign in: curl -s -XPOST http://%s/dev/sign-in -d '{\"email\":\"%s\",\"name\":\"%s\"}'\n\n",
-		ln.Addr(), engine, ln.Addr(), seed.People[0].Email, seed.People[0].Name)
+	fmt.Fprintf(os.Stderr, "\nSwitchboard on http://%s (%s)\n  console: http://%s/\n  sign in: curl -s -XPOST http://%s/dev/sign-in -d '{\"email\":\"%s\",\"name\":\"%s\"}'\n\n",
+		ln.Addr(), engine, ln.Addr(), ln.Addr(), seed.People[0].Email, seed.People[0].Name)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -281,6 +281,36 @@ func TestMakeRunLicenseOrderFlow(t *testing.T) {
 	}
 }
 
+// TestMakeRunServesTheConsole: the console answers every path outside /api/ and /dev/
+// (its pages, its development sign-in configuration), and the API keeps /api/.
+func TestMakeRunServesTheConsole(t *testing.T) {
+	c := startLocal(t)
+	for _, tc := range []struct {
+		path, contentType string
+		status            int
+	}{
+		{"/", "text/html", http.StatusOK},
+		{"/customers/abc", "text/html", http.StatusOK},
+		{"/invitations/accept?token=x", "text/html", http.StatusOK},
+		{"/config.json", "application/json", http.StatusOK},
+		{"/api/me", "application/problem+json", http.StatusUnauthorized},
+		{"/api/no-such-thing", "", http.StatusNotFound},
+	} {
+		res, err := http.Get(c.base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status || !strings.HasPrefix(res.Header.Get("Content-Type"), tc.contentType) {
+			t.Errorf("GET %s: %d %s, want %d %s", tc.path, res.StatusCode, res.Header.Get("Content-Type"), tc.status, tc.contentType)
+		}
+		if tc.path == "/config.json" && !strings.Contains(string(raw), `"signIn":"development"`) {
+			t.Errorf("GET /config.json: %s; want the development sign-in", raw)
+		}
+	}
+}
+
 // TestMakeRunAuditLogFlow is the audit issue's "done when" for the log against the
 // `make run` server, as README's curl lines do it: filter the log by category, actor,
 // target and time, export it in the organization's time zone, and verify its chain.

@@ -16,7 +16,7 @@
 # Env in:  SWITCHBOARD_CACHE           (default $HOME/.cache/switchboard; filled by install.sh)
 #          SWITCHBOARD_FUZZ_SEED       schemathesis seed (default 20261124)
 #          SWITCHBOARD_FUZZ_EXAMPLES   max examples per operation in the fuzzing phase (default 25)
-#          SWITCHBOARD_FUZZ_BUDGET     seconds the schemathesis run may take (default 180)
+#          SWITCHBOARD_FUZZ_BUDGET     seconds the schemathesis run may take (default 600: a cap for a loaded machine; a quiet one needs about 90)
 #          SWITCHBOARD_FUZZ_REPORT_DIR keep the NDJSON/JUnit reports there (default: a
 #                                      temporary directory, removed on exit)
 set -euo pipefail
@@ -25,7 +25,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${SWITCHBOARD_CACHE:-$HOME/.cache/switchboard}
 SEED=${SWITCHBOARD_FUZZ_SEED:-20261124}
 EXAMPLES=${SWITCHBOARD_FUZZ_EXAMPLES:-25}
-BUDGET=${SWITCHBOARD_FUZZ_BUDGET:-180}
+BUDGET=${SWITCHBOARD_FUZZ_BUDGET:-600}
 MIN_REQUESTS=1000
 ST_VENV=$CACHE/schemathesis-venv
 MOTO_VENV=$CACHE/venv

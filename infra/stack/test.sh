@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The body of `make test` after lint: the Go suite against DynamoDB Local and moto (with
-# the stack required, so no test may skip for want of it), then cfn-lint and sam build
-# of template.yaml with no AWS account.
+# The body of `make test` after lint: the console's build (npm ci, type check, vite), the
+# Go suite against DynamoDB Local and moto (with the stack required, so no test may skip
+# for want of it), the API fuzzing gate, the console's browser tests, then cfn-lint and
+# sam build of template.yaml with no AWS account.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${SWITCHBOARD_CACHE:-$HOME/.cache/switchboard}
 cd "$ROOT"
+
+echo "== console: npm ci, type check and vite build (make console)"
+make --no-print-directory console
 
 # go test's JSON is summarized into one closing line; the pipeline fails when any test does.
 summary=$(mktemp)
@@ -20,6 +24,9 @@ SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 -json ./... |
 
 echo "== API fuzzing: schemathesis against the local server (fuzz-api.sh)"
 "$HERE/fuzz-api.sh"
+
+echo "== console browser tests: Playwright in Debian's Chromium against the local server (browser-test.sh)"
+"$HERE/browser-test.sh"
 
 echo "== least privilege: the AWS actions each function called are listed in its route table entry"
 go run ./infra/awsrecord/check "$SWITCHBOARD_AWS_CALLS_DIR"

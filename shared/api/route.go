@@ -101,11 +101,11 @@ var AuthActions = []string{
 	"dynamodb:DeleteItem",
 }
 
-// Job is a function that no route starts: a schedule, a Cognito trigger or a queue
-// worker.
+// Job is a function that no route of the API starts: a schedule, a Cognito trigger, a
+// queue worker or the web console.
 type Job struct {
 	Function string
-	// Kind is "schedule", "cognito-trigger" or "queue-worker".
+	// Kind is "schedule", "cognito-trigger", "queue-worker" or "console".
 	Kind    string
 	Summary string
 	// Actions are the AWS actions the job's code path uses.
@@ -116,6 +116,9 @@ type Job struct {
 	// Run, for a schedule, does one run's work at now, in the store's system scope. Its
 	// result is logged (as JSON); a run that stops early leaves the rest to the next.
 	Run func(ctx context.Context, st *store.Store, now time.Time) (any, error)
+	// Paths, for the console, are the GET paths API Gateway routes to it, without the
+	// authorizer: the pages are public, the API calls they make carry the token.
+	Paths []string
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
 	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string

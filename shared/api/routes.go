@@ -65,6 +65,7 @@ func Jobs() []Job {
 		postAuthenticationJob(),
 		preTokenGenerationJob(),
 		expireApprovalsJob(),
+		consoleJob(),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/console"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -442,7 +443,7 @@ func userPoolClient() om {
 		"AllowedOAuthFlowsUserPoolClient", true,
 		"AllowedOAuthFlows", strs("code"),
 		"AllowedOAuthScopes", strs("openid", "email", "profile"),
-		"CallbackURLs", list(sub("${ConsoleUrl}/auth/callback")),
+		"CallbackURLs", list(sub("${ConsoleUrl}"+console.CallbackPath)),
 		"LogoutURLs", list(sub("${ConsoleUrl}/")),
 		// Ref makes the client depend on the provider, which must exist first.
 		"SupportedIdentityProviders", list[any]("COGNITO", ref(IdentityProviderID)),
@@ -539,6 +540,19 @@ func function(f Function, st stack) (om, error) {
 	} else if f.Job.Kind == KindCognitoTrigger {
 		// Its trigger is the user pool's LambdaConfig, with the permission beside it.
 		props = append(props, kv{"Timeout", TriggerTimeout})
+	} else if f.Job.Kind == KindConsole {
+		evs, err := consoleEvents(*f.Job)
+		if err != nil {
+			return nil, err
+		}
+		// The pages are public; what the browser needs to sign in is configuration.
+		props = append(props, kv{"MemorySize", ConsoleMemory}, kv{"Timeout", ConsoleTimeout},
+			kv{"Environment", m("Variables", m(
+				console.EnvAuthDomain, sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com"),
+				console.EnvClientID, ref(UserPoolClientID),
+				console.EnvUploadOrigin, sub("https://${"+DocumentsBucketID+"}.s3.${AWS::Region}.amazonaws.com"),
+			))},
+			kv{"Events", evs})
 	} else {
 		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
 	}
@@ -547,6 +561,36 @@ func function(f Function, st stack) (om, error) {
 		"Metadata", m("BuildMethod", "makefile"),
 		"Properties", props,
 	), nil
+}
+
+// KindConsole is the api.Job kind of the web console.
+const KindConsole = api.KindConsole
+
+// The console function's settings: it copies embedded bytes, so the least memory
+// Lambda offers is plenty, and it answers well within a few seconds.
+const (
+	ConsoleMemory  = 128
+	ConsoleTimeout = 10
+)
+
+// ConsoleEventName is the name of the console's HttpApi event for its i-th path.
+func ConsoleEventName(i int) string { return fmt.Sprintf("Page%d", i+1) }
+
+// consoleEvents are the console's HttpApi events: GET on each of its paths, without
+// the authorizer.
+func consoleEvents(j api.Job) (om, error) {
+	if len(j.Paths) == 0 {
+		return nil, fmt.Errorf("console %s has no Paths", j.Function)
+	}
+	var evs om
+	for i, p := range j.Paths {
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "/api/") {
+			return nil, fmt.Errorf("console %s: path %q must be absolute and outside /api/", j.Function, p)
+		}
+		evs = append(evs, kv{ConsoleEventName(i), m("Type", "HttpApi", "Properties", m(
+			"ApiId", ref(HTTPAPIID), "Method", "GET", "Path", p, "Auth", m("Authorizer", "NONE")))})
+	}
+	return evs, nil
 }
 
 // scheduleEvent is a schedule function's SAM ScheduleV2 event: an EventBridge

@@ -141,6 +141,8 @@ func Files() (map[string][]byte, error) {
 			default:
 				// Other kinds' main.go wire their own trigger's event type; until the
 				// generator knows them they are written by hand (and the tests require it).
+				// The console's is hand-written for good: it sits beside the web sources
+				// it embeds.
 				continue
 			}
 			if err != nil {
@@ -296,6 +298,10 @@ func main() { lambdaentry.CognitoTrigger(%q) }
 	return out, nil
 }
 
+// ConsoleMakeTarget is the root Makefile's target that builds the console's web
+// assets into functions/console/web/dist.
+const ConsoleMakeTarget = "console"
+
 // BuildMk is functions/build.mk: one target per function for SAM's makefile build
 // method, which runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
 func BuildMk(fns []Function) []byte {
@@ -314,7 +320,13 @@ func BuildMk(fns []Function) []byte {
 	}
 	fmt.Fprintf(&b, ".PHONY: %s\n", strings.Join(targets, " "))
 	for _, f := range fns {
-		fmt.Fprintf(&b, "\nbuild-%s:\n\t$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./%s/%s\n", f.LogicalID(), FunctionsDir, f.Name)
+		prereq := ""
+		if f.Job != nil && f.Job.Kind == KindConsole {
+			// The console embeds the web build, which the root Makefile's console
+			// target makes (npm ci and vite build).
+			prereq = " " + ConsoleMakeTarget
+		}
+		fmt.Fprintf(&b, "\nbuild-%s:%s\n\t$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./%s/%s\n", f.LogicalID(), prereq, FunctionsDir, f.Name)
 	}
 	b.WriteString("\n.DEFAULT_GOAL := $(switchboard_default_goal)\n")
 	return b.Bytes()
