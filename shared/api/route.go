@@ -116,6 +116,10 @@ type Job struct {
 	// Run, for a schedule, does one run's work at now, in the store's system scope. Its
 	// result is logged (as JSON); a run that stops early leaves the rest to the next.
 	Run func(ctx context.Context, st *store.Store, now time.Time) (any, error)
+	// RunDeps, for a schedule instead of Run, does one run with the function's deps:
+	// a schedule that needs services beyond the table (its Actions name them, and
+	// lambdaentry.Uses wires them as for a route).
+	RunDeps func(ctx context.Context, d *Deps, now time.Time) (any, error)
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
 	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string

@@ -23,6 +23,8 @@ func Routes() []Route {
 		licenseOrderRoutes(),
 		approvalRoutes(),
 		auditLogRoutes(),
+		connectionRoutes(),
+		m365Routes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -65,6 +67,7 @@ func Jobs() []Job {
 		postAuthenticationJob(),
 		preTokenGenerationJob(),
 		expireApprovalsJob(),
+		m365SyncJob(),
 	}
 }
 

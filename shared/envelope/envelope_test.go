@@ -6,8 +6,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/infra/envelopetest"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
 )
 
 func TestLocalKeys(t *testing.T) {

@@ -248,12 +248,13 @@ func (s *Store) SystemDueM365Connections(ctx context.Context, now time.Time, pag
 // transaction conditioned on both versions read. Errors: a stale-version 409 when
 // either changed meanwhile.
 func (s *Store) SyncTenant(ctx context.Context, orgID string, cur domain.Tenant, conn, nextConn domain.Connection,
-	change func(*domain.Tenant), ev audit.Event) (domain.Tenant, domain.Connection, error) {
+	change func(*domain.Tenant) audit.Event) (domain.Tenant, domain.Connection, error) {
 	if orgID == "" {
 		return domain.Tenant{}, domain.Connection{}, ErrNoOrganization
 	}
 	next := cur
-	change(&next)
+	ev := change(&next)
+	next.ID, next.EntraTenantID, next.CustomerID, next.CreatedAt = cur.ID, cur.EntraTenantID, cur.CustomerID, cur.CreatedAt
 	next.Version, next.UpdatedAt = cur.Version+1, s.now()
 	items, err := s.tenantUpdateItems(ctx, orgID, cur, next)
 	if err != nil {

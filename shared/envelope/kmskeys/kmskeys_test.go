@@ -7,9 +7,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/switchboard-msp/switchboard/infra/envelopetest"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
-	"github.com/switchboard-msp/switchboard/infra/envelopetest"
 	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 )
 
