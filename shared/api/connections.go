@@ -91,7 +91,7 @@ func connectionManaged(oc *access.Context, c domain.Connection) bool {
 // connectionVisible hides a Microsoft 365 connection of a tenant outside the caller's
 // scope, as the tenant itself is hidden.
 func connectionVisible(oc *access.Context, c domain.Connection) bool {
-	return c.TenantID == "" || oc.Scope().TenantAllowed(permission.ViewData, c.TenantID)
+	return c.TenantID == "" || oc.Scope().TenantAllowed(permission.ViewData, c.TenantID) || connectionManaged(oc, c)
 }
 
 func fetchConnections(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
