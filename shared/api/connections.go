@@ -349,7 +349,7 @@ func deleteConnection(d *Deps) http.Handler {
 			ev.Targets.TenantIDs = []string{cur.TenantID}
 		}
 		if err := d.Store.DeleteConnection(ctx, oc.Org.ID, cur, ev); err != nil {
-			problem.Write(ctx, w, r, err)
+			problem.Write(ctx, w, r, notFoundAs(err, "connection"))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

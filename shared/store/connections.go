@@ -204,16 +204,15 @@ func (s *Store) UpdateConnectionFrom(ctx context.Context, orgID string, cur doma
 	return domain.Connection{}, fmt.Errorf("update connection %s: %w", cur.ID, err)
 }
 
-// DeleteConnection removes a connection as read (conditioned on its version) and a
-// Microsoft 365 connection's tenant claim, with the audit event. The tenant keeps its
-// readings. Errors: a stale-version 409 when it changed since it was read.
+// DeleteConnection removes a connection (if it still exists) and a Microsoft 365
+// connection's tenant claim, with the audit event. The tenant keeps its readings.
+// Errors: ErrNotFound when another request removed it first.
 func (s *Store) DeleteConnection(ctx context.Context, orgID string, cur domain.Connection, ev audit.Event) error {
 	if orgID == "" {
 		return ErrNoOrganization
 	}
 	items := []types.TransactWriteItem{{Delete: &types.Delete{TableName: aws.String(s.table),
-		Key: key(connectionsPK(orgID), prefixConnection+cur.ID), ConditionExpression: aws.String("version = :read"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(cur.Version)}}}}
+		Key: key(connectionsPK(orgID), prefixConnection+cur.ID), ConditionExpression: aws.String("attribute_exists(PK)")}}}
 	if cur.Type == domain.ConnectionM365 {
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table),
 			Key: key(m365ClaimPK(orgID, cur.TenantID), skUnique), ConditionExpression: aws.String("connectionId = :c"),
@@ -223,7 +222,7 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID string, cur domain.C
 	err := s.transact(ctx, items, &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.anyConditionFailed() {
-		return problem.StaleVersion("the connection")
+		return ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("delete connection %s: %w", cur.ID, err)
