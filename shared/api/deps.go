@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
 	"github.com/switchboard-msp/switchboard/shared/envelope"
@@ -39,15 +38,14 @@ type Deps struct {
 	Graph *msgraph.Client
 }
 
-// graph is the Graph client: Deps.Graph, or the environment's.
+// graph is the Graph client: Deps.Graph, or the environment's (read at each use: it
+// is two variables and a client over the shared transport).
 func (d *Deps) graph() *msgraph.Client {
 	if d.Graph != nil {
 		return d.Graph
 	}
-	return envGraph()
+	return msgraph.FromEnv()
 }
-
-var envGraph = sync.OnceValue(msgraph.FromEnv)
 
 // NewDeps wires the dependencies over a store.
 func NewDeps(st *store.Store, consoleURL string) *Deps {
