@@ -155,12 +155,18 @@ func TestConnectionsConformToTheDocument(t *testing.T) {
 		{name: "delete without a token", want: 401, req: func(w *world) testenv.Request {
 			return w.at("", "DELETE", connectionsPath+"/"+w.state["doomed"], nil)
 		}},
-		{name: "delete", want: 204, req: func(w *world) testenv.Request { return w.at("Owner", "DELETE", connectionsPath+"/"+w.state["doomed"], nil) }},
-		{name: "delete again", want: 404, req: func(w *world) testenv.Request { return w.at("Owner", "DELETE", connectionsPath+"/"+w.state["doomed"], nil) }},
+		{name: "delete", want: 204, req: func(w *world) testenv.Request {
+			return w.at("Owner", "DELETE", connectionsPath+"/"+w.state["doomed"], nil)
+		}},
+		{name: "delete again", want: 404, req: func(w *world) testenv.Request {
+			return w.at("Owner", "DELETE", connectionsPath+"/"+w.state["doomed"], nil)
+		}},
 	}
 	for _, rt := range []api.Route{api.ConnectionsCreate, api.ConnectionsUpdate} {
 		steps = append(steps, step{name: rt.Pattern() + " without a token", want: 401, code: "unauthenticated",
-			req: func(w *world) testenv.Request { return w.at("", rt.Method, w.fillConnection(rt.Path), map[string]any{}) }})
+			req: func(w *world) testenv.Request {
+				return w.at("", rt.Method, w.fillConnection(rt.Path), map[string]any{})
+			}})
 		steps = append(steps, bodyFaultSteps(rt, func(w *world, role string, body any, ct string) testenv.Request {
 			r := w.at(role, rt.Method, w.fillConnection(rt.Path), body)
 			if ct != "" {
