@@ -23,7 +23,7 @@ import (
 // schedule does; syncing is "run automation" (DESIGN.md's table).
 var TenantsRefresh = Route{Method: "POST", Path: "/api/msp-portal/tenants/{tenantId}/refresh", Permission: permission.RunAutomation, Function: "tenants-refresh", Category: audit.Tenant,
 	Summary: "Read the tenant's licensed users, licenses and Secure Score from Microsoft 365 now", Handler: refreshTenant,
-	Actions: []string{"kms:Decrypt", "dynamodb:BatchGetItem"}}
+	Actions: []string{"kms:Decrypt"}}
 
 // m365Routes are the tenant data read from Microsoft 365.
 func m365Routes() []Route { return []Route{TenantsRefresh} }
