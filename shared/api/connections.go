@@ -146,6 +146,14 @@ type connectionInput struct {
 	Version     *int64              `json:"version"`
 }
 
+// checkCredentials trims the credentials sent, if any, and names their bad fields.
+func checkCredentials(v *problem.Validation, creds *domain.Credentials, typ string) {
+	if creds != nil {
+		creds.Normalize()
+		creds.Validate(v, typ, "credentials.")
+	}
+}
+
 // sealCredentials validates creds for c's type (an M365 connection's Entra tenant id
 // defaulting to its tenant's) and seals them onto c with a new hint.
 func sealCredentials(ctx context.Context, d *Deps, orgID string, c *domain.Connection, creds domain.Credentials, tenant *domain.Tenant, now time.Time) error {
@@ -196,10 +204,8 @@ func createConnection(d *Deps) http.Handler {
 		c.Validate(&v)
 		if in.Credentials == nil {
 			v.Add("credentials", "are required")
-		} else {
-			in.Credentials.Normalize()
-			in.Credentials.Validate(&v, c.Type, "credentials.")
 		}
+		checkCredentials(&v, in.Credentials, c.Type)
 		if err := v.Err(); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -285,10 +291,7 @@ func updateConnection(d *Deps) http.Handler {
 		probe := cur
 		probe.Label = label
 		probe.Validate(&v)
-		if in.Credentials != nil {
-			in.Credentials.Normalize()
-			in.Credentials.Validate(&v, cur.Type, "credentials.")
-		}
+		checkCredentials(&v, in.Credentials, cur.Type)
 		if err := v.Err(); err != nil {
 			problem.Write(ctx, w, r, err)
 			return

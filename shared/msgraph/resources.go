@@ -33,13 +33,18 @@ const userSelect = "id,displayName,mail,userPrincipalName,jobTitle,assignedLicen
 // @odata.nextLink). Needs the application permission User.Read.All.
 func (s *Session) ListUsers(ctx context.Context) ([]User, error) {
 	q := url.Values{"$select": {userSelect}, "$top": {"999"}}
-	var out []User
-	err := s.each(ctx, "/v1.0/users?"+q.Encode(), func(raw json.RawMessage) error {
-		var u User
-		if err := json.Unmarshal(raw, &u); err != nil {
+	return collect[User](ctx, s, "/v1.0/users?"+q.Encode())
+}
+
+// collect reads every element of a Graph collection, page by page.
+func collect[T any](ctx context.Context, s *Session, path string) ([]T, error) {
+	var out []T
+	err := s.each(ctx, path, func(raw json.RawMessage) error {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
 			return err
 		}
-		out = append(out, u)
+		out = append(out, v)
 		return nil
 	})
 	return out, err
@@ -66,16 +71,7 @@ type SubscribedSKU struct {
 // SubscribedSKUs reads GET /v1.0/subscribedSkus. Needs Organization.Read.All (or
 // LicenseAssignment.Read.All).
 func (s *Session) SubscribedSKUs(ctx context.Context) ([]SubscribedSKU, error) {
-	var out []SubscribedSKU
-	err := s.each(ctx, "/v1.0/subscribedSkus", func(raw json.RawMessage) error {
-		var k SubscribedSKU
-		if err := json.Unmarshal(raw, &k); err != nil {
-			return err
-		}
-		out = append(out, k)
-		return nil
-	})
-	return out, err
+	return collect[SubscribedSKU](ctx, s, "/v1.0/subscribedSkus")
 }
 
 // SecureScore is one day's Microsoft Secure Score of the tenant.
