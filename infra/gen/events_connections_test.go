@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/infra/graphstandin"
+	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -119,4 +120,46 @@ var connectionEventCases = map[string]eventCase{
 			t.Errorf("refreshed %v", b)
 		}
 	}},
+}
+
+// TestScheduleEventSyncsM365Tenants runs m365-sync as its Lambda does, with its sample
+// event: the due connection's tenant is read from the Graph stand-in, once.
+func TestScheduleEventSyncsM365Tenants(t *testing.T) {
+	const name = "m365-sync"
+	ctx := context.Background()
+	raw := readFile(t, repoRoot(t), "events/"+name+".json")
+	st := lambdaTable(t)
+	e := &sampleEnv{st: st}
+	seedSampleOrg(ctx, t, st, templategen.SampleClaims())
+	seedSampleConnection(ctx, t, e)
+	conn, err := st.GetConnection(ctx, templategen.SampleOrgID, sampleConnection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Now().UTC().Add(-time.Minute)
+	if _, err := st.UpdateConnectionFrom(ctx, templategen.SampleOrgID, conn, nil, func(c *domain.Connection) (audit.Event, error) {
+		c.NextSyncAt = &due
+		return audit.Event{Category: audit.Settings, Action: "seed"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := lambdaentry.ScheduleHandler(ctx, name, serviceUses["kms:"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round, want := range []api.SyncResult{{Synced: 1}, {}} {
+		out, err := h(ctx, raw)
+		if res, ok := out.(api.SyncResult); err != nil || !ok || res != want {
+			t.Fatalf("round %d: %#v %v, want %+v", round, out, err, want)
+		}
+	}
+	tn, err := st.GetTenant(ctx, templategen.SampleOrgID, sampleTenant)
+	if err != nil || tn.LicensedUsers != 5 || tn.Health != domain.HealthWarning || tn.Sync == nil || tn.Sync.LastSuccessAt == nil {
+		t.Errorf("tenant after the run: %+v %v", tn, err)
+	}
+	// Without a key provider the function does not start.
+	t.Setenv(kmskeys.EnvKeyID, "")
+	if _, err := lambdaentry.ScheduleHandler(ctx, name, lambdaentry.Keys(kmskeys.Connect)); err == nil {
+		t.Error("m365-sync started without CONNECTIONS_KEY_ID")
+	}
 }
