@@ -79,13 +79,14 @@ func viewConnectionFor(oc *access.Context, c domain.Connection) connectionView {
 	return connectionView{ID: c.ID, Type: c.Type, Label: c.Label}
 }
 
-// connectionManaged is whether oc may manage c: platform settings, and for a Microsoft
-// 365 connection its tenant within the caller's scope.
+// connectionManaged is whether oc may manage c: platform settings, for a Microsoft 365
+// connection on its tenant, for a PSA connection (which serves every customer) across
+// all tenants.
 func connectionManaged(oc *access.Context, c domain.Connection) bool {
 	if c.TenantID != "" {
 		return oc.Scope().TenantAllowed(permission.PlatformSettings, c.TenantID)
 	}
-	return oc.Can(permission.PlatformSettings)
+	return oc.Scope().AllTenantsAllowed(permission.PlatformSettings)
 }
 
 // connectionVisible hides a Microsoft 365 connection of a tenant outside the caller's

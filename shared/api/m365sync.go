@@ -35,6 +35,9 @@ const (
 	m365SyncEvery  = 6 * time.Hour
 	m365RetryEvery = time.Hour
 	m365SyncRate   = "rate(30 minutes)"
+	// graphBudget bounds one tenant's Graph reads, so that a refresh records a late
+	// answer within API Gateway's 30 seconds.
+	graphBudget = 20 * time.Second
 )
 
 // m365SyncJob is the schedule that reads every due tenant's data from Microsoft 365.
@@ -191,7 +194,9 @@ func syncTenant(ctx context.Context, d *Deps, orgID string, t domain.Tenant, con
 	if err != nil {
 		failure = credentialsUnreadable(ctx, conn, err, now)
 	} else {
-		readings, err = readM365(ctx, d.graph(), creds)
+		gctx, cancel := context.WithTimeout(ctx, graphBudget)
+		readings, err = readM365(gctx, d.graph(), creds)
+		cancel()
 		failure = graphProblem(err, creds, now)
 		var ge *msgraph.Error
 		if errors.As(err, &ge) {
