@@ -144,3 +144,24 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("unreachable: %v", err)
 	}
 }
+
+// TestLateAnswerEndsAtTheDeadline: a Graph that does not answer within the caller's
+// deadline is Unavailable, with no credential in the error.
+func TestLateAnswerEndsAtTheDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := msgraph.New(srv.URL, srv.URL, srv.Client())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.Token(ctx, demo)
+	if msgraph.KindOf(err) != msgraph.Unavailable || strings.Contains(err.Error(), demo.ClientSecret) {
+		t.Fatalf("late answer: %v", err)
+	}
+}
