@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditCheckpointsFunction build-AuditLogExportFunction build-AuditLogListFunction build-AuditLogVerifyFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-ConsoleFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsUpdateFunction
+.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditCheckpointsFunction build-AuditLogExportFunction build-AuditLogListFunction build-AuditLogVerifyFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-ConnectionsCreateFunction build-ConnectionsDeleteFunction build-ConnectionsGetFunction build-ConnectionsListFunction build-ConnectionsTestFunction build-ConnectionsUpdateFunction build-ConsoleFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-M365SyncFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsRefreshFunction build-TenantsUpdateFunction
 
 build-ApprovalsApproveFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-approve
@@ -51,6 +51,24 @@ build-CognitoPostAuthenticationFunction:
 
 build-CognitoPreTokenGenerationFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/cognito-pre-token-generation
+
+build-ConnectionsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-create
+
+build-ConnectionsDeleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-delete
+
+build-ConnectionsGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-get
+
+build-ConnectionsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-list
+
+build-ConnectionsTestFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-test
+
+build-ConnectionsUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-update
 
 build-ConsoleFunction: console
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
@@ -160,6 +178,9 @@ build-LicenseOrdersListFunction:
 build-LicenseOrdersRejectFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/license-orders-reject
 
+build-M365SyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/m365-sync
+
 build-MeActiveOrganizationPutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/me-active-organization-put
 
@@ -228,6 +249,9 @@ build-TenantsGetFunction:
 
 build-TenantsListFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-list
+
+build-TenantsRefreshFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-refresh
 
 build-TenantsUpdateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-update

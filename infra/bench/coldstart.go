@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -30,8 +31,10 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
+	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -291,6 +294,11 @@ func functionEnv(ctx context.Context, cfg aws.Config, table, dynamoEndpoint stri
 		"USER_POOL_CLIENT_ID":         "coldstartclient",
 		"DOCUMENTS_BUCKET":            "switchboard-coldstart",
 		"JOBS_QUEUE_URL":              "http://127.0.0.1:9/123456789012/switchboard-coldstart",
+		kmskeys.EnvKeyID:              "alias/switchboard-coldstart",
+		// Graph is never reached by a sample event that the bench times; a closed port
+		// keeps a stray call local and quick.
+		msgraph.EnvAuthority: "http://127.0.0.1:9",
+		msgraph.EnvGraphURL:  "http://127.0.0.1:9",
 	}
 	endpoint := "http://127.0.0.1:9"
 	if moto != "" {
@@ -299,7 +307,7 @@ func functionEnv(ctx context.Context, cfg aws.Config, table, dynamoEndpoint stri
 			fmt.Fprintf(os.Stderr, "bench: cold start without moto's resources: %v\n", err)
 		}
 	}
-	for _, k := range []string{"SES_ENDPOINT", "COGNITO_ENDPOINT", "S3_ENDPOINT", "SQS_ENDPOINT"} {
+	for _, k := range []string{"SES_ENDPOINT", "COGNITO_ENDPOINT", "S3_ENDPOINT", "SQS_ENDPOINT", kmskeys.EnvEndpoint} {
 		env[k] = endpoint
 	}
 	out := make([]string, 0, len(env))
@@ -337,6 +345,11 @@ func motoResources(ctx context.Context, cfg aws.Config, moto string, env map[str
 		return fmt.Errorf("app client: %w", err)
 	}
 	env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"] = aws.ToString(pool.UserPool.Id), aws.ToString(client.UserPoolClient.ClientId)
+	key, err := kmskeys.NewClient(cfg, moto).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("switchboard-coldstart")})
+	if err != nil {
+		return fmt.Errorf("kms key: %w", err)
+	}
+	env[kmskeys.EnvKeyID] = aws.ToString(key.KeyMetadata.KeyId)
 	ses := sesmail.NewClient(cfg, moto)
 	if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(env["SES_SENDER"])}); err != nil {
 		var exists *sestypes.AlreadyExistsException

@@ -22,6 +22,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -259,6 +260,7 @@ func checkResource(t *testing.T, f templategen.Function, sid, action string, got
 		"Documents":       {"s3:", []any{sub("${DocumentsBucket.Arn}/" + templategen.DocumentsPrefix + "*")}},
 		"DocumentsBucket": {"s3:ListBucket s3:GetBucket", getAtt("DocumentsBucket")},
 		"SesSender":       {"ses:", []any{sub(templategen.SESIdentities)}},
+		"ConnectionsKey":  {"kms:GenerateDataKey kms:Decrypt", getAtt(templategen.ConnectionsKeyID)},
 	}[sid]
 	if want.res == nil {
 		t.Errorf("%s: statement %s (%s on %v) is none the template should write", f.RoleID(), sid, action, got)
@@ -344,6 +346,12 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 				if dig(effective(tpl, p, "Environment"), "Variables", env) == nil {
 					t.Errorf("%s: no environment variable %s", f.LogicalID(), env)
 				}
+			}
+			// The connections key's id only where KMS is called.
+			callsKMS := slices.ContainsFunc(rt.Actions, func(a string) bool { return strings.HasPrefix(a, "kms:") })
+			if got := dig(effective(tpl, p, "Environment"), "Variables", kmskeys.EnvKeyID); callsKMS != (got != nil) ||
+				callsKMS && !equalJSON(got, map[string]any{"Fn::GetAtt": []any{templategen.ConnectionsKeyID, "Arn"}}) {
+				t.Errorf("%s: %s is %v; calls KMS: %v", f.LogicalID(), kmskeys.EnvKeyID, got, callsKMS)
 			}
 			// The user pool's ids only where Cognito is called: the pool refers to its
 			// trigger functions, so no function may depend on the pool without need.

@@ -21,14 +21,18 @@ import (
 
 	"github.com/switchboard-msp/switchboard/functions/console/web"
 	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/graphstandin"
 	"github.com/switchboard-msp/switchboard/infra/outbox"
 	"github.com/switchboard-msp/switchboard/infra/seed"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/console"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -103,6 +107,13 @@ func serve(ctx context.Context, ln net.Listener) error {
 	if deps.Identity, err = identity.FromEnv(ctx); err != nil {
 		return err
 	}
+	keys, err := startKeys(cfg, deps)
+	if err != nil {
+		return err
+	}
+	graph := graphstandin.New()
+	graph.PutTenant(graphstandin.DemoTenant())
+	graphURL := startGraph(deps, "http://"+ln.Addr().String()+graphPrefix)
 	jobsQueue := startJobs(ctx, cfg, st, deps)
 	uploads, err := startDocuments(ctx, deps)
 	if err != nil {
@@ -131,6 +142,7 @@ func serve(ctx context.Context, ln net.Listener) error {
 	root.Handle("POST /dev/sign-in", signer.SignIn())
 	root.Handle("GET /dev/.well-known/jwks.json", signer.JWKS())
 	root.Handle("GET /dev/outbox", mail.Handler())
+	root.Handle(graphPrefix+"/", graph.HandlerAt(graphPrefix))
 	root.Handle("/api/", verified)
 	// Everything else is the web console, as its catch-all route is behind API Gateway.
 	consoleCfg := console.Development()
@@ -146,7 +158,7 @@ func serve(ctx context.Context, ln net.Listener) error {
 		// Runs in flight stop and release their jobs, which stay resumable.
 		_ = deps.Jobs.Close(shutdown)
 	}()
-	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table, "jobs", jobsQueue,
+	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table, "jobs", jobsQueue, "keys", keys, "graph", graphURL,
 		"signIn", "POST /dev/sign-in {\"email\":\""+seed.People[0].Email+"\"}")
 	fmt.Fprintf(os.Stderr, "\nSwitchboard on http://%s (%s)\n  console: http://%s/\n  sign in: curl -s -XPOST http://%s/dev/sign-in -d '{\"email\":\"%s\",\"name\":\"%s\"}'\n\n",
 		ln.Addr(), engine, ln.Addr(), ln.Addr(), seed.People[0].Email, seed.People[0].Name)
@@ -154,6 +166,40 @@ func serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// graphPrefix is where the Entra and Graph stand-in answers: its token endpoint at
+// /dev/graph/{tenant}/oauth2/v2.0/token and Graph at /dev/graph/v1.0/..., holding the
+// demo tenant (graphstandin.DemoTenant).
+const graphPrefix = "/dev/graph"
+
+// startGraph points deps at the Graph stand-in at local, unless GRAPH_AUTHORITY_URL or
+// GRAPH_BASE_URL name other endpoints; it returns the Graph base in use.
+func startGraph(deps *api.Deps, local string) string {
+	if os.Getenv(msgraph.EnvAuthority) != "" || os.Getenv(msgraph.EnvGraphURL) != "" {
+		deps.Graph = msgraph.FromEnv()
+		return "GRAPH_AUTHORITY_URL / GRAPH_BASE_URL"
+	}
+	deps.Graph = msgraph.New(local, local, nil)
+	return local + " (stand-in)"
+}
+
+// startKeys seals connection credentials with KMS when CONNECTIONS_KEY_ID is set (say
+// moto's, with KMS_ENDPOINT), else with the local key api.NewDeps made
+// (SWITCHBOARD_LOCAL_KEY, or one for this process).
+func startKeys(cfg aws.Config, deps *api.Deps) (string, error) {
+	if os.Getenv(kmskeys.EnvKeyID) == "" {
+		if os.Getenv(envelope.EnvLocalKey) != "" {
+			return "local key (SWITCHBOARD_LOCAL_KEY)", nil
+		}
+		return "local key (this process's: credentials do not survive a restart)", nil
+	}
+	k, err := kmskeys.Connect(cfg)
+	if err != nil {
+		return "", err
+	}
+	deps.Keys = k
+	return "KMS key " + os.Getenv(kmskeys.EnvKeyID), nil
 }
 
 // startJobs runs the jobs that routes start: on the SQS queue of JOBS_QUEUE_URL (say

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-msp/switchboard/infra/graphstandin"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 )
 
@@ -363,5 +364,78 @@ func TestMakeRunAuditLogFlow(t *testing.T) {
 	head, _ := rep["head"].(map[string]any)
 	if st != http.StatusOK || rep["ok"] != true || rep["complete"] != true || head["seq"].(float64) < 2 {
 		t.Fatalf("verify: %d %v", st, rep)
+	}
+}
+
+// TestMakeRunConnectionsFlow is issue 9's "done when" for connections and tenant data
+// against the `make run` server, as README's curl lines do it: add a Microsoft 365
+// connection whose secret never comes back, test it, refresh the tenant from the Graph
+// stand-in and see its licenses and health (and its customer's) change; a throttled
+// refresh keeps them.
+func TestMakeRunConnectionsFlow(t *testing.T) {
+	c := startLocal(t)
+	const org = "contoso-msp"
+	owner, viewer := c.signIn("megan.bowen@contosomsp.com"), c.signIn("adele.vance@contosomsp.com")
+	st, tenant := c.call("POST", "/api/msp-portal/tenants", owner, org, map[string]any{"entraTenantId": graphstandin.DemoTenantID,
+		"primaryDomain": graphstandin.DemoDomain, "displayName": "Northwind", "licensedUsers": 42, "health": "healthy",
+		"licenses": []any{map[string]any{"sku": "SPE_E3", "assigned": 20}}})
+	if st != http.StatusCreated {
+		t.Fatalf("tenant: %d %v", st, tenant)
+	}
+	tenantID := tenant["id"].(string)
+	st, customer := c.call("POST", "/api/msp-portal/customers", owner, org, map[string]any{"name": "Northwind Traders"})
+	if st != http.StatusCreated {
+		t.Fatalf("customer: %d %v", st, customer)
+	}
+	customerID := customer["id"].(string)
+	if st, out := c.call("POST", "/api/msp-portal/customers/"+customerID+"/tenants", owner, org, map[string]any{"tenantId": tenantID}); st != http.StatusOK && st != http.StatusCreated {
+		t.Fatalf("associate: %d %v", st, out)
+	}
+
+	st, conn := c.call("POST", "/api/connections", owner, org, map[string]any{"type": "m365", "label": "Northwind Graph", "tenantId": tenantID,
+		"credentials": map[string]any{"clientId": graphstandin.DemoClientID, "clientSecret": graphstandin.DemoClientSecret}})
+	if st != http.StatusCreated || conn["hint"] != "••••1234" {
+		t.Fatalf("connection: %d %v", st, conn)
+	}
+	connID := conn["id"].(string)
+	for _, tok := range []string{owner, viewer} {
+		for _, path := range []string{"/api/connections", "/api/connections/" + connID} {
+			st, out := c.call("GET", path, tok, org, nil)
+			raw, _ := json.Marshal(out)
+			if st != http.StatusOK || strings.Contains(string(raw), graphstandin.DemoClientSecret) || strings.Contains(string(raw), graphstandin.DemoClientID) {
+				t.Fatalf("GET %s: %d %s", path, st, raw)
+			}
+			if tok == viewer && (strings.Contains(string(raw), "hint") || strings.Contains(string(raw), "status")) {
+				t.Errorf("the Read-Only member sees more than label and type: %s", raw)
+			}
+		}
+	}
+	if st, out := c.call("POST", "/api/connections/"+connID+"/test", owner, org, nil); st != http.StatusOK || out["ok"] != true {
+		t.Fatalf("test: %d %v", st, out)
+	}
+
+	st, tenant = c.call("POST", "/api/msp-portal/tenants/"+tenantID+"/refresh", owner, org, nil)
+	if st != http.StatusOK || tenant["assignedLicenses"] != float64(5) || tenant["licensedUsers"] != float64(5) ||
+		tenant["health"] != "warning" || tenant["securityScore"] != float64(62) {
+		t.Fatalf("refresh: %d %v", st, tenant)
+	}
+	_, list := c.call("GET", "/api/msp-portal/customers?q=northwind", owner, org, nil)
+	raw, _ := json.Marshal(list)
+	if !strings.Contains(string(raw), `"totalLicenses":5`) || !strings.Contains(string(raw), `"health":"warning"`) {
+		t.Errorf("the customer list after the refresh: %s", raw)
+	}
+
+	// Graph throttles: the refresh answers 502 with Retry-After, the readings stay.
+	if st, out := c.call("POST", "/dev/graph/standin/throttle", "", "", map[string]any{"count": 10, "retryAfter": 1}); st != http.StatusNoContent {
+		t.Fatalf("throttle the stand-in: %d %v", st, out)
+	}
+	st, out := c.call("POST", "/api/msp-portal/tenants/"+tenantID+"/refresh", owner, org, nil)
+	if st != http.StatusBadGateway || out["code"] != "graph-throttled" {
+		t.Fatalf("throttled refresh: %d %v", st, out)
+	}
+	_, tenant = c.call("GET", "/api/msp-portal/tenants/"+tenantID, owner, org, nil)
+	sync, _ := tenant["sync"].(map[string]any)
+	if tenant["assignedLicenses"] != float64(5) || sync == nil || sync["error"] == nil {
+		t.Errorf("the tenant after a throttled refresh: %v", tenant)
 	}
 }

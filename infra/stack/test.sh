@@ -13,6 +13,8 @@ echo "== console: npm ci, type check and vite build (make console)"
 make --no-print-directory console
 
 # go test's JSON is summarized into one closing line; the pipeline fails when any test does.
+# -timeout 30m: shared/api (its fault suite above all) runs past go test's default 10 minutes
+# per package on DynamoDB Local when the machine is shared.
 summary=$(mktemp)
 # Least privilege: every test process appends the AWS actions each function's code path
 # called to this directory (infra/awsrecord); the check after the suite fails on one
@@ -20,7 +22,7 @@ summary=$(mktemp)
 SWITCHBOARD_AWS_CALLS_DIR=$(mktemp -d)
 export SWITCHBOARD_AWS_CALLS_DIR
 trap 'rm -rf "$summary" "$SWITCHBOARD_AWS_CALLS_DIR"' EXIT
-SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 -json ./... | python3 "$HERE/gotest-summary.py" "$summary"
+SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 -timeout 30m -json ./... | python3 "$HERE/gotest-summary.py" "$summary"
 
 echo "== API fuzzing: schemathesis against the local server (fuzz-api.sh)"
 "$HERE/fuzz-api.sh"

@@ -22,12 +22,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/graphstandin"
 	"github.com/switchboard-msp/switchboard/infra/outbox"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -101,6 +103,8 @@ type Env struct {
 	Outbox *outbox.Outbox
 	// Observe, when set, sees every request and response the Env sends.
 	Observe func(req *http.Request, res *Response)
+	// Graph is the Entra and Microsoft Graph stand-in Deps.Graph talks to.
+	Graph *graphstandin.Server
 }
 
 // New starts an API on a fresh table.
@@ -138,9 +142,31 @@ func NewWithVerifier(t testing.TB, st *store.Store, verifier *auth.Verifier) *En
 	box := &outbox.Outbox{}
 	deps.Mail = box
 	watchOutbox(box) // a Watch (watch.go) reads the emails sent here
+	graph := StartGraph(t, deps)
 	srv := httptest.NewServer(watched(devauth.Verify(verifier, api.Handler(deps))))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Store: st, Deps: deps, Server: srv, Outbox: box}
+	return &Env{T: t, Store: st, Deps: deps, Server: srv, Outbox: box, Graph: graph}
+}
+
+// StartGraph starts an Entra and Graph stand-in for the test, holding the demo tenant
+// (graphstandin.DemoTenant), and points deps at it: no test reaches Microsoft.
+func StartGraph(t testing.TB, deps *api.Deps) *graphstandin.Server {
+	t.Helper()
+	g := graphstandin.New()
+	g.PutTenant(graphstandin.DemoTenant())
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	deps.Graph = msgraph.New(srv.URL, srv.URL, srv.Client())
+	return g
+}
+
+// GraphTenant makes entraTenantID a tenant of the stand-in with the demo tenant's data
+// and app registration, and returns that app's client id and secret.
+func (e *Env) GraphTenant(entraTenantID string) (clientID, secret string) {
+	t := graphstandin.DemoTenant()
+	t.ID = entraTenantID
+	e.Graph.PutTenant(t)
+	return graphstandin.DemoClientID, graphstandin.DemoClientSecret
 }
 
 // Token signs in as email with MFA.

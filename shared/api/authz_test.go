@@ -103,6 +103,11 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 	"documentId": fixtureDocument,
 	"subOrgId":   fixtureSubOrg,
 	"userId":     fixtureSubOrgAdmin,
+	// A Microsoft 365 connection on a tenant of its own, whose credentials the Graph
+	// stand-in accepts.
+	"connectionId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
+		return fixtureM365Connection(t, w, orgID, fixtureTenant(t, w, orgID, nil))
+	},
 }
 
 // fixtureTenant writes a tenant of orgID, associated with params' customer when the path has one.

@@ -4,9 +4,11 @@ import (
 	"net/http"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/mail"
+	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/objects"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -28,6 +30,21 @@ type Deps struct {
 	// Identity makes Cognito admin calls (per-organization Entra providers, global
 	// sign-out); nil where no user pool is configured.
 	Identity *identity.Directory
+	// Keys seal and open connection credentials: KMS in Lambda (lambdaentry.Keys), a
+	// local key here (SWITCHBOARD_LOCAL_KEY, else one made for the process).
+	Keys envelope.Keys
+	// Graph reaches Entra's token endpoint and Microsoft Graph (GRAPH_AUTHORITY_URL,
+	// GRAPH_BASE_URL); nil means msgraph.FromEnv on first use.
+	Graph *msgraph.Client
+}
+
+// graph is the Graph client: Deps.Graph, or the environment's (read at each use: it
+// is two variables and a client over the shared transport).
+func (d *Deps) graph() *msgraph.Client {
+	if d.Graph != nil {
+		return d.Graph
+	}
+	return msgraph.FromEnv()
 }
 
 // NewDeps wires the dependencies over a store.
@@ -35,6 +52,14 @@ func NewDeps(st *store.Store, consoleURL string) *Deps {
 	d := BaseDeps(st, consoleURL)
 	d.Jobs = jobs.FromEnv(st, nil)
 	d.Objects = objects.FromEnv()
+	// A local key cannot fail to be made unless SWITCHBOARD_LOCAL_KEY is malformed,
+	// which then fails every use of it with the reason.
+	if keys, err := envelope.LocalFromEnv(); err == nil {
+		d.Keys = keys
+	} else {
+		d.Keys = brokenKeys{err}
+	}
+	d.Graph = msgraph.FromEnv()
 	return d
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/devauth"
 	"github.com/switchboard-msp/switchboard/infra/fakes3"
 	"github.com/switchboard-msp/switchboard/infra/faults"
+	"github.com/switchboard-msp/switchboard/infra/graphstandin"
 	"github.com/switchboard-msp/switchboard/infra/outbox"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
@@ -116,6 +117,17 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	},
 	// The console sends no body: the sign-in is the token's and the connection's.
 	"sessions-create": func(*testing.T, *faultRun, *faultReq) any { return nil },
+	"connections-create": func(t *testing.T, f *faultRun, r *faultReq) any {
+		tenant := fixtureTenant(t, f.world, f.org.ID, nil)
+		return map[string]any{"type": "m365", "label": "Fabrikam Graph", "tenantId": tenant,
+			"credentials": map[string]any{"clientId": graphstandin.DemoClientID, "clientSecret": graphstandin.DemoClientSecret}}
+	},
+	"connections-update": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"label": "Fabrikam Graph (rotated)", "version": 1,
+			"credentials": map[string]any{"clientId": graphstandin.DemoClientID, "clientSecret": "rotated~secret.value_0123456789"}}
+	},
+	"connections-test": func(*testing.T, *faultRun, *faultReq) any { return nil },
+	"tenants-refresh":  func(*testing.T, *faultRun, *faultReq) any { return nil },
 	"organizations-create": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"name": "Northwind IT Services"}
 	},
@@ -251,6 +263,14 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 
 // faultPrepare adjusts the fixtures of every case of a route.
 var faultPrepare = map[string]func(t *testing.T, f *faultRun, r *faultReq){
+	// The tenant's Microsoft 365 connection, whose readings then move its customer's
+	// counters and the organization's licenses.
+	"tenants-refresh": func(t *testing.T, f *faultRun, r *faultReq) {
+		customer := fixtures["customerId"](t, f.world, f.org.ID, nil)
+		tenant := fixtureTenant(t, f.world, f.org.ID, map[string]string{"customerId": customer})
+		fixtureM365Connection(t, f.world, f.org.ID, tenant)
+		r.params["tenantId"] = tenant
+	},
 	// An invitation sent an hour ago: its resend moves every time it holds (whether a
 	// time to the second changes must not depend on the clock).
 	"platform-users-resend": func(t *testing.T, f *faultRun, r *faultReq) {
@@ -461,7 +481,7 @@ func (s *faultSuite) newRun(t *testing.T) *faultRun {
 		defer cancel()
 		_ = deps.Jobs.Close(ctx)
 	})
-	env := &testenv.Env{T: t, Store: st, Deps: deps, Signer: s.signer, Server: srv, Outbox: box}
+	env := &testenv.Env{T: t, Store: st, Deps: deps, Signer: s.signer, Server: srv, Outbox: box, Graph: testenv.StartGraph(t, deps)}
 	f := &faultRun{suite: s, store: st, env: env, world: &world{env: env}}
 	f.org = env.NewOrg("owner-" + strings.ToLower(domain.NewID()) + "@faults.example")
 	return f

@@ -68,27 +68,31 @@ type isoOrg struct {
 	subOrgs   []string // its sub-organizations
 	orders    []string // a Technician's pending license order, then an approved one
 	approvals []string // an action held for approval
-	subAdmin  string   // the token of its first sub-organization's Administrator
-	children  map[string]map[string][]string
-	secrets   map[string]bool // what no other organization's caller may see
-	idPattern *regexp.Regexp  // the organization id as a whole word
+	// connections: the linked tenant's Microsoft 365 connection (refreshed from the Graph
+	// stand-in), then a ConnectWise one.
+	connections []string
+	subAdmin    string // the token of its first sub-organization's Administrator
+	children    map[string]map[string][]string
+	secrets     map[string]bool // what no other organization's caller may see
+	idPattern   *regexp.Regexp  // the organization id as a whole word
 }
 
 // isolationFixtures give the values of a path parameter inside organization o; params
 // holds the earlier parameters of the path. The first value is the primary one. A GET
 // route added later with a new parameter fails the test until it gets one here.
 var isolationFixtures = map[string]func(o *isoOrg, params map[string]string) []string{
-	"orgId":      func(o *isoOrg, _ map[string]string) []string { return []string{o.id} },
-	"customerId": func(o *isoOrg, _ map[string]string) []string { return o.customers },
-	"tenantId":   func(o *isoOrg, _ map[string]string) []string { return o.tenants },
-	"contactId":  isoChild("contactId"),
-	"ticketId":   isoChild("ticketId"),
-	"documentId": isoChild("documentId"),
-	"jobId":      func(o *isoOrg, _ map[string]string) []string { return o.jobs },
-	"id":         func(o *isoOrg, _ map[string]string) []string { return o.team },
-	"subOrgId":   func(o *isoOrg, _ map[string]string) []string { return o.subOrgs },
-	"orderId":    func(o *isoOrg, _ map[string]string) []string { return o.orders },
-	"approvalId": func(o *isoOrg, _ map[string]string) []string { return o.approvals },
+	"orgId":        func(o *isoOrg, _ map[string]string) []string { return []string{o.id} },
+	"customerId":   func(o *isoOrg, _ map[string]string) []string { return o.customers },
+	"tenantId":     func(o *isoOrg, _ map[string]string) []string { return o.tenants },
+	"contactId":    isoChild("contactId"),
+	"ticketId":     isoChild("ticketId"),
+	"documentId":   isoChild("documentId"),
+	"jobId":        func(o *isoOrg, _ map[string]string) []string { return o.jobs },
+	"id":           func(o *isoOrg, _ map[string]string) []string { return o.team },
+	"subOrgId":     func(o *isoOrg, _ map[string]string) []string { return o.subOrgs },
+	"orderId":      func(o *isoOrg, _ map[string]string) []string { return o.orders },
+	"approvalId":   func(o *isoOrg, _ map[string]string) []string { return o.approvals },
+	"connectionId": func(o *isoOrg, _ map[string]string) []string { return o.connections },
 }
 
 func isoChild(name string) func(o *isoOrg, params map[string]string) []string {
@@ -333,6 +337,15 @@ func (w *isolation) newIsoOrg(id string) *isoOrg {
 	w.own(o, "PUT", "/api/msp-portal/settings/profile", profile, http.StatusOK)
 	o.approvals = []string{idOf(t, w.own(o, "PUT", "/api/settings/authentication",
 		map[string]any{"entraSsoEnabled": false, "requireMfa": true, "sessionTimeoutMinutes": 90}, http.StatusAccepted))}
+	clientID, secret := env.GraphTenant(guid(tag + "linked"))
+	o.connections = []string{
+		idOf(t, w.own(o, "POST", "/api/connections", map[string]any{"type": "m365", "label": "Graph " + tag, "tenantId": linked,
+			"credentials": map[string]any{"clientId": clientID, "clientSecret": secret}}, http.StatusCreated)),
+		idOf(t, w.own(o, "POST", "/api/connections", map[string]any{"type": "connectwise", "label": "CW " + tag, "credentials": map[string]any{
+			"site": "api-na.myconnectwise.net", "companyId": "co" + tag, "publicKey": "pub" + tag, "privateKey": "private-key-" + tag, "clientId": "cw"}},
+			http.StatusCreated)),
+	}
+	w.own(o, "POST", "/api/msp-portal/tenants/"+linked+"/refresh", nil, http.StatusOK)
 	for _, v := range append([]string{archivedTenant}, o.tenants...) {
 		o.secrets[v] = true
 	}

@@ -119,6 +119,10 @@ type Job struct {
 	// Paths, for the console, are the GET paths API Gateway routes to it, without the
 	// authorizer: the pages are public, the API calls they make carry the token.
 	Paths []string
+	// RunDeps, for a schedule instead of Run, does one run with the function's deps:
+	// a schedule that needs services beyond the table (its Actions name them, and
+	// lambdaentry.Uses wires them as for a route).
+	RunDeps func(ctx context.Context, d *Deps, now time.Time) (any, error)
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
 	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string

@@ -23,6 +23,8 @@ func Routes() []Route {
 		licenseOrderRoutes(),
 		approvalRoutes(),
 		auditLogRoutes(),
+		connectionRoutes(),
+		m365Routes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -66,6 +68,7 @@ func Jobs() []Job {
 		preTokenGenerationJob(),
 		expireApprovalsJob(),
 		consoleJob(),
+		m365SyncJob(),
 	}
 }
 

@@ -12,6 +12,10 @@ package api_test
 //     signature part, nor anything shaped like a JWT (eyJ….eyJ….…), whoever's it is.
 //   - The SSO client secret: only in the body of PUT /api/settings/authentication/sso,
 //     and in Cognito. Responses say hasClientSecret; the audit event says "(hidden)".
+//   - Connection credentials (client secrets, private and public keys, API secrets,
+//     integration codes): only in the bodies of POST and PUT /api/connections; stored
+//     sealed. Responses carry a masked hint (the last four characters of a secret of
+//     16 or more) at most, and the audit log says "(sealed)" / "(rotated)".
 //   - AWS credentials: the secret access key appears nowhere. Presigned S3 URLs are
 //     capabilities by design and appear in exactly two places: the "url" of "upload"
 //     in the 201 of POST …/documents (customers-documents-create) and the "url" of
@@ -49,6 +53,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -58,11 +63,13 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/fakes3"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	auditpkg "github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
 // Kinds of secret.
@@ -72,6 +79,7 @@ const (
 	secretBearer          = "bearer token"
 	secretBearerSignature = "bearer token signature"
 	secretClientSecret    = "SSO client secret"
+	secretConnection      = "connection credential"
 	secretAWSKey          = "AWS secret access key"
 	secretAWSSession      = "AWS session token"
 )
@@ -170,6 +178,8 @@ func (s *secretScan) learn(exs []testenv.Exchange, sent []mail.Message) {
 					s.addInvitationToken(v)
 				case "clientSecret":
 					s.add(secretClientSecret, v)
+				case "privateKey", "publicKey", "secret", "integrationCode":
+					s.add(secretConnection, v)
 				}
 			})
 		}
@@ -462,6 +472,39 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 		}
 	})
 
+	// Connections: credentials go in, and never come out to anyone, in a success, a
+	// refusal, a rotation or a failed refresh.
+	readOnly := env.AddMember(org.ID, permission.ReadOnly, "viewer@secrets.example")
+	tenant := createSecretsTenant(t, env, org.ID)
+	clientID, m365Secret := env.GraphTenant(tenant.EntraTenantID)
+	rotated := "rotated~m365.secret_" + domain.NewID()
+	connectionSecrets := []string{m365Secret, rotated}
+	var m365 struct{ ID string }
+	do("POST", "/api/connections", owner, map[string]any{"type": "m365", "label": "Graph", "tenantId": tenant.ID,
+		"credentials": map[string]any{"clientId": clientID, "clientSecret": m365Secret}}, http.StatusCreated).JSON(t, &m365)
+	do("POST", "/api/connections/"+m365.ID+"/test", owner, nil, http.StatusOK)
+	do("POST", "/api/msp-portal/tenants/"+tenant.ID+"/refresh", owner, nil, http.StatusOK)
+	do("PUT", "/api/connections/"+m365.ID, owner, map[string]any{"label": "Graph", "credentials": map[string]any{"clientId": clientID, "clientSecret": rotated}}, http.StatusOK)
+	do("POST", "/api/connections/"+m365.ID+"/test", owner, nil, http.StatusOK) // refused: invalid_client
+	do("POST", "/api/msp-portal/tenants/"+tenant.ID+"/refresh", owner, nil, http.StatusBadGateway)
+	psa := []map[string]any{
+		{"type": "connectwise", "label": "CW", "credentials": map[string]any{"site": "api-na.myconnectwise.net", "companyId": "contoso",
+			"publicKey": "cw-public-" + domain.NewID(), "privateKey": "cw-private-" + domain.NewID(), "clientId": "cw-client-id"}},
+		{"type": "autotask", "label": "AT", "credentials": map[string]any{"username": "api@secrets.example", "secret": "at-secret-" + domain.NewID(),
+			"integrationCode": "at-integration-" + domain.NewID()}},
+		{"type": "halopsa", "label": "Halo", "credentials": map[string]any{"instanceUrl": "https://secrets.halopsa.com", "clientId": "halo-client",
+			"clientSecret": "halo-secret-" + domain.NewID()}},
+	}
+	for _, b := range psa {
+		var conn struct{ ID string }
+		do("POST", "/api/connections", owner, b, http.StatusCreated).JSON(t, &conn)
+		do("POST", "/api/connections/"+conn.ID+"/test", owner, nil, http.StatusOK)
+		do("GET", "/api/connections/"+conn.ID, readOnly, nil, http.StatusOK)
+	}
+	do("GET", "/api/connections", owner, nil, http.StatusOK)
+	do("GET", "/api/connections", readOnly, nil, http.StatusOK)
+	do("GET", "/api/audit-log?category=settings", owner, nil, http.StatusOK)
+
 	// Customers: an import job and both exports.
 	c := customers{t, env, owner}
 	acme := c.customer("Acme Secrets")
@@ -516,6 +559,9 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 	for _, s := range clientSecrets {
 		scan.add(secretClientSecret, s)
 	}
+	for _, s := range connectionSecrets {
+		scan.add(secretConnection, s)
+	}
 	for _, f := range scan.check(exs, logs) {
 		t.Errorf("%s", f)
 	}
@@ -523,6 +569,9 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 	// The check saw what it had to: otherwise a clean result would mean nothing.
 	if len(exs) < 25 || len(logs) < len(exs) {
 		t.Errorf("the watch saw %d exchanges and %d log lines", len(exs), len(logs))
+	}
+	if scan.count(secretConnection) < 4 || scan.count(secretClientSecret) < 4 {
+		t.Errorf("learned %d connection credentials and %d client secrets", scan.count(secretConnection), scan.count(secretClientSecret))
 	}
 	if scan.count(secretInvitationToken) < 3 || scan.count(secretBearer) < 3 || scan.presigned < 2 {
 		t.Errorf("learned %d invitation tokens and %d bearer tokens; %d presigned URLs checked",
@@ -533,6 +582,18 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 	}) {
 		t.Error("the invitation email does not carry the token: the only place it belongs")
 	}
+}
+
+// createSecretsTenant registers a tenant of orgID through the store.
+func createSecretsTenant(t *testing.T, env *testenv.Env, orgID string) domain.Tenant {
+	t.Helper()
+	id := domain.NewID()
+	tn := domain.Tenant{ID: id, EntraTenantID: uuid(id), PrimaryDomain: id + ".onmicrosoft.com", DisplayName: "Secrets tenant",
+		Health: domain.HealthUnknown, CreatedAt: time.Now().UTC()}
+	if err := env.Store.CreateTenant(context.Background(), orgID, tn, auditpkg.Event{Category: auditpkg.Tenant, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return tn
 }
 
 // TestSecretScanFindsLeaks checks the checker: each kind of leak is found, and a

@@ -43,6 +43,7 @@ type tenantView struct {
 	SecurityScore    float64             `json:"securityScore"`
 	Health           string              `json:"health"`
 	CustomerID       string              `json:"customerId"`
+	Sync             *domain.TenantSync  `json:"sync,omitempty"`
 	CreatedAt        time.Time           `json:"createdAt"`
 	UpdatedAt        time.Time           `json:"updatedAt"`
 	Version          int64               `json:"version"`
@@ -55,7 +56,7 @@ func viewTenant(t domain.Tenant) tenantView {
 	}
 	return tenantView{ID: t.ID, EntraTenantID: t.EntraTenantID, PrimaryDomain: t.PrimaryDomain, DisplayName: t.DisplayName,
 		LicensedUsers: t.LicensedUsers, Licenses: lic, AssignedLicenses: t.AssignedLicenses(), SecurityScore: t.SecurityScore,
-		Health: t.Health, CustomerID: t.CustomerID, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Version: t.Version}
+		Health: t.Health, CustomerID: t.CustomerID, Sync: t.Sync, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Version: t.Version}
 }
 
 func fetchTenants(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {

@@ -146,9 +146,11 @@ type Tenant struct {
 	SecurityScore float64      `json:"securityScore"`
 	Health        string       `json:"health"`
 	CustomerID    string       `json:"customerId"`
-	CreatedAt     time.Time    `json:"createdAt"`
-	UpdatedAt     time.Time    `json:"updatedAt"`
-	Version       int64        `json:"version"`
+	// Sync is set once a Microsoft 365 connection has read the tenant.
+	Sync      *TenantSync `json:"sync,omitempty"`
+	CreatedAt time.Time   `json:"createdAt"`
+	UpdatedAt time.Time   `json:"updatedAt"`
+	Version   int64       `json:"version"`
 }
 
 // AssignedLicenses is the sum of assigned licenses over SKUs.

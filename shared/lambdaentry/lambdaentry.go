@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/mail"
@@ -60,6 +61,20 @@ func Mail(connect func(aws.Config) (mail.Sender, error)) Use {
 	}
 }
 
+// Keys wires the key provider that connect makes (kmskeys.Connect in the generated
+// main.go, so that only functions that seal or open credentials link KMS); it fails
+// the start without CONNECTIONS_KEY_ID.
+func Keys(connect func(aws.Config) (envelope.Keys, error)) Use {
+	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
+		k, err := connect(cfg)
+		if err != nil {
+			return err
+		}
+		d.Keys = k
+		return nil
+	}
+}
+
 // Identity makes Cognito admin calls on USER_POOL_ID, when set.
 func Identity(_ context.Context, cfg aws.Config, d *api.Deps) error {
 	d.Identity = identity.FromEnvConfig(cfg)
@@ -94,6 +109,7 @@ var Services = []Service{
 	{Prefix: "cognito-idp:", Use: "lambdaentry.Identity"},
 	{Prefix: "sqs:", Use: "lambdaentry.Jobs"},
 	{Prefix: "s3:", Use: "lambdaentry.Objects"},
+	{Prefix: "kms:", Use: "lambdaentry.Keys(kmskeys.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"},
 }
 
 // Uses are the services a route with actions uses.

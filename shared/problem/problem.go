@@ -29,6 +29,8 @@ const (
 	PayloadTooLarge
 	UnsupportedMediaType
 	MethodNotAllowed
+	// BadGateway: a system outside Switchboard (Microsoft Graph) refused or failed.
+	BadGateway
 )
 
 var statuses = map[Kind]int{
@@ -44,6 +46,7 @@ var statuses = map[Kind]int{
 	PayloadTooLarge:      http.StatusRequestEntityTooLarge,
 	UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	MethodNotAllowed:     http.StatusMethodNotAllowed,
+	BadGateway:           http.StatusBadGateway,
 }
 
 // FieldError names one bad field of a request.

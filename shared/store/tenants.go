@@ -342,36 +342,11 @@ func (s *Store) UpdateTenantFrom(ctx context.Context, orgID string, cur domain.T
 		return domain.Tenant{}, err
 	}
 	next.ID, next.CustomerID, next.CreatedAt, next.Version, next.UpdatedAt = cur.ID, cur.CustomerID, cur.CreatedAt, cur.Version+1, s.now()
-	tItem, err := s.tenantItem(orgID, next)
+	items, err := s.tenantUpdateItems(ctx, orgID, cur, next)
 	if err != nil {
 		return domain.Tenant{}, err
 	}
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: tItem,
-		ConditionExpression:       aws.String("version = :read AND customerId = :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(cur.Version), ":c": str(cur.CustomerID)}}}}
 	moved := !strings.EqualFold(next.EntraTenantID, cur.EntraTenantID)
-	if moved {
-		claim, err := item(map[string]string{"tenantId": cur.ID}, "EntraClaim", entraPK(orgID, next.EntraTenantID), skUnique, nil)
-		if err != nil {
-			return domain.Tenant{}, err
-		}
-		items = append(items,
-			types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: claim, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(entraPK(orgID, cur.EntraTenantID), skUnique)}})
-	}
-	if cur.CustomerID != "" {
-		link, err := s.linkItem(orgID, next)
-		if err != nil {
-			return domain.Tenant{}, err
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
-			s.customerCounters(orgID, cur.CustomerID, &cur, &next, ""))
-	}
-	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{AssignedLicenses: next.AssignedLicenses() - cur.AssignedLicenses()})
-	if err != nil {
-		return domain.Tenant{}, err
-	}
-	items = append(items, usage...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError
@@ -384,6 +359,42 @@ func (s *Store) UpdateTenantFrom(ctx context.Context, orgID string, cur domain.T
 		return domain.Tenant{}, ErrEntraTenantTaken
 	}
 	return domain.Tenant{}, fmt.Errorf("update tenant %s: %w", cur.ID, err)
+}
+
+// tenantUpdateItems are the writes of a tenant moving from cur to next: its Put
+// conditioned on the version and customer read (item 0), the Entra id's claim moved
+// when it changes (items 1 and 2), its customer's copy and counters, and the
+// organization's assigned licenses (and its parent's totals).
+func (s *Store) tenantUpdateItems(ctx context.Context, orgID string, cur, next domain.Tenant) ([]types.TransactWriteItem, error) {
+	tItem, err := s.tenantItem(orgID, next)
+	if err != nil {
+		return nil, err
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: tItem,
+		ConditionExpression:       aws.String("version = :read AND customerId = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(cur.Version), ":c": str(cur.CustomerID)}}}}
+	if !strings.EqualFold(next.EntraTenantID, cur.EntraTenantID) {
+		claim, err := item(map[string]string{"tenantId": cur.ID}, "EntraClaim", entraPK(orgID, next.EntraTenantID), skUnique, nil)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items,
+			types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: claim, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(entraPK(orgID, cur.EntraTenantID), skUnique)}})
+	}
+	if cur.CustomerID != "" {
+		link, err := s.linkItem(orgID, next)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
+			s.customerCounters(orgID, cur.CustomerID, &cur, &next, ""))
+	}
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{AssignedLicenses: next.AssignedLicenses() - cur.AssignedLicenses()})
+	if err != nil {
+		return nil, err
+	}
+	return append(items, usage...), nil
 }
 
 // MissingTenants returns the ids among ids that are not tenants of the organization,

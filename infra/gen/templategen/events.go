@@ -168,6 +168,14 @@ var sampleBodies = map[string]any{
 	"license-orders-reject": map[string]any{"reason": "Reassign the licenses of the five leavers instead"},
 	"approvals-reject":      map[string]any{"reason": "The customer still has an open invoice; keep its record"},
 	"organizations-rename":  map[string]any{"name": "Contoso Managed Services"},
+	"connections-create": map[string]any{
+		"type": "m365", "label": "Sample Customer Graph app", "tenantId": SampleParam("tenantId"),
+		"credentials": map[string]any{"clientId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "clientSecret": "sample~client.secret_value-0123"},
+	},
+	"connections-update": map[string]any{
+		"label":       "Sample Customer Graph app (rotated)",
+		"credentials": map[string]any{"clientId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "clientSecret": "sample~rotated.secret_value-4567"},
+	},
 	"profile-put": map[string]any{
 		"companyName":         "Contoso Managed Services LLC",
 		"displayName":         "Contoso MSP",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/console"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -37,6 +38,9 @@ const (
 	// DocumentsBucketID holds customer documents, uploaded from the console.
 	DocumentsBucketID       = "DocumentsBucket"
 	DocumentsBucketPolicyID = "DocumentsBucketPolicy"
+	// ConnectionsKeyID is the KMS key that wraps the data keys of connection
+	// credentials (envelope encryption, shared/envelope/kmskeys).
+	ConnectionsKeyID = "ConnectionsKey"
 )
 
 // The queue worker's settings.
@@ -152,6 +156,32 @@ func (f Function) usesUserPool() bool {
 	return slices.ContainsFunc(f.Actions(), func(a string) bool { return strings.HasPrefix(a, "cognito-idp:") })
 }
 
+// usesConnectionsKey reports whether the function calls KMS: only those get the key's
+// id in their environment and the key in their policy.
+func (f Function) usesConnectionsKey() bool {
+	return slices.ContainsFunc(f.Actions(), func(a string) bool { return strings.HasPrefix(a, "kms:") })
+}
+
+// connectionsKey is the KMS key of connection credentials: symmetric, rotated yearly by
+// KMS, kept when the stack goes (deleting it would make every sealed credential
+// unreadable). Its policy lets the account's IAM policies grant its use, which the
+// functions' roles do, each for the actions it needs.
+func connectionsKey() om {
+	return m("Type", "AWS::KMS::Key", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain", "Properties", m(
+		"Description", sub("${AWS::StackName}: wraps the data keys of connection credentials"),
+		"EnableKeyRotation", true,
+		"KeySpec", "SYMMETRIC_DEFAULT",
+		"KeyUsage", "ENCRYPT_DECRYPT",
+		"KeyPolicy", m("Version", "2012-10-17", "Statement", list(m(
+			"Sid", "AccountIAMPolicies",
+			"Effect", "Allow",
+			"Principal", m("AWS", sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+			"Action", "kms:*",
+			"Resource", "*",
+		))),
+	))
+}
+
 // MaxFunctionNameLength keeps "<stack name>-<function>" within Lambda's 64 characters
 // for stack names of up to 64-1-MaxFunctionNameLength (23) characters.
 const MaxFunctionNameLength = 40
@@ -185,6 +215,9 @@ func Template(fns []Function) ([]byte, error) {
 		DocumentsBucketID, documentsBucket(),
 		DocumentsBucketPolicyID, documentsBucketPolicy(),
 	)
+	if slices.ContainsFunc(fns, Function.usesConnectionsKey) {
+		resources = append(resources, kv{ConnectionsKeyID, connectionsKey()})
+	}
 	env := m(
 		"TABLE_NAME", ref(TableID),
 		"CONSOLE_URL", ref("ConsoleUrl"),
@@ -515,12 +548,16 @@ func function(f Function, st stack) (om, error) {
 	// Its own role (role), not SAM's: SAM's would also attach AWSLambdaBasicExecutionRole,
 	// which grants the logs actions on every log group ("*").
 	props = append(props, kv{"Role", getAtt(f.RoleID(), "Arn")})
+	var vars om
 	if f.usesUserPool() {
+		vars = append(vars, kv{identity.EnvUserPoolID, ref(UserPoolID)}, kv{identity.EnvUserPoolClientID, ref(UserPoolClientID)})
+	}
+	if f.usesConnectionsKey() {
+		vars = append(vars, kv{kmskeys.EnvKeyID, getAtt(ConnectionsKeyID, "Arn")})
+	}
+	if len(vars) > 0 {
 		// Added to the Globals' variables by SAM.
-		props = append(props, kv{"Environment", m("Variables", m(
-			identity.EnvUserPoolID, ref(UserPoolID),
-			identity.EnvUserPoolClientID, ref(UserPoolClientID),
-		))})
+		props = append(props, kv{"Environment", m("Variables", vars)})
 	}
 	if f.Route != nil {
 		ev := m("ApiId", ref(HTTPAPIID), "Method", f.Route.Method, "Path", f.Route.Path)
@@ -701,6 +738,8 @@ func policyStatements(f Function, st stack) ([]om, error) {
 			sid, resources = "SesSender", list[any](sub(SESIdentities))
 		case "cognito-idp":
 			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
+		case "kms":
+			sid, resources = "ConnectionsKey", list[any](getAtt(ConnectionsKeyID, "Arn"))
 		case "sqs":
 			if st.worker == nil {
 				return nil, fmt.Errorf("sqs actions %v: no queue-worker job consumes the jobs queue; add it to api.Jobs", byService[svc])

@@ -202,6 +202,14 @@ func main() { lambdaentry.Serve(%s) }
 	return out, nil
 }
 
+// importBlock is an import declaration's body: one path, or a parenthesized list.
+func importBlock(paths []string) string {
+	if len(paths) == 1 {
+		return fmt.Sprintf("%q", paths[0])
+	}
+	return "(\n" + importLines(paths) + ")"
+}
+
 func importLines(paths []string) string {
 	var b strings.Builder
 	for _, p := range paths {
@@ -248,21 +256,33 @@ func main() { lambdaentry.Worker(%q) }
 const KindSchedule = "schedule"
 
 // ScheduleMainGo is functions/<name>/main.go of a schedule: it starts the schedule's
-// handler. The job must have a Run.
+// handler, with the services its Actions use when it runs with deps (Job.RunDeps). The
+// job must have a Run or a RunDeps.
 func ScheduleMainGo(j api.Job) ([]byte, error) {
-	if j.Run == nil {
+	if j.Run == nil && j.RunDeps == nil {
 		return nil, fmt.Errorf("schedule %s has no Run", j.Function)
 	}
+	args := []string{fmt.Sprintf("%q", j.Function)}
+	imports := []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	if j.RunDeps != nil {
+		for _, svc := range lambdaentry.Uses(j.Actions) {
+			args = append(args, svc.Use)
+			if svc.Import != "" {
+				imports = append(imports, svc.Import)
+			}
+		}
+	}
+	slices.Sort(imports)
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs on the schedule %s.
 // %s.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import %s
 
-func main() { lambdaentry.Schedule(%q) }
-`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), j.Function)
+func main() { lambdaentry.Schedule(%s) }
+`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), importBlock(imports), strings.Join(args, ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
