@@ -25,7 +25,7 @@ trap 'rm -rf "$summary" "$SWITCHBOARD_AWS_CALLS_DIR"' EXIT
 SWITCHBOARD_REQUIRE_STACK=1 "$HERE/with-stack.sh" go test -count=1 -timeout 30m -json ./... | python3 "$HERE/gotest-summary.py" "$summary"
 
 echo "== API fuzzing: schemathesis against the local server (fuzz-api.sh)"
-"$HERE/fuzz-api.sh"
+"$HERE/with-stack.sh" "$HERE/fuzz-api.sh"
 
 echo "== console browser tests: Playwright in Debian's Chromium against the local server (browser-test.sh)"
 "$HERE/browser-test.sh"

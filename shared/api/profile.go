@@ -112,6 +112,13 @@ func diff(before, after any) []audit.Change {
 			out = append(out, audit.Change{Field: k, From: av, To: bv})
 		}
 	}
+	// A field set for the first time (absent before, as an omitted empty one is) is a
+	// change too: setting up SSO where there was none must say what was set.
+	for k, bv := range b {
+		if _, ok := a[k]; !ok && bv != nil {
+			out = append(out, audit.Change{Field: k, To: bv})
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
 }
