@@ -51,6 +51,9 @@ type Route struct {
 	// Unaudited, on a route that changes something yet writes no audit event, says
 	// why; exactly one of Category and Unaudited is set on such a route.
 	Unaudited string
+	// AlwaysOpen, when set, says why the route stays open once the organization's API
+	// calls of the month are used up (billing and invitations: it can always upgrade).
+	AlwaysOpen string
 	// SizeReason, when set, is why the function's binary may exceed the size target of
 	// `make bench` (1.5× a minimal Lambda on the table): the large library it must link.
 	SizeReason string

@@ -23,6 +23,7 @@ func Routes() []Route {
 		licenseOrderRoutes(),
 		approvalRoutes(),
 		auditLogRoutes(),
+		billingRoutes(),
 	} {
 		all = append(all, feature...)
 	}
