@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/mail"
@@ -28,6 +29,9 @@ type Deps struct {
 	// Identity makes Cognito admin calls (per-organization Entra providers, global
 	// sign-out); nil where no user pool is configured.
 	Identity *identity.Directory
+	// Events publishes on the billing bus (BILLING_BUS_NAME); nil where no function
+	// publishes.
+	Events billingbus.Publisher
 }
 
 // NewDeps wires the dependencies over a store.

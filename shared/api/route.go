@@ -119,6 +119,9 @@ type Job struct {
 	// Run, for a schedule, does one run's work at now, in the store's system scope. Its
 	// result is logged (as JSON); a run that stops early leaves the rest to the next.
 	Run func(ctx context.Context, st *store.Store, now time.Time) (any, error)
+	// RunWith, for a schedule that uses services beyond the table (set instead of
+	// Run), does one run's work with the deps its Actions wire (lambdaentry.Uses).
+	RunWith func(ctx context.Context, d *Deps, now time.Time) (any, error)
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
 	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string

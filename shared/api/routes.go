@@ -66,6 +66,7 @@ func Jobs() []Job {
 		postAuthenticationJob(),
 		preTokenGenerationJob(),
 		expireApprovalsJob(),
+		meterUsageJob(),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/mail"
@@ -60,6 +61,19 @@ func Mail(connect func(aws.Config) (mail.Sender, error)) Use {
 	}
 }
 
+// Events wires the billing bus publisher that connect makes (eventbridgebus.Connect in
+// the generated main.go, so that only the functions that publish link EventBridge).
+func Events(connect func(aws.Config) (billingbus.Publisher, error)) Use {
+	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
+		p, err := connect(cfg)
+		if err != nil {
+			return err
+		}
+		d.Events = p
+		return nil
+	}
+}
+
 // Identity makes Cognito admin calls on USER_POOL_ID, when set.
 func Identity(_ context.Context, cfg aws.Config, d *api.Deps) error {
 	d.Identity = identity.FromEnvConfig(cfg)
@@ -94,6 +108,7 @@ var Services = []Service{
 	{Prefix: "cognito-idp:", Use: "lambdaentry.Identity"},
 	{Prefix: "sqs:", Use: "lambdaentry.Jobs"},
 	{Prefix: "s3:", Use: "lambdaentry.Objects"},
+	{Prefix: "events:", Use: "lambdaentry.Events(eventbridgebus.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"},
 }
 
 // Uses are the services a route with actions uses.

@@ -3,6 +3,7 @@ package templategen
 import (
 	"bytes"
 	"fmt"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,7 +32,9 @@ const (
 	APIEventName = "Api"
 	// JobsQueueID feeds the queue worker; JobsDeadLetterQueueID keeps the messages it
 	// failed QueueMaxReceiveCount times.
-	JobsQueueID           = "JobsQueue"
+	JobsQueueID = "JobsQueue"
+	// BillingBusID is the EventBridge bus switchboard-billing.
+	BillingBusID          = "BillingBus"
 	JobsDeadLetterQueueID = "JobsDeadLetterQueue"
 	// DocumentsBucketID holds customer documents, uploaded from the console.
 	DocumentsBucketID       = "DocumentsBucket"
@@ -183,6 +186,12 @@ func Template(fns []Function) ([]byte, error) {
 		)),
 		DocumentsBucketID, documentsBucket(),
 		DocumentsBucketPolicyID, documentsBucketPolicy(),
+		// The billing bus: metering publishes usage records on it, and the downstream
+		// billing system its invoices and payments (shared/billingbus).
+		BillingBusID, m("Type", "AWS::Events::EventBus", "Properties", m(
+			"Name", sub("${AWS::StackName}-billing"),
+			"Description", "Switchboard's usage records for the billing system, and its invoice and payment events",
+		)),
 	)
 	env := m(
 		"TABLE_NAME", ref(TableID),
@@ -190,6 +199,7 @@ func Template(fns []Function) ([]byte, error) {
 		"SES_SENDER", ref("SesSenderIdentity"),
 		mail.EnvMailFrom, ref("MailFrom"),
 		"DOCUMENTS_BUCKET", ref(DocumentsBucketID),
+		billingbus.EnvBusName, ref(BillingBusID),
 	)
 	outputs := m(
 		"ApiUrl", output("Base URL of the HTTP API", sub("https://${"+HTTPAPIID+"}.execute-api.${AWS::Region}.${AWS::URLSuffix}")),
@@ -198,6 +208,7 @@ func Template(fns []Function) ([]byte, error) {
 		"AuthDomain", output("Hosted UI of the user pool", sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com")),
 		"TableName", output("DynamoDB table", ref(TableID)),
 		"DocumentsBucketName", output("S3 bucket of customer documents", ref(DocumentsBucketID)),
+		"BillingBusName", output("EventBridge bus of usage records (usage.recorded) and billing events", ref(BillingBusID)),
 	)
 	if st.worker != nil {
 		resources = append(resources,
@@ -657,6 +668,8 @@ func policyStatements(f Function, st stack) ([]om, error) {
 			sid, resources = "SesSender", list[any](sub(SESIdentities))
 		case "cognito-idp":
 			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
+		case "events":
+			sid, resources = "BillingBus", list[any](getAtt(BillingBusID, "Arn"))
 		case "sqs":
 			if st.worker == nil {
 				return nil, fmt.Errorf("sqs actions %v: no queue-worker job consumes the jobs queue; add it to api.Jobs", byService[svc])

@@ -248,19 +248,31 @@ const KindSchedule = "schedule"
 // ScheduleMainGo is functions/<name>/main.go of a schedule: it starts the schedule's
 // handler. The job must have a Run.
 func ScheduleMainGo(j api.Job) ([]byte, error) {
-	if j.Run == nil {
+	if j.Run == nil && j.RunWith == nil {
 		return nil, fmt.Errorf("schedule %s has no Run", j.Function)
 	}
+	args := []string{fmt.Sprintf("%q", j.Function)}
+	imports := []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	if j.RunWith != nil {
+		for _, svc := range lambdaentry.Uses(j.Actions) {
+			args = append(args, svc.Use)
+			if svc.Import != "" {
+				imports = append(imports, svc.Import)
+			}
+		}
+	}
+	slices.Sort(imports)
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs on the schedule %s.
 // %s.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+%s)
 
-func main() { lambdaentry.Schedule(%q) }
-`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), j.Function)
+func main() { lambdaentry.Schedule(%s) }
+`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), importLines(imports), strings.Join(args, ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
