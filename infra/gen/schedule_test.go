@@ -45,7 +45,7 @@ func TestEveryScheduleIsDeployed(t *testing.T) {
 		t.Run(j.Function, func(t *testing.T) {
 			f := templategen.Function{Name: j.Function, Job: &j}
 			main := string(readFile(t, root, "functions/"+j.Function+"/main.go"))
-			if !strings.Contains(main, `lambdaentry.Schedule("`+j.Function+`")`) {
+			if !strings.Contains(main, `lambdaentry.Schedule("`+j.Function+`"`) {
 				t.Errorf("functions/%s/main.go does not start schedule %s:\n%s", j.Function, j.Function, main)
 			}
 			fn := tpl.Resources[f.LogicalID()]

@@ -162,6 +162,7 @@ var sampleBodies = map[string]any{
 		"confirmEmail": "northwind-admin@contoso.example", "firstName": "Sam", "lastName": "Patel",
 	},
 	"organizations-create": map[string]any{"name": "Northwind IT Services"},
+	"billing-plan-put":     map[string]any{"plan": "professional"},
 	"license-orders-create": map[string]any{
 		"tenantId": SampleParam("tenantId"), "sku": "SPE_E3", "quantity": 5, "note": "Five new starters in the Berlin office on Monday",
 	},

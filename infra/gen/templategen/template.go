@@ -3,7 +3,6 @@ package templategen
 import (
 	"bytes"
 	"fmt"
-	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
