@@ -73,11 +73,12 @@ func (s *Store) APICalls(ctx context.Context, rootID string, months ...string) (
 		return nil, ErrNoOrganization
 	}
 	keys := make([]map[string]types.AttributeValue, 0, len(months)*APICallShards)
-	out := make([]MonthCalls, len(months))
-	index := map[string]int{}
-	for i, m := range months {
-		out[i] = MonthCalls{Month: m, ByOrg: map[string]int64{}}
-		index[m] = i
+	byMonth := map[string]*MonthCalls{}
+	for _, m := range months {
+		if byMonth[m] != nil {
+			continue // a month asked twice is read once
+		}
+		byMonth[m] = &MonthCalls{Month: m, ByOrg: map[string]int64{}}
 		for shard := range APICallShards {
 			keys = append(keys, key(apiCallsPK(rootID, m, shard), skCalls))
 		}
@@ -94,17 +95,21 @@ func (s *Store) APICalls(ctx context.Context, rootID string, months ...string) (
 			if len(parts) != 5 {
 				continue
 			}
-			i, ok := index[parts[3]]
-			if !ok {
+			mc := byMonth[parts[3]]
+			if mc == nil {
 				continue
 			}
-			out[i].Total += attrInt(it, attrCalls)
+			mc.Total += attrInt(it, attrCalls)
 			for name := range it {
 				if id, ok := strings.CutPrefix(name, callsOrgPrefix); ok {
-					out[i].ByOrg[id] += attrInt(it, name)
+					mc.ByOrg[id] += attrInt(it, name)
 				}
 			}
 		}
+	}
+	out := make([]MonthCalls, len(months))
+	for i, m := range months {
+		out[i] = *byMonth[m]
 	}
 	return out, nil
 }
