@@ -257,7 +257,9 @@ func (s *Store) SetPlan(ctx context.Context, orgID string, plan domain.Plan, ev 
 		values := map[string]types.AttributeValue{":p": str(plan.Name)}
 		set := []string{"#p = :p"}
 		var remove []string
-		conds := []string{"attribute_exists(PK)", "attribute_not_exists(parentId)"}
+		// A sub-organization was refused above: a parent never changes. (An edited
+		// organization holds parentId as NULL, so attribute_not_exists would not do.)
+		conds := []string{"attribute_exists(PK)"}
 		limits := limitValues(plan)
 		for i, m := range limitedMetrics {
 			ln, bn := fmt.Sprintf("#l%d", i), fmt.Sprintf("#c%d", i)
