@@ -42,7 +42,9 @@ func billingSteps() []step {
 		{name: "billing as Read-Only: viewers never see billing", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Read-Only", "GET", billingPath, nil) }},
 		{name: "billing of another organization", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.as("Owner", "GET", billingPath, nil, api.HeaderOrganization, w.beta.ID) }},
+			req: func(w *world) testenv.Request {
+				return w.as("Owner", "GET", billingPath, nil, api.HeaderOrganization, w.beta.ID)
+			}},
 		{name: "billing without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "GET", billingPath, nil) }},
 		{name: "plan: an unknown plan", want: 400, code: "validation", fields: []string{"plan"},
@@ -105,7 +107,9 @@ func billingSteps() []step {
 		{name: "usage as a member without permissions", want: 403, code: "forbidden",
 			req: func(w *world) testenv.Request { return w.at("Custom(none)", "GET", usagePath, nil) }},
 		{name: "usage of another organization", want: 404, code: "not-found",
-			req: func(w *world) testenv.Request { return w.as("Owner", "GET", usagePath, nil, api.HeaderOrganization, w.beta.ID) }},
+			req: func(w *world) testenv.Request {
+				return w.as("Owner", "GET", usagePath, nil, api.HeaderOrganization, w.beta.ID)
+			}},
 		{name: "usage without a token", want: 401, code: "unauthenticated",
 			req: func(w *world) testenv.Request { return w.as("", "GET", usagePath, nil) }},
 		{name: "usage once the month's API calls are used up", want: 429, code: "api-calls-exhausted",

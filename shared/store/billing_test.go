@@ -158,8 +158,8 @@ func createSub(ctx context.Context, st *store.Store, parent, id string) error {
 	admin := domain.User{ID: domain.NewID(), Email: id + "@admin.example", Name: "Admin"}
 	return st.CreateSubOrganization(ctx, store.SubOrganizationCreate{
 		Organization: domain.Organization{ID: id, Name: "Client " + id, ParentID: parent, Profile: domain.NewProfile(id), CreatedAt: time.Now().UTC()},
-		Admin: domain.Membership{OrganizationID: id, UserID: admin.ID, Email: admin.Email, Role: "Administrator", TenantScope: domain.AllTenantsScope()},
-		NewUser: &admin, ParentEvent: audit.Event{Category: audit.Support, Action: "sub-organization.create"},
+		Admin:        domain.Membership{OrganizationID: id, UserID: admin.ID, Email: admin.Email, Role: "Administrator", TenantScope: domain.AllTenantsScope()},
+		NewUser:      &admin, ParentEvent: audit.Event{Category: audit.Support, Action: "sub-organization.create"},
 		Event: audit.Event{Category: audit.Settings, Action: "organization.create"},
 	})
 }

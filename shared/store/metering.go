@@ -112,7 +112,6 @@ func (s *Store) UsageRecords(ctx context.Context, orgIDs []string, period, perio
 	return out, nil
 }
 
-
 // PutUsageRecord writes r unless its period's record exists: it reports whether this
 // call wrote it (an overlapping run loses and writes nothing).
 func (s *Store) PutUsageRecord(ctx context.Context, r UsageRecord) (bool, error) {
