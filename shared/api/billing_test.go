@@ -105,6 +105,17 @@ func TestAPICallsCountedExactly(t *testing.T) {
 	if months[0].Total != workers*each || months[0].ByOrg[org.ID] != workers*each {
 		t.Fatalf("counted %d (%v), want %d", months[0].Total, months[0].ByOrg, workers*each)
 	}
+	// A call refused (another organization's id: 404) is taken back from the bill it
+	// was counted on while being authorized: nobody spends another organization's calls.
+	other := env.NewOrg("owner@other-calls.example")
+	for range 5 {
+		if res := env.Get("/api/msp-portal/settings/profile", org.OwnerToken, api.HeaderOrganization, other.ID); res.Status != http.StatusNotFound {
+			t.Fatalf("another organization: %d", res.Status)
+		}
+	}
+	if m, err := env.Store.APICalls(context.Background(), other.ID, domain.MonthKey(env.Store.Now())); err != nil || m[0].Total != 0 {
+		t.Fatalf("another organization's calls after refused requests: %+v, %v", m, err)
+	}
 	usage := env.Get("/api/msp-portal/usage", org.OwnerToken, api.HeaderOrganization, org.ID).Map(t)
 	if n := usage["apiCalls"].(map[string]any)["thisMonth"].(float64); n < workers*each {
 		t.Errorf("usage shows %v calls", n)
@@ -175,6 +186,17 @@ func TestSubOrganizationUsageRollsUp(t *testing.T) {
 		if res := env.Do(testenv.Request{Method: "POST", Path: "/api/msp-portal/tenants", Token: org.OwnerToken, Body: tenantBody(i), Headers: h}); res.Status != http.StatusCreated {
 			t.Fatalf("tenant in the sub-organization: %d %s", res.Status, res.Body)
 		}
+	}
+	// A call refused (another organization's id: 404) is taken back from the bill it
+	// was counted on while being authorized: nobody spends another organization's calls.
+	other := env.NewOrg("owner@other-calls.example")
+	for range 5 {
+		if res := env.Get("/api/msp-portal/settings/profile", org.OwnerToken, api.HeaderOrganization, other.ID); res.Status != http.StatusNotFound {
+			t.Fatalf("another organization: %d", res.Status)
+		}
+	}
+	if m, err := env.Store.APICalls(context.Background(), other.ID, domain.MonthKey(env.Store.Now())); err != nil || m[0].Total != 0 {
+		t.Fatalf("another organization's calls after refused requests: %+v, %v", m, err)
 	}
 	usage := env.Get("/api/msp-portal/usage", org.OwnerToken, api.HeaderOrganization, org.ID).Map(t)
 	subs, _ := usage["subOrganizations"].([]any)

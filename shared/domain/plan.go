@@ -72,7 +72,7 @@ var plans = []Plan{
 	{Name: PlanFree, AuditRetention: 90 * 24 * time.Hour, Limits: Limits{
 		Customers: 50, ManagedTenants: 5, Connections: 2, SubOrganizations: 2, APICallsPerMonth: 5_000}},
 	{Name: PlanProfessional, AuditRetention: 365 * 24 * time.Hour, Limits: Limits{
-		Customers: 10_000, ManagedTenants: 5_000, Connections: 50, SubOrganizations: 1_000, APICallsPerMonth: Unlimited}},
+		Customers: 25_000, ManagedTenants: 5_000, Connections: 50, SubOrganizations: 1_000, APICallsPerMonth: Unlimited}},
 }
 
 // DefaultPlan is the plan a new organization starts on.

@@ -40,6 +40,24 @@ func apiCallsPK(rootID, month string, shard int) string {
 // top-level organization) in at's month: one UpdateItem of a random shard. It returns
 // the shard's new count, from which the caller estimates the month's total.
 func (s *Store) CountAPICall(ctx context.Context, rootID, orgID string, at time.Time) (int64, error) {
+	return s.AddAPICalls(ctx, rootID, orgID, at, 1)
+}
+
+// GuessBillingRoot is the bill orgID's calls go to as far as this process knows
+// without a read: its parent when its parent is cached, else itself. A request counts
+// its call on the guess while it is being authorized, and moves it if the guess was
+// wrong (a sub-organization this process has not read yet).
+func (s *Store) GuessBillingRoot(orgID string) string {
+	if p, ok := s.parents.get(orgID); ok && p != "" {
+		return p
+	}
+	return orgID
+}
+
+// AddAPICalls moves the count of orgID's API calls on the bill rootID in at's month by
+// n (-1 takes back a call counted before the request was refused): one UpdateItem of a
+// random shard, whose new count it returns.
+func (s *Store) AddAPICalls(ctx context.Context, rootID, orgID string, at time.Time, n int64) (int64, error) {
 	if rootID == "" || orgID == "" {
 		return 0, ErrNoOrganization
 	}
@@ -49,7 +67,7 @@ func (s *Store) CountAPICall(ctx context.Context, rootID, orgID string, at time.
 		TableName: aws.String(s.table), Key: key(apiCallsPK(rootID, month, shard), skCalls),
 		UpdateExpression:         aws.String("ADD #c :one, #o :one SET #t = if_not_exists(#t, :type), #e = if_not_exists(#e, :exp)"),
 		ExpressionAttributeNames: map[string]string{"#c": attrCalls, "#o": callsOrgPrefix + orgID, "#t": AttrType, "#e": AttrTTL},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":type": str("APICalls"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(n), ":type": str("APICalls"),
 			":exp": num(domain.MonthStart(at).AddDate(0, 1, 0).Add(callsRetention).Unix())},
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})
