@@ -108,7 +108,7 @@ var AuthActions = []string{
 // worker.
 type Job struct {
 	Function string
-	// Kind is "schedule", "cognito-trigger" or "queue-worker".
+	// Kind is "schedule", "cognito-trigger", "queue-worker" or "bus-rule".
 	Kind    string
 	Summary string
 	// Actions are the AWS actions the job's code path uses.
@@ -122,6 +122,11 @@ type Job struct {
 	// RunWith, for a schedule that uses services beyond the table (set instead of
 	// Run), does one run's work with the deps its Actions wire (lambdaentry.Uses).
 	RunWith func(ctx context.Context, d *Deps, now time.Time) (any, error)
+	// DetailTypes, for a bus rule, are the detail types of the billing system's events
+	// (source billingbus.BillingSource) its rule on the billing bus matches; BusEvent
+	// handles one, with the deps its Actions wire.
+	DetailTypes []string
+	BusEvent    func(ctx context.Context, d *Deps, ev events.CloudWatchEvent) (BillingEventResult, error)
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
 	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string

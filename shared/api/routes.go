@@ -67,6 +67,7 @@ func Jobs() []Job {
 		preTokenGenerationJob(),
 		expireApprovalsJob(),
 		meterUsageJob(),
+		billingEventsJob(),
 	}
 }
 

@@ -77,6 +77,29 @@ const (
 	ScheduleMaxRetries = 3
 )
 
+// BusRuleTimeout is a bus rule's timeout in seconds: one email.
+const BusRuleTimeout = 30
+
+// busRule is a bus rule's EventBridge rule on the billing bus, matching the billing
+// system's events of its DetailTypes and targeting the function, and the permission
+// that lets the rule invoke it.
+func busRule(f Function) []kv {
+	return []kv{
+		{f.LogicalID() + "Rule", m("Type", "AWS::Events::Rule", "Properties", m(
+			"Description", f.Job.Summary,
+			"EventBusName", ref(BillingBusID),
+			"EventPattern", m("source", strs(billingbus.BillingSource), "detail-type", strs(f.Job.DetailTypes...)),
+			"Targets", list(m("Id", "function", "Arn", getAtt(f.LogicalID(), "Arn"))),
+		))},
+		{f.LogicalID() + "RulePermission", m("Type", "AWS::Lambda::Permission", "Properties", m(
+			"Action", "lambda:InvokeFunction",
+			"FunctionName", getAtt(f.LogicalID(), "Arn"),
+			"Principal", "events.amazonaws.com",
+			"SourceArn", getAtt(f.LogicalID()+"Rule", "Arn"),
+		))},
+	}
+}
+
 // TriggerTimeout is a Cognito trigger's timeout in seconds: Cognito waits 5 seconds
 // for a trigger and fails the sign-in without its answer.
 const TriggerTimeout = 5
@@ -263,6 +286,9 @@ func Template(fns []Function) ([]byte, error) {
 				"SourceAccount", ref("AWS::AccountId"),
 				"SourceArn", getAtt(UserPoolID, "Arn"),
 			))})
+		}
+		if f.Job != nil && f.Job.Kind == KindBusRule {
+			resources = append(resources, busRule(f)...)
 		}
 		if st.worker != nil && f.Name == st.worker.Name {
 			// A plain event source mapping rather than SAM's SQS event, which would also
@@ -550,6 +576,9 @@ func function(f Function, st stack) (om, error) {
 	} else if f.Job.Kind == KindCognitoTrigger {
 		// Its trigger is the user pool's LambdaConfig, with the permission beside it.
 		props = append(props, kv{"Timeout", TriggerTimeout})
+	} else if f.Job.Kind == KindBusRule {
+		// Its trigger is the rule on the billing bus written beside it (busRule).
+		props = append(props, kv{"Timeout", BusRuleTimeout})
 	} else {
 		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
 	}
