@@ -46,7 +46,6 @@ func (b *Bus) Publish(_ context.Context, events []billingbus.Event) error {
 	return nil
 }
 
-
 // Events returns the published events, newest first.
 func (b *Bus) Events() []Delivered {
 	b.mu.Lock()
