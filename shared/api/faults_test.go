@@ -116,6 +116,8 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	},
 	// The console sends no body: the sign-in is the token's and the connection's.
 	"sessions-create": func(*testing.T, *faultRun, *faultReq) any { return nil },
+	// A downgrade of the run's organization (on professional, with little in use).
+	"billing-plan-put": func(*testing.T, *faultRun, *faultReq) any { return map[string]string{"plan": "free"} },
 	"organizations-create": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"name": "Northwind IT Services"}
 	},
