@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditCheckpointsFunction build-AuditLogExportFunction build-AuditLogListFunction build-AuditLogVerifyFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-ConnectionsCreateFunction build-ConnectionsDeleteFunction build-ConnectionsGetFunction build-ConnectionsListFunction build-ConnectionsTestFunction build-ConnectionsUpdateFunction build-ConsoleFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-M365SyncFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsRefreshFunction build-TenantsUpdateFunction
+.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditCheckpointsFunction build-AuditLogExportFunction build-AuditLogListFunction build-AuditLogVerifyFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-BillingEventsFunction build-BillingGetFunction build-BillingPlanPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-ConnectionsCreateFunction build-ConnectionsDeleteFunction build-ConnectionsGetFunction build-ConnectionsListFunction build-ConnectionsTestFunction build-ConnectionsUpdateFunction build-ConsoleFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-M365SyncFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MeterUsageFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsRefreshFunction build-TenantsUpdateFunction build-UsageGetFunction
 
 build-ApprovalsApproveFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-approve
@@ -45,6 +45,15 @@ build-AuthenticationPutFunction:
 
 build-AuthenticationSsoPutFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authentication-sso-put
+
+build-BillingEventsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/billing-events
+
+build-BillingGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/billing-get
+
+build-BillingPlanPutFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/billing-plan-put
 
 build-CognitoPostAuthenticationFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/cognito-post-authentication
@@ -187,6 +196,9 @@ build-MeActiveOrganizationPutFunction:
 build-MeGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/me-get
 
+build-MeterUsageFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/meter-usage
+
 build-MspDashboardGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/msp-dashboard-get
 
@@ -255,5 +267,8 @@ build-TenantsRefreshFunction:
 
 build-TenantsUpdateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenants-update
+
+build-UsageGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/usage-get
 
 .DEFAULT_GOAL := $(switchboard_default_goal)

@@ -4,6 +4,8 @@
 // Moves each organization's audit chain checkpoint past the events about to expire, verifying them.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
 func main() { lambdaentry.Schedule("audit-checkpoints") }

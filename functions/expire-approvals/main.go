@@ -4,6 +4,8 @@
 // Marks the license orders and held actions still pending past their expiry expired, with an audit event each.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
 func main() { lambdaentry.Schedule("expire-approvals") }

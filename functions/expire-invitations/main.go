@@ -4,6 +4,8 @@
 // Marks the invitations past their expiry expired, with an audit event each.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
 func main() { lambdaentry.Schedule("expire-invitations") }

@@ -68,6 +68,8 @@ func iamPrefix(service string) string {
 		return "sqs"
 	case "S3":
 		return "s3"
+	case "EventBridge":
+		return "events"
 	}
 	return strings.ToLower(service)
 }

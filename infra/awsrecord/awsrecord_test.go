@@ -34,6 +34,7 @@ func TestIAMActions(t *testing.T) {
 		{"SQS", "SendMessageBatch", nil, []string{"sqs:SendMessage"}},
 		{"SESv2", "SendEmail", nil, []string{"ses:SendEmail"}},
 		{"Cognito Identity Provider", "ListUsers", nil, []string{"cognito-idp:ListUsers"}},
+		{"EventBridge", "PutEvents", nil, []string{"events:PutEvents"}},
 	} {
 		if got := awsrecord.IAMActions(c.service, c.op, c.params); !slices.Equal(got, c.want) {
 			t.Errorf("%s %s: %v, want %v", c.service, c.op, got, c.want)

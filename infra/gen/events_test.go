@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
@@ -300,6 +301,7 @@ var serviceUses = map[string]lambdaentry.Use{
 	"cognito-idp:": lambdaentry.Identity,
 	"sqs:":         lambdaentry.Jobs,
 	"s3:":          lambdaentry.Objects,
+	"events:":      lambdaentry.Events(eventbridgebus.Connect),
 }
 
 // functionHandler is what functions/<name>/main.go serves: the route with the Uses

@@ -239,8 +239,8 @@ func policyActions(t *testing.T, tpl template, f templategen.Function) []string 
 // checkResource checks that a statement grants action on the resources of its service,
 // never "*": Logs on the function's own log group, DynamoDB on the table (Query and
 // Scan on each of its indexes too, by name), Cognito on the user pool, SQS on the jobs
-// queue, S3 objects under the documents prefix and bucket actions on the bucket, and SES
-// on the account's identities (TestTemplateGrantsNoWildcards says why).
+// queue, S3 objects under the documents prefix and bucket actions on the bucket,
+// EventBridge on the billing bus, and SES on the account's identities (TestTemplateGrantsNoWildcards says why).
 func checkResource(t *testing.T, f templategen.Function, sid, action string, got any) {
 	t.Helper()
 	var indexes []any
@@ -261,6 +261,7 @@ func checkResource(t *testing.T, f templategen.Function, sid, action string, got
 		"DocumentsBucket": {"s3:ListBucket s3:GetBucket", getAtt("DocumentsBucket")},
 		"SesSender":       {"ses:", []any{sub(templategen.SESIdentities)}},
 		"ConnectionsKey":  {"kms:GenerateDataKey kms:Decrypt", getAtt(templategen.ConnectionsKeyID)},
+		"BillingBus":      {"events:", getAtt(templategen.BillingBusID)},
 	}[sid]
 	if want.res == nil {
 		t.Errorf("%s: statement %s (%s on %v) is none the template should write", f.RoleID(), sid, action, got)

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/functions/console/web"
 	"github.com/switchboard-msp/switchboard/infra/devauth"
+	"github.com/switchboard-msp/switchboard/infra/devbus"
 	"github.com/switchboard-msp/switchboard/infra/graphstandin"
 	"github.com/switchboard-msp/switchboard/infra/outbox"
 	"github.com/switchboard-msp/switchboard/infra/seed"
@@ -101,6 +103,8 @@ func serve(ctx context.Context, ln net.Listener) error {
 	mail := &outbox.Outbox{}
 	deps := api.NewDeps(st, "http://"+ln.Addr().String())
 	deps.Mail = mail
+	bus := &devbus.Bus{}
+	deps.Events = bus
 	// A Cognito user pool is optional: with USER_POOL_ID (and COGNITO_ENDPOINT for moto's,
 	// as infra/stack/fuzz-api.sh does) the organization's own Entra ID sign-in can be set
 	// up and removed members are signed out; without one SSO answers 503 sso-unavailable.
@@ -142,6 +146,9 @@ func serve(ctx context.Context, ln net.Listener) error {
 	root.Handle("POST /dev/sign-in", signer.SignIn())
 	root.Handle("GET /dev/.well-known/jwks.json", signer.JWKS())
 	root.Handle("GET /dev/outbox", mail.Handler())
+	root.Handle("GET /dev/billing-events", bus.Handler())
+	root.Handle("POST /dev/schedules/{function}", runSchedule(deps))
+	root.Handle("GET /dev/usage-records/{orgId}", usageRecords(st))
 	root.Handle(graphPrefix+"/", graph.HandlerAt(graphPrefix))
 	root.Handle("/api/", verified)
 	// Everything else is the web console, as its catch-all route is behind API Gateway.
@@ -200,6 +207,53 @@ func startKeys(cfg aws.Config, deps *api.Deps) (string, error) {
 	}
 	deps.Keys = k
 	return "KMS key " + os.Getenv(kmskeys.EnvKeyID), nil
+}
+
+// runSchedule runs one schedule now, as EventBridge Scheduler would invoke its function
+// (POST /dev/schedules/meter-usage), and answers its result.
+func runSchedule(deps *api.Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("function")
+		for _, j := range api.Jobs() {
+			if j.Function != name || j.Kind != "schedule" {
+				continue
+			}
+			var res any
+			var err error
+			if j.RunWith != nil {
+				res, err = j.RunWith(r.Context(), deps, deps.Store.Now())
+			} else {
+				res, err = j.Run(r.Context(), deps.Store, deps.Store.Now())
+			}
+			w.Header().Set("Content-Type", "application/json")
+			if err != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+				_ = json.NewEncoder(w).Encode(map[string]any{"error": err.Error(), "result": res})
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"function": name, "result": res})
+			return
+		}
+		http.Error(w, "no schedule "+name, http.StatusNotFound)
+	})
+}
+
+// usageRecords lists an organization's usage records, hourly then monthly, newest
+// first (GET /dev/usage-records/{orgId}): what the billing system reads off the bus.
+func usageRecords(st *store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{}
+		for _, period := range []string{store.PeriodHour, store.PeriodMonth} {
+			recs, _, err := st.ListUsageRecords(r.Context(), r.PathValue("orgId"), period, store.Page{Limit: store.MaxLimit})
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			out[period] = recs
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 }
 
 // startJobs runs the jobs that routes start: on the SQS queue of JOBS_QUEUE_URL (say

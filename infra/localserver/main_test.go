@@ -439,3 +439,91 @@ func TestMakeRunConnectionsFlow(t *testing.T) {
 		t.Errorf("the tenant after a throttled refresh: %v", tenant)
 	}
 }
+
+// TestMakeRunBillingFlow is the billing issue's "done when" against the `make run`
+// server: a new user sees usage rise as they call the API and add tenants, hits the
+// free plan's limit and reads why, upgrades and continues, then runs the metering job
+// and finds the usage records and the published events.
+func TestMakeRunBillingFlow(t *testing.T) {
+	c := startLocal(t)
+	tok := c.signIn("erin@fabrikam-billing.example")
+	_, me := c.call("GET", "/api/me", tok, "", nil)
+	org, _ := me["activeOrganization"].(map[string]any)["id"].(string)
+	if plan := me["activeOrganization"].(map[string]any)["plan"]; plan != "free" {
+		t.Fatalf("a new organization's plan: %v", plan)
+	}
+	usage := func() map[string]any {
+		st, u := c.call("GET", "/api/msp-portal/usage", tok, org, nil)
+		if st != http.StatusOK {
+			t.Fatalf("usage: %d %v", st, u)
+		}
+		return u
+	}
+	calls := func(u map[string]any) float64 { return u["apiCalls"].(map[string]any)["thisMonth"].(float64) }
+	first := usage()
+
+	// The billing contact receives the alerts and the plan change.
+	_, profile := c.call("GET", "/api/msp-portal/settings/profile", tok, org, nil)
+	profile["billingContact"] = map[string]any{"name": "Erin Billing", "email": "billing@fabrikam-billing.example", "phone": ""}
+	profile["taxId"] = "DE123456789"
+	if st, out := c.call("PUT", "/api/msp-portal/settings/profile", tok, org, profile); st != http.StatusOK {
+		t.Fatalf("profile: %d %v", st, out)
+	}
+	limit := 5
+	for i := range limit {
+		body := map[string]any{"entraTenantId": fmt.Sprintf("7d1e2f3a-0000-4000-8000-%012d", i),
+			"primaryDomain": fmt.Sprintf("t%d.onmicrosoft.com", i), "displayName": fmt.Sprintf("Tenant %d", i), "licensedUsers": 10}
+		if st, out := c.call("POST", "/api/msp-portal/tenants", tok, org, body); st != http.StatusCreated {
+			t.Fatalf("tenant %d: %d %v", i, st, out)
+		}
+	}
+	second := usage()
+	if calls(second) <= calls(first) || second["managedTenants"] != float64(limit) || second["managedUsers"] != float64(10*limit) {
+		t.Fatalf("usage did not rise: before %v, after %v", first, second)
+	}
+	sixth := map[string]any{"entraTenantId": "7d1e2f3a-0000-4000-8000-000000000099", "primaryDomain": "six.onmicrosoft.com",
+		"displayName": "Sixth", "licensedUsers": 1}
+	st, why := c.call("POST", "/api/msp-portal/tenants", tok, org, sixth)
+	if st != http.StatusConflict || why["code"] != "plan-limit" || why["limit"] != "managedTenants" || why["used"] != float64(limit) {
+		t.Fatalf("beyond the free plan: %d %v", st, why)
+	}
+	if st, out := c.call("PUT", "/api/billing/plan", tok, org, map[string]any{"plan": "professional"}); st != http.StatusOK || out["plan"] != "professional" {
+		t.Fatalf("upgrade: %d %v", st, out)
+	}
+	if st, out := c.call("POST", "/api/msp-portal/tenants", tok, org, sixth); st != http.StatusCreated {
+		t.Fatalf("after the upgrade: %d %v", st, out)
+	}
+	if len(c.outbox("billing@fabrikam-billing.example")) == 0 {
+		t.Error("the billing contact was not told of the plan change")
+	}
+
+	st, run := c.call("POST", "/dev/schedules/meter-usage", "", "", nil)
+	if st != http.StatusOK {
+		t.Fatalf("meter-usage: %d %v", st, run)
+	}
+	_, recs := c.call("GET", "/dev/usage-records/"+org, "", "", nil)
+	hours, _ := recs["hour"].([]any)
+	months, _ := recs["month"].([]any)
+	if len(hours) != 1 || len(months) != 1 {
+		t.Fatalf("usage records %v", recs)
+	}
+	if h := hours[0].(map[string]any); h["managedTenants"] != float64(limit+1) || h["plan"] != "professional" || h["published"] != true {
+		t.Errorf("hourly record %v", h)
+	}
+	_, bus := c.call("GET", "/dev/billing-events", "", "", nil)
+	items, _ := bus["items"].([]any)
+	published := 0
+	for _, it := range items {
+		ev := it.(map[string]any)
+		if d, _ := ev["detail"].(map[string]any); d["organizationId"] == org && ev["detail-type"] == "usage.recorded" {
+			published++
+		}
+	}
+	if published != 2 {
+		t.Errorf("%d usage.recorded events of %s, want 2 (the hour's and the month's)", published, org)
+	}
+	// A rerun writes and publishes nothing twice.
+	if _, again := c.call("POST", "/dev/schedules/meter-usage", "", "", nil); again["result"].(map[string]any)["written"] != float64(0) {
+		t.Errorf("rerun %v", again)
+	}
+}

@@ -297,8 +297,22 @@ type Org struct {
 	OwnerEmail string
 }
 
-// NewOrg signs a new user in (creating their default organization) and returns it.
+// NewOrg signs a new user in (creating their default organization), moves it to the
+// professional plan, so that fixtures do not run into the free plan's limits, and
+// returns it. NewFreeOrg leaves it on the free plan.
 func (e *Env) NewOrg(ownerEmail string) Org {
+	e.T.Helper()
+	o := e.NewFreeOrg(ownerEmail)
+	if _, _, err := e.Store.SetPlan(context.Background(), o.ID, domain.PlanOf(domain.PlanProfessional),
+		audit.Event{Category: audit.Billing, Action: "billing.plan-change", Summary: "test fixture on the professional plan"}); err != nil {
+		e.T.Fatalf("upgrade %s: %v", o.ID, err)
+	}
+	return o
+}
+
+// NewFreeOrg signs a new user in (creating their default organization, on the free
+// plan) and returns it.
+func (e *Env) NewFreeOrg(ownerEmail string) Org {
 	e.T.Helper()
 	tok := e.Token(ownerEmail)
 	res := e.Get("/api/me", tok)

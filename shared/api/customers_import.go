@@ -189,5 +189,10 @@ func importRow(ctx context.Context, st *store.Store, job *jobs.Job, row customer
 	case errors.As(err, &dup):
 		return rowOutcome{skipped: true}
 	}
+	if pe := problem.As(err); pe.Code == "plan-limit" {
+		// The plan's limit of customers is reached: the row fails, naming why, and the
+		// job goes on (the rows after it fail alike, unless some were removed).
+		return rowOutcome{errors: []jobs.Error{{Line: int64(row.Line), Field: "name", Message: pe.Message}}}
+	}
 	return rowOutcome{err: err}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
@@ -36,6 +37,9 @@ type Deps struct {
 	// Graph reaches Entra's token endpoint and Microsoft Graph (GRAPH_AUTHORITY_URL,
 	// GRAPH_BASE_URL); nil means msgraph.FromEnv on first use.
 	Graph *msgraph.Client
+	// Events publishes on the billing bus (BILLING_BUS_NAME); nil where no function
+	// publishes.
+	Events billingbus.Publisher
 }
 
 // graph is the Graph client: Deps.Graph, or the environment's (read at each use: it

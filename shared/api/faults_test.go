@@ -128,6 +128,8 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	},
 	"connections-test": func(*testing.T, *faultRun, *faultReq) any { return nil },
 	"tenants-refresh":  func(*testing.T, *faultRun, *faultReq) any { return nil },
+	// A downgrade of the run's organization (on professional, with little in use).
+	"billing-plan-put": func(*testing.T, *faultRun, *faultReq) any { return map[string]string{"plan": "free"} },
 	"organizations-create": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"name": "Northwind IT Services"}
 	},
@@ -813,10 +815,11 @@ func snapshotTable(t *testing.T, st *store.Store) tableSnapshot {
 
 // changes lists what a request changed: items added (+type), deleted (-type) and
 // changed (~type), sorted; the idempotency record is left out (checked on
-// its own), and so is session activity.
+// its own), and so are session activity and the API-call counters (metering, written
+// concurrently with the request and counted by billing_test.go).
 func changes(before, after tableSnapshot) []string {
 	var out []string
-	side := func(it snapItem) bool { return it.typ == "Idempotency" || it.typ == "Session" }
+	side := func(it snapItem) bool { return it.typ == "Idempotency" || it.typ == "Session" || it.typ == "APICalls" }
 	for k, a := range after {
 		b, ok := before[k]
 		switch {

@@ -184,6 +184,12 @@ func acceptInvitation(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
+		if org.ParentID != "" {
+			if org.Plan, err = d.Store.PlanOf(ctx, org); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+		}
 		write(w, http.StatusOK, acceptedView{
 			Organization: viewOrganization(org),
 			Member:       viewMember(m),

@@ -48,7 +48,7 @@ func m365SyncJob() Job {
 	return Job{Function: "m365-sync", Kind: "schedule", Schedule: m365SyncRate,
 		Summary: "Reads licensed users, subscribed SKUs and Secure Score of every tenant with a Microsoft 365 connection that is due",
 		Actions: []string{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt"},
-		RunDeps: SyncM365}
+		RunWith: SyncM365}
 }
 
 // SyncResult counts what one run of SyncM365 did.

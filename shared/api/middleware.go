@@ -231,6 +231,15 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 				early <- fetched{v, err}
 			}()
 		}
+		now := d.Store.Now()
+		var meter *earlyMeter
+		if requested != "" && domain.ValidID(requested) {
+			meter = startEarlyMeter(ctx, d, requested, now)
+			defer func() {
+				meter.settle(nil) // refused: no-op once authorized
+				meter.wait()
+			}()
+		}
 		oc, touch, err := d.Resolver.Organization(ctx, cl.principal, cl.userID, requested)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
@@ -264,10 +273,36 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 			o.OnBehalfOf = &audit.OnBehalfOf{MSPOrganizationID: oc.SupportedFrom.ID, SubOrganizationID: oc.Org.ID, Reason: reason}
 			ctx = audit.WithOrigin(ctx, o)
 		}
+		bill, err := d.Store.BillingRootOf(ctx, oc.Org)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if oc.Org.ParentID != "" {
+			oc.Org.Plan = bill.Plan // a sub-organization is on its parent's plan
+		}
+		if err := apiCallsOpen(rt, bill, now); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
 		if early != nil && oc.Org.ID == requested {
 			ctx = context.WithValue(ctx, fetchedKey{}, <-early)
 		}
 		var wg sync.WaitGroup
+		if meter != nil && oc.Org.ID == requested {
+			meter.settle(&bill) // counted while authorizing; waited for by the defer above
+		} else {
+			wg.Add(1)
+			// The organization was known only once resolved (the active one): the call is
+			// counted concurrently with the request's work, detached from cancellation,
+			// and waited for below, like the session's activity.
+			go func() {
+				defer wg.Done()
+				if err := meterCall(context.WithoutCancel(ctx), d, bill, oc.Org.ID, now); err != nil {
+					slog.WarnContext(ctx, "API call not metered", "requestId", RequestID(ctx), "err", err.Error())
+				}
+			}()
+		}
 		if touch != nil {
 			wg.Add(1)
 			// Detached from cancellation so a finished response does not abort the write;

@@ -119,6 +119,12 @@ func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAcc
 		if !ok {
 			continue // deleted organization whose membership is being cleaned up
 		}
+		if o.ParentID != "" {
+			// A sub-organization shows its parent's plan (cached briefly per process).
+			if o.Plan, err = d.Store.PlanOf(ctx, o); err != nil {
+				return u, nil, "", nil, err
+			}
+		}
 		out = append(out, switcherEntry(o, m.Role, o.ID == activeID))
 		if o.ParentID == "" && permission.GrantFor(m.Role, m.Permissions, permission.ManageSubOrgs) != permission.Denied {
 			parents = append(parents, o)

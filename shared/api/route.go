@@ -51,6 +51,9 @@ type Route struct {
 	// Unaudited, on a route that changes something yet writes no audit event, says
 	// why; exactly one of Category and Unaudited is set on such a route.
 	Unaudited string
+	// AlwaysOpen, when set, says why the route stays open once the organization's API
+	// calls of the month are used up (billing and invitations: it can always upgrade).
+	AlwaysOpen string
 	// SizeReason, when set, is why the function's binary may exceed the size target of
 	// `make bench` (1.5× a minimal Lambda on the table): the large library it must link.
 	SizeReason string
@@ -105,7 +108,7 @@ var AuthActions = []string{
 // queue worker or the web console.
 type Job struct {
 	Function string
-	// Kind is "schedule", "cognito-trigger", "queue-worker" or "console".
+	// Kind is "schedule", "cognito-trigger", "queue-worker", "bus-rule" or "console".
 	Kind    string
 	Summary string
 	// Actions are the AWS actions the job's code path uses.
@@ -119,10 +122,14 @@ type Job struct {
 	// Paths, for the console, are the GET paths API Gateway routes to it, without the
 	// authorizer: the pages are public, the API calls they make carry the token.
 	Paths []string
-	// RunDeps, for a schedule instead of Run, does one run with the function's deps:
-	// a schedule that needs services beyond the table (its Actions name them, and
-	// lambdaentry.Uses wires them as for a route).
-	RunDeps func(ctx context.Context, d *Deps, now time.Time) (any, error)
+	// RunWith, for a schedule that uses services beyond the table (set instead of
+	// Run), does one run's work with the deps its Actions wire (lambdaentry.Uses).
+	RunWith func(ctx context.Context, d *Deps, now time.Time) (any, error)
+	// DetailTypes, for a bus rule, are the detail types of the billing system's events
+	// (source billingbus.BillingSource) its rule on the billing bus matches; BusEvent
+	// handles one, with the deps its Actions wire.
+	DetailTypes []string
+	BusEvent    func(ctx context.Context, d *Deps, ev events.CloudWatchEvent) (BillingEventResult, error)
 	// Trigger, for a Cognito trigger, is the user pool's LambdaConfig property that
 	// invokes it: TriggerPostAuthentication or TriggerPreTokenGeneration.
 	Trigger string

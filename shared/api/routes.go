@@ -25,6 +25,7 @@ func Routes() []Route {
 		auditLogRoutes(),
 		connectionRoutes(),
 		m365Routes(),
+		billingRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -69,6 +70,8 @@ func Jobs() []Job {
 		expireApprovalsJob(),
 		consoleJob(),
 		m365SyncJob(),
+		meterUsageJob(),
+		billingEventsJob(),
 	}
 }
 

@@ -205,7 +205,7 @@ func writeSubOrganization(ctx context.Context, d *Deps, oc *access.Context, in d
 		now := d.Store.Now()
 		profile := domain.NewProfile(in.CompanyName)
 		profile.Phone = in.Phone
-		sub := domain.Organization{ID: domain.NewID(), Name: in.CompanyName, Plan: oc.Org.Plan, ParentID: oc.Org.ID,
+		sub := domain.Organization{ID: domain.NewID(), Name: in.CompanyName, ParentID: oc.Org.ID,
 			CreatedAt: now, Version: 1, Profile: profile}
 		c := store.SubOrganizationCreate{}
 		if userID == "" {

@@ -20,18 +20,22 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
+// alwaysOpenInvitations: inviting stays open when API calls are used up, as members and
+// invitations are never limited (seed 003) and a colleague may be the one to upgrade.
+const alwaysOpenInvitations = "invitations: members and invitations are not limited (seed 003)"
+
 // Routes: seed 000's platform users and seed 003's invitations.
 var (
 	PlatformUsersList = Route{Method: "GET", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-list",
 		Summary: "List all platform users: members and pending invitations", Read: fetchTeam}
-	PlatformUsersInvite = Route{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite", Category: audit.UserManagement,
+	PlatformUsersInvite = Route{Method: "POST", Path: "/api/settings/platform-users", Permission: permission.ManagePlatformUsers, Function: "platform-users-invite", Category: audit.UserManagement, AlwaysOpen: alwaysOpenInvitations,
 		Summary: "Invite new platform user", Handler: invitePlatformUser, Actions: []string{"dynamodb:ConditionCheckItem", "ses:SendEmail"}}
 	PlatformUsersUpdate = Route{Method: "PUT", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-update", Category: audit.UserManagement,
 		Summary: "Update user role and access", Handler: updatePlatformUser}
 	PlatformUsersRemove = Route{Method: "DELETE", Path: "/api/settings/platform-users/{id}", Permission: permission.ManagePlatformUsers, Function: "platform-users-remove", Category: audit.UserManagement,
 		Summary: "Remove platform user, or revoke their invitation", Handler: removePlatformUser,
 		Actions: []string{"dynamodb:DeleteItem", "cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut"}}
-	PlatformUsersResend = Route{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend", Category: audit.UserManagement,
+	PlatformUsersResend = Route{Method: "POST", Path: "/api/settings/platform-users/{id}/resend", Permission: permission.ManagePlatformUsers, Function: "platform-users-resend", Category: audit.UserManagement, AlwaysOpen: alwaysOpenInvitations,
 		Summary: "Resend an invitation with a new link, valid for 7 more days", Handler: resendInvitation,
 		Actions: []string{"dynamodb:DeleteItem", "ses:SendEmail"}}
 	PlatformUsersAccess = Route{Method: "GET", Path: "/api/settings/platform-users/{id}/access", Permission: permission.ManagePlatformUsers, Function: "platform-users-access",

@@ -8,22 +8,6 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
-// Plans an organization can be on. Plan limits arrive with billing.
-const (
-	PlanFree         = "free"
-	PlanProfessional = "professional"
-)
-
-// AuditRetention is how long an organization's audit events are kept on plan: the
-// one place the retention per plan is defined. An unknown plan keeps the free plan's.
-// A sub-organization is on its parent's plan (its Plan field holds it).
-func AuditRetention(plan string) time.Duration {
-	if plan == PlanProfessional {
-		return 365 * 24 * time.Hour
-	}
-	return 90 * 24 * time.Hour
-}
-
 // User is one person: one verified email address.
 type User struct {
 	ID    string `json:"id"`
@@ -39,6 +23,8 @@ type User struct {
 type Organization struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Plan is a top-level organization's plan (plan.go). A sub-organization has none
+	// of its own: it is on its parent's, which readers fill in here.
 	Plan string `json:"plan"`
 	// ParentID is set on a sub-organization; only top-level organizations have
 	// sub-organizations.
@@ -51,6 +37,9 @@ type Organization struct {
 	SSO *SSOSettings `json:"sso,omitempty"`
 	// DefaultAdmin, on a sub-organization, is the admin it was created for.
 	DefaultAdmin *DefaultAdmin `json:"defaultAdmin,omitempty"`
+	// APICallsExhausted, on a top-level organization, is the month ("2026-11") whose
+	// API calls reached its plan's limit. Only the store's metering writes it.
+	APICallsExhausted string `json:"-"`
 }
 
 // SSOSettings record the organization's own Entra ID provider in the user pool. The

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
@@ -75,6 +76,19 @@ func Keys(connect func(aws.Config) (envelope.Keys, error)) Use {
 	}
 }
 
+// Events wires the billing bus publisher that connect makes (eventbridgebus.Connect in
+// the generated main.go, so that only the functions that publish link EventBridge).
+func Events(connect func(aws.Config) (billingbus.Publisher, error)) Use {
+	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
+		p, err := connect(cfg)
+		if err != nil {
+			return err
+		}
+		d.Events = p
+		return nil
+	}
+}
+
 // Identity makes Cognito admin calls on USER_POOL_ID, when set.
 func Identity(_ context.Context, cfg aws.Config, d *api.Deps) error {
 	d.Identity = identity.FromEnvConfig(cfg)
@@ -110,6 +124,7 @@ var Services = []Service{
 	{Prefix: "sqs:", Use: "lambdaentry.Jobs"},
 	{Prefix: "s3:", Use: "lambdaentry.Objects"},
 	{Prefix: "kms:", Use: "lambdaentry.Keys(kmskeys.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"},
+	{Prefix: "events:", Use: "lambdaentry.Events(eventbridgebus.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"},
 }
 
 // Uses are the services a route with actions uses.

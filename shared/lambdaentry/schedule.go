@@ -28,26 +28,21 @@ type ScheduleEvent struct {
 // ScheduleEvent fields it finds are logged) and returns the run's result.
 type ScheduleFunc func(ctx context.Context, payload json.RawMessage) (any, error)
 
-// Schedule runs the schedule whose Function is name, with the services uses wire for
-// a schedule that runs with deps (Job.RunDeps); it does not return.
+// Schedule runs the schedule whose Function is name, with the services uses wire (a
+// job with RunWith); it does not return.
 func Schedule(name string, uses ...Use) {
 	startJob(name, func(ctx context.Context, name string) (any, error) { return ScheduleHandler(ctx, name, uses...) })
 }
 
 // ScheduleHandler builds the handler of schedule name from the environment: the table
-// (TABLE_NAME, DYNAMODB_ENDPOINT) and, for a schedule that runs with deps, the
-// services uses wire.
+// (TABLE_NAME, DYNAMODB_ENDPOINT) and the services uses wire.
 func ScheduleHandler(ctx context.Context, name string, uses ...Use) (ScheduleFunc, error) {
-	job, err := scheduleJob(name)
-	if err != nil {
+	if _, err := scheduleJob(name); err != nil {
 		return nil, err
 	}
 	st, cfg, err := tableFromEnv(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if job.RunDeps == nil {
-		return ScheduleOn(st, name)
 	}
 	deps := api.BaseDeps(st, os.Getenv("CONSOLE_URL"))
 	for _, use := range uses {
@@ -58,43 +53,34 @@ func ScheduleHandler(ctx context.Context, name string, uses ...Use) (ScheduleFun
 	return ScheduleWith(deps, name)
 }
 
-// ScheduleWith is the handler of schedule name over deps: a schedule that runs with
-// deps (Job.RunDeps), or any other on deps' store.
-func ScheduleWith(deps *api.Deps, name string) (ScheduleFunc, error) {
-	job, err := scheduleJob(name)
-	if err != nil {
-		return nil, err
-	}
-	if job.RunDeps == nil {
-		return ScheduleOn(deps.Store, name)
-	}
-	return scheduleFunc(name, func(ctx context.Context, now time.Time) (any, error) { return job.RunDeps(ctx, deps, now) }, deps.Store), nil
+// ScheduleOn is the handler of schedule name over st, with no other service.
+func ScheduleOn(st *store.Store, name string) (ScheduleFunc, error) {
+	return ScheduleWith(api.BaseDeps(st, os.Getenv("CONSOLE_URL")), name)
 }
 
-// ScheduleOn is the handler of schedule name over st. Each invocation runs the job
+// ScheduleWith is the handler of schedule name over d. Each invocation runs the job
 // once at the store's current time and logs its result as JSON; a failed run returns
 // its error, so that Lambda records it (and retries the asynchronous invocation: runs
 // are idempotent).
-func ScheduleOn(st *store.Store, name string) (ScheduleFunc, error) {
+func ScheduleWith(d *api.Deps, name string) (ScheduleFunc, error) {
+	st := d.Store
 	job, err := scheduleJob(name)
 	if err != nil {
 		return nil, err
 	}
-	if job.Run == nil {
-		return nil, fmt.Errorf("schedule %s runs with deps: use ScheduleWith", name)
-	}
-	return scheduleFunc(name, func(ctx context.Context, now time.Time) (any, error) { return job.Run(ctx, st, now) }, st), nil
-}
-
-// scheduleFunc is the Lambda handler of a schedule that runs run at the store's time.
-func scheduleFunc(name string, run func(context.Context, time.Time) (any, error), st *store.Store) ScheduleFunc {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
 		ctx = api.WithFunction(ctx, name)
 		var ev ScheduleEvent
 		// Any JSON is a trigger; only an object carries the schedule's attributes.
 		_ = json.Unmarshal(payload, &ev)
 		start := time.Now()
-		res, err := run(ctx, st.Now())
+		var res any
+		var err error
+		if job.RunWith != nil {
+			res, err = job.RunWith(ctx, d, st.Now())
+		} else {
+			res, err = job.Run(ctx, st, st.Now())
+		}
 		attrs := []any{"function", name, "scheduledTime", ev.ScheduledTime, "executionId", ev.ExecutionID,
 			"attempt", ev.AttemptNumber, "result", res, "durationMs", time.Since(start).Milliseconds()}
 		if err != nil {
@@ -103,12 +89,12 @@ func scheduleFunc(name string, run func(context.Context, time.Time) (any, error)
 		}
 		slog.InfoContext(ctx, "schedule run", attrs...)
 		return res, nil
-	}
+	}, nil
 }
 
 func scheduleJob(name string) (api.Job, error) {
 	for _, j := range api.Jobs() {
-		if j.Function == name && j.Kind == "schedule" && (j.Run != nil || j.RunDeps != nil) {
+		if j.Function == name && j.Kind == "schedule" && (j.Run != nil || j.RunWith != nil) {
 			return j, nil
 		}
 	}

@@ -112,9 +112,16 @@ func (s *Store) readChains(ctx context.Context, orgIDs []string) (map[string]*ch
 				if err := decode(it, &o); err != nil {
 					return nil, err
 				}
-				if st := out[o.ID]; st != nil && o.Plan != "" {
-					st.plan = o.Plan
+				st := out[o.ID]
+				if st == nil {
+					break
 				}
+				// A sub-organization keeps its events as long as its parent's plan does.
+				plan, err := s.PlanOf(ctx, o)
+				if err != nil {
+					return nil, err
+				}
+				st.plan = plan
 			}
 		}
 	}

@@ -320,10 +320,7 @@ func testAuditRetention(t *testing.T, st *store.Store) {
 			clock = t0
 			org := "org-keep-" + tc.plan
 			signUp(t, st, "sub-"+org, org+"@example.com", org)
-			if _, err := st.UpdateOrganization(ctx, org, nil, func(o *domain.Organization) (audit.Event, error) {
-				o.Plan = tc.plan
-				return audit.Event{Category: audit.Billing, Action: "plan.change"}, nil
-			}); err != nil {
+			if _, _, err := st.SetPlan(ctx, org, domain.PlanOf(tc.plan), audit.Event{Category: audit.Billing, Action: "plan.change"}); err != nil {
 				t.Fatal(err)
 			}
 			// The plan applies from the next event: the renames, a day later.

@@ -139,11 +139,24 @@ func (s *Store) CreateCustomer(ctx context.Context, orgID string, c domain.Custo
 	}
 	items := append([]types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: it,
 		ConditionExpression: aws.String("attribute_not_exists(PK)")}}}, puts...)
+	// The organization's count, and its bill's, conditioned on the plan's limit.
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{}, billDelta{customers: 1})
+	if err != nil {
+		return err
+	}
+	first := len(items)
+	items = append(items, usage...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.ConditionFailed(0) {
 		return ErrCustomerExists
+	}
+	if errors.As(err, &te) && te.anyFailed(first, []int{0, 1}) {
+		if lerr := s.limitReached(ctx, orgID, domain.MetricCustomers); lerr != nil {
+			return lerr
+		}
+		return ErrNotFound
 	}
 	if errors.As(err, &te) {
 		for i, k := range keys {
@@ -381,7 +394,7 @@ func (s *Store) PutCustomersUnaudited(ctx context.Context, orgID string, custome
 			return fmt.Errorf("put customers: %w", err)
 		}
 	}
-	return nil
+	return s.countCustomersUnaudited(ctx, orgID, int64(len(customers)))
 }
 
 // UpdateCustomerFrom writes the customer's editable fields as change leaves them,
@@ -526,6 +539,11 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Custo
 			kind, value, _ := strings.Cut(k, "#")
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerKeyPK(orgID, kind, value), skUnique)}})
 		}
+		usage, err := s.usageUpdate(ctx, orgID, domain.Usage{}, billDelta{customers: -1})
+		if err != nil {
+			return err
+		}
+		items = append(items, usage...)
 		e := ev
 		// Room for the event's chain items, the idempotency record a keyed request adds,
 		// and an approval's decision when the delete is an approved request.

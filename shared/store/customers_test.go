@@ -37,6 +37,7 @@ var ev = audit.Event{Category: audit.Customer, Action: "test"}
 
 func mkCustomer(t *testing.T, st *store.Store, org, name string, at time.Time) domain.Customer {
 	t.Helper()
+	ensureOrg(t, st, org)
 	c := domain.Customer{ID: domain.NewID(), Name: name, CreatedAt: at, UpdatedAt: at}
 	if err := st.CreateCustomer(context.Background(), org, c, ev); err != nil {
 		t.Fatal(err)
@@ -242,6 +243,8 @@ func testCustomerKeys(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	a := domain.Customer{ID: domain.NewID(), Name: "A", ExternalID: "ext-1",
 		PSALinks: []domain.PSALink{{ConnectionID: "cw", Type: domain.PSAConnectWise, ExternalID: "42"}}}
+	ensureOrg(t, st, "org-k")
+	ensureOrg(t, st, "org-k2")
 	if err := st.CreateCustomer(ctx, "org-k", a, ev); err != nil {
 		t.Fatal(err)
 	}

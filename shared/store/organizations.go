@@ -43,6 +43,12 @@ func (s *Store) organizationItems(org domain.Organization, owner domain.Membersh
 		AttrMemberEpoch: num(1), AttrPlatformManagers: num(managerDelta(nil, &owner)), AttrMemberSeats: num(1),
 	}
 	maps.Copy(extra, subOrgKeys(org))
+	maps.Copy(extra, billingAttrs(org))
+	if org.ParentID != "" {
+		org.Plan = "" // a sub-organization is on its parent's plan
+	} else {
+		org.Plan = domain.PlanOf(org.Plan).Name
+	}
 	orgItem, err := item(org, "Organization", orgPK(org.ID), skOrg, extra)
 	if err != nil {
 		return nil, err
@@ -168,6 +174,8 @@ func (s *Store) organizationUpdate(org domain.Organization, read int64) (*types.
 	}
 	delete(m, AttrPK)
 	delete(m, AttrSK)
+	// The plan is SetPlan's alone: an edit read before a plan change must not undo it.
+	delete(m, attrPlan)
 	names := map[string]string{}
 	values := map[string]types.AttributeValue{":read": num(read)}
 	var set []string
@@ -335,6 +343,7 @@ func (s *Store) decodeAccess(items []map[string]types.AttributeValue, snapshot b
 				break
 			}
 			s.parents.put(a.Org.ID, a.Org.ParentID)
+			a.Org.APICallsExhausted = attrString(it, attrAPICallsExhausted)
 			if n, ok := it[AttrMemberEpoch].(*types.AttributeValueMemberN); ok {
 				a.MemberEpoch, err = strconv.ParseInt(n.Value, 10, 64)
 			}

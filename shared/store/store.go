@@ -29,11 +29,13 @@ type Store struct {
 	// chains queues this process's writers of each organization's audit chain; shared
 	// by the copies WithClock makes.
 	chains *chainLocks
+	// roots caches sub-organizations' view of their parents' plans (billing.go).
+	roots *rootCache
 }
 
 // New returns a store over table.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}, chains: &chainLocks{}}
+	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, parents: &parentCache{}, chains: &chainLocks{}, roots: &rootCache{}}
 }
 
 // WithClock returns a copy of the store that reads time from now; tests use it.

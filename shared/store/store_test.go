@@ -58,13 +58,17 @@ func TestStoreContract(t *testing.T) {
 	}
 }
 
+// newOrg is on the professional plan, so that the contract tests' fixtures do not run
+// into the free plan's limits; billing_test.go tests the limits.
 func newOrg(id, name string) domain.Organization {
-	return domain.Organization{ID: id, Name: name, Plan: domain.PlanFree, Profile: domain.NewProfile(name)}
+	return domain.Organization{ID: id, Name: name, Plan: domain.PlanProfessional, Profile: domain.NewProfile(name)}
 }
 
 func signUp(t *testing.T, st *store.Store, sub, email, orgID string) domain.User {
 	t.Helper()
-	u, err := st.SignUp(context.Background(), store.SignUpInput{Subject: sub, Email: email, Name: "N", DefaultOrganization: newOrg(orgID, "Org "+orgID)})
+	org := newOrg(orgID, "Org "+orgID)
+	org.Plan = domain.PlanFree // a first sign-in's organization starts on the free plan
+	u, err := st.SignUp(context.Background(), store.SignUpInput{Subject: sub, Email: email, Name: "N", DefaultOrganization: org})
 	if err != nil {
 		t.Fatalf("sign up %s: %v", email, err)
 	}

@@ -35,6 +35,9 @@ func subOrgKeys(org domain.Organization) map[string]types.AttributeValue {
 type SubOrganization struct {
 	Organization domain.Organization
 	Usage        domain.Usage
+	// ManagedUsers is the sum of licensed users over its tenants (seed 000's usage).
+	ManagedUsers int64
+	Customers    int64
 }
 
 // SubOrganizationCreate is everything creating a sub-organization writes.
@@ -91,7 +94,7 @@ func (s *Store) CreateSubOrganization(ctx context.Context, c SubOrganizationCrea
 			ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(c.Admin.UserID)},
 		}})
 	}
-	items = append(items, s.totalsUpdate(org.ParentID, domain.Usage{MemberSeats: 1}, 1)...)
+	items = append(items, s.totalsUpdate(org.ParentID, domain.Usage{MemberSeats: 1}, 1, billDelta{})...)
 	pe, ev := c.ParentEvent, c.Event
 	pe.OrganizationID, ev.OrganizationID = org.ParentID, org.ID
 	err = s.transact(ctx, items, &pe, &ev)
@@ -105,6 +108,10 @@ func (s *Store) CreateSubOrganization(ctx context.Context, c SubOrganizationCrea
 	case errors.As(err, &te) && (te.ConditionFailed(2) || te.ConditionFailed(3)):
 		return ErrEmailClaimed
 	case errors.As(err, &te) && te.ConditionFailed(len(items)-1):
+		// The parent is gone, or at its plan's limit of sub-organizations.
+		if lerr := s.limitReached(ctx, org.ParentID, domain.MetricSubOrganizations); lerr != nil {
+			return lerr
+		}
 		return ErrNotFound
 	}
 	return fmt.Errorf("create sub-organization %s of %s: %w", org.ID, org.ParentID, err)
@@ -132,7 +139,8 @@ func (s *Store) ListSubOrganizations(ctx context.Context, parentID, prefix strin
 		if o.ParentID != parentID {
 			continue
 		}
-		subs = append(subs, SubOrganization{Organization: o, Usage: decodeUsage(it, usageNames)})
+		subs = append(subs, SubOrganization{Organization: o, Usage: decodeUsage(it, usageNames),
+			ManagedUsers: attrInt(it, attrLicensedUsers), Customers: attrInt(it, attrCustomers)})
 	}
 	return subs, next, nil
 }
@@ -180,7 +188,8 @@ func (s *Store) GetSubOrganization(ctx context.Context, parentID, subID string) 
 	if o.ParentID != parentID {
 		return SubOrganization{}, ErrNotFound
 	}
-	return SubOrganization{Organization: o, Usage: decodeUsage(out.Item, usageNames)}, nil
+	return SubOrganization{Organization: o, Usage: decodeUsage(out.Item, usageNames),
+		ManagedUsers: attrInt(out.Item, attrLicensedUsers), Customers: attrInt(out.Item, attrCustomers)}, nil
 }
 
 // UserIDByEmail returns the user that holds a verified email, "" when none does.

@@ -54,7 +54,8 @@ func (s *Store) CreateTenant(ctx context.Context, orgID string, t domain.Tenant,
 	if err != nil {
 		return err
 	}
-	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{ManagedTenants: 1, AssignedLicenses: t.AssignedLicenses()})
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{ManagedTenants: 1, AssignedLicenses: t.AssignedLicenses()},
+		billDelta{licensedUsers: t.LicensedUsers})
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,11 @@ func (s *Store) CreateTenant(ctx context.Context, orgID string, t domain.Tenant,
 	if errors.As(err, &te) && te.ConditionFailed(1) {
 		return ErrEntraTenantTaken
 	}
-	if errors.As(err, &te) && te.ConditionFailed(2) {
+	if errors.As(err, &te) && te.anyFailed(2, []int{0, 1}) {
+		// The organization's item, or its bill's: gone, or at the plan's limit.
+		if lerr := s.limitReached(ctx, orgID, domain.MetricManagedTenants); lerr != nil {
+			return lerr
+		}
 		return ErrNotFound
 	}
 	if err != nil {
@@ -390,7 +395,8 @@ func (s *Store) tenantUpdateItems(ctx context.Context, orgID string, cur, next d
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
 			s.customerCounters(orgID, cur.CustomerID, &cur, &next, ""))
 	}
-	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{AssignedLicenses: next.AssignedLicenses() - cur.AssignedLicenses()})
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{AssignedLicenses: next.AssignedLicenses() - cur.AssignedLicenses()},
+		billDelta{licensedUsers: next.LicensedUsers - cur.LicensedUsers})
 	if err != nil {
 		return nil, err
 	}

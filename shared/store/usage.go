@@ -53,20 +53,45 @@ func addUsage(attrs [3]string, d domain.Usage, clauses []string, names map[strin
 
 // usageUpdate moves an organization's own counters (never its member seats: those move
 // with its member epoch in orgMembersUpdate, as one item is written once per
-// transaction) and its parent's totals. Errors: ErrNotFound for an unknown organization.
-func (s *Store) usageUpdate(ctx context.Context, orgID string, d domain.Usage) ([]types.TransactWriteItem, error) {
+// transaction), its parent's totals, and the billed counters of its bill (billing.go):
+// its own item's for a top-level organization, its parent's for a sub-organization.
+// A counter that grows toward a plan limit is conditioned on being below it, so the
+// Update of the bill fails the transaction at the limit; the caller explains it with
+// limitReached. Errors: ErrNotFound for an unknown organization.
+func (s *Store) usageUpdate(ctx context.Context, orgID string, d domain.Usage, b billDelta) ([]types.TransactWriteItem, error) {
+	parent, err := s.parentOf(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	b.tenants = d.ManagedTenants
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	clauses := addUsage(usageNames, d, nil, names, values)
-	if len(clauses) == 0 {
-		return nil, nil
+	for _, c := range []struct {
+		attr string
+		n    int64
+	}{{attrCustomers, b.customers}, {attrLicensedUsers, b.licensedUsers}} {
+		if c.n != 0 {
+			i := strconv.Itoa(len(names))
+			names["#o"+i], values[":o"+i] = c.attr, num(c.n)
+			clauses = append(clauses, "#o"+i+" :o"+i)
+		}
 	}
-	out := []types.TransactWriteItem{{Update: &types.Update{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg),
-		UpdateExpression: aws.String("ADD " + strings.Join(clauses, ", ")), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-	}}}
-	rollup, err := s.rollup(ctx, orgID, d)
-	return append(out, rollup...), err
+	conds := []string{"attribute_exists(PK)"}
+	if parent == "" {
+		clauses, conds = addBilled(b, clauses, conds, names, values)
+	}
+	var out []types.TransactWriteItem
+	if len(clauses) > 0 {
+		out = append(out, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg),
+			UpdateExpression: aws.String("ADD " + strings.Join(clauses, ", ")), ConditionExpression: aws.String(strings.Join(conds, " AND ")),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		}})
+	}
+	if parent != "" {
+		out = append(out, s.totalsUpdate(parent, d, 0, b)...)
+	}
+	return out, nil
 }
 
 // rollup is the Update of the parent's totals by what a sub-organization's usage moved;
@@ -76,25 +101,31 @@ func (s *Store) rollup(ctx context.Context, orgID string, d domain.Usage) ([]typ
 	if err != nil || parent == "" {
 		return nil, err
 	}
-	return s.totalsUpdate(parent, d, 0), nil
+	return s.totalsUpdate(parent, d, 0, billDelta{}), nil
 }
 
 // totalsUpdate is the Update of a parent's totals: its number of sub-organizations by
-// subOrgs, and its usage totals by d.
-func (s *Store) totalsUpdate(parentID string, d domain.Usage, subOrgs int64) []types.TransactWriteItem {
+// subOrgs (conditioned on its plan's limit when it grows), its usage totals by d, and
+// its billed counters by b.
+func (s *Store) totalsUpdate(parentID string, d domain.Usage, subOrgs int64, b billDelta) []types.TransactWriteItem {
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	var clauses []string
+	conds := []string{"attribute_exists(PK)"}
 	if subOrgs != 0 {
 		names["#n"], values[":n"] = AttrSubOrganizations, num(subOrgs)
 		clauses = append(clauses, "#n :n")
+		if subOrgs > 0 {
+			conds = append(conds, limitCondition(domain.MetricSubOrganizations, "#n", names))
+		}
 	}
 	clauses = addUsage(totalNames, d, clauses, names, values)
+	clauses, conds = addBilled(b, clauses, conds, names, values)
 	if len(clauses) == 0 {
 		return nil
 	}
 	return []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(s.table), Key: key(orgPK(parentID), skOrg),
-		UpdateExpression: aws.String("ADD " + strings.Join(clauses, ", ")), ConditionExpression: aws.String("attribute_exists(PK)"),
+		UpdateExpression: aws.String("ADD " + strings.Join(clauses, ", ")), ConditionExpression: aws.String(strings.Join(conds, " AND ")),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
@@ -162,6 +163,7 @@ var sampleBodies = map[string]any{
 		"confirmEmail": "northwind-admin@contoso.example", "firstName": "Sam", "lastName": "Patel",
 	},
 	"organizations-create": map[string]any{"name": "Northwind IT Services"},
+	"billing-plan-put":     map[string]any{"plan": "professional"},
 	"license-orders-create": map[string]any{
 		"tenantId": SampleParam("tenantId"), "sku": "SPE_E3", "quantity": 5, "note": "Five new starters in the Berlin office on Monday",
 	},
@@ -503,4 +505,18 @@ func sampleJSON(function string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("event %s: %w", function, err)
 	}
 	return b.Bytes(), nil
+}
+
+// BusRuleEvent is events/<name>.json of a bus rule: the billing system's invoice.issued
+// for the sample organization, as EventBridge delivers it to the rule's target.
+func BusRuleEvent(j api.Job) ([]byte, error) {
+	detail, err := json.Marshal(billingbus.InvoiceEvent{OrganizationID: SampleOrgID, InvoiceID: "INV-2026-0042", Amount: "249.00",
+		Currency: "EUR", PeriodStart: "2026-10-01T00:00:00Z", PeriodEnd: "2026-11-01T00:00:00Z", DueDate: "2026-11-30",
+		URL: "https://billing.example.com/invoices/INV-2026-0042"})
+	if err != nil {
+		return nil, err
+	}
+	return sampleJSON(j.Function, events.CloudWatchEvent{Version: "0", ID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", DetailType: j.DetailTypes[0],
+		Source: billingbus.BillingSource, AccountID: "123456789012", Time: time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC),
+		Region: "us-east-1", Resources: []string{}, Detail: detail})
 }

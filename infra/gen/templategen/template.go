@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/console"
 	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/identity"
@@ -33,7 +34,9 @@ const (
 	APIEventName = "Api"
 	// JobsQueueID feeds the queue worker; JobsDeadLetterQueueID keeps the messages it
 	// failed QueueMaxReceiveCount times.
-	JobsQueueID           = "JobsQueue"
+	JobsQueueID = "JobsQueue"
+	// BillingBusID is the EventBridge bus switchboard-billing.
+	BillingBusID          = "BillingBus"
 	JobsDeadLetterQueueID = "JobsDeadLetterQueue"
 	// DocumentsBucketID holds customer documents, uploaded from the console.
 	DocumentsBucketID       = "DocumentsBucket"
@@ -78,6 +81,29 @@ const (
 	// asynchronous invocation; runs are idempotent.
 	ScheduleMaxRetries = 3
 )
+
+// BusRuleTimeout is a bus rule's timeout in seconds: one email.
+const BusRuleTimeout = 30
+
+// busRule is a bus rule's EventBridge rule on the billing bus, matching the billing
+// system's events of its DetailTypes and targeting the function, and the permission
+// that lets the rule invoke it.
+func busRule(f Function) []kv {
+	return []kv{
+		{f.LogicalID() + "Rule", m("Type", "AWS::Events::Rule", "Properties", m(
+			"Description", f.Job.Summary,
+			"EventBusName", ref(BillingBusID),
+			"EventPattern", m("source", strs(billingbus.BillingSource), "detail-type", strs(f.Job.DetailTypes...)),
+			"Targets", list(m("Id", "function", "Arn", getAtt(f.LogicalID(), "Arn"))),
+		))},
+		{f.LogicalID() + "RulePermission", m("Type", "AWS::Lambda::Permission", "Properties", m(
+			"Action", "lambda:InvokeFunction",
+			"FunctionName", getAtt(f.LogicalID(), "Arn"),
+			"Principal", "events.amazonaws.com",
+			"SourceArn", getAtt(f.LogicalID()+"Rule", "Arn"),
+		))},
+	}
+}
 
 // TriggerTimeout is a Cognito trigger's timeout in seconds: Cognito waits 5 seconds
 // for a trigger and fails the sign-in without its answer.
@@ -214,6 +240,12 @@ func Template(fns []Function) ([]byte, error) {
 		)),
 		DocumentsBucketID, documentsBucket(),
 		DocumentsBucketPolicyID, documentsBucketPolicy(),
+		// The billing bus: metering publishes usage records on it, and the downstream
+		// billing system its invoices and payments (shared/billingbus).
+		BillingBusID, m("Type", "AWS::Events::EventBus", "Properties", m(
+			"Name", sub("${AWS::StackName}-billing"),
+			"Description", "Switchboard's usage records for the billing system, and its invoice and payment events",
+		)),
 	)
 	if slices.ContainsFunc(fns, Function.usesConnectionsKey) {
 		resources = append(resources, kv{ConnectionsKeyID, connectionsKey()})
@@ -224,6 +256,7 @@ func Template(fns []Function) ([]byte, error) {
 		"SES_SENDER", ref("SesSenderIdentity"),
 		mail.EnvMailFrom, ref("MailFrom"),
 		"DOCUMENTS_BUCKET", ref(DocumentsBucketID),
+		billingbus.EnvBusName, ref(BillingBusID),
 	)
 	outputs := m(
 		"ApiUrl", output("Base URL of the HTTP API", sub("https://${"+HTTPAPIID+"}.execute-api.${AWS::Region}.${AWS::URLSuffix}")),
@@ -232,6 +265,7 @@ func Template(fns []Function) ([]byte, error) {
 		"AuthDomain", output("Hosted UI of the user pool", sub("https://${"+UserPoolDomainID+"}.auth.${AWS::Region}.amazoncognito.com")),
 		"TableName", output("DynamoDB table", ref(TableID)),
 		"DocumentsBucketName", output("S3 bucket of customer documents", ref(DocumentsBucketID)),
+		"BillingBusName", output("EventBridge bus of usage records (usage.recorded) and billing events", ref(BillingBusID)),
 	)
 	if st.worker != nil {
 		resources = append(resources,
@@ -286,6 +320,9 @@ func Template(fns []Function) ([]byte, error) {
 				"SourceAccount", ref("AWS::AccountId"),
 				"SourceArn", getAtt(UserPoolID, "Arn"),
 			))})
+		}
+		if f.Job != nil && f.Job.Kind == KindBusRule {
+			resources = append(resources, busRule(f)...)
 		}
 		if st.worker != nil && f.Name == st.worker.Name {
 			// A plain event source mapping rather than SAM's SQS event, which would also
@@ -590,6 +627,9 @@ func function(f Function, st stack) (om, error) {
 				console.EnvUploadOrigin, sub("https://${"+DocumentsBucketID+"}.s3.${AWS::Region}.amazonaws.com"),
 			))},
 			kv{"Events", evs})
+	} else if f.Job.Kind == KindBusRule {
+		// Its trigger is the rule on the billing bus written beside it (busRule).
+		props = append(props, kv{"Timeout", BusRuleTimeout})
 	} else {
 		return nil, fmt.Errorf("job %s (%s): template.yaml cannot wire its trigger yet; teach templategen.function its kind", f.Name, f.Job.Kind)
 	}
@@ -740,6 +780,8 @@ func policyStatements(f Function, st stack) ([]om, error) {
 			sid, resources = "UserPool", list[any](getAtt(UserPoolID, "Arn"))
 		case "kms":
 			sid, resources = "ConnectionsKey", list[any](getAtt(ConnectionsKeyID, "Arn"))
+		case "events":
+			sid, resources = "BillingBus", list[any](getAtt(BillingBusID, "Arn"))
 		case "sqs":
 			if st.worker == nil {
 				return nil, fmt.Errorf("sqs actions %v: no queue-worker job consumes the jobs queue; add it to api.Jobs", byService[svc])

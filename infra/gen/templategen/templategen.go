@@ -138,6 +138,10 @@ func Files() (map[string][]byte, error) {
 				if src, err = TriggerMainGo(*f.Job); err == nil {
 					ev, err = TriggerEvent(*f.Job)
 				}
+			case KindBusRule:
+				if src, err = BusRuleMainGo(*f.Job); err == nil {
+					ev, err = BusRuleEvent(*f.Job)
+				}
 			default:
 				// Other kinds' main.go wire their own trigger's event type; until the
 				// generator knows them they are written by hand (and the tests require it).
@@ -259,12 +263,12 @@ const KindSchedule = "schedule"
 // handler, with the services its Actions use when it runs with deps (Job.RunDeps). The
 // job must have a Run or a RunDeps.
 func ScheduleMainGo(j api.Job) ([]byte, error) {
-	if j.Run == nil && j.RunDeps == nil {
+	if j.Run == nil && j.RunWith == nil {
 		return nil, fmt.Errorf("schedule %s has no Run", j.Function)
 	}
 	args := []string{fmt.Sprintf("%q", j.Function)}
 	imports := []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
-	if j.RunDeps != nil {
+	if j.RunWith != nil {
 		for _, svc := range lambdaentry.Uses(j.Actions) {
 			args = append(args, svc.Use)
 			if svc.Import != "" {
@@ -279,10 +283,48 @@ func ScheduleMainGo(j api.Job) ([]byte, error) {
 // %s.
 package main
 
-import %s
+import (
+%s)
 
 func main() { lambdaentry.Schedule(%s) }
-`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), importBlock(imports), strings.Join(args, ", "))
+`, Generated, j.Function, j.Schedule, strings.TrimSuffix(j.Summary, "."), importLines(imports), strings.Join(args, ", "))
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
+	}
+	return out, nil
+}
+
+// KindBusRule is the api.Job kind of a function an EventBridge rule on the billing bus
+// invokes.
+const KindBusRule = api.KindBusRule
+
+// BusRuleMainGo is functions/<name>/main.go of a bus rule: it starts the rule's
+// handler with the services its Actions use.
+func BusRuleMainGo(j api.Job) ([]byte, error) {
+	if j.BusEvent == nil || len(j.DetailTypes) == 0 {
+		return nil, fmt.Errorf("bus rule %s has no BusEvent or DetailTypes", j.Function)
+	}
+	args := []string{fmt.Sprintf("%q", j.Function)}
+	imports := []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	for _, svc := range lambdaentry.Uses(j.Actions) {
+		args = append(args, svc.Use)
+		if svc.Import != "" {
+			imports = append(imports, svc.Import)
+		}
+	}
+	slices.Sort(imports)
+	src := fmt.Sprintf(`// %s
+
+// Command %s is the target of a rule on the billing bus (%s).
+// %s.
+package main
+
+import (
+%s)
+
+func main() { lambdaentry.BusRule(%s) }
+`, Generated, j.Function, strings.Join(j.DetailTypes, ", "), strings.TrimSuffix(j.Summary, "."), importLines(imports), strings.Join(args, ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
