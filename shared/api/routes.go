@@ -23,6 +23,9 @@ func Routes() []Route {
 		licenseOrderRoutes(),
 		approvalRoutes(),
 		auditLogRoutes(),
+		companyUserRoutes(),
+		portalRoutes(),
+		onboardingRoutes(),
 	} {
 		all = append(all, feature...)
 	}

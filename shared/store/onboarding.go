@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+)
+
+// skOnboarding is the organization's onboarding item ("ORG#<org>" / "ONBOARDING"): the
+// steps someone marked complete, by step. The derived statuses are computed on read.
+const skOnboarding = "ONBOARDING"
+
+// OnboardingMarks reads the steps marked complete. An organization that marked none
+// has none (no error).
+func (s *Store) OnboardingMarks(ctx context.Context, orgID string) (map[string]domain.OnboardingMark, error) {
+	if orgID == "" {
+		return nil, ErrNoOrganization
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(orgID), skOnboarding), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("get onboarding of %s: %w", orgID, err)
+	}
+	marks := map[string]domain.OnboardingMark{}
+	for _, step := range domain.OnboardingSteps() {
+		av, ok := out.Item[markAttr(step)]
+		if !ok {
+			continue
+		}
+		var m domain.OnboardingMark
+		if err := decode(av.(*types.AttributeValueMemberM).Value, &m); err != nil {
+			return nil, err
+		}
+		marks[step] = m
+	}
+	return marks, nil
+}
+
+// markAttr is the attribute of the onboarding item that holds a step's mark.
+func markAttr(step string) string { return "mark:" + step }
+
+// MarkOnboardingStep marks step complete (mark not nil) or reopens it (nil), with the
+// audit event, in one transaction. It reports false, writing nothing, when the step
+// already was in that state.
+func (s *Store) MarkOnboardingStep(ctx context.Context, orgID, step string, mark *domain.OnboardingMark, ev audit.Event) (bool, error) {
+	if orgID == "" {
+		return false, ErrNoOrganization
+	}
+	names := map[string]string{"#k": markAttr(step)}
+	var upd types.Update
+	if mark != nil {
+		v, err := marshalValue(mark)
+		if err != nil {
+			return false, err
+		}
+		upd = types.Update{UpdateExpression: aws.String("SET #k = :m"), ConditionExpression: aws.String("attribute_not_exists(#k)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":m": v}}
+	} else {
+		upd = types.Update{UpdateExpression: aws.String("REMOVE #k"), ConditionExpression: aws.String("attribute_exists(#k)")}
+	}
+	upd.TableName, upd.Key, upd.ExpressionAttributeNames = aws.String(s.table), key(orgPK(orgID), skOnboarding), names
+	ev.OrganizationID = orgID
+	err := s.transact(ctx, []types.TransactWriteItem{{Update: &upd}}, &ev)
+	var te *TxError
+	if errors.As(err, &te) && te.ConditionFailed(0) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark onboarding step %s of %s: %w", step, orgID, err)
+	}
+	return true, nil
+}
+
+// HasPendingInvitations reports whether the organization has an invitation (pending or
+// not yet tidied) in its team partition: one Query of one item.
+func (s *Store) HasPendingInvitations(ctx context.Context, orgID string) (bool, error) {
+	if orgID == "" {
+		return false, ErrNoOrganization
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :i)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(orgPK(orgID)), ":i": str(prefixInvitation)},
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return false, fmt.Errorf("invitations of %s: %w", orgID, err)
+	}
+	return len(out.Items) > 0, nil
+}
