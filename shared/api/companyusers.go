@@ -171,7 +171,7 @@ func setPortal(u *domain.CompanyUser, before domain.CompanyUser, now time.Time) 
 	case !u.PortalAccess:
 		u.PortalStatus, u.PortalUserID, u.InviteTokenHash, u.InviteExpiresAt, u.InvitedAt, u.EmailError = domain.PortalOff, "", "", nil, nil, ""
 		return ""
-	case before.PortalAccess && u.Email == before.Email && before.ID != "":
+	case before.PortalAccess && u.Email == before.Email:
 		return ""
 	}
 	token, hash := domain.NewInvitationToken()
@@ -267,11 +267,24 @@ func (c companyUsers) update(ctx context.Context, cur domain.CompanyUser, in com
 	return c.sendPortalInvitation(ctx, next, token), nil
 }
 
+// remove deletes cur; a DELETE names no version, so a change made meanwhile is read
+// again rather than answered as a conflict.
 func (c companyUsers) remove(ctx context.Context, cur domain.CompanyUser) error {
-	ev := audit.New(ctx, c.org.ID, audit.Customer, "company-user.delete",
-		fmt.Sprintf("removed company user %s from customer %q", cur.Email, c.customer.Name))
-	c.target(&ev, cur)
-	return notFoundAs(c.d.Store.DeleteCompanyUser(ctx, c.org.ID, cur, ev), "company user")
+	for attempt := 0; ; attempt++ {
+		ev := audit.New(ctx, c.org.ID, audit.Customer, "company-user.delete",
+			fmt.Sprintf("removed company user %s from customer %q", cur.Email, c.customer.Name))
+		c.target(&ev, cur)
+		err := c.d.Store.DeleteCompanyUser(ctx, c.org.ID, cur, ev)
+		if err == nil || problem.As(err).Code != "stale-version" {
+			return notFoundAs(err, "company user")
+		}
+		if attempt == 2 {
+			return fmt.Errorf("delete company user %s: changed concurrently three times", cur.ID)
+		}
+		if cur, err = c.d.Store.GetCompanyUser(ctx, c.org.ID, c.customer.ID, cur.ID); err != nil {
+			return notFoundAs(err, "company user")
+		}
+	}
 }
 
 func (d *Deps) portalAcceptURL(token string) string {

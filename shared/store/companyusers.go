@@ -33,7 +33,7 @@ const (
 	prefixCompanyUser      = "CUSER#"
 	prefixCompanyUserEmail = "CUSER-EMAIL#"
 	prefixCompanyUserExt   = "CUSER-EXT#"
-	prefixPortalUser       = "PORTAL-USER#"
+	prefixPortalBinding    = "PORTAL#"
 	prefixPortalInvite     = "PORTAL-INVITE-EMAIL#"
 	prefixPortalToken      = "PORTALTOKEN#"
 	skPortalToken          = "PORTALTOKEN"
@@ -55,11 +55,7 @@ func companyUserItem(orgID string, u domain.CompanyUser) (map[string]types.Attri
 		AttrGSI1PK: str(customerIndexPK(orgID, u.CustomerID, "USERS")),
 		AttrGSI1SK: str(strings.ToLower(u.Name) + "#" + u.ID),
 	}
-	switch {
-	case u.PortalAccess && u.PortalStatus == domain.PortalActive && u.PortalUserID != "":
-		extra[AttrGSI2PK] = str(prefixPortalUser + u.PortalUserID)
-		extra[AttrGSI2SK] = str(orgID + "#" + u.ID)
-	case u.PortalAccess && u.InviteTokenHash != "":
+	if u.PortalAccess && u.InviteTokenHash != "" {
 		extra[AttrGSI2PK] = str(prefixPortalInvite + u.Email)
 		extra[AttrGSI2SK] = str(orgID + "#" + u.ID)
 	}
@@ -78,6 +74,33 @@ func (s *Store) claimDelete(orgID, customerID, sk, id string) types.TransactWrit
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), sk),
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR companyUserId = :id"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id)}}}
+}
+
+// portalBound reports whether u's portal access is on and accepted by a user.
+func portalBound(u domain.CompanyUser) bool {
+	return u.PortalAccess && u.PortalStatus == domain.PortalActive && u.PortalUserID != ""
+}
+
+func portalBindingSK(orgID, companyUserID string) string { return prefixPortalBinding + orgID + "#" + companyUserID }
+
+// bindingWrites keep the binding item of a company user's portal account in step with
+// the change from cur (nil for a new user) to next (nil for a deleted one).
+func (s *Store) bindingWrites(orgID string, cur, next *domain.CompanyUser) ([]types.TransactWriteItem, error) {
+	var out []types.TransactWriteItem
+	was, is := cur != nil && portalBound(*cur), next != nil && portalBound(*next)
+	if was && (!is || cur.PortalUserID != next.PortalUserID) {
+		out = append(out, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table),
+			Key: key(userPK(cur.PortalUserID), portalBindingSK(orgID, cur.ID))}})
+	}
+	if is && (!was || cur.PortalUserID != next.PortalUserID) {
+		m, err := item(PortalAccount{OrganizationID: orgID, CustomerID: next.CustomerID, CompanyUserID: next.ID}, "PortalBinding",
+			userPK(next.PortalUserID), portalBindingSK(orgID, next.ID), nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: m}})
+	}
+	return out, nil
 }
 
 // PortalToken is what a portal invitation's token lookup holds.
@@ -172,6 +195,11 @@ func (s *Store) CreateCompanyUser(ctx context.Context, orgID string, u domain.Co
 		}
 		items = append(items, tok)
 	}
+	binding, err := s.bindingWrites(orgID, nil, &u)
+	if err != nil {
+		return err
+	}
+	items = append(items, binding...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError
@@ -265,6 +293,11 @@ func (s *Store) UpdateCompanyUserFrom(ctx context.Context, orgID string, cur dom
 			items = append(items, s.portalTokenDelete(cur.InviteTokenHash))
 		}
 	}
+	binding, err := s.bindingWrites(orgID, &cur, &next)
+	if err != nil {
+		return domain.CompanyUser{}, err
+	}
+	items = append(items, binding...)
 	var events []*audit.Event
 	if ev.Action != "" {
 		ev.OrganizationID = orgID
@@ -308,8 +341,13 @@ func (s *Store) DeleteCompanyUser(ctx context.Context, orgID string, cur domain.
 	if cur.InviteTokenHash != "" {
 		items = append(items, s.portalTokenDelete(cur.InviteTokenHash))
 	}
+	binding, err := s.bindingWrites(orgID, &cur, nil)
+	if err != nil {
+		return err
+	}
+	items = append(items, binding...)
 	ev.OrganizationID = orgID
-	err := s.transact(ctx, items, &ev)
+	err = s.transact(ctx, items, &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.ConditionFailed(0) {
 		if _, gerr := s.GetCompanyUser(ctx, orgID, cur.CustomerID, cur.ID); errors.Is(gerr, ErrNotFound) {
@@ -390,30 +428,25 @@ func (s *Store) UpsertCompanyUser(ctx context.Context, orgID string, u domain.Co
 	return "", domain.CompanyUser{}, problem.Conflictf("company-user-busy", "the company user is being changed concurrently; try again")
 }
 
-// PortalAccounts lists the company users userID may be using the portal as, read from
-// GSI2 (eventually consistent): callers confirm on the item (GetCompanyUser).
+// PortalAccounts lists the company users userID may be using the portal as, from the
+// user's binding items (read consistently); callers confirm on the company user item
+// (GetCompanyUser), which decides.
 func (s *Store) PortalAccounts(ctx context.Context, userID string) ([]PortalAccount, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI2),
-		KeyConditionExpression:    aws.String("GSI2PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(prefixPortalUser + userID)},
-		Limit:                     aws.Int32(MaxLimit),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(userPK(userID)), ":p": str(prefixPortalBinding)},
+		ConsistentRead:            aws.Bool(true), Limit: aws.Int32(MaxLimit),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list portal accounts of %s: %w", userID, err)
 	}
 	accounts := make([]PortalAccount, 0, len(out.Items))
 	for _, it := range out.Items {
-		var u domain.CompanyUser
-		if err := decode(it, &u); err != nil {
+		var a PortalAccount
+		if err := decode(it, &a); err != nil {
 			return nil, err
 		}
-		sk, _ := it[AttrGSI2SK].(*types.AttributeValueMemberS)
-		if sk == nil {
-			continue
-		}
-		org, _, _ := strings.Cut(sk.Value, "#")
-		accounts = append(accounts, PortalAccount{OrganizationID: org, CustomerID: u.CustomerID, CompanyUserID: u.ID})
+		accounts = append(accounts, a)
 	}
 	return accounts, nil
 }
@@ -478,6 +511,11 @@ func (s *Store) AcceptPortalInvitation(ctx context.Context, orgID string, cur do
 			ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(cur.Version), ":h": str(cur.InviteTokenHash),
 				":on": &types.AttributeValueMemberBOOL{Value: true}}}},
 	}
+	binding, err := s.bindingWrites(orgID, &cur, &next)
+	if err != nil {
+		return domain.CompanyUser{}, err
+	}
+	items = append(items, binding...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -29,21 +30,29 @@ func (s *Store) OnboardingMarks(ctx context.Context, orgID string) (map[string]d
 	}
 	marks := map[string]domain.OnboardingMark{}
 	for _, step := range domain.OnboardingSteps() {
-		av, ok := out.Item[markAttr(step)]
-		if !ok {
+		state, sk := stepAttrs(step)
+		if v, ok := out.Item[state].(*types.AttributeValueMemberS); !ok || v.Value != domain.StepComplete {
 			continue
 		}
 		var m domain.OnboardingMark
-		if err := decode(av.(*types.AttributeValueMemberM).Value, &m); err != nil {
-			return nil, err
+		if mv, ok := out.Item[sk].(*types.AttributeValueMemberM); ok {
+			if err := decode(mv.Value, &m); err != nil {
+				return nil, err
+			}
 		}
 		marks[step] = m
 	}
 	return marks, nil
 }
 
-// markAttr is the attribute of the onboarding item that holds a step's mark.
-func markAttr(step string) string { return "mark:" + step }
+// stepAttrs are the attributes of the onboarding item that hold a step's state
+// ("complete" while marked, "open" once reopened) and its mark. A reopened step is
+// set to "open" rather than removed: plain SETs with scalar conditions behave the same
+// on every engine.
+func stepAttrs(step string) (state, mark string) {
+	n := strings.ReplaceAll(step, "-", "")
+	return "state" + n, "mark" + n
+}
 
 // MarkOnboardingStep marks step complete (mark not nil) or reopens it (nil), with the
 // audit event, in one transaction. It reports false, writing nothing, when the step
@@ -52,17 +61,20 @@ func (s *Store) MarkOnboardingStep(ctx context.Context, orgID, step string, mark
 	if orgID == "" {
 		return false, ErrNoOrganization
 	}
-	names := map[string]string{"#k": markAttr(step)}
+	state, markName := stepAttrs(step)
+	names := map[string]string{"#s": state}
 	var upd types.Update
 	if mark != nil {
 		v, err := marshalValue(mark)
 		if err != nil {
 			return false, err
 		}
-		upd = types.Update{UpdateExpression: aws.String("SET #k = :m"), ConditionExpression: aws.String("attribute_not_exists(#k)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":m": v}}
+		names["#m"] = markName
+		upd = types.Update{UpdateExpression: aws.String("SET #s = :done, #m = :m"), ConditionExpression: aws.String("attribute_not_exists(#s) OR #s <> :done"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":m": v, ":done": str(domain.StepComplete)}}
 	} else {
-		upd = types.Update{UpdateExpression: aws.String("REMOVE #k"), ConditionExpression: aws.String("attribute_exists(#k)")}
+		upd = types.Update{UpdateExpression: aws.String("SET #s = :open"), ConditionExpression: aws.String("#s = :done"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":open": str("open"), ":done": str(domain.StepComplete)}}
 	}
 	upd.TableName, upd.Key, upd.ExpressionAttributeNames = aws.String(s.table), key(orgPK(orgID), skOnboarding), names
 	ev.OrganizationID = orgID
