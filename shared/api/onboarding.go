@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -110,8 +111,8 @@ func (f onboardingFacts) derive(step string) (status, completion, why string) {
 	return domain.StepNotStarted, "manual", "connect your PSA, then mark the step complete"
 }
 
-// checklist reads the facts (concurrently) and builds the checklist of oc's organization.
-func checklist(ctx context.Context, d *Deps, oc *access.Context) (onboardingView, error) {
+// readChecklist reads the facts and the marks of oc's organization, concurrently.
+func readChecklist(ctx context.Context, d *Deps, oc *access.Context) (onboardingFacts, map[string]domain.OnboardingMark, error) {
 	orgID := oc.Org.ID
 	f := onboardingFacts{profile: oc.Org.Profile}
 	var marks map[string]domain.OnboardingMark
@@ -128,12 +129,15 @@ func checklist(ctx context.Context, d *Deps, oc *access.Context) (onboardingView
 			archived, _, rerr = d.Store.ListCustomers(ctx, orgID, store.CustomerQuery{Page: store.Page{Limit: 1}, Archived: true})
 		},
 	)
-	for _, err := range []error{merr, cerr, ierr, aerr, rerr} {
-		if err != nil {
-			return onboardingView{}, err
-		}
+	if err := errors.Join(merr, cerr, ierr, aerr, rerr); err != nil {
+		return f, nil, err
 	}
 	f.customers = len(active)+len(archived) > 0
+	return f, marks, nil
+}
+
+// checklist is the view of the facts and marks.
+func checklist(f onboardingFacts, marks map[string]domain.OnboardingMark) onboardingView {
 	v := onboardingView{Steps: []onboardingStepView{}, Total: len(domain.OnboardingSteps())}
 	for _, step := range domain.OnboardingSteps() {
 		status, completion, why := f.derive(step)
@@ -146,18 +150,18 @@ func checklist(ctx context.Context, d *Deps, oc *access.Context) (onboardingView
 		}
 		v.Steps = append(v.Steps, sv)
 	}
-	return v, nil
+	return v
 }
 
 func getOnboarding(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		v, err := checklist(ctx, d, access.From(ctx))
+		f, marks, err := readChecklist(ctx, d, access.From(ctx))
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		write(w, http.StatusOK, v)
+		write(w, http.StatusOK, checklist(f, marks))
 	})
 }
 
@@ -179,17 +183,25 @@ func markOnboardingStep(complete bool) func(d *Deps) http.Handler {
 				mark = &domain.OnboardingMark{CompletedAt: d.Store.Now(), CompletedBy: audit.OriginFrom(ctx).Actor.Email}
 				action, summary = "onboarding.complete", fmt.Sprintf("marked onboarding step %q complete", stepTitles[step])
 			}
-			ev := audit.New(ctx, oc.Org.ID, audit.Settings, action, summary)
-			if _, err := d.Store.MarkOnboardingStep(ctx, oc.Org.ID, step, mark, ev); err != nil {
-				problem.Write(ctx, w, r, err)
-				return
-			}
-			v, err := checklist(ctx, d, oc)
+			// The checklist is read before the change: nothing after the commit may fail.
+			f, marks, err := readChecklist(ctx, d, oc)
 			if err != nil {
 				problem.Write(ctx, w, r, err)
 				return
 			}
-			write(w, http.StatusOK, v)
+			ev := audit.New(ctx, oc.Org.ID, audit.Settings, action, summary)
+			changed, err := d.Store.MarkOnboardingStep(ctx, oc.Org.ID, step, mark, ev)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			switch {
+			case changed && mark != nil:
+				marks[step] = *mark
+			case changed:
+				delete(marks, step)
+			}
+			write(w, http.StatusOK, checklist(f, marks))
 		})
 	}
 }

@@ -81,7 +81,9 @@ func portalBound(u domain.CompanyUser) bool {
 	return u.PortalAccess && u.PortalStatus == domain.PortalActive && u.PortalUserID != ""
 }
 
-func portalBindingSK(orgID, companyUserID string) string { return prefixPortalBinding + orgID + "#" + companyUserID }
+func portalBindingSK(orgID, companyUserID string) string {
+	return prefixPortalBinding + orgID + "#" + companyUserID
+}
 
 // bindingWrites keep the binding item of a company user's portal account in step with
 // the change from cur (nil for a new user) to next (nil for a deleted one).
