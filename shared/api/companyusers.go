@@ -327,29 +327,114 @@ func (c companyUsers) sendPortalInvitation(ctx context.Context, u domain.Company
 	return saved
 }
 
-func createCompanyUser(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		oc := access.From(ctx)
-		cust, err := loadCustomer(ctx, d, r, permission.ManageUsers)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		var in companyUserInput
-		if err := decode(r, &in); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		u, err := companyUsers{d, oc.Org, cust.Customer}.create(ctx, in)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		w.Header().Set("Location", companyUserPath(u.CustomerID, u.ID))
-		write(w, http.StatusCreated, viewCompanyUser(u))
-	})
+// companyUserRoutes serve the MSP's company user routes and the portal Admin's alike;
+// what differs is how the caller reaches the users (companyUsersOf, companyUserOf),
+// what a change may not touch (guard, a 409 after validation), and where a new user is.
+
+// companyUsersOf resolves whose users a request manages.
+type companyUsersOf func(ctx context.Context, d *Deps, r *http.Request) (companyUsers, error)
+
+// companyUserOf resolves the company user of the path, and whose it is.
+type companyUserOf func(ctx context.Context, d *Deps, r *http.Request) (companyUsers, domain.CompanyUser, error)
+
+func createCompanyUserWith(of companyUsersOf, manual bool, path func(domain.CompanyUser) string) func(*Deps) http.Handler {
+	return func(d *Deps) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			cu, err := of(ctx, d, r)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			var in companyUserInput
+			if err := decode(r, &in); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			if manual {
+				in.Source, in.ExternalID = "", nil
+			}
+			u, err := cu.create(ctx, in)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			w.Header().Set("Location", path(u))
+			write(w, http.StatusCreated, viewCompanyUser(u))
+		})
+	}
 }
+
+func updateCompanyUserWith(of companyUserOf, guard func(context.Context, domain.CompanyUser) error) func(*Deps) http.Handler {
+	return func(d *Deps) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			cu, cur, err := of(ctx, d, r)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			var in companyUserInput
+			if err := decode(r, &in); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			if err := guard(ctx, cur); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			next, err := cu.update(ctx, cur, in)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			write(w, http.StatusOK, viewCompanyUser(next))
+		})
+	}
+}
+
+func deleteCompanyUserWith(of companyUserOf, guard func(context.Context, domain.CompanyUser) error) func(*Deps) http.Handler {
+	return func(d *Deps) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			cu, cur, err := of(ctx, d, r)
+			if err == nil {
+				err = guard(ctx, cur)
+			}
+			if err == nil {
+				err = cu.remove(ctx, cur)
+			}
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
+}
+
+// The MSP's: the customer of the path, under the caller's tenant scope for "manage
+// users". Plain functions, so a route's literal stays static (see Route).
+func createCompanyUser(d *Deps) http.Handler {
+	return createCompanyUserWith(func(ctx context.Context, d *Deps, r *http.Request) (companyUsers, error) {
+		cust, err := loadCustomer(ctx, d, r, permission.ManageUsers)
+		return companyUsers{d, access.From(ctx).Org, cust.Customer}, err
+	}, false, func(u domain.CompanyUser) string { return companyUserPath(u.CustomerID, u.ID) })(d)
+}
+
+func updateCompanyUser(d *Deps) http.Handler {
+	return updateCompanyUserWith(mspCompanyUser, anyCompanyUser)(d)
+}
+
+func deleteCompanyUser(d *Deps) http.Handler {
+	return deleteCompanyUserWith(mspCompanyUser, anyCompanyUser)(d)
+}
+
+func mspCompanyUser(ctx context.Context, d *Deps, r *http.Request) (companyUsers, domain.CompanyUser, error) {
+	return loadCompanyUser(ctx, d, r, permission.ManageUsers)
+}
+
+func anyCompanyUser(context.Context, domain.CompanyUser) error { return nil }
 
 // loadCompanyUser reads the customer of the path under the caller's scope for p, and
 // the company user of the path.
@@ -364,44 +449,6 @@ func loadCompanyUser(ctx context.Context, d *Deps, r *http.Request, p permission
 		return companyUsers{}, domain.CompanyUser{}, notFoundAs(err, "company user")
 	}
 	return companyUsers{d, oc.Org, cust.Customer}, u, nil
-}
-
-func updateCompanyUser(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		cu, cur, err := loadCompanyUser(ctx, d, r, permission.ManageUsers)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		var in companyUserInput
-		if err := decode(r, &in); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		next, err := cu.update(ctx, cur, in)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, viewCompanyUser(next))
-	})
-}
-
-func deleteCompanyUser(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		cu, cur, err := loadCompanyUser(ctx, d, r, permission.ManageUsers)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		if err := cu.remove(ctx, cur); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
 }
 
 // trainingInput assigns one course.

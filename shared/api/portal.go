@@ -88,13 +88,7 @@ func portal(rt Route, d *Deps, next http.Handler) http.Handler {
 			return
 		}
 		a := accounts[i]
-		var cust store.CustomerDetail
-		var u domain.CompanyUser
-		var cerr, uerr error
-		parallel(
-			func() { u, uerr = d.Store.GetCompanyUser(ctx, a.OrganizationID, a.CustomerID, a.CompanyUserID) },
-			func() { cust, cerr = d.Store.GetCustomer(ctx, a.OrganizationID, a.CustomerID) },
-		)
+		u, cust, uerr, cerr := companyUserAndCustomer(ctx, d, a)
 		if errors.Is(uerr, store.ErrNotFound) || errors.Is(cerr, store.ErrNotFound) || uerr == nil && !u.PortalActiveFor(cl.userID) {
 			problem.Write(ctx, w, r, errNoPortalAccess)
 			return
@@ -114,6 +108,15 @@ func portal(rt Route, d *Deps, next http.Handler) http.Handler {
 		pc := &portalContext{OrgID: a.OrganizationID, Customer: cust.Customer, User: u}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, portalKey{}, pc)))
 	})
+}
+
+// companyUserAndCustomer reads a company user and its customer, concurrently.
+func companyUserAndCustomer(ctx context.Context, d *Deps, a store.PortalAccount) (u domain.CompanyUser, cust store.CustomerDetail, uerr, cerr error) {
+	parallel(
+		func() { u, uerr = d.Store.GetCompanyUser(ctx, a.OrganizationID, a.CustomerID, a.CompanyUserID) },
+		func() { cust, cerr = d.Store.GetCustomer(ctx, a.OrganizationID, a.CustomerID) },
+	)
+	return u, cust, uerr, cerr
 }
 
 // portalAccountView answers an accepted invitation: the company and the caller's
@@ -139,13 +142,8 @@ func acceptPortalInvitation(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, notFoundAs(err, "invitation"))
 			return
 		}
-		var cust store.CustomerDetail
-		var u domain.CompanyUser
-		var cerr, uerr error
-		parallel(
-			func() { u, uerr = d.Store.GetCompanyUser(ctx, ref.OrganizationID, ref.CustomerID, ref.CompanyUserID) },
-			func() { cust, cerr = d.Store.GetCustomer(ctx, ref.OrganizationID, ref.CustomerID) },
-		)
+		u, cust, uerr, cerr := companyUserAndCustomer(ctx, d, store.PortalAccount{OrganizationID: ref.OrganizationID,
+			CustomerID: ref.CustomerID, CompanyUserID: ref.CompanyUserID})
 		if err := errors.Join(uerr, cerr); err != nil {
 			problem.Write(ctx, w, r, notFoundAs(err, "invitation"))
 			return
@@ -313,34 +311,22 @@ func listPortalUsers(d *Deps) http.Handler {
 	})
 }
 
+// The portal Admin's: their own company; their own account is not theirs to change.
 func createPortalUser(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		cu, err := portalUsers(ctx, d)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		var in companyUserInput
-		if err := decode(r, &in); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		// A company's Admin adds people by hand; imports are the MSP's.
-		in.Source, in.ExternalID = "", nil
-		u, err := cu.create(ctx, in)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		w.Header().Set("Location", "/api/portal/users/"+u.ID)
-		write(w, http.StatusCreated, viewCompanyUser(u))
-	})
+	return createCompanyUserWith(func(ctx context.Context, d *Deps, _ *http.Request) (companyUsers, error) {
+		return portalUsers(ctx, d)
+	}, true, func(u domain.CompanyUser) string { return "/api/portal/users/" + u.ID })(d)
 }
 
-// loadPortalUser reads the company user of the path, of the caller's company. An Admin
-// may not change or remove themselves here (409 own-portal-account): that would lock
-// the company out; their IT provider can.
+func updatePortalUser(d *Deps) http.Handler {
+	return updateCompanyUserWith(loadPortalUser, ownAccount)(d)
+}
+
+func deletePortalUser(d *Deps) http.Handler {
+	return deleteCompanyUserWith(loadPortalUser, ownAccount)(d)
+}
+
+// loadPortalUser reads the company user of the path, of the caller's company.
 func loadPortalUser(ctx context.Context, d *Deps, r *http.Request) (companyUsers, domain.CompanyUser, error) {
 	pc := portalFrom(ctx)
 	u, err := d.Store.GetCompanyUser(ctx, pc.OrgID, pc.Customer.ID, r.PathValue("userId"))
@@ -351,55 +337,13 @@ func loadPortalUser(ctx context.Context, d *Deps, r *http.Request) (companyUsers
 	return cu, u, err
 }
 
-func ownAccount(pc *portalContext, u domain.CompanyUser) error {
-	if u.ID == pc.User.ID {
+// ownAccount refuses a portal Admin's change of their own company user (409
+// own-portal-account): it could lock the company out; their IT provider can.
+func ownAccount(ctx context.Context, u domain.CompanyUser) error {
+	if u.ID == portalFrom(ctx).User.ID {
 		return problem.Conflictf("own-portal-account", "you cannot change or remove your own portal account; ask your IT provider")
 	}
 	return nil
-}
-
-func updatePortalUser(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		cu, cur, err := loadPortalUser(ctx, d, r)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		var in companyUserInput
-		if err := decode(r, &in); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		if err := ownAccount(portalFrom(ctx), cur); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		next, err := cu.update(ctx, cur, in)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, viewCompanyUser(next))
-	})
-}
-
-func deletePortalUser(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		cu, cur, err := loadPortalUser(ctx, d, r)
-		if err == nil {
-			err = ownAccount(portalFrom(ctx), cur)
-		}
-		if err == nil {
-			err = cu.remove(ctx, cur)
-		}
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
 }
 
 // trainingListView lists the caller's own assignments.
