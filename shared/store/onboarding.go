@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,10 +36,11 @@ func (s *Store) OnboardingMarks(ctx context.Context, orgID string) (map[string]d
 			continue
 		}
 		var m domain.OnboardingMark
-		if mv, ok := out.Item[sk].(*types.AttributeValueMemberM); ok {
-			if err := decode(mv.Value, &m); err != nil {
-				return nil, err
-			}
+		if v, ok := out.Item[sk+"At"].(*types.AttributeValueMemberS); ok {
+			m.CompletedAt, _ = time.Parse(time.RFC3339Nano, v.Value)
+		}
+		if v, ok := out.Item[sk+"By"].(*types.AttributeValueMemberS); ok {
+			m.CompletedBy = v.Value
 		}
 		marks[step] = m
 	}
@@ -46,9 +48,10 @@ func (s *Store) OnboardingMarks(ctx context.Context, orgID string) (map[string]d
 }
 
 // stepAttrs are the attributes of the onboarding item that hold a step's state
-// ("complete" while marked, "open" once reopened) and its mark. A reopened step is
-// set to "open" rather than removed: plain SETs with scalar conditions behave the same
-// on every engine.
+// ("complete" while marked, "open" once reopened) and the prefix of its mark's (…At,
+// …By). A reopened step is set to "open" rather than removed, and the mark is flat
+// strings, not a map: plain SETs of scalars behave the same on every engine (the
+// embedded one stored a map set by UpdateItem as a value later Queries failed on).
 func stepAttrs(step string) (state, mark string) {
 	n := strings.ReplaceAll(step, "-", "")
 	return "state" + n, "mark" + n
@@ -65,13 +68,10 @@ func (s *Store) MarkOnboardingStep(ctx context.Context, orgID, step string, mark
 	names := map[string]string{"#s": state}
 	var upd types.Update
 	if mark != nil {
-		v, err := marshalValue(mark)
-		if err != nil {
-			return false, err
-		}
-		names["#m"] = markName
-		upd = types.Update{UpdateExpression: aws.String("SET #s = :done, #m = :m"), ConditionExpression: aws.String("attribute_not_exists(#s) OR #s <> :done"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":m": v, ":done": str(domain.StepComplete)}}
+		names["#a"], names["#b"] = markName+"At", markName+"By"
+		upd = types.Update{UpdateExpression: aws.String("SET #s = :done, #a = :at, #b = :by"), ConditionExpression: aws.String("attribute_not_exists(#s) OR #s <> :done"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(domain.StepComplete),
+				":at": str(mark.CompletedAt.UTC().Format(time.RFC3339Nano)), ":by": str(mark.CompletedBy)}}
 	} else {
 		upd = types.Update{UpdateExpression: aws.String("SET #s = :open"), ConditionExpression: aws.String("#s = :done"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":open": str("open"), ":done": str(domain.StepComplete)}}
