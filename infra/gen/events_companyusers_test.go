@@ -126,7 +126,7 @@ var companyUserEventCases = map[string]eventCase{
 	"onboarding-steps-reopen": {status: http.StatusOK,
 		seed: func(ctx context.Context, t *testing.T, e *sampleEnv) {
 			mark := &domain.OnboardingMark{CompletedAt: time.Now().UTC(), CompletedBy: templategen.SampleEmail}
-			if _, err := e.st.MarkOnboardingStep(ctx, templategen.SampleOrgID, domain.StepCompanyUsers, mark, fixtureEvent(audit.Settings, "onboarding.complete")); err != nil {
+			if _, err := e.st.MarkOnboardingStep(ctx, templategen.SampleOrgID, domain.StepCompanyUsers, false, mark, fixtureEvent(audit.Settings, "onboarding.complete")); err != nil {
 				t.Fatalf("seed mark: %v", err)
 			}
 		},

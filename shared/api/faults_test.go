@@ -292,7 +292,7 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	"onboarding-steps-complete": func(*testing.T, *faultRun, *faultReq) any { return nil },
 	"onboarding-steps-reopen": func(t *testing.T, f *faultRun, _ *faultReq) any {
 		mark := &domain.OnboardingMark{CompletedAt: time.Now().UTC(), CompletedBy: f.org.OwnerEmail}
-		if _, err := f.store.MarkOnboardingStep(context.Background(), f.org.ID, domain.StepCompanyUsers, mark,
+		if _, err := f.store.MarkOnboardingStep(context.Background(), f.org.ID, domain.StepCompanyUsers, false, mark,
 			audit.Event{Category: audit.Settings, Action: "fixture"}); err != nil {
 			t.Fatal(err)
 		}

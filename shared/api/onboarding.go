@@ -190,7 +190,8 @@ func markOnboardingStep(complete bool) func(d *Deps) http.Handler {
 				return
 			}
 			ev := audit.New(ctx, oc.Org.ID, audit.Settings, action, summary)
-			changed, err := d.Store.MarkOnboardingStep(ctx, oc.Org.ID, step, mark, ev)
+			_, wasMarked := marks[step]
+			changed, err := d.Store.MarkOnboardingStep(ctx, oc.Org.ID, step, wasMarked, mark, ev)
 			if err != nil {
 				problem.Write(ctx, w, r, err)
 				return

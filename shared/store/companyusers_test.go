@@ -108,7 +108,12 @@ func TestOnboardingMarks(t *testing.T) {
 				changed bool
 				marked  bool
 			}{{mark, true, true}, {mark, false, true}, {nil, true, false}, {nil, false, false}} {
-				changed, err := st.MarkOnboardingStep(ctx, org, domain.StepCompanyUsers, step.mark, ev)
+				before, err := st.OnboardingMarks(ctx, org)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, was := before[domain.StepCompanyUsers]
+				changed, err := st.MarkOnboardingStep(ctx, org, domain.StepCompanyUsers, was, step.mark, ev)
 				if err != nil || changed != step.changed {
 					t.Fatalf("step %d: changed %v %v", i, changed, err)
 				}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -58,31 +57,33 @@ func stepAttrs(step string) (state, mark string) {
 }
 
 // MarkOnboardingStep marks step complete (mark not nil) or reopens it (nil), with the
-// audit event, in one transaction. It reports false, writing nothing, when the step
-// already was in that state.
-func (s *Store) MarkOnboardingStep(ctx context.Context, orgID, step string, mark *domain.OnboardingMark, ev audit.Event) (bool, error) {
+// audit event, in one transaction, given whether it was marked when read (wasMarked).
+// It reports false, writing nothing, when the step already is in that state. The
+// writes carry no condition: the embedded engine mis-stored items that a conditioned
+// UpdateItem of a transaction wrote (later Queries of the partition failed), and a mark
+// is idempotent; two concurrent marks may both be audited.
+func (s *Store) MarkOnboardingStep(ctx context.Context, orgID, step string, wasMarked bool, mark *domain.OnboardingMark, ev audit.Event) (bool, error) {
 	if orgID == "" {
 		return false, ErrNoOrganization
+	}
+	if wasMarked == (mark != nil) {
+		return false, nil
 	}
 	state, markName := stepAttrs(step)
 	names := map[string]string{"#s": state}
 	var upd types.Update
 	if mark != nil {
 		names["#a"], names["#b"] = markName+"At", markName+"By"
-		upd = types.Update{UpdateExpression: aws.String("SET #s = :done, #a = :at, #b = :by"), ConditionExpression: aws.String("attribute_not_exists(#s) OR #s <> :done"),
+		upd = types.Update{UpdateExpression: aws.String("SET #s = :done, #a = :at, #b = :by"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(domain.StepComplete),
 				":at": str(mark.CompletedAt.UTC().Format(time.RFC3339Nano)), ":by": str(mark.CompletedBy)}}
 	} else {
-		upd = types.Update{UpdateExpression: aws.String("SET #s = :open"), ConditionExpression: aws.String("#s = :done"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":open": str("open"), ":done": str(domain.StepComplete)}}
+		upd = types.Update{UpdateExpression: aws.String("SET #s = :open"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":open": str("open")}}
 	}
 	upd.TableName, upd.Key, upd.ExpressionAttributeNames = aws.String(s.table), key(orgPK(orgID), skOnboarding), names
 	ev.OrganizationID = orgID
 	err := s.transact(ctx, []types.TransactWriteItem{{Update: &upd}}, &ev)
-	var te *TxError
-	if errors.As(err, &te) && te.ConditionFailed(0) {
-		return false, nil
-	}
 	if err != nil {
 		return false, fmt.Errorf("mark onboarding step %s of %s: %w", step, orgID, err)
 	}
