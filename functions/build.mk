@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 lambda-deps:
 	$(LAMBDA_BUILD) -o /dev/null ./functions/...
 
-.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditCheckpointsFunction build-AuditLogExportFunction build-AuditLogListFunction build-AuditLogVerifyFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-BillingEventsFunction build-BillingGetFunction build-BillingPlanPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-ConnectionsCreateFunction build-ConnectionsDeleteFunction build-ConnectionsGetFunction build-ConnectionsListFunction build-ConnectionsTestFunction build-ConnectionsUpdateFunction build-ConsoleFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-M365SyncFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MeterUsageFunction build-MspDashboardGetFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsRefreshFunction build-TenantsUpdateFunction build-UsageGetFunction
+.PHONY: build-ApprovalsApproveFunction build-ApprovalsGetFunction build-ApprovalsListFunction build-ApprovalsRejectFunction build-AuditCheckpointsFunction build-AuditLogExportFunction build-AuditLogListFunction build-AuditLogVerifyFunction build-AuthenticationGetFunction build-AuthenticationPutFunction build-AuthenticationSsoPutFunction build-BillingEventsFunction build-BillingGetFunction build-BillingPlanPutFunction build-CognitoPostAuthenticationFunction build-CognitoPreTokenGenerationFunction build-ConnectionsCreateFunction build-ConnectionsDeleteFunction build-ConnectionsGetFunction build-ConnectionsListFunction build-ConnectionsTestFunction build-ConnectionsUpdateFunction build-ConsoleFunction build-CustomersActivityListFunction build-CustomersContactsCreateFunction build-CustomersContactsDeleteFunction build-CustomersContactsListFunction build-CustomersContactsUpdateFunction build-CustomersCreateFunction build-CustomersDeleteFunction build-CustomersDocumentsCreateFunction build-CustomersDocumentsDeleteFunction build-CustomersDocumentsGetFunction build-CustomersDocumentsListFunction build-CustomersExportFunction build-CustomersGetFunction build-CustomersImportFunction build-CustomersListFunction build-CustomersMergeFunction build-CustomersOverviewGetFunction build-CustomersTenantsAssociateFunction build-CustomersTenantsUnlinkFunction build-CustomersTicketsCreateFunction build-CustomersTicketsGetFunction build-CustomersTicketsListFunction build-CustomersTicketsUpdateFunction build-CustomersUpdateFunction build-CustomersUsersCreateFunction build-CustomersUsersDeleteFunction build-CustomersUsersGetFunction build-CustomersUsersImportFunction build-CustomersUsersListFunction build-CustomersUsersTrainingAssignFunction build-CustomersUsersUpdateFunction build-ExpireApprovalsFunction build-ExpireInvitationsFunction build-InvitationsAcceptFunction build-InvitationsLookupFunction build-JobWorkerFunction build-JobsGetFunction build-LicenseOrdersApproveFunction build-LicenseOrdersCreateFunction build-LicenseOrdersGetFunction build-LicenseOrdersListFunction build-LicenseOrdersRejectFunction build-M365SyncFunction build-MeActiveOrganizationPutFunction build-MeGetFunction build-MeterUsageFunction build-MspDashboardGetFunction build-OnboardingGetFunction build-OnboardingStepsCompleteFunction build-OnboardingStepsReopenFunction build-OpenapiGetFunction build-OrganizationsCreateFunction build-OrganizationsListFunction build-OrganizationsRenameFunction build-PlatformUsersAccessFunction build-PlatformUsersInviteFunction build-PlatformUsersListFunction build-PlatformUsersRemoveFunction build-PlatformUsersResendFunction build-PlatformUsersUpdateFunction build-PortalDashboardGetFunction build-PortalInvitationsAcceptFunction build-PortalTicketsCreateFunction build-PortalTicketsListFunction build-PortalTrainingListFunction build-PortalUsersCreateFunction build-PortalUsersDeleteFunction build-PortalUsersListFunction build-PortalUsersUpdateFunction build-ProfileGetFunction build-ProfilePutFunction build-SessionsCreateFunction build-SubOrganizationsAdminsResetFunction build-SubOrganizationsCreateFunction build-SubOrganizationsGetFunction build-SubOrganizationsListFunction build-TenantsCreateFunction build-TenantsGetFunction build-TenantsListFunction build-TenantsRefreshFunction build-TenantsUpdateFunction build-UsageGetFunction
 
 build-ApprovalsApproveFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/approvals-approve
@@ -154,6 +154,27 @@ build-CustomersTicketsUpdateFunction:
 build-CustomersUpdateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-update
 
+build-CustomersUsersCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-create
+
+build-CustomersUsersDeleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-delete
+
+build-CustomersUsersGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-get
+
+build-CustomersUsersImportFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-import
+
+build-CustomersUsersListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-list
+
+build-CustomersUsersTrainingAssignFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-training-assign
+
+build-CustomersUsersUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/customers-users-update
+
 build-ExpireApprovalsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/expire-approvals
 
@@ -202,6 +223,15 @@ build-MeterUsageFunction:
 build-MspDashboardGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/msp-dashboard-get
 
+build-OnboardingGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/onboarding-get
+
+build-OnboardingStepsCompleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/onboarding-steps-complete
+
+build-OnboardingStepsReopenFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/onboarding-steps-reopen
+
 build-OpenapiGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/openapi-get
 
@@ -231,6 +261,33 @@ build-PlatformUsersResendFunction:
 
 build-PlatformUsersUpdateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/platform-users-update
+
+build-PortalDashboardGetFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-dashboard-get
+
+build-PortalInvitationsAcceptFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-invitations-accept
+
+build-PortalTicketsCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-tickets-create
+
+build-PortalTicketsListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-tickets-list
+
+build-PortalTrainingListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-training-list
+
+build-PortalUsersCreateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-users-create
+
+build-PortalUsersDeleteFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-users-delete
+
+build-PortalUsersListFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-users-list
+
+build-PortalUsersUpdateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/portal-users-update
 
 build-ProfileGetFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/profile-get

@@ -527,3 +527,92 @@ func TestMakeRunBillingFlow(t *testing.T) {
 		t.Errorf("rerun %v", again)
 	}
 }
+
+// TestMakeRunCompanyUsersFlow is issue 9's company user "done when" against the `make
+// run` server: add a customer and a company user with portal access, read the portal
+// invitation in the outbox, sign in to the portal as that user and submit a ticket,
+// which the MSP sees; the user never reaches the MSP's routes, and loses the portal at
+// once when access is turned off; the onboarding checklist moves along the way.
+func TestMakeRunCompanyUsersFlow(t *testing.T) {
+	c := startLocal(t)
+	const org, person = "contoso-msp", "diego@northwind.example"
+	owner := c.signIn("megan.bowen@contosomsp.com")
+	step := func(name string) string {
+		t.Helper()
+		st, out := c.call("GET", "/api/onboarding", owner, org, nil)
+		if st != http.StatusOK {
+			t.Fatalf("onboarding: %d %v", st, out)
+		}
+		steps, _ := out["steps"].([]any)
+		for _, s := range steps {
+			if m := s.(map[string]any); m["step"] == name {
+				return m["status"].(string)
+			}
+		}
+		t.Fatalf("no step %s in %v", name, out)
+		return ""
+	}
+	if s := step("company-users"); s != "not-started" {
+		t.Fatalf("company users before: %s", s)
+	}
+	st, cust := c.call("POST", "/api/msp-portal/customers", owner, org, map[string]string{"name": "Northwind Traders"})
+	if st != http.StatusCreated {
+		t.Fatalf("customer: %d %v", st, cust)
+	}
+	users := "/api/msp-portal/customers/" + cust["id"].(string) + "/users"
+	st, cu := c.call("POST", users, owner, org, map[string]any{"email": person, "name": "Diego Siciliani", "role": "User", "portalAccess": true})
+	if st != http.StatusCreated || cu["portalStatus"] != "invited" {
+		t.Fatalf("company user: %d %v", st, cu)
+	}
+	if s := step("company-users"); s != "in-progress" {
+		t.Fatalf("company users after adding one: %s", s)
+	}
+	if s := step("add-customers"); s != "complete" {
+		t.Fatalf("customers after adding one: %s", s)
+	}
+	mails := c.outbox(person)
+	if len(mails) != 1 {
+		t.Fatalf("portal invitation: %v", mails)
+	}
+	links, _ := mails[0]["links"].([]any)
+	link, err := url.Parse(links[0].(string))
+	if err != nil || link.Path != "/portal/accept" || link.Query().Get("token") == "" {
+		t.Fatalf("portal link %v: %v", links, err)
+	}
+	diego := c.signIn(person)
+	if st, out := c.call("POST", "/api/portal/invitations/accept", diego, "", map[string]string{"token": link.Query().Get("token")}); st != http.StatusOK {
+		t.Fatalf("accept: %d %v", st, out)
+	}
+	if st, out := c.call("POST", "/api/portal/tickets", diego, "", map[string]string{"subject": "Printer on fire"}); st != http.StatusCreated {
+		t.Fatalf("ticket: %d %v", st, out)
+	}
+	if st, out := c.call("GET", "/api/msp-portal/customers/"+cust["id"].(string)+"/tickets", owner, org, nil); st != http.StatusOK ||
+		len(out["items"].([]any)) != 1 {
+		t.Fatalf("the MSP's view of the ticket: %d %v", st, out)
+	}
+	if st, _ := c.call("GET", "/api/msp-portal/customers", diego, org, nil); st != http.StatusNotFound {
+		t.Fatalf("a company user on an MSP route: %d", st)
+	}
+	if st, _ := c.call("GET", "/api/portal/dashboard", diego, "", nil); st != http.StatusForbidden {
+		t.Fatalf("a User's dashboard: %d", st)
+	}
+	for _, action := range []struct{ path, want string }{{"complete", "complete"}, {"reopen", "in-progress"}} {
+		if st, _ := c.call("POST", "/api/onboarding/steps/company-users/"+action.path, owner, org, nil); st != http.StatusOK {
+			t.Fatalf("%s: %d", action.path, st)
+		}
+		if s := step("company-users"); s != action.want {
+			t.Fatalf("company users after %s: %s", action.path, s)
+		}
+	}
+	_, cu = c.call("GET", users+"/"+cu["id"].(string), owner, org, nil) // accepting moved its version
+	if cu["portalStatus"] != "active" {
+		t.Fatalf("after the accept: %v", cu)
+	}
+	cu["portalAccess"] = false
+	if st, out := c.call("PUT", users+"/"+cu["id"].(string), owner, org, cu); st != http.StatusOK || out["portalStatus"] != "off" {
+		t.Fatalf("portal access off: %d %v", st, out)
+	}
+	if st, _ := c.call("GET", "/api/portal/tickets", diego, "", nil); st != http.StatusNotFound {
+		t.Fatalf("the portal after access was turned off: %d", st)
+	}
+}

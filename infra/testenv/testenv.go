@@ -395,3 +395,24 @@ func SubOrg(t testing.TB, st *store.Store, parentID, id, name string, admin doma
 	}
 	return sub
 }
+
+// AddCompanyUser creates, directly through the store, a Switchboard user with no
+// organization and a company user of customerID in orgID with role, portal access on
+// and accepted by that user, and returns the user's token and the company user's id.
+func (e *Env) AddCompanyUser(orgID, customerID string, role domain.CompanyRole, email string) (token, companyUserID string) {
+	e.T.Helper()
+	ctx := context.Background()
+	u := domain.User{ID: domain.NewID(), Email: email, Name: strings.Split(email, "@")[0]}
+	if err := e.Store.CreateUser(ctx, u); err != nil {
+		e.T.Fatalf("create user %s: %v", email, err)
+	}
+	now := time.Now().UTC()
+	cu := domain.CompanyUser{ID: domain.NewID(), CustomerID: customerID, Email: email, Name: u.Name, Role: role,
+		PortalAccess: true, PortalStatus: domain.PortalActive, PortalUserID: u.ID, Source: domain.SourceManual, CreatedAt: now, UpdatedAt: now}
+	ev := audit.Event{Category: audit.Customer, Action: "company-user.create", Summary: "test company user " + email,
+		Targets: audit.Targets{CustomerIDs: []string{customerID}, Emails: []string{email}}}
+	if err := e.Store.CreateCompanyUser(ctx, orgID, cu, ev); err != nil {
+		e.T.Fatalf("add company user %s: %v", email, err)
+	}
+	return e.Token(email), cu.ID
+}

@@ -26,6 +26,10 @@ type Resolver struct {
 	// OnSignUp, when set, runs once after a new person's first sign-in created their
 	// user: pending invitations to their email are accepted there (seed 003).
 	OnSignUp func(ctx context.Context, p auth.Principal, userID string)
+	// PortalOnly, when set, reports whether a new person's email has a pending client
+	// portal invitation: their first sign-in then creates no organization of their own,
+	// so a company user never holds an MSP console of their own by signing in.
+	PortalOnly func(ctx context.Context, email string) (bool, error)
 	// users caches identity → user: the mapping never changes once written, so a warm
 	// Lambda skips that read.
 	users sync.Map
@@ -223,6 +227,15 @@ func (r *Resolver) User(ctx context.Context, p auth.Principal) (string, error) {
 		}
 		orgName := domain.Truncate(name, domain.MaxNameLength-len("'s organization")) + "'s organization"
 		org := domain.Organization{ID: domain.NewID(), Name: orgName, Plan: domain.PlanFree, Profile: domain.NewProfile(orgName)}
+		if r.PortalOnly != nil {
+			portalOnly, err := r.PortalOnly(ctx, p.Email)
+			if err != nil {
+				return "", err
+			}
+			if portalOnly {
+				org = domain.Organization{}
+			}
+		}
 		u, err := r.store.SignUp(ctx, store.SignUpInput{Subject: p.Subject, Email: p.Email, Name: name, DefaultOrganization: org})
 		if errors.Is(err, store.ErrIdentityTaken) {
 			continue
@@ -231,7 +244,7 @@ func (r *Resolver) User(ctx context.Context, p auth.Principal) (string, error) {
 			return "", err
 		}
 		r.users.Store(p.Subject, u.ID)
-		if r.OnSignUp != nil && u.ActiveOrganizationID == org.ID {
+		if r.OnSignUp != nil && org.ID != "" && u.ActiveOrganizationID == org.ID {
 			r.OnSignUp(ctx, p, u.ID)
 		}
 		return u.ID, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,12 +103,61 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 	"ticketId":   fixtureTicket,
 	"documentId": fixtureDocument,
 	"subOrgId":   fixtureSubOrg,
-	"userId":     fixtureSubOrgAdmin,
+	"userId":     fixtureUserID,
 	// A Microsoft 365 connection on a tenant of its own, whose credentials the Graph
 	// stand-in accepts.
 	"connectionId": func(t *testing.T, w *world, orgID string, _ map[string]string) string {
 		return fixtureM365Connection(t, w, orgID, fixtureTenant(t, w, orgID, nil))
 	},
+	"step": func(*testing.T, *world, string, map[string]string) string { return domain.StepCompanyUsers },
+}
+
+// fixtureUserID is a sub-organization's former default admin on the sub-organization
+// routes, else a company user (role User): of the path's customer, or of orgID's portal
+// company on the portal's routes.
+func fixtureUserID(t *testing.T, w *world, orgID string, params map[string]string) string {
+	if params["subOrgId"] != "" {
+		return fixtureSubOrgAdmin(t, w, orgID, params)
+	}
+	customer := params["customerId"]
+	if customer == "" {
+		customer = w.portalCompany(t, orgID).customerID
+	}
+	now := time.Now().UTC()
+	u := domain.CompanyUser{ID: domain.NewID(), CustomerID: customer, Email: strings.ToLower(domain.NewID()) + "@company.example",
+		Name: "Fixture company user", Role: domain.CompanyUserRole, Source: domain.SourceManual, CreatedAt: now, UpdatedAt: now}
+	if err := w.env.Store.CreateCompanyUser(context.Background(), orgID, u, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+// portalCompanyOf is a customer of an organization with a company user of every
+// company role, each signed in to the portal.
+type portalCompanyOf struct {
+	customerID string
+	tokens     map[string]string // by company role
+}
+
+var portalCompanies sync.Map // world and organization id → *portalCompanyOf
+
+// portalCompany returns orgID's portal company, made on first use.
+func (w *world) portalCompany(t *testing.T, orgID string) *portalCompanyOf {
+	key := fmt.Sprintf("%p/%s", w, orgID)
+	if pc, ok := portalCompanies.Load(key); ok {
+		return pc.(*portalCompanyOf)
+	}
+	c := domain.Customer{ID: domain.NewID(), Name: "Portal company", CreatedAt: time.Now().UTC()}
+	if err := w.env.Store.CreateCustomer(context.Background(), orgID, c, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	pc := &portalCompanyOf{customerID: c.ID, tokens: map[string]string{}}
+	for _, role := range domain.CompanyRoles() {
+		email := strings.ToLower(strings.ReplaceAll(string(role), " ", "-")+"-"+domain.NewID()) + "@company.example"
+		pc.tokens[string(role)], _ = w.env.AddCompanyUser(orgID, pc.customerID, role, email)
+	}
+	portalCompanies.Store(key, pc)
+	return pc
 }
 
 // fixtureTenant writes a tenant of orgID, associated with params' customer when the path has one.
@@ -188,6 +238,10 @@ func TestRoutesEnforceThePermissionTable(t *testing.T) {
 			if res.Status != http.StatusUnauthorized {
 				t.Fatalf("forged token: %d %s", res.Status, res.Body)
 			}
+			if rt.Portal() {
+				w.portalRoute(t, rt)
+				return
+			}
 			if !rt.OrgScoped() {
 				res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.tokens["Read-Only"], Body: body(rt)})
 				if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden || res.Status >= 500 {
@@ -207,6 +261,15 @@ func TestRoutesEnforceThePermissionTable(t *testing.T) {
 					t.Errorf("%s is denied by the table but got %d %s", caller, res.Status, res.Body)
 				}
 			}
+			// A company user of this organization's customer (a portal Admin) is no
+			// member: 404, naming the organization or not.
+			admin := w.portalCompany(t, w.org.ID).tokens[string(domain.CompanyAdmin)]
+			for _, headers := range []map[string]string{{api.HeaderOrganization: w.org.ID}, nil} {
+				res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: admin, Body: body(rt), Headers: headers})
+				if res.Status != http.StatusNotFound {
+					t.Errorf("a company user (portal Admin) on an MSP route, headers %v: %d %s", headers, res.Status, res.Body)
+				}
+			}
 			// Another organization's Owner naming this organization: 404, never data,
 			// both through X-Organization-Id and through the ids in the path.
 			res = w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.other.OwnerToken, Body: body(rt),
@@ -215,7 +278,7 @@ func TestRoutesEnforceThePermissionTable(t *testing.T) {
 				t.Errorf("another organization's owner with X-Organization-Id: %d %s", res.Status, res.Body)
 			}
 			res = w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: w.other.OwnerToken, Body: body(rt)})
-			if len(rt.PathParams()) > 0 && res.Status != http.StatusNotFound {
+			if namesObjects(rt) && res.Status != http.StatusNotFound {
 				t.Errorf("another organization's owner with this organization's ids in the path: %d %s", res.Status, res.Body)
 			}
 			// An organization id that does not exist at all looks the same.
@@ -226,6 +289,50 @@ func TestRoutesEnforceThePermissionTable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// portalRoute checks a client portal route: each company role as the portal table says
+// (shared/permission/portal.go); every MSP role, who has no company user, 404; another
+// organization's company Admin with this organization's ids in the path, 404.
+func (w *world) portalRoute(t *testing.T, rt api.Route) {
+	pc := w.portalCompany(t, w.org.ID)
+	for role, tok := range pc.tokens {
+		res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: tok, Body: body(rt)})
+		allowed := permission.PortalAllows(role, rt.Permission)
+		switch {
+		case res.Status >= 500:
+			t.Errorf("company %s: %d %s", role, res.Status, res.Body)
+		case allowed && (res.Status == http.StatusForbidden || res.Status == http.StatusNotFound || res.Status == http.StatusUnauthorized):
+			t.Errorf("company %s is allowed by the portal table but got %d %s", role, res.Status, res.Body)
+		case !allowed && res.Status != http.StatusForbidden:
+			t.Errorf("company %s is denied by the portal table but got %d %s", role, res.Status, res.Body)
+		}
+	}
+	for caller, tok := range w.tokens {
+		res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: tok, Body: body(rt),
+			Headers: map[string]string{api.HeaderOrganization: w.org.ID}})
+		if res.Status != http.StatusNotFound {
+			t.Errorf("MSP %s on a portal route: %d %s", caller, res.Status, res.Body)
+		}
+	}
+	if namesObjects(rt) {
+		other := w.portalCompany(t, w.other.ID).tokens[string(domain.CompanyAdmin)]
+		res := w.env.Do(testenv.Request{Method: rt.Method, Path: w.path(t, rt, w.org.ID), Token: other, Body: body(rt)})
+		if res.Status != http.StatusNotFound {
+			t.Errorf("another organization's company Admin with this organization's ids in the path: %d %s", res.Status, res.Body)
+		}
+	}
+}
+
+// namesObjects reports whether the route's path names objects of an organization:
+// every path parameter but {step}, an onboarding step's name, which every organization has.
+func namesObjects(rt api.Route) bool {
+	for _, p := range rt.PathParams() {
+		if p != "step" {
+			return true
+		}
+	}
+	return false
 }
 
 func TestEveryRouteIsInTheTableOnce(t *testing.T) {

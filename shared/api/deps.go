@@ -73,6 +73,7 @@ func NewDeps(st *store.Store, consoleURL string) *Deps {
 func BaseDeps(st *store.Store, consoleURL string) *Deps {
 	d := &Deps{Store: st, Resolver: access.NewResolver(st), ConsoleURL: consoleURL}
 	d.Resolver.OnSignUp = d.acceptPendingInvitations
+	d.Resolver.PortalOnly = st.PortalInvitesFor
 	return d
 }
 

@@ -253,6 +253,65 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	"license-orders-reject": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"reason": "Reassign the leavers' licenses"}
 	},
+	"customers-users-create": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"email": "diego.siciliani@northwind.example", "name": "Diego Siciliani", "jobTitle": "Buyer",
+			"role": "Manager", "portalAccess": true}
+	},
+	"customers-users-update": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"email": "lynne.robbins@northwind.example", "name": "Lynne Robbins", "jobTitle": "Controller",
+			"role": "Admin", "portalAccess": true}
+	},
+	"customers-users-training-assign": func(*testing.T, *faultRun, *faultReq) any {
+		return map[string]any{"course": "Phishing awareness", "url": "https://learn.example/phishing", "dueAt": "2027-01-31T00:00:00Z"}
+	},
+	"customers-users-import": func(_ *testing.T, _ *faultRun, r *faultReq) any {
+		r.Headers["Content-Type"] = "text/csv"
+		return "Email,Name,Job Title,Role\r\nalan.steiner@northwind.example,Alan Steiner,CFO,Manager\r\n" +
+			"beth.davies@northwind.example,Beth Davies,,Training Only\r\n"
+	},
+	"portal-invitations-accept": func(t *testing.T, f *faultRun, r *faultReq) any {
+		email := "portal-" + strings.ToLower(domain.NewID()) + "@company.example"
+		// The invitee signs in first (the run warms the session in their own organization).
+		r.Token = f.env.Token(email)
+		if res := f.env.Get("/api/me", r.Token); res.Status != http.StatusOK {
+			t.Fatalf("invitee sign-up: %d %s", res.Status, res.Body)
+		}
+		delete(r.Headers, api.HeaderOrganization)
+		token, hash := domain.NewInvitationToken()
+		now := time.Now().UTC()
+		exp := now.Add(domain.InvitationTTL)
+		u := domain.CompanyUser{ID: domain.NewID(), CustomerID: f.world.portalCompany(t, f.org.ID).customerID, Email: email, Name: "Invitee",
+			Role: domain.CompanyUserRole, PortalAccess: true, PortalStatus: domain.PortalInvited, Source: domain.SourceManual,
+			InviteTokenHash: hash, InviteExpiresAt: &exp, InvitedAt: &now, CreatedAt: now, UpdatedAt: now}
+		if err := f.store.CreateCompanyUser(context.Background(), f.org.ID, u, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+		return map[string]any{"token": token}
+	},
+	"portal-tickets-create": func(t *testing.T, f *faultRun, r *faultReq) any {
+		r.Token = f.world.portalCompany(t, f.org.ID).tokens[string(domain.CompanyUserRole)]
+		delete(r.Headers, api.HeaderOrganization)
+		return map[string]any{"subject": "Printer on fire", "description": "Third floor, next to the kitchen.", "priority": "high"}
+	},
+	"portal-users-create": func(t *testing.T, f *faultRun, r *faultReq) any {
+		r.Token = f.world.portalCompany(t, f.org.ID).tokens[string(domain.CompanyAdmin)]
+		delete(r.Headers, api.HeaderOrganization)
+		return map[string]any{"email": "megan." + strings.ToLower(domain.NewID()) + "@company.example", "name": "Megan Bowen", "role": "User", "portalAccess": true}
+	},
+	"portal-users-update": func(t *testing.T, f *faultRun, r *faultReq) any {
+		r.Token = f.world.portalCompany(t, f.org.ID).tokens[string(domain.CompanyAdmin)]
+		delete(r.Headers, api.HeaderOrganization)
+		return map[string]any{"email": "renamed." + strings.ToLower(domain.NewID()) + "@company.example", "name": "Renamed", "role": "Manager"}
+	},
+	"onboarding-steps-complete": func(*testing.T, *faultRun, *faultReq) any { return nil },
+	"onboarding-steps-reopen": func(t *testing.T, f *faultRun, _ *faultReq) any {
+		mark := &domain.OnboardingMark{CompletedAt: time.Now().UTC(), CompletedBy: f.org.OwnerEmail}
+		if _, err := f.store.MarkOnboardingStep(context.Background(), f.org.ID, domain.StepCompanyUsers, false, mark,
+			audit.Event{Category: audit.Settings, Action: "fixture"}); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	},
 	"approvals-approve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
 	"approvals-reject": func(*testing.T, *faultRun, *faultReq) any {
 		return map[string]any{"reason": "Too short for the night shift"}
@@ -533,6 +592,11 @@ func (f *faultRun) request(t *testing.T) testenv.Request {
 	for name, v := range r.params {
 		r.Path = strings.Replace(r.Path, "{"+name+"}", v, 1)
 	}
+	if rt.Portal() {
+		// A portal request is a company user's (the body's maker may pick another role).
+		r.Token = f.world.portalCompany(t, f.org.ID).tokens[string(domain.CompanyAdmin)]
+		delete(r.Headers, api.HeaderOrganization)
+	}
 	if rt.Method != http.MethodDelete {
 		body, ok := faultBodies[rt.Function]
 		if !ok {
@@ -545,7 +609,11 @@ func (f *faultRun) request(t *testing.T) testenv.Request {
 		delete(r.Headers, api.HeaderOrganization)
 	} else {
 		// The caller's session is seen, in this process, before the request.
-		if res := f.env.Get("/api/msp-portal/settings/profile", r.Token); res.Status != http.StatusOK {
+		warm := "/api/msp-portal/settings/profile"
+		if rt.Portal() {
+			warm = "/api/portal/training"
+		}
+		if res := f.env.Get(warm, r.Token); res.Status != http.StatusOK {
 			t.Fatalf("warm the session: %d %s", res.Status, res.Body)
 		}
 	}

@@ -57,6 +57,9 @@ func Wrap(rt Route, d *Deps) http.Handler {
 	if rt.OrgScoped() {
 		h = organization(rt, d, h)
 	}
+	if rt.Portal() {
+		h = portal(rt, d, h)
+	}
 	if rt.Permission != permission.Public {
 		h = authenticate(d, h)
 	}

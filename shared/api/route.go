@@ -65,10 +65,15 @@ type Fetch func(ctx context.Context, d *Deps, r *http.Request, orgID string) (an
 // Pattern is the net/http ServeMux pattern of the route.
 func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
-// OrgScoped reports whether the route acts inside an organization.
+// OrgScoped reports whether the route acts inside an organization as one of its
+// members (or supporters).
 func (r Route) OrgScoped() bool {
-	return r.Permission != permission.Public && r.Permission != permission.Authenticated
+	return r.Permission != permission.Public && r.Permission != permission.Authenticated && !r.Portal()
 }
+
+// Portal reports whether the route is the client portal's: it acts as the caller's
+// company user, with a portal permission of their company role.
+func (r Route) Portal() bool { return permission.IsPortal(r.Permission) }
 
 // IAMActions is every AWS action the route's function may call.
 func (r Route) IAMActions() []string {

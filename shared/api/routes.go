@@ -26,6 +26,9 @@ func Routes() []Route {
 		connectionRoutes(),
 		m365Routes(),
 		billingRoutes(),
+		companyUserRoutes(),
+		portalRoutes(),
+		onboardingRoutes(),
 	} {
 		all = append(all, feature...)
 	}

@@ -64,6 +64,37 @@ func (e *HeaderError) Error() string { return e.Msg }
 // no name column, duplicate columns, too many rows, not CSV at all); row faults are
 // reported on their rows.
 func Parse(r io.Reader) ([]Row, error) {
+	recs, err := Records(r, columns, "name", "no customer name column: name one \"Customer Name\"")
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Row, 0, len(recs))
+	for _, rec := range recs {
+		if rec.Err != nil {
+			rows = append(rows, Row{Line: rec.Line, Errors: []problem.FieldError{*rec.Err}})
+			continue
+		}
+		rows = append(rows, parseRow(rec))
+	}
+	return rows, nil
+}
+
+// Record is one data row of a file: its fields by the names columns maps headers to,
+// or the fault that makes it unreadable.
+type Record struct {
+	Line   int
+	fields map[string]string
+	Err    *problem.FieldError
+}
+
+// Get returns a field of the record, trimmed; "" when its column is absent.
+func (r Record) Get(field string) string { return strings.TrimSpace(r.fields[field]) }
+
+// Records reads a CSV file whose headers columns maps (normalized: any case, spaces and
+// punctuation) to field names; required must be among them (else missing is the
+// error). Unknown columns are ignored. It fails only for faults of the file itself;
+// a row that is not valid CSV is a record with Err.
+func Records(r io.Reader, columns map[string]string, required, missing string) ([]Record, error) {
 	cr := csv.NewReader(io.LimitReader(r, MaxBytes+1))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
@@ -78,25 +109,20 @@ func Parse(r io.Reader) ([]Row, error) {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // Excel's byte-order mark
 	}
 	index := map[string]int{}
-	var unknown []string
 	for i, h := range header {
 		field, ok := columns[normalize(h)]
 		if !ok {
-			if strings.TrimSpace(h) != "" {
-				unknown = append(unknown, h)
-			}
-			continue
+			continue // exports of other tools carry extra columns
 		}
 		if _, dup := index[field]; dup {
 			return nil, &HeaderError{fmt.Sprintf("column %q appears twice", h)}
 		}
 		index[field] = i
 	}
-	if _, ok := index["name"]; !ok {
-		return nil, &HeaderError{"no customer name column: name one \"Customer Name\""}
+	if _, ok := index[required]; !ok {
+		return nil, &HeaderError{missing}
 	}
-	_ = unknown // ignored columns are allowed: exports of other tools carry extra ones
-	var rows []Row
+	var recs []Record
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -105,8 +131,8 @@ func Parse(r io.Reader) ([]Row, error) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
-				rows = append(rows, Row{Line: pe.StartLine, Errors: []problem.FieldError{{Field: "row", Message: "is not valid CSV: " + pe.Err.Error()}}})
-				if len(rows) > MaxRows {
+				recs = append(recs, Record{Line: pe.StartLine, Err: &problem.FieldError{Field: "row", Message: "is not valid CSV: " + pe.Err.Error()}})
+				if len(recs) > MaxRows {
 					return nil, &HeaderError{fmt.Sprintf("the file has more than %d rows", MaxRows)}
 				}
 				continue
@@ -120,12 +146,18 @@ func Parse(r io.Reader) ([]Row, error) {
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rows) >= MaxRows {
+		if len(recs) >= MaxRows {
 			return nil, &HeaderError{fmt.Sprintf("the file has more than %d rows; split it", MaxRows)}
 		}
-		rows = append(rows, parseRow(line, rec, index))
+		fields := make(map[string]string, len(index))
+		for f, i := range index {
+			if i < len(rec) {
+				fields[f] = rec[i]
+			}
+		}
+		recs = append(recs, Record{Line: line, fields: fields})
 	}
-	return rows, nil
+	return recs, nil
 }
 
 func blank(rec []string) bool {
@@ -137,14 +169,8 @@ func blank(rec []string) bool {
 	return true
 }
 
-func parseRow(line int, rec []string, index map[string]int) Row {
-	get := func(field string) string {
-		i, ok := index[field]
-		if !ok || i >= len(rec) {
-			return ""
-		}
-		return strings.TrimSpace(rec[i])
-	}
+func parseRow(rec Record) Row {
+	get, line := rec.Get, rec.Line
 	c := domain.Customer{
 		Name: get("name"), PrimaryContactName: get("primaryContactName"), PrimaryContactEmail: get("primaryContactEmail"),
 		Phone: get("phone"), Address: get("address"), Notes: get("notes"), ExternalID: get("externalId"),

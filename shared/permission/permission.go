@@ -109,6 +109,9 @@ func Describe(p Permission) string {
 	if r, ok := find(p); ok {
 		return r.description
 	}
+	if r, ok := findPortal(p); ok {
+		return r.description
+	}
 	return string(p)
 }
 
@@ -121,9 +124,10 @@ func find(p Permission) (row, bool) {
 	return row{}, false
 }
 
-// Valid reports whether p is a route permission: public, authenticated or a table row.
+// Valid reports whether p is a route permission: public, authenticated, a table row or
+// a portal permission.
 func Valid(p Permission) bool {
-	if p == Public || p == Authenticated {
+	if p == Public || p == Authenticated || IsPortal(p) {
 		return true
 	}
 	_, ok := find(p)

@@ -41,6 +41,8 @@ type DetailCounters struct {
 	DocumentCount   int64 `json:"documentCount"`
 	TicketCount     int64 `json:"ticketCount"`
 	OpenTicketCount int64 `json:"openTicketCount"`
+	// CompanyUserCount counts the customer's company users (companyusers.go).
+	CompanyUserCount int64 `json:"companyUserCount"`
 }
 
 // Counter attribute names on the customer item.

@@ -522,7 +522,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Custo
 			return &TenantsAttachedError{Count: n}
 		}
 		cond, vals := "attribute_exists(PK) AND (attribute_not_exists(tenantCount) OR tenantCount = :zero)", map[string]types.AttributeValue{":zero": num(0)}
-		for i, attr := range []string{counterContacts, counterTickets, counterDocuments} {
+		for i, attr := range []string{counterContacts, counterTickets, counterDocuments, counterCompanyUsers} {
 			v := fmt.Sprintf(":c%d", i)
 			if n := num64(cur, attr); n == 0 {
 				cond += fmt.Sprintf(" AND (attribute_not_exists(%s) OR %s = %s)", attr, attr, v)
@@ -544,6 +544,10 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID string, c domain.Custo
 			return err
 		}
 		items = append(items, usage...)
+		if n := num64(cur, counterCompanyUsers); n > 0 {
+			// Its company users go with the partition: the organization's count follows.
+			items = append(items, s.companyUserCounters(orgID, c.ID, -n)[1])
+		}
 		e := ev
 		// Room for the event's chain items, the idempotency record a keyed request adds,
 		// and an approval's decision when the delete is an approved request.

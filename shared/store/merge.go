@@ -159,6 +159,8 @@ func movedCounters(it map[string]types.AttributeValue) map[string]int64 {
 		return map[string]int64{counterContacts: 1}
 	case "Document":
 		return map[string]int64{counterDocuments: 1}
+	case "CompanyUser":
+		return map[string]int64{counterCompanyUsers: 1}
 	case "Ticket":
 		d := map[string]int64{counterTickets: 1}
 		if st, ok := it["status"].(*types.AttributeValueMemberS); ok && domain.TicketActive(st.Value) {

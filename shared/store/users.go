@@ -106,6 +106,9 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput) (domain.User, error)
 
 	org := in.DefaultOrganization
 	user := domain.User{ID: domain.NewID(), Email: email, Name: in.Name, ActiveOrganizationID: org.ID, CreatedAt: now}
+	if org.ID == "" {
+		return user, s.signUpAlone(ctx, user, identityPut)
+	}
 	org.OwnerUserID = user.ID
 	member := domain.Membership{
 		OrganizationID: org.ID, UserID: user.ID, Email: email, Name: in.Name,
@@ -145,6 +148,33 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput) (domain.User, error)
 		return domain.User{}, mapSignUpErr(err)
 	}
 	return user, nil
+}
+
+// signUpAlone creates a user with no organization of their own: a company user whose
+// first sign-in comes through a portal invitation (they use the client portal, not an
+// MSP's console). Nothing of any organization changes, so no audit event is written.
+func (s *Store) signUpAlone(ctx context.Context, user domain.User, identityPut func(string) (types.TransactWriteItem, error)) error {
+	userItem, err := item(user, "User", userPK(user.ID), skUser, map[string]types.AttributeValue{AttrVersion: num(1)})
+	if err != nil {
+		return err
+	}
+	emailItem, err := item(map[string]string{"userId": user.ID}, "Email", prefixEmail+user.Email, skEmail, nil)
+	if err != nil {
+		return err
+	}
+	idPut, err := identityPut(user.ID)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		idPut,
+		{Put: &types.Put{TableName: aws.String(s.table), Item: emailItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: userItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	})
+	if err != nil {
+		return mapSignUpErr(err)
+	}
+	return nil
 }
 
 // ErrIdentityTaken: a concurrent first sign-in won; look the identity up again.

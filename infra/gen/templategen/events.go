@@ -130,6 +130,24 @@ var sampleBodies = map[string]any{
 		"status": "resolved", "priority": "high",
 	},
 	"customers-documents-create": map[string]any{"name": "Network diagram.pdf", "contentType": "application/pdf", "size": 482133},
+	"customers-users-create": map[string]any{
+		"email": "diego.siciliani@sample-customer.example", "name": "Diego Siciliani", "jobTitle": "Buyer", "role": "Manager",
+		"portalAccess": true,
+	},
+	"customers-users-update": map[string]any{
+		"email": "lynne.robbins@sample-customer.example", "name": "Lynne Robbins", "jobTitle": "Controller", "role": "Admin",
+		"portalAccess": false,
+	},
+	"customers-users-training-assign": map[string]any{"course": "Phishing awareness", "url": "https://learn.example/phishing",
+		"dueAt": "2027-01-31T00:00:00Z"},
+	"customers-users-import": map[string]any{"source": "csv",
+		"csv": "Email,Name,Job Title,Role\r\nalan.steiner@sample-customer.example,Alan Steiner,CFO,Manager\r\n"},
+	"portal-invitations-accept": map[string]any{"token": SamplePortalToken},
+	"portal-tickets-create": map[string]any{"subject": "Printer on fire", "description": "Third floor, next to the kitchen.",
+		"priority": "high"},
+	"portal-users-create": map[string]any{"email": "megan.bowen@sample-customer.example", "name": "Megan Bowen", "role": "User"},
+	"portal-users-update": map[string]any{"email": "lynne.robbins@sample-customer.example", "name": "Lynne Robbins",
+		"jobTitle": "Controller", "role": "Manager"},
 	"tenants-create": map[string]any{
 		"entraTenantId": "8c2f0d4e-6b1a-4f3c-9d7e-2a5b8c1d0e3f", "primaryDomain": "fabrikam.onmicrosoft.com",
 		"displayName": "Fabrikam", "licensedUsers": 45,
@@ -198,8 +216,11 @@ var sampleBodies = map[string]any{
 // SampleParam is the value an event gives a path parameter: orgId is SampleOrgID,
 // customerId is "sample-customer".
 func SampleParam(name string) string {
-	if name == "orgId" {
+	switch name {
+	case "orgId":
 		return SampleOrgID
+	case "step":
+		return "company-users" // an onboarding step's name, not an id
 	}
 	base := strings.TrimSuffix(name, "Id")
 	var b strings.Builder
@@ -334,6 +355,10 @@ func Event(rt api.Route) ([]byte, error) {
 	}
 	return sampleJSON(rt.Function, ev)
 }
+
+// SamplePortalToken is the secret of the portal invitation the sample accept event
+// carries (tests seed its company user; it is no real secret).
+const SamplePortalToken = "c2FtcGxlLXBvcnRhbC1pbnZpdGF0aW9uLXRva2VuLTA"
 
 // SampleJobID is the job the worker's sample event names (SampleParam("jobId")).
 const SampleJobID = "sample-job"

@@ -1,0 +1,258 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/customerimport"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/store"
+)
+
+// KindCompanyUserImport is the job kind of a company user import.
+const KindCompanyUserImport = "company-user-import"
+
+func init() { jobs.Register(KindCompanyUserImport, runCompanyUserImport) }
+
+// CustomersUsersImport imports a customer's company users, as a job. Only source csv
+// exists on this branch; m365 (issue 9, part 3) is wired once the connections are, and
+// psa belongs to the PSA issue.
+var CustomersUsersImport = Route{Method: "POST", Path: companyUsersPath + "/import", Permission: permission.RunAutomation,
+	Function: "customers-users-import", Category: audit.Customer, Summary: "Import a customer's company users from a CSV file, as a job",
+	Handler: importCompanyUsers, Actions: []string{"sqs:SendMessage"}, MaxBody: customerimport.MaxBytes}
+
+// companyUserColumns maps normalized CSV headers to the fields of a company user.
+var companyUserColumns = map[string]string{
+	"email": "email", "emailaddress": "email", "mail": "email", "userprincipalname": "email", "upn": "email",
+	"name": "name", "displayname": "name", "fullname": "name", "username": "name",
+	"jobtitle": "jobTitle", "title": "jobTitle",
+	"role": "role", "companyrole": "role",
+	"externalid": "externalId", "id": "externalId", "objectid": "externalId",
+}
+
+// userImportInput is the JSON form of an import; a text/csv body is source csv.
+type userImportInput struct {
+	Source string `json:"source"`
+	CSV    string `json:"csv"`
+}
+
+// userImportParams are what the job needs besides the file.
+type userImportParams struct {
+	CustomerID string `json:"customerId"`
+}
+
+// userImportResult is the running result of a company user import.
+type userImportResult struct {
+	Rows    int64 `json:"rows"`
+	Created int64 `json:"created"`
+	Updated int64 `json:"updated"`
+	// Unchanged rows match their user already; skipped rows name an email another user
+	// of the customer (from another source) has.
+	Unchanged int64 `json:"unchanged"`
+	Skipped   int64 `json:"skipped"`
+	Failed    int64 `json:"failed"`
+}
+
+// readUserImport reads the file of an import request: a text/csv body, or the JSON
+// form naming its source. Sources other than csv are refused here (400 naming source).
+func readUserImport(r *http.Request) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "text/csv", "application/csv", "text/plain":
+		raw, err := io.ReadAll(io.LimitReader(r.Body, customerimport.MaxBytes+1))
+		if err != nil {
+			return nil, problem.Invalidf("body", "could not be read")
+		}
+		if len(raw) > customerimport.MaxBytes {
+			return nil, problem.New(problem.PayloadTooLarge, "body-too-large", fmt.Sprintf("the file must be at most %d bytes", customerimport.MaxBytes))
+		}
+		return raw, nil
+	case "", "application/json":
+		var in userImportInput
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		var v problem.Validation
+		switch in.Source {
+		case domain.SourceCSV:
+			v.Check(in.CSV == "", "csv", "is required: the file's text")
+		case domain.SourceM365:
+			v.Add("source", "m365 needs the customer's Microsoft 365 connection, which this deployment does not have yet; import a CSV export instead")
+		case domain.SourcePSA:
+			v.Add("source", "importing from a PSA is not available yet; import a CSV export instead")
+		default:
+			v.Add("source", "must be csv (m365 and psa are not available yet)")
+		}
+		return []byte(in.CSV), v.Err()
+	}
+	return nil, problem.New(problem.UnsupportedMediaType, "unsupported-media-type", "send the file as text/csv, or JSON with source and csv")
+}
+
+func parseUserImport(raw []byte) ([]customerimport.Record, error) {
+	return customerimport.Records(bytes.NewReader(raw), companyUserColumns, "email", "no email column: name one \"Email\"")
+}
+
+func importCompanyUsers(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		cust, err := loadCustomer(ctx, d, r, permission.RunAutomation)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		raw, err := readUserImport(r)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		// File-level faults answer now; row faults are the job's errors.
+		recs, err := parseUserImport(raw)
+		var he *customerimport.HeaderError
+		if errors.As(err, &he) {
+			problem.Write(ctx, w, r, problem.Invalidf("body", "%s", he.Msg))
+			return
+		}
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		if len(recs) == 0 {
+			problem.Write(ctx, w, r, problem.Invalidf("body", "has no data rows"))
+			return
+		}
+		j, err := d.Jobs.Start(ctx, jobs.StartInput{Kind: KindCompanyUserImport, OrganizationID: oc.Org.ID, Input: raw,
+			Params: userImportParams{CustomerID: cust.Customer.ID}, Total: int64(len(recs)), Category: audit.Customer,
+			Summary: fmt.Sprintf("started importing %d company users of customer %q from a CSV file", len(recs), cust.Customer.Name),
+			Targets: audit.Targets{CustomerIDs: []string{cust.Customer.ID}}})
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/api/jobs/"+j.ID)
+		write(w, http.StatusAccepted, NewJobView(j))
+	})
+}
+
+func runCompanyUserImport(ctx context.Context, env *jobs.Env, job *jobs.Job) error {
+	var params userImportParams
+	if err := env.Params(&params); err != nil {
+		return err
+	}
+	raw, err := env.Input(ctx)
+	if err != nil {
+		return fmt.Errorf("read import input: %w", err)
+	}
+	recs, err := parseUserImport(raw)
+	if err != nil {
+		return jobs.Failf("the file cannot be imported: %v", err)
+	}
+	var res userImportResult
+	if len(job.Result) > 0 {
+		if err := jsonUnmarshal(job.Result, &res); err != nil {
+			return fmt.Errorf("import result: %w", err)
+		}
+	}
+	res.Rows = int64(len(recs))
+	total := int64(len(recs))
+	for done := job.Progress.Done; done < total; {
+		end := min(done+importBatch, total)
+		var errs []jobs.Error
+		for _, rec := range recs[done:end] {
+			outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params.CustomerID, rec)
+			if errors.Is(err, store.ErrNotFound) {
+				return jobs.Failf("the customer was deleted during the import")
+			}
+			if err != nil {
+				return jobs.Retry(fmt.Errorf("import line %d: %w", rec.Line, err))
+			}
+			switch outcome {
+			case store.UpsertCreated:
+				res.Created++
+			case store.UpsertUpdated:
+				res.Updated++
+			case store.UpsertUnchanged:
+				res.Unchanged++
+			case "skipped":
+				res.Skipped++
+			default:
+				res.Failed++
+				errs = append(errs, rowErrs...)
+			}
+		}
+		done = end
+		if err := env.Checkpoint(ctx, jobs.Checkpoint{Done: done, Total: total, Errors: errs, Result: res}); err != nil {
+			return err
+		}
+		if done < total && env.ShouldYield() {
+			return jobs.ErrContinue
+		}
+	}
+	return env.Checkpoint(ctx, jobs.Checkpoint{Done: total, Result: res})
+}
+
+// importUserRow upserts one row by (csv, external id), the row's id column or else its
+// email: a file imported twice updates, never duplicates. It returns the outcome, or
+// the row's faults.
+func importUserRow(ctx context.Context, st *store.Store, job *jobs.Job, customerID string, rec customerimport.Record) (string, []jobs.Error, error) {
+	fail := func(fields ...problem.FieldError) (string, []jobs.Error, error) {
+		out := make([]jobs.Error, 0, len(fields))
+		for _, f := range fields {
+			out = append(out, jobs.Error{Line: int64(rec.Line), Field: f.Field, Message: f.Message})
+		}
+		return "failed", out, nil
+	}
+	if rec.Err != nil {
+		return fail(*rec.Err)
+	}
+	now := st.Now()
+	u := domain.CompanyUser{ID: importedID(job.ID, rec.Line), CustomerID: customerID, Email: rec.Get("email"), Name: rec.Get("name"),
+		JobTitle: rec.Get("jobTitle"), Role: domain.CompanyUserRole, Source: domain.SourceCSV, ExternalID: rec.Get("externalId"),
+		PortalStatus: domain.PortalOff, CreatedAt: now, UpdatedAt: now}
+	if role := rec.Get("role"); role != "" {
+		// Any case: "training only" is Training Only.
+		for _, cr := range domain.CompanyRoles() {
+			if strings.EqualFold(string(cr), role) {
+				u.Role = cr
+			}
+		}
+		if !slices.Contains(domain.CompanyRoles(), u.Role) || !strings.EqualFold(string(u.Role), role) {
+			return fail(problem.FieldError{Field: "role", Message: "must be one of Admin, Manager, User, Training Only"})
+		}
+	}
+	u.Normalize()
+	if u.ExternalID == "" {
+		u.ExternalID = u.Email
+	}
+	if u.Name == "" {
+		u.Name = u.Email
+	}
+	var v problem.Validation
+	u.Validate(&v)
+	if err := v.Err(); err != nil {
+		return fail(problem.As(err).Fields...)
+	}
+	created := audit.New(ctx, job.OrganizationID, audit.Customer, "company-user.import",
+		fmt.Sprintf("imported company user %s (line %d of job %s)", u.Email, rec.Line, job.ID))
+	created.Targets = audit.Targets{CustomerIDs: []string{customerID}, Emails: []string{u.Email}}
+	updated := created
+	updated.Action, updated.Summary = "company-user.import-update", fmt.Sprintf("updated company user %s from line %d of job %s", u.Email, rec.Line, job.ID)
+	outcome, _, err := st.UpsertCompanyUser(ctx, job.OrganizationID, u, created, updated)
+	var dup *store.DuplicateCompanyUserError
+	if errors.As(err, &dup) {
+		return "skipped", nil, nil
+	}
+	return outcome, nil, err
+}
