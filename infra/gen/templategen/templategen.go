@@ -206,14 +206,7 @@ func main() { lambdaentry.Serve(%s) }
 	return out, nil
 }
 
-// importBlock is an import declaration's body: one path, or a parenthesized list.
-func importBlock(paths []string) string {
-	if len(paths) == 1 {
-		return fmt.Sprintf("%q", paths[0])
-	}
-	return "(\n" + importLines(paths) + ")"
-}
-
+// importLines are the lines of a parenthesized import declaration.
 func importLines(paths []string) string {
 	var b strings.Builder
 	for _, p := range paths {
