@@ -62,17 +62,20 @@ func (p cognitoPool) idToken(t *testing.T, email string, verified bool, amr stri
 	if amr != "" {
 		attrs = append(attrs, ciptypes.AttributeType{Name: aws.String("custom:amr"), Value: aws.String(amr)})
 	}
-	if _, err := p.client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &p.poolID, Username: &email,
+	// A username of its own: a pool of moto's server outlives the test, and a rerun or a
+	// neighbour signing the same email in must not find it taken.
+	username := "u-" + domain.NewID()
+	if _, err := p.client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &p.poolID, Username: &username,
 		UserAttributes: attrs, MessageAction: ciptypes.MessageActionTypeSuppress}); err != nil {
 		t.Fatalf("create user: %v", err)
 	}
 	const pw = "Correct-Horse-Battery-9"
-	if _, err := p.client.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &p.poolID, Username: &email,
+	if _, err := p.client.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &p.poolID, Username: &username,
 		Password: aws.String(pw), Permanent: true}); err != nil {
 		t.Fatalf("set password: %v", err)
 	}
 	out, err := p.client.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: &p.poolID, ClientId: &p.clientID,
-		AuthFlow: ciptypes.AuthFlowTypeAdminUserPasswordAuth, AuthParameters: map[string]string{"USERNAME": email, "PASSWORD": pw}})
+		AuthFlow: ciptypes.AuthFlowTypeAdminUserPasswordAuth, AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": pw}})
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
