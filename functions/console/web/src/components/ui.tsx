@@ -283,19 +283,15 @@ export interface Column<T> {
 
 // DataTable is a plain, labelled HTML table that scrolls sideways on narrow screens and
 // says what an empty list means.
-export function DataTable<T>({
-  caption,
-  columns,
-  rows,
-  rowKey,
-  empty,
-}: {
+export interface DataTableProps<T> {
   caption: string;
   columns: Column<T>[];
   rows: T[];
   rowKey: (row: T) => string;
   empty: string;
-}) {
+}
+
+export function DataTable<T>({ caption, columns, rows, rowKey, empty }: DataTableProps<T>) {
   return (
     <div className="table-wrap">
       <table>
@@ -443,5 +439,74 @@ export function ExportMenu({ path, query, name, onError }: { path: string; query
         </Menu>
       </Popover>
     </MenuTrigger>
+  );
+}
+
+// ListPanel is a list with its create button above it: the button (guarded by need),
+// the error of a row's action, the list's own error with a retry, then the table.
+export function ListPanel<T>({
+  need,
+  addLabel,
+  onAdd,
+  rowError,
+  list,
+  extra,
+  ...table
+}: {
+  need: Permission;
+  addLabel: string;
+  onAdd: () => void;
+  rowError: unknown;
+  list: { data?: api.Page<T>; error: unknown; reload: () => void };
+  // extra: more buttons beside the create button.
+  extra?: ReactNode;
+} & Omit<DataTableProps<T>, 'rows'>) {
+  return (
+    <>
+      <div className="actions">
+        <GuardedButton need={need} onPress={onAdd}>
+          {addLabel}
+        </GuardedButton>
+        {extra}
+      </div>
+      <ProblemMessage error={rowError} />
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {list.data && <DataTable rows={list.data.items} {...table} />}
+    </>
+  );
+}
+
+// InlineSelect changes one value of a table row in place where editable, and shows it
+// as a badge otherwise.
+export function InlineSelect({
+  label,
+  editable,
+  options,
+  value,
+  onChange,
+}: {
+  label: string;
+  editable: boolean;
+  options: readonly string[];
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  if (!editable) return <span className="badge">{value}</span>;
+  return (
+    <Select aria-label={label} className="inline-select" selectedKey={value} onSelectionChange={(k) => k !== value && onChange(String(k))}>
+      <Button className="select-button">
+        <SelectValue />
+        <span aria-hidden="true">▾</span>
+      </Button>
+      <Popover className="popover">
+        <ListBox className="listbox" items={options.map((id) => ({ id }))}>
+          {(o) => (
+            <ListBoxItem id={o.id} className="listbox-item">
+              {o.id}
+            </ListBoxItem>
+          )}
+        </ListBox>
+      </Popover>
+    </Select>
   );
 }

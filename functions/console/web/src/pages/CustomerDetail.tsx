@@ -1,17 +1,19 @@
 import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Button, ListBox, ListBoxItem, Popover, Select, SelectValue, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { Checkbox, Switch, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
-import type { CustomerDetail, Tenant } from '../types';
-import { CustomerFields, emptyCustomer, type CustomerForm } from './Customers';
+import { companyRoles, type CompanyUser, type CustomerDetail, type Tenant, type Ticket } from '../types';
+import { CustomerFields, ImportButton, emptyCustomer, type CustomerForm } from './Customers';
 import {
   DataTable,
   Field,
   FormDialog,
   GuardedButton,
   HealthBadge,
+  InlineSelect,
+  ListPanel,
   Loading,
   ProblemMessage,
   SelectField,
@@ -127,6 +129,7 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
           <Tab id="overview" className="tab">Overview</Tab>
           <Tab id="tenants" className="tab">Tenants</Tab>
           <Tab id="contacts" className="tab">Contacts</Tab>
+          <Tab id="users" className="tab">Users</Tab>
           <Tab id="tickets" className="tab">Tickets</Tab>
           <Tab id="documents" className="tab">Documents</Tab>
           <Tab id="activity" className="tab">Activity Log</Tab>
@@ -139,6 +142,9 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
         </TabPanel>
         <TabPanel id="contacts" className="tabpanel">
           <ContactsTab base={base} />
+        </TabPanel>
+        <TabPanel id="users" className="tabpanel">
+          <UsersTab base={base} customer={cust} />
         </TabPanel>
         <TabPanel id="tickets" className="tabpanel">
           <TicketsTab base={base} tenants={cust.tenants} />
@@ -334,17 +340,13 @@ function ContactsTab({ base }: { base: string }) {
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   return (
     <>
-      <div className="actions">
-        <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
-          Add Contact
-        </GuardedButton>
-      </div>
-      <ProblemMessage error={row.error} />
-      <ProblemMessage error={list.error} onRetry={list.reload} />
-      {list.data && (
-        <DataTable
+      <ListPanel
+          need="manage-customers"
+          addLabel="Add Contact"
+          onAdd={() => setAdding(true)}
+          rowError={row.error}
+          list={list}
           caption="Contacts, in escalation order"
-          rows={list.data.items}
           rowKey={(c) => c.id}
           empty="No additional contacts. Add the people to escalate to."
           columns={[
@@ -369,7 +371,6 @@ function ContactsTab({ base }: { base: string }) {
             },
           ]}
         />
-      )}
       <FormDialog
         title="Add Contact"
         submitLabel="Add Contact"
@@ -392,16 +393,6 @@ function ContactsTab({ base }: { base: string }) {
   );
 }
 
-interface Ticket {
-  id: string;
-  subject: string;
-  description: string;
-  version: number;
-  status: string;
-  priority: string;
-  tenantId: string;
-  createdAt: string;
-}
 
 const priorities = ['low', 'normal', 'high', 'urgent'];
 const ticketStatuses = ['open', 'in-progress', 'waiting', 'resolved', 'closed'];
@@ -409,23 +400,14 @@ const ticketStatuses = ['open', 'in-progress', 'waiting', 'resolved', 'closed'];
 // TicketStatus changes a ticket's status where the role may, and shows it otherwise.
 function TicketStatus({ ticket, onChange }: { ticket: Ticket; onChange: (status: string) => void }) {
   const s = useSession();
-  if (!s.can('manage-customers')) return <span className="badge">{ticket.status}</span>;
   return (
-    <Select aria-label={`Status of ${ticket.subject}`} className="inline-select" selectedKey={ticket.status} onSelectionChange={(k) => k !== ticket.status && onChange(String(k))}>
-      <Button className="select-button">
-        <SelectValue />
-        <span aria-hidden="true">▾</span>
-      </Button>
-      <Popover className="popover">
-        <ListBox className="listbox" items={ticketStatuses.map((id) => ({ id }))}>
-          {(o) => (
-            <ListBoxItem id={o.id} className="listbox-item">
-              {o.id}
-            </ListBoxItem>
-          )}
-        </ListBox>
-      </Popover>
-    </Select>
+    <InlineSelect
+      label={`Status of ${ticket.subject}`}
+      editable={s.can('manage-customers')}
+      options={ticketStatuses}
+      value={ticket.status}
+      onChange={onChange}
+    />
   );
 }
 
@@ -440,17 +422,13 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
   const tenantName = (id: string) => tenants.find((t) => t.id === id)?.displayName ?? (id ? id : '—');
   return (
     <>
-      <div className="actions">
-        <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
-          Open Ticket
-        </GuardedButton>
-      </div>
-      <ProblemMessage error={row.error} />
-      <ProblemMessage error={list.error} onRetry={list.reload} />
-      {list.data && (
-        <DataTable
+      <ListPanel
+          need="manage-customers"
+          addLabel="Open Ticket"
+          onAdd={() => setAdding(true)}
+          rowError={row.error}
+          list={list}
           caption="Tickets, newest first"
-          rows={list.data.items}
           rowKey={(t) => t.id}
           empty="No tickets."
           columns={[
@@ -469,7 +447,6 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
             { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
           ]}
         />
-      )}
       <FormDialog
         title="Open Ticket"
         submitLabel="Open Ticket"
@@ -567,3 +544,119 @@ function ActivityTab({ base }: { base: string }) {
   if (!list.data) return <Loading what="activity" />;
   return <ActivityList items={list.data.items} />;
 }
+
+const emptyUser = { email: '', name: '', jobTitle: '', role: 'User', portalAccess: false };
+
+const portalStatusWords: Record<CompanyUser['portalStatus'], string> = {
+  off: 'Off',
+  invited: 'Invited',
+  'email-failed': 'Invitation email failed',
+  active: 'Active',
+};
+
+// UsersTab is seed 002's company users of this customer: the people at the client who
+// may use the client portal, with their company role and portal access.
+function UsersTab({ base, customer }: { base: string; customer: CustomerDetail }) {
+  const s = useSession();
+  const list = useLoad((signal) => api.get<api.Page<CompanyUser>>(`${base}/users`, { query: { limit: 100 }, signal }), [base]);
+  const [adding, setAdding] = useState(false);
+  const [form, setForm] = useState(emptyUser);
+  const [error, setError] = useState<unknown>(null);
+  const row = useAction(list.reload);
+  const set = (k: 'email' | 'name' | 'jobTitle') => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  const userPath = (u: CompanyUser) => `${base}/users/${encodeURIComponent(u.id)}`;
+  // A PUT sends the whole user with its version: a concurrent change is a 409, not lost.
+  const update = (u: CompanyUser, change: Partial<CompanyUser>) =>
+    row.run(() => api.put(userPath(u), { email: u.email, name: u.name, jobTitle: u.jobTitle, role: u.role, portalAccess: u.portalAccess, version: u.version, ...change }));
+  const editable = s.can('manage-users');
+  return (
+    <>
+      <ListPanel
+        need="manage-users"
+        addLabel="Add User"
+        onAdd={() => setAdding(true)}
+        extra={<ImportButton path={`${base}/users/import`} need="run-automation" label="Import Users" what="users" onDone={list.reload} />}
+        rowError={row.error}
+        list={list}
+        caption={`Company users of ${customer.name}`}
+        rowKey={(u) => u.id}
+        empty="No company users yet. Add the people at this client who use the client portal, or import them from a CSV file."
+        columns={[
+          { header: 'Name', cell: (u) => u.name },
+          { header: 'Email', cell: (u) => u.email },
+          { header: 'Job title', cell: (u) => u.jobTitle || '—' },
+          {
+            header: 'Role',
+            cell: (u) => (
+              <InlineSelect label={`Role of ${u.name}`} editable={editable} options={companyRoles} value={u.role} onChange={(role) => update(u, { role: role as CompanyUser['role'] })} />
+            ),
+          },
+          {
+            header: 'Portal access',
+            cell: (u) =>
+              editable ? (
+                <Switch className="switch" isSelected={u.portalAccess} onChange={(on) => update(u, { portalAccess: on })} aria-label={`Portal access of ${u.name}`}>
+                  <span className="track" aria-hidden="true" />
+                  {portalStatusWords[u.portalStatus]}
+                </Switch>
+              ) : (
+                portalStatusWords[u.portalStatus]
+              ),
+          },
+          {
+            header: 'Actions',
+            hideHeader: true,
+            cell: (u) => (
+              <GuardedButton
+                need="manage-users"
+                className="btn btn-small"
+                aria-label={`Remove ${u.name}`}
+                onPress={() => window.confirm(`Remove ${u.name}? Their portal access ends at once.`) && row.run(() => api.del(userPath(u)))}
+              >
+                Remove
+              </GuardedButton>
+            ),
+          },
+        ]}
+      />
+      <p className="muted">
+        CSV columns: Email (required), Name, Job Title, Role, External ID. A file imported again updates the users it names.
+      </p>
+      <FormDialog
+        title="Add User"
+        submitLabel="Add User"
+        isOpen={adding}
+        onOpenChange={setAdding}
+        onReset={() => setForm(emptyUser)}
+        error={error}
+        setError={setError}
+        submit={async () => {
+          await api.post(`${base}/users`, form);
+          list.reload();
+        }}
+      >
+        <Field label="Email" type="email" value={form.email} onChange={set('email')} isRequired errorMessage={fieldErrorOf(error, 'email')} />
+        <Field label="Name" value={form.name} onChange={set('name')} isRequired errorMessage={fieldErrorOf(error, 'name')} />
+        <Field label="Job title" value={form.jobTitle} onChange={set('jobTitle')} errorMessage={fieldErrorOf(error, 'jobTitle')} />
+        <SelectField
+          label="Role"
+          options={companyRoles.map((r) => ({ id: r, label: r, detail: companyRoleWords[r] }))}
+          value={form.role}
+          onChange={(role) => setForm((f) => ({ ...f, role }))}
+        />
+        <Checkbox className="checkbox" isSelected={form.portalAccess} onChange={(portalAccess) => setForm((f) => ({ ...f, portalAccess }))}>
+          <span className="box" aria-hidden="true" />
+          Portal access: email them an invitation to the client portal
+        </Checkbox>
+      </FormDialog>
+    </>
+  );
+}
+
+// Seed 002's company roles.
+const companyRoleWords: Record<string, string> = {
+  Admin: 'Full access to company data, can manage other users',
+  Manager: 'Access to most features, limited user management',
+  User: 'Standard access for submitting tickets and viewing info',
+  'Training Only': 'Limited to training courses',
+};
