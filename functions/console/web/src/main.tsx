@@ -16,6 +16,9 @@ import { SubOrganizations } from './pages/SubOrganizations';
 import { Settings } from './pages/Settings';
 import { AuditLog } from './pages/AuditLog';
 import { Approvals, LicenseOrders } from './pages/Approvals';
+import { Billing } from './pages/Billing';
+import { Connections } from './pages/Connections';
+import { Onboarding } from './pages/Onboarding';
 import './styles.css';
 
 type State =
@@ -109,6 +112,9 @@ function App({ cfg }: { cfg: auth.ConsoleConfig }) {
           <Route path="/audit-log" component={AuditLog} />
           <Route path="/approvals" component={Approvals} />
           <Route path="/license-orders" component={LicenseOrders} />
+          <Route path="/billing" component={Billing} />
+          <Route path="/connections" component={Connections} />
+          <Route path="/onboarding" component={Onboarding} />
           <Route path="/msp-portal/license-orders/:id" component={LicenseOrders} />
           <Route path="/">
             <Redirect to="/customers" replace />
