@@ -28,7 +28,7 @@ import {
 } from 'react-aria-components';
 import * as api from '../api';
 import { ApiError, advice } from '../api';
-import { useSession } from '../session';
+import { useOptionalSession } from '../session';
 import type { Permission } from '../permissions';
 
 // The words of seed 003 for what a viewer's disabled buttons say.
@@ -99,15 +99,18 @@ export function fieldErrorOf(error: unknown, field: string): string | undefined 
 
 interface GuardedProps extends ButtonProps {
   need: Permission;
+  // allowed overrides the session's answer for need: the client portal, which has no
+  // MSP session, decides by the company role.
+  allowed?: boolean;
   children: ReactNode;
 }
 
 // GuardedButton is a create or settings button: for a role without the permission it
 // is disabled (aria-disabled, so it can still be focused and its tooltip read) and
 // says why.
-export function GuardedButton({ need, children, className, onPress, ...rest }: GuardedProps) {
-  const s = useSession();
-  const allowed = s.can(need);
+export function GuardedButton({ need, allowed: allowedProp, children, className, onPress, ...rest }: GuardedProps) {
+  const s = useOptionalSession();
+  const allowed = allowedProp ?? (s ? s.can(need) : false);
   if (allowed) {
     return (
       <Button className={className ?? 'btn btn-primary'} onPress={onPress} {...rest}>
@@ -115,8 +118,7 @@ export function GuardedButton({ need, children, className, onPress, ...rest }: G
       </Button>
     );
   }
-  const readOnly = s.role === 'Read-Only';
-  const why = readOnly ? VIEW_ONLY : `Your role (${s.role}) does not allow this.`;
+  const why = s?.role === 'Read-Only' ? VIEW_ONLY : `Your role${s ? ` (${s.role})` : ''} does not allow this.`;
   return (
     <TooltipTrigger delay={0}>
       <Button className={(className ?? 'btn btn-primary') + ' is-disabled'} aria-disabled="true" aria-description={why} {...rest}>
@@ -446,6 +448,7 @@ export function ExportMenu({ path, query, name, onError }: { path: string; query
 // the error of a row's action, the list's own error with a retry, then the table.
 export function ListPanel<T>({
   need,
+  allowed,
   addLabel,
   onAdd,
   rowError,
@@ -454,6 +457,7 @@ export function ListPanel<T>({
   ...table
 }: {
   need: Permission;
+  allowed?: boolean;
   addLabel: string;
   onAdd: () => void;
   rowError: unknown;
@@ -464,7 +468,7 @@ export function ListPanel<T>({
   return (
     <>
       <div className="actions">
-        <GuardedButton need={need} onPress={onAdd}>
+        <GuardedButton need={need} allowed={allowed} onPress={onAdd}>
           {addLabel}
         </GuardedButton>
         {extra}

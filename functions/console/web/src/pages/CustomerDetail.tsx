@@ -1,10 +1,11 @@
 import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Checkbox, Switch, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
-import { companyRoles, type CompanyUser, type CustomerDetail, type Tenant, type Ticket } from '../types';
+import type { CustomerDetail, Tenant, Ticket } from '../types';
+import { CompanyUsers } from '../components/CompanyUsers';
 import { CustomerFields, ImportButton, emptyCustomer, type CustomerForm } from './Customers';
 import {
   DataTable,
@@ -545,118 +546,16 @@ function ActivityTab({ base }: { base: string }) {
   return <ActivityList items={list.data.items} />;
 }
 
-const emptyUser = { email: '', name: '', jobTitle: '', role: 'User', portalAccess: false };
-
-const portalStatusWords: Record<CompanyUser['portalStatus'], string> = {
-  off: 'Off',
-  invited: 'Invited',
-  'email-failed': 'Invitation email failed',
-  active: 'Active',
-};
-
 // UsersTab is seed 002's company users of this customer: the people at the client who
 // may use the client portal, with their company role and portal access.
 function UsersTab({ base, customer }: { base: string; customer: CustomerDetail }) {
   const s = useSession();
-  const list = useLoad((signal) => api.get<api.Page<CompanyUser>>(`${base}/users`, { query: { limit: 100 }, signal }), [base]);
-  const [adding, setAdding] = useState(false);
-  const [form, setForm] = useState(emptyUser);
-  const [error, setError] = useState<unknown>(null);
-  const row = useAction(list.reload);
-  const set = (k: 'email' | 'name' | 'jobTitle') => (v: string) => setForm((f) => ({ ...f, [k]: v }));
-  const userPath = (u: CompanyUser) => `${base}/users/${encodeURIComponent(u.id)}`;
-  // A PUT sends the whole user with its version: a concurrent change is a 409, not lost.
-  const update = (u: CompanyUser, change: Partial<CompanyUser>) =>
-    row.run(() => api.put(userPath(u), { email: u.email, name: u.name, jobTitle: u.jobTitle, role: u.role, portalAccess: u.portalAccess, version: u.version, ...change }));
-  const editable = s.can('manage-users');
   return (
-    <>
-      <ListPanel
-        need="manage-users"
-        addLabel="Add User"
-        onAdd={() => setAdding(true)}
-        extra={<ImportButton path={`${base}/users/import`} need="run-automation" label="Import Users" what="users" onDone={list.reload} />}
-        rowError={row.error}
-        list={list}
-        caption={`Company users of ${customer.name}`}
-        rowKey={(u) => u.id}
-        empty="No company users yet. Add the people at this client who use the client portal, or import them from a CSV file."
-        columns={[
-          { header: 'Name', cell: (u) => u.name },
-          { header: 'Email', cell: (u) => u.email },
-          { header: 'Job title', cell: (u) => u.jobTitle || '—' },
-          {
-            header: 'Role',
-            cell: (u) => (
-              <InlineSelect label={`Role of ${u.name}`} editable={editable} options={companyRoles} value={u.role} onChange={(role) => update(u, { role: role as CompanyUser['role'] })} />
-            ),
-          },
-          {
-            header: 'Portal access',
-            cell: (u) =>
-              editable ? (
-                <Switch className="switch" isSelected={u.portalAccess} onChange={(on) => update(u, { portalAccess: on })} aria-label={`Portal access of ${u.name}`}>
-                  <span className="track" aria-hidden="true" />
-                  {portalStatusWords[u.portalStatus]}
-                </Switch>
-              ) : (
-                portalStatusWords[u.portalStatus]
-              ),
-          },
-          {
-            header: 'Actions',
-            hideHeader: true,
-            cell: (u) => (
-              <GuardedButton
-                need="manage-users"
-                className="btn btn-small"
-                aria-label={`Remove ${u.name}`}
-                onPress={() => window.confirm(`Remove ${u.name}? Their portal access ends at once.`) && row.run(() => api.del(userPath(u)))}
-              >
-                Remove
-              </GuardedButton>
-            ),
-          },
-        ]}
-      />
-      <p className="muted">
-        CSV columns: Email (required), Name, Job Title, Role, External ID. A file imported again updates the users it names.
-      </p>
-      <FormDialog
-        title="Add User"
-        submitLabel="Add User"
-        isOpen={adding}
-        onOpenChange={setAdding}
-        onReset={() => setForm(emptyUser)}
-        error={error}
-        setError={setError}
-        submit={async () => {
-          await api.post(`${base}/users`, form);
-          list.reload();
-        }}
-      >
-        <Field label="Email" type="email" value={form.email} onChange={set('email')} isRequired errorMessage={fieldErrorOf(error, 'email')} />
-        <Field label="Name" value={form.name} onChange={set('name')} isRequired errorMessage={fieldErrorOf(error, 'name')} />
-        <Field label="Job title" value={form.jobTitle} onChange={set('jobTitle')} errorMessage={fieldErrorOf(error, 'jobTitle')} />
-        <SelectField
-          label="Role"
-          options={companyRoles.map((r) => ({ id: r, label: r, detail: companyRoleWords[r] }))}
-          value={form.role}
-          onChange={(role) => setForm((f) => ({ ...f, role }))}
-        />
-        <Checkbox className="checkbox" isSelected={form.portalAccess} onChange={(portalAccess) => setForm((f) => ({ ...f, portalAccess }))}>
-          <span className="box" aria-hidden="true" />
-          Portal access: email them an invitation to the client portal
-        </Checkbox>
-      </FormDialog>
-    </>
+    <CompanyUsers
+      path={`${base}/users`}
+      caption={`Company users of ${customer.name}`}
+      canManage={s.can('manage-users')}
+      importButton={(reload) => <ImportButton path={`${base}/users/import`} need="run-automation" label="Import Users" what="users" onDone={reload} />}
+    />
   );
 }
-
-// Seed 002's company roles.
-const companyRoleWords: Record<string, string> = {
-  Admin: 'Full access to company data, can manage other users',
-  Manager: 'Access to most features, limited user management',
-  User: 'Standard access for submitting tickets and viewing info',
-  'Training Only': 'Limited to training courses',
-};
