@@ -45,7 +45,7 @@ export function ProblemMessage({ error, onRetry }: { error: unknown; onRetry?: (
   return (
     <div role="alert" className="problem">
       <strong>{title}</strong>
-      {detail && detail !== title && e?.code !== 'validation' && <p>{capitalize(detail)}{/[.!?]$/.test(detail) ? '' : '.'}</p>}
+      {detail && detail !== title && e?.code !== 'validation' && <p>{sentence(detail)}</p>}
       {e && e.fields.length > 0 && (
         <ul>
           {e.fields.map((f) => (
@@ -78,6 +78,12 @@ function titleOf(e: ApiError): string {
 
 function capitalize(s: string) {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// sentence writes the API's lower-case phrases ("the tenant was not found") as sentences.
+export function sentence(s: string): string {
+  const t = s.trim();
+  return t ? capitalize(t) + (/[.!?)]$/.test(t) ? '' : '.') : '';
 }
 
 // fieldLabel turns "tenantAccess.tenantIds[0]" into "Tenant access, tenant ids 1".

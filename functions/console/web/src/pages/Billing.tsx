@@ -52,7 +52,8 @@ function UsageSection() {
   if (!u.data) return <Loading what="usage" />;
   const d = u.data;
   const months = d.apiCalls.months;
-  const previous = months.length > 1 ? months[months.length - 2] : undefined;
+  // Newest first: this month, then the previous one.
+  const previous = months[1];
   const unlimited = d.apiCalls.limit === null;
   return (
     <>
@@ -85,7 +86,7 @@ function UsageSection() {
       />
       <h3>API calls by month</h3>
       <DataTable
-        caption="API calls by month, oldest first"
+        caption="API calls by month, newest first"
         rowKey={(m) => m.month}
         empty="No API calls yet."
         rows={months}

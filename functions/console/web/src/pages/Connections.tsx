@@ -3,7 +3,7 @@ import * as api from '../api';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Connection, ConnectionTestResult, ConnectionType, Tenant } from '../types';
-import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf, formatDateTime, type Column } from '../components/ui';
+import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf, formatDateTime, sentence, type Column } from '../components/ui';
 
 export const connectionTypeNames: Record<ConnectionType, string> = {
   m365: 'Microsoft 365',
@@ -162,13 +162,9 @@ export function Connections() {
 
 // testWords is a test's outcome as a sentence.
 function testWords(c: Connection, r: ConnectionTestResult): string {
-  if (!r.checked) return `${c.label}: ${capitalize(r.message)}.`;
-  if (r.ok) return `${c.label} works: ${r.message || 'the credentials were accepted'}.`;
-  return `${c.label} failed the test: ${r.error?.message || r.message}. Check the credentials, rotate them if they changed, and test again.`;
-}
-
-function capitalize(s: string) {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  if (!r.checked) return `${c.label}: ${sentence(r.message)}`;
+  if (r.ok) return `${c.label} works. ${sentence(r.message || 'the credentials were accepted')}`;
+  return `${c.label} failed the test. ${sentence(r.error?.message || r.message)} Check the credentials, rotate them if they changed, and test again.`;
 }
 
 function ConnectionDialog({ dialog, onClose, onSaved }: { dialog: Dialog; onClose: () => void; onSaved: (what: string) => void }) {

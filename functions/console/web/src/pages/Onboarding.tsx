@@ -4,7 +4,7 @@ import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Onboarding as OnboardingData, OnboardingStep } from '../types';
-import { GuardedButton, Loading, Notice, ProblemMessage, Progress, formatDateTime } from '../components/ui';
+import { GuardedButton, Loading, Notice, ProblemMessage, Progress, formatDateTime, sentence } from '../components/ui';
 
 // Where each step's work is done.
 const stepLinks: Record<string, { to: string; label: string }> = {
@@ -60,11 +60,13 @@ export function Onboarding() {
               <h2 id={`step-${st.step}`}>{st.title}</h2>
               <span className={`badge ${st.status === 'complete' ? 'health-healthy' : st.status === 'in-progress' ? 'health-warning' : ''}`}>{statusWords[st.status]}</span>
             </div>
-            <p>{st.description}</p>
-            {st.marked && (
-              <p className="muted">
+            {/* A marked step's description says who marked it; the date is added here. */}
+            {st.marked ? (
+              <p>
                 Marked complete by {st.marked.completedBy} on {formatDateTime(st.marked.completedAt)}.
               </p>
+            ) : (
+              <p>{sentence(st.description)}</p>
             )}
             {st.completion === 'manual' && !st.marked && <p className="muted">This step requires manual completion: mark it complete when you have finished.</p>}
             <div className="actions">
