@@ -545,6 +545,10 @@ test('company users and the client portal: add one with portal access, they sign
   await pat.getByRole('dialog').getByRole('button', { name: 'Submit Ticket' }).click();
   await pat.getByRole('cell', { name: 'Printer offline', exact: true }).waitFor();
   await shot(pat, '25-portal-tickets');
+  await pat.setViewportSize({ width: 390, height: 844 });
+  await fitsWidth(pat);
+  await shot(pat, '25-portal-tickets-390px');
+  await pat.setViewportSize({ width: 1280, height: 800 });
   await pat.getByRole('link', { name: 'Users' }).click();
   await pat.getByRole('cell', { name: 'Sam User', exact: true }).waitFor();
   await pat.getByRole('link', { name: 'Training' }).click();
@@ -553,6 +557,11 @@ test('company users and the client portal: add one with portal access, they sign
   await pat.goto(BASE + '/customers');
   await pat.getByRole('navigation', { name: 'Portal' }).waitFor();
   assert.equal(await pat.getByRole('navigation', { name: 'Main' }).count(), 0);
+  // Keyboard: the skip link first, then the portal's menu.
+  await pat.keyboard.press('Tab');
+  assert.equal(await pat.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await pat.keyboard.press('Tab');
+  assert.equal(await pat.evaluate(() => document.activeElement?.textContent), 'Dashboard');
 
   // A User of the company: tickets and training, no dashboard.
   await apiCall(token, 'POST', `/api/msp-portal/customers/${cust.id}/users`, { email: 'uma.user@adatum.example', name: 'Uma User', role: 'User', portalAccess: true });

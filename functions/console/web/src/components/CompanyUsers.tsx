@@ -3,7 +3,7 @@ import { Checkbox, Switch } from 'react-aria-components';
 import * as api from '../api';
 import { useAction, useLoad } from '../hooks';
 import { companyRoles, type CompanyUser } from '../types';
-import { Field, FormDialog, GuardedButton, InlineSelect, ListPanel, SelectField, fieldErrorOf } from './ui';
+import { Field, FormDialog, GuardedButton, InlineSelect, ListPanel, SelectField, fieldErrorOf, formatDate } from './ui';
 
 // The client portal's routes belong to no organization: they go without one.
 const portalOrg = (path: string) => (path.startsWith('/api/portal/') ? null : undefined);
@@ -72,10 +72,10 @@ export function CompanyUsers({
               editable ? (
                 <Switch className="switch" isSelected={u.portalAccess} onChange={(on) => update(u, { portalAccess: on })} aria-label={`Portal access of ${u.name}`}>
                   <span className="track" aria-hidden="true" />
-                  {portalStatusWords[u.portalStatus]}
+                  <PortalStatus user={u} />
                 </Switch>
               ) : (
-                portalStatusWords[u.portalStatus]
+                <PortalStatus user={u} />
               ),
           },
           {
@@ -136,3 +136,15 @@ export const companyRoleWords: Record<string, string> = {
   User: 'Standard access for submitting tickets and viewing info',
   'Training Only': 'Limited to training courses',
 };
+
+// PortalStatus says where a user's portal access stands, with an invitation's expiry
+// and a failed email's reason.
+function PortalStatus({ user: u }: { user: CompanyUser }) {
+  return (
+    <span>
+      {portalStatusWords[u.portalStatus]}
+      {u.portalStatus === 'invited' && u.inviteExpiresAt && <span className="muted"> (expires {formatDate(u.inviteExpiresAt)})</span>}
+      {u.portalStatus === 'email-failed' && u.emailError && <span className="muted">: {u.emailError}. Turn access off and on to send it again.</span>}
+    </span>
+  );
+}

@@ -129,7 +129,8 @@ function BillingSection() {
   if (b.error) return <ProblemMessage error={b.error} onRetry={b.reload} />;
   if (!b.data) return <Loading what="billing" />;
   const d = b.data;
-  const inherited = !!s.active?.parentId;
+  // A sub-organization (also while supporting one) is on its parent's plan.
+  const inherited = !!d.billedTo;
   const change = async (plan: Plan) => {
     setError(null);
     setNotice('');
