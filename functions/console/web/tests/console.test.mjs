@@ -570,6 +570,15 @@ test('company users and the client portal: add one with portal access, they sign
   await uma.getByRole('heading', { name: 'Support tickets' }).waitFor();
   await uma.getByRole('cell', { name: 'Printer offline', exact: true }).waitFor();
   assert.equal(await uma.getByRole('link', { name: 'Dashboard' }).count(), 0);
+  // Made Training Only, Uma has her training alone.
+  const users = await apiCall(token, 'GET', `/api/msp-portal/customers/${cust.id}/users`);
+  const u = users.items.find((x) => x.email === 'uma.user@adatum.example');
+  await apiCall(token, 'PUT', `/api/msp-portal/customers/${cust.id}/users/${u.id}`, { ...u, role: 'Training Only' });
+  await uma.reload();
+  await uma.getByRole('heading', { name: 'Not available' }).waitFor();
+  assert.equal(await uma.getByRole('link', { name: 'Tickets' }).count(), 0);
+  await uma.getByRole('link', { name: 'Training' }).click();
+  await uma.getByRole('heading', { name: 'Training' }).waitFor();
 
   // The MSP sees the ticket on the customer.
   await page.getByRole('tab', { name: 'Tickets' }).click();
