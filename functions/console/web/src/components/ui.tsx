@@ -480,8 +480,53 @@ export function ListPanel<T>({
         {extra}
       </div>
       <ProblemMessage error={rowError} />
+      <LoadedTable list={list} what={table.caption.toLowerCase()} {...table} />
+    </>
+  );
+}
+
+// LoadedTable is a loaded list's table: its error with a retry, a loading line until the
+// first page is in, then the table.
+export function LoadedTable<T>({
+  list,
+  what,
+  ...table
+}: { list: { data?: api.Page<T>; error: unknown; reload: () => void }; what: string } & Omit<DataTableProps<T>, 'rows'>) {
+  return (
+    <>
       <ProblemMessage error={list.error} onRetry={list.reload} />
+      {!list.data && !list.error && <Loading what={what} />}
       {list.data && <DataTable rows={list.data.items} {...table} />}
+    </>
+  );
+}
+
+// TenantSelect picks one of the tenants loaded (with the load's error, if any).
+export function TenantSelect({
+  tenants,
+  error,
+  value,
+  onChange,
+  emptyText,
+}: {
+  tenants: { id: string; displayName: string; primaryDomain: string }[];
+  error: unknown;
+  value: string | null;
+  onChange: (id: string) => void;
+  emptyText: string;
+}) {
+  return (
+    <>
+      <ProblemMessage error={error} />
+      <SelectField
+        label="Tenant"
+        placeholder="Pick a tenant"
+        options={tenants.map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
+        value={value}
+        onChange={onChange}
+        isRequired
+        emptyText={emptyText}
+      />
     </>
   );
 }

@@ -3,7 +3,7 @@ import * as api from '../api';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Connection, ConnectionTestResult, ConnectionType, Tenant } from '../types';
-import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf, formatDateTime, sentence, type Column } from '../components/ui';
+import { Field, FormDialog, GuardedButton, LoadedTable, Notice, ProblemMessage, SelectField, TenantSelect, fieldErrorOf, formatDateTime, sentence, type Column } from '../components/ui';
 
 export const connectionTypeNames: Record<ConnectionType, string> = {
   m365: 'Microsoft 365',
@@ -141,11 +141,7 @@ export function Connections() {
       </p>
       <Notice text={notice} />
       <ProblemMessage error={row.error} />
-      {list.error ? <ProblemMessage error={list.error} onRetry={list.reload} /> : null}
-      {!list.data && !list.error && <Loading what="connections" />}
-      {list.data && (
-        <DataTable caption="Connections" rows={list.data.items} rowKey={(c) => c.id} empty="No connections yet. Connect Microsoft 365 and your PSA." columns={columns} />
-      )}
+      <LoadedTable list={list} what="connections" caption="Connections" rowKey={(c) => c.id} empty="No connections yet. Connect Microsoft 365 and your PSA." columns={columns} />
       <ConnectionDialog
         // A fresh form for each dialog: nothing typed for one connection is kept for another.
         key={dialog ? `${dialog.kind}-${dialog.kind === 'add' ? '' : dialog.connection.id}` : 'closed'}
@@ -228,14 +224,11 @@ function ConnectionDialog({ dialog, onClose, onSaved }: { dialog: Dialog; onClos
           <Field label="Label" value={label} onChange={setLabel} isRequired errorMessage={fieldErrorOf(error, 'label')} description="A name to tell it apart, e.g. Contoso production." />
           {type === 'm365' && (
             <>
-              <ProblemMessage error={tenants.error} />
-              <SelectField
-                label="Tenant"
-                placeholder="Pick a tenant"
-                options={(tenants.data?.items ?? []).map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
+              <TenantSelect
+                tenants={tenants.data?.items ?? []}
+                error={tenants.error}
                 value={tenantId}
                 onChange={setTenantId}
-                isRequired
                 emptyText="No tenants yet. Register one on a customer's Tenants tab first."
               />
               {fieldErrorOf(error, 'tenantId') && <p className="problem-inline">Tenant: {fieldErrorOf(error, 'tenantId')}</p>}

@@ -18,6 +18,7 @@ import {
   Loading,
   ProblemMessage,
   SelectField,
+  TenantSelect,
   Stat,
   fieldErrorOf,
   formatDate,
@@ -276,17 +277,8 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
         }}
       >
         <p>A tenant belongs to one customer at most; only tenants without a customer are offered.</p>
-        <ProblemMessage error={free.error} />
         {free.loading && <Loading what="tenants" />}
-        <SelectField
-          label="Tenant"
-          placeholder="Pick a tenant"
-          options={unassigned.map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
-          value={tenantId}
-          onChange={setTenantId}
-          isRequired
-          emptyText="No unassigned tenant. Register one first."
-        />
+        <TenantSelect tenants={unassigned} error={free.error} value={tenantId} onChange={setTenantId} emptyText="No unassigned tenant. Register one first." />
       </FormDialog>
       <FormDialog
         title="Register New Tenant"
@@ -342,36 +334,36 @@ function ContactsTab({ base }: { base: string }) {
   return (
     <>
       <ListPanel
-          need="manage-customers"
-          addLabel="Add Contact"
-          onAdd={() => setAdding(true)}
-          rowError={row.error}
-          list={list}
-          caption="Contacts, in escalation order"
-          rowKey={(c) => c.id}
-          empty="No additional contacts. Add the people to escalate to."
-          columns={[
-            { header: 'Order', num: true, cell: (c) => c.escalationOrder },
-            { header: 'Name', cell: (c) => c.name },
-            { header: 'Title', cell: (c) => c.title || '—' },
-            { header: 'Email', cell: (c) => c.email || '—' },
-            { header: 'Phone', cell: (c) => c.phone || '—' },
-            {
-              header: 'Actions',
-              hideHeader: true,
-              cell: (c) => (
-                <GuardedButton
-                  need="manage-customers"
-                  className="btn btn-small"
-                  aria-label={`Delete the contact ${c.name}`}
-                  onPress={() => row.run(() => api.del(`${base}/contacts/${encodeURIComponent(c.id)}`))}
-                >
-                  Delete
-                </GuardedButton>
-              ),
-            },
-          ]}
-        />
+        need="manage-customers"
+        addLabel="Add Contact"
+        onAdd={() => setAdding(true)}
+        rowError={row.error}
+        list={list}
+        caption="Contacts, in escalation order"
+        rowKey={(c) => c.id}
+        empty="No additional contacts. Add the people to escalate to."
+        columns={[
+          { header: 'Order', num: true, cell: (c) => c.escalationOrder },
+          { header: 'Name', cell: (c) => c.name },
+          { header: 'Title', cell: (c) => c.title || '—' },
+          { header: 'Email', cell: (c) => c.email || '—' },
+          { header: 'Phone', cell: (c) => c.phone || '—' },
+          {
+            header: 'Actions',
+            hideHeader: true,
+            cell: (c) => (
+              <GuardedButton
+                need="manage-customers"
+                className="btn btn-small"
+                aria-label={`Delete the contact ${c.name}`}
+                onPress={() => row.run(() => api.del(`${base}/contacts/${encodeURIComponent(c.id)}`))}
+              >
+                Delete
+              </GuardedButton>
+            ),
+          },
+        ]}
+      />
       <FormDialog
         title="Add Contact"
         submitLabel="Add Contact"
@@ -424,30 +416,30 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
   return (
     <>
       <ListPanel
-          need="manage-customers"
-          addLabel="Open Ticket"
-          onAdd={() => setAdding(true)}
-          rowError={row.error}
-          list={list}
-          caption="Tickets, newest first"
-          rowKey={(t) => t.id}
-          empty="No tickets."
-          columns={[
-            { header: 'Subject', cell: (t) => t.subject },
-            {
-              header: 'Status',
-              cell: (t) => (
-                <TicketStatus
-                  ticket={t}
-                  onChange={(status) => row.run(() => api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version }))}
-                />
-              ),
-            },
-            { header: 'Priority', cell: (t) => t.priority },
-            { header: 'Tenant', cell: (t) => tenantName(t.tenantId) },
-            { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
-          ]}
-        />
+        need="manage-customers"
+        addLabel="Open Ticket"
+        onAdd={() => setAdding(true)}
+        rowError={row.error}
+        list={list}
+        caption="Tickets, newest first"
+        rowKey={(t) => t.id}
+        empty="No tickets."
+        columns={[
+          { header: 'Subject', cell: (t) => t.subject },
+          {
+            header: 'Status',
+            cell: (t) => (
+              <TicketStatus
+                ticket={t}
+                onChange={(status) => row.run(() => api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version }))}
+              />
+            ),
+          },
+          { header: 'Priority', cell: (t) => t.priority },
+          { header: 'Tenant', cell: (t) => tenantName(t.tenantId) },
+          { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
+        ]}
+      />
       <FormDialog
         title="Open Ticket"
         submitLabel="Open Ticket"

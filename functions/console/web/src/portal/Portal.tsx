@@ -5,7 +5,7 @@ import * as api from '../api';
 import { useLoad } from '../hooks';
 import type { Ticket, TrainingAssignment } from '../types';
 import { CompanyUsers, companyRoleWords } from '../components/CompanyUsers';
-import { DataTable, Field, FormDialog, HealthBadge, Loading, Notice, ProblemMessage, SelectField, Stat, fieldErrorOf, formatDate } from '../components/ui';
+import { DataTable, Field, FormDialog, HealthBadge, LoadedTable, Loading, Notice, ProblemMessage, SelectField, Stat, fieldErrorOf, formatDate } from '../components/ui';
 import { PENDING_PORTAL_INVITATION, portalGet, type PortalAccount, type PortalDashboard } from './account';
 
 // What each company role sees (seed 002): Admin and Manager the dashboard and the users
@@ -126,23 +126,20 @@ function Tickets() {
       </div>
       <p className="muted">Your company's tickets with your IT provider, newest first.</p>
       <Notice text={notice} />
-      <ProblemMessage error={list.error} onRetry={list.reload} />
-      {!list.data && !list.error && <Loading what="tickets" />}
-      {list.data && (
-        <DataTable
-          caption="Your company's tickets, newest first"
-          rows={list.data.items}
-          rowKey={(t) => t.id}
-          empty="No tickets yet. Submit one when you need help."
-          columns={[
-            { header: 'Subject', cell: (t) => t.subject },
-            { header: 'Status', cell: (t) => <span className="badge">{statusWords[t.status] ?? t.status}</span> },
-            { header: 'Priority', cell: (t) => t.priority },
-            { header: 'Submitted', cell: (t) => formatDate(t.createdAt) },
-            { header: 'Last update', cell: (t) => formatDate(t.updatedAt ?? t.createdAt) },
-          ]}
-        />
-      )}
+      <LoadedTable
+        list={list}
+        what="tickets"
+        caption="Your company's tickets, newest first"
+        rowKey={(t) => t.id}
+        empty="No tickets yet. Submit one when you need help."
+        columns={[
+          { header: 'Subject', cell: (t) => t.subject },
+          { header: 'Status', cell: (t) => <span className="badge">{statusWords[t.status] ?? t.status}</span> },
+          { header: 'Priority', cell: (t) => t.priority },
+          { header: 'Submitted', cell: (t) => formatDate(t.createdAt) },
+          { header: 'Last update', cell: (t) => formatDate(t.updatedAt ?? t.createdAt) },
+        ]}
+      />
       <FormDialog
         title="Submit a Ticket"
         submitLabel="Submit Ticket"
@@ -193,15 +190,14 @@ function Users({ account }: { account: PortalAccount }) {
 
 function Training() {
   const list = useLoad((signal) => portalGet<{ items: TrainingAssignment[] }>('/api/portal/training', { signal }), []);
-  if (list.error) return <ProblemMessage error={list.error} onRetry={list.reload} />;
-  if (!list.data) return <Loading what="your training" />;
   return (
     <section>
       <h1>Training</h1>
       <p className="muted">The courses your IT provider assigned to you.</p>
-      <DataTable
+      <LoadedTable
+        list={list}
+        what="your training"
         caption="Your training courses"
-        rows={list.data.items}
         rowKey={(t) => t.id}
         empty="No training assigned to you yet."
         columns={[
