@@ -23,10 +23,13 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -58,7 +61,7 @@ type eventCase struct {
 // sampleEnv is what an invocation runs on: its table and its documents bucket.
 type sampleEnv struct {
 	st      *store.Store
-	objects *objects.Store
+	objects *s3objects.Store
 }
 
 func field(t *testing.T, body map[string]any, path ...string) any {
@@ -148,9 +151,9 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 	t.Setenv(jobs.EnvQueueURL, "")
 	s3 := httptest.NewServer(fakes3.Handler())
 	t.Cleanup(s3.Close)
-	t.Setenv(objects.EnvEndpoint, s3.URL)
+	t.Setenv(s3objects.EnvEndpoint, s3.URL)
 	t.Setenv(objects.EnvBucket, "documents-events")
-	e := &sampleEnv{st: st, objects: objects.FromEnv()}
+	e := &sampleEnv{st: st, objects: s3objects.FromEnv()}
 	if err := e.objects.CreateBucket(ctx); err != nil {
 		t.Fatalf("bucket: %v", err)
 	}
@@ -298,9 +301,9 @@ func TestEventClaimsAsAPIGatewayRendersThem(t *testing.T) {
 // serviceUses are the Uses that lambdaentry.Services name in the generated main.go.
 var serviceUses = map[string]lambdaentry.Use{
 	"ses:":         lambdaentry.Mail(sesmail.Connect),
-	"cognito-idp:": lambdaentry.Identity,
-	"sqs:":         lambdaentry.Jobs,
-	"s3:":          lambdaentry.Objects,
+	"cognito-idp:": lambdaentry.Identity(cognito.Connect),
+	"sqs:":         lambdaentry.Jobs(sqsqueue.Connect),
+	"s3:":          lambdaentry.Objects(s3objects.Connect),
 	"events:":      lambdaentry.Events(eventbridgebus.Connect),
 }
 

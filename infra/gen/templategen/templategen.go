@@ -230,16 +230,21 @@ func RouteVar(function string) string {
 // KindQueueWorker is the api.Job kind of a worker fed by the jobs queue.
 const KindQueueWorker = "queue-worker"
 
-// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker.
+// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker,
+// which continues jobs on the SQS queue (so it alone, with the routes that start jobs,
+// links SQS).
 func WorkerMainGo(j api.Job) ([]byte, error) {
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs the jobs of the jobs queue.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Worker(%q) }
+func main() { lambdaentry.Worker(%q, sqsqueue.Connect) }
 `, Generated, j.Function, j.Function)
 	out, err := format.Source([]byte(src))
 	if err != nil {

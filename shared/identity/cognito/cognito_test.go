@@ -1,4 +1,4 @@
-package identity_test
+package cognito_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
@@ -33,7 +34,7 @@ type pool struct {
 	id       string
 	clientID string
 	// dir lists providers on the app client; bare is a Directory without one.
-	dir, bare *identity.Directory
+	dir, bare *cognito.Directory
 	updates   *updateLog
 	endpoint  string
 }
@@ -148,8 +149,8 @@ func newPool(t *testing.T) pool {
 		t.Fatalf("create app client: %v", err)
 	}
 	clientID := aws.ToString(app.UserPoolClient.ClientId)
-	return pool{client: c, id: id, clientID: clientID, dir: identity.New(logged, id).WithAppClient(clientID),
-		bare: identity.New(logged, id), updates: log, endpoint: ep}
+	return pool{client: c, id: id, clientID: clientID, dir: cognito.New(logged, id).WithAppClient(clientID),
+		bare: cognito.New(logged, id), updates: log, endpoint: ep}
 }
 
 // appClient describes the pool's app client.
@@ -400,7 +401,7 @@ func TestGlobalSignOut(t *testing.T) {
 
 func TestNilDirectory(t *testing.T) {
 	t.Setenv(identity.EnvUserPoolID, "")
-	d, err := identity.FromEnv(t.Context())
+	d, err := cognito.FromEnv(t.Context())
 	if d != nil || err != nil {
 		t.Fatalf("FromEnv without a pool: %v %v", d, err)
 	}
@@ -435,7 +436,7 @@ func TestFromEnvOnMoto(t *testing.T) {
 
 	// Without USER_POOL_CLIENT_ID, providers are listed on no app client.
 	t.Setenv(identity.EnvUserPoolClientID, "")
-	d, err := identity.FromEnv(t.Context())
+	d, err := cognito.FromEnv(t.Context())
 	if err != nil || d == nil || d.PoolID() != p.id || d.AppClientID() != "" {
 		t.Fatalf("FromEnv: %v %v", d, err)
 	}
@@ -452,7 +453,7 @@ func TestFromEnvOnMoto(t *testing.T) {
 
 	// With it, the same call lists the provider on the client.
 	t.Setenv(identity.EnvUserPoolClientID, " "+p.clientID+" ")
-	if d, err = identity.FromEnv(t.Context()); err != nil || d.AppClientID() != p.clientID {
+	if d, err = cognito.FromEnv(t.Context()); err != nil || d.AppClientID() != p.clientID {
 		t.Fatalf("FromEnv with a client: %v %v", d, err)
 	}
 	if got, err = d.PutEntraProvider(t.Context(), "org-env", identity.SSOConfig{EntraTenantID: tenantA, ClientID: clientA,
