@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -252,8 +255,8 @@ func TestEventsInvokeTheirFunctions(t *testing.T) {
 					t.Errorf("Content-Type %q", ct)
 				}
 				var body map[string]any
-				if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
-					t.Fatalf("body %q: %v", res.Body, err)
+				if err := json.Unmarshal(decodedBody(t, res), &body); err != nil {
+					t.Fatalf("body %.300q: %v", res.Body, err)
 				}
 				want.check(t, body)
 			}
@@ -331,4 +334,30 @@ func TestEveryServiceHasAUse(t *testing.T) {
 			t.Errorf("lambdaentry.Services has %s; add its Use to serviceUses", svc.Prefix)
 		}
 	}
+}
+
+// decodedBody is a response's body as the client reads it: base64-decoded when API
+// Gateway is told it is binary, and gunzipped when sent with Content-Encoding gzip
+// (the OpenAPI document, for a sample event that accepts gzip as browsers do).
+func decodedBody(t *testing.T, res events.APIGatewayV2HTTPResponse) []byte {
+	t.Helper()
+	body := []byte(res.Body)
+	if res.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(res.Body); err != nil {
+			t.Fatalf("base64 body: %v", err)
+		}
+	}
+	if res.Headers["Content-Encoding"] != "gzip" {
+		return body
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	return out
 }
