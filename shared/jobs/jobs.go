@@ -10,7 +10,7 @@
 // queue and Start are given; there is no global registry, so a binary links the
 // runners only where it runs or starts jobs:
 //
-//	{Kind: "customer-import", Run: runCustomerImport},
+//	{KindCustomerImport, runCustomerImport}, // in api.jobRunners
 //
 // and a handler starts a job (its route lists "sqs:SendMessage" in Actions):
 //
