@@ -62,45 +62,44 @@ func Mail(connect func(aws.Config) (mail.Sender, error)) Use {
 	}
 }
 
+// wire is the Use that puts what connect makes, on the configuration loaded at start,
+// into d with set.
+func wire[T any](connect func(aws.Config) (T, error), set func(*api.Deps, T)) Use {
+	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
+		v, err := connect(cfg)
+		if err != nil {
+			return err
+		}
+		set(d, v)
+		return nil
+	}
+}
+
 // Keys wires the key provider that connect makes (kmskeys.Connect in the generated
 // main.go, so that only functions that seal or open credentials link KMS); it fails
 // the start without CONNECTIONS_KEY_ID.
 func Keys(connect func(aws.Config) (envelope.Keys, error)) Use {
-	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
-		k, err := connect(cfg)
-		if err != nil {
-			return err
-		}
-		d.Keys = k
-		return nil
-	}
+	return wire(connect, func(d *api.Deps, k envelope.Keys) { d.Keys = k })
 }
 
 // Events wires the billing bus publisher that connect makes (eventbridgebus.Connect in
 // the generated main.go, so that only the functions that publish link EventBridge).
 func Events(connect func(aws.Config) (billingbus.Publisher, error)) Use {
-	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
-		p, err := connect(cfg)
-		if err != nil {
-			return err
-		}
-		d.Events = p
-		return nil
-	}
+	return wire(connect, func(d *api.Deps, p billingbus.Publisher) { d.Events = p })
 }
 
 // Identity wires the Cognito directory that connect makes (cognito.Connect in the
 // generated main.go, so that only functions that make Cognito calls link Cognito): the
 // user pool of USER_POOL_ID, or none when it is unset.
 func Identity(connect func(aws.Config) (identity.Directory, error)) Use {
-	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
-		dir, err := connect(cfg)
-		if err != nil {
-			return err
-		}
-		d.Identity = dir
-		return nil
-	}
+	return wire(connect, func(d *api.Deps, dir identity.Directory) { d.Identity = dir })
+}
+
+// Objects wires the documents bucket that connect makes (s3objects.Connect in the
+// generated main.go, so that only functions that keep documents link S3); the client
+// is built on first use.
+func Objects(connect func(aws.Config) (objects.Bucket, error)) Use {
+	return wire(connect, func(d *api.Deps, b objects.Bucket) { d.Objects = b })
 }
 
 // Jobs wires the job service on the queue that connect makes (sqsqueue.Connect in the
@@ -129,20 +128,6 @@ func jobService(cfg aws.Config, st *store.Store, connect func(aws.Config) (jobs.
 		return jobs.NewLocal(st, api.JobRunners()), nil
 	}
 	return jobs.NewService(st, q, api.JobRunners()), nil
-}
-
-// Objects wires the documents bucket that connect makes (s3objects.Connect in the
-// generated main.go, so that only functions that keep documents link S3); the client
-// is built on first use.
-func Objects(connect func(aws.Config) (objects.Bucket, error)) Use {
-	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
-		b, err := connect(cfg)
-		if err != nil {
-			return err
-		}
-		d.Objects = b
-		return nil
-	}
 }
 
 // A Service is an AWS service beyond DynamoDB that a route's Actions may name, and the
