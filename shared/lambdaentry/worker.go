@@ -41,6 +41,9 @@ func WorkerHandler(ctx context.Context, name string, runners *jobs.Registry, con
 	}
 	w := jobs.NewWorker(st, svc.Queue)
 	w.Runners = runners
+	if q, ok := svc.Queue.(*jobs.LocalQueue); ok {
+		q.SetHandler(w.Handle) // continuations without SQS run with the same runners
+	}
 	h := WorkerOn(w)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return h(api.WithFunction(ctx, name), ev)
