@@ -24,8 +24,6 @@ import (
 // KindCompanyUserImport is the job kind of a company user import.
 const KindCompanyUserImport = "company-user-import"
 
-func init() { jobs.Register(KindCompanyUserImport, runCompanyUserImport) }
-
 // CustomersUsersImport imports a customer's company users, as a job. Only source csv
 // exists on this branch; m365 (issue 9, part 3) is wired once the connections are, and
 // psa belongs to the PSA issue.
