@@ -327,8 +327,8 @@ func testLegacyOrgLimited(t *testing.T, st *store.Store) {
 	org := "org-legacy"
 	freeOrg(t, st, org)
 	if _, err := st.Client().UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(st.TableName()),
-		Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "ORG#" + org}, "SK": &types.AttributeValueMemberS{Value: "ORG"}},
-		UpdateExpression: aws.String("REMOVE #p, limitCustomers, limitManagedTenants, limitConnections, limitSubOrganizations"),
+		Key:                      map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "ORG#" + org}, "SK": &types.AttributeValueMemberS{Value: "ORG"}},
+		UpdateExpression:         aws.String("REMOVE #p, limitCustomers, limitManagedTenants, limitConnections, limitSubOrganizations"),
 		ExpressionAttributeNames: map[string]string{"#p": "plan"}}); err != nil {
 		t.Fatal(err)
 	}
