@@ -5,7 +5,10 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.CustomersUsersImport, lambdaentry.Jobs) }
+func main() {
+	lambdaentry.Serve(api.CustomersUsersImport, lambdaentry.Jobs, lambdaentry.Keys(kmskeys.Connect))
+}
