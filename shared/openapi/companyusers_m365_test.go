@@ -78,7 +78,9 @@ func m365ImportSteps() []step {
 	}
 	return []step{
 		{name: "import from m365 without a tenant", want: 400, code: "validation", fields: []string{"tenantId"},
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", path(w), map[string]any{"source": "m365"}) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", path(w), map[string]any{"source": "m365"})
+			}},
 		{name: "import from m365 with an empty select", want: 400, code: "validation", fields: []string{"select"},
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", path(w), body(w, map[string]any{"select": []string{}}))
@@ -92,7 +94,9 @@ func m365ImportSteps() []step {
 				return w.at("Owner", "POST", path(w), map[string]any{"source": "m365", "tenantId": w.state["m365:bare"]})
 			}},
 		{name: "import from m365 as Read-Only", want: 403,
-			req: func(w *world) testenv.Request { return w.at("Read-Only", "POST", path(w), body(w, map[string]any{"preview": true})) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Read-Only", "POST", path(w), body(w, map[string]any{"preview": true}))
+			}},
 		{name: "preview the m365 users, through Graph's pages and a throttle", want: 200,
 			req: func(w *world) testenv.Request {
 				w.env.Graph.Throttle(1, 1) // the first read waits out Retry-After: 1
