@@ -20,7 +20,9 @@ func steps(t *testing.T, env *testenv.Env, tok, orgID string) map[string]string 
 	if res.Status != http.StatusOK {
 		t.Fatalf("onboarding: %d %s", res.Status, res.Body)
 	}
-	var v struct{ Steps []struct{ Step, Status, Completion string } }
+	var v struct {
+		Steps []struct{ Step, Status, Completion string }
+	}
 	res.JSON(t, &v)
 	out := map[string]string{}
 	for _, s := range v.Steps {
