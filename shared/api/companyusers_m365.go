@@ -103,11 +103,7 @@ func importFromM365(w http.ResponseWriter, r *http.Request, d *Deps, cust store.
 		return
 	}
 	tenant := cust.Tenants[i]
-	conn, err := d.Store.M365ConnectionOf(ctx, oc.Org.ID, tenantID)
-	if errors.Is(err, store.ErrNotFound) {
-		problem.Write(ctx, w, r, problem.Conflictf("no-m365-connection", "the tenant has no Microsoft 365 connection; add one with POST /api/connections"))
-		return
-	}
+	conn, err := tenantConnection(ctx, d, oc.Org.ID, tenantID)
 	if err != nil {
 		problem.Write(ctx, w, r, err)
 		return

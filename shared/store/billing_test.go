@@ -57,6 +57,38 @@ func planLimit(err error) *problem.Error {
 	return nil
 }
 
+// raceAtLimit runs 20 concurrent creates, each on its own store as separate Lambda
+// processes are, at one below metric's limit: exactly one succeeds and the others get
+// plan-limit naming the metric and the usage at the limit.
+func raceAtLimit(t *testing.T, st *store.Store, m domain.Metric, limit int64, create func(st *store.Store, i int) error) {
+	t.Helper()
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- create(store.New(st.Client(), st.TableName()), i) })
+	}
+	wg.Wait()
+	close(errs)
+	ok, refused := 0, 0
+	for err := range errs {
+		switch pe := planLimit(err); {
+		case err == nil:
+			ok++
+		case pe != nil:
+			refused++
+			if pe.Extra["limit"] != string(m) || pe.Extra["used"] != limit || pe.Extra["max"] != limit {
+				t.Errorf("plan-limit names %v", pe.Extra)
+			}
+		default:
+			t.Errorf("create: %v", err)
+		}
+	}
+	if ok != 1 || refused != n-1 {
+		t.Fatalf("%d created, %d refused; want 1 and %d", ok, refused, n-1)
+	}
+}
+
 func testLimitRace(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	org := "org-race"
@@ -67,35 +99,9 @@ func testLimitRace(t *testing.T, st *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	const n = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			// Each its own store, as separate Lambda processes are.
-			st := store.New(st.Client(), st.TableName())
-			errs <- st.CreateTenant(ctx, org, tenantFor(100+i), audit.Event{Category: audit.Tenant, Action: "tenant.create"})
-		})
-	}
-	wg.Wait()
-	close(errs)
-	ok, refused := 0, 0
-	for err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case planLimit(err) != nil:
-			refused++
-			if pe := planLimit(err); pe.Extra["limit"] != string(domain.MetricManagedTenants) || pe.Extra["used"] != limit {
-				t.Errorf("plan-limit names %v", pe.Extra)
-			}
-		default:
-			t.Errorf("create: %v", err)
-		}
-	}
-	if ok != 1 || refused != n-1 {
-		t.Fatalf("%d created, %d refused; want 1 and %d", ok, refused, n-1)
-	}
+	raceAtLimit(t, st, domain.MetricManagedTenants, limit, func(st *store.Store, i int) error {
+		return st.CreateTenant(ctx, org, tenantFor(100+i), audit.Event{Category: audit.Tenant, Action: "tenant.create"})
+	})
 	b, err := st.GetBill(ctx, org)
 	if err != nil || b.Used[domain.MetricManagedTenants] != limit || b.ManagedUsers != 10*limit {
 		t.Fatalf("bill = %+v, %v", b.Used, err)
@@ -258,35 +264,9 @@ func testConnectionLimitRace(t *testing.T, st *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	const n = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			// Each its own store, as separate Lambda processes are.
-			st := store.New(st.Client(), st.TableName())
-			errs <- st.CreateConnection(ctx, org, psaConnection(100+i), ev)
-		})
-	}
-	wg.Wait()
-	close(errs)
-	ok, refused := 0, 0
-	for err := range errs {
-		switch pe := planLimit(err); {
-		case err == nil:
-			ok++
-		case pe != nil:
-			refused++
-			if pe.Extra["limit"] != string(domain.MetricConnections) || pe.Extra["used"] != limit || pe.Extra["max"] != limit {
-				t.Errorf("plan-limit names %v", pe.Extra)
-			}
-		default:
-			t.Errorf("create: %v", err)
-		}
-	}
-	if ok != 1 || refused != n-1 {
-		t.Fatalf("%d created, %d refused; want 1 and %d", ok, refused, n-1)
-	}
+	raceAtLimit(t, st, domain.MetricConnections, limit, func(st *store.Store, i int) error {
+		return st.CreateConnection(ctx, org, psaConnection(100+i), ev)
+	})
 	if b, err := st.GetBill(ctx, org); err != nil || b.Used[domain.MetricConnections] != limit {
 		t.Fatalf("bill = %+v, %v", b.Used, err)
 	}
