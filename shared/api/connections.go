@@ -236,10 +236,13 @@ func createConnection(d *Deps) http.Handler {
 		if c.TenantID != "" {
 			ev.Targets.TenantIDs = []string{c.TenantID}
 		}
+		// A new PSA connection is first synced one period later: time to preview and
+		// accept matches before the schedule links or creates anything.
+		next := now.Add(psaSyncEvery)
 		if c.Type == domain.ConnectionM365 {
-			next := now.Add(m365SyncEvery)
-			c.NextSyncAt = &next
+			next = now.Add(m365SyncEvery)
 		}
+		c.NextSyncAt = &next
 		switch err := d.Store.CreateConnection(ctx, oc.Org.ID, c, ev); {
 		case errors.Is(err, store.ErrTenantHasConnection):
 			problem.Write(ctx, w, r, problem.Conflictf("tenant-has-connection", "the tenant already has a Microsoft 365 connection; rotate its credentials instead"))

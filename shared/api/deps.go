@@ -68,6 +68,7 @@ func NewDeps(st *store.Store, consoleURL string) *Deps {
 		d.Keys = brokenKeys{err}
 	}
 	d.Graph = msgraph.FromEnv()
+	ServeJobsWith(d)
 	return d
 }
 

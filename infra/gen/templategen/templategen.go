@@ -230,22 +230,40 @@ func RouteVar(function string) string {
 // KindQueueWorker is the api.Job kind of a worker fed by the jobs queue.
 const KindQueueWorker = "queue-worker"
 
-// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker.
+// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker,
+// with the services its Actions use (the connections key of a PSA sync).
 func WorkerMainGo(j api.Job) ([]byte, error) {
+	args, imports := useArgs(j)
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs the jobs of the jobs queue.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+%s)
 
-func main() { lambdaentry.Worker(%q) }
-`, Generated, j.Function, j.Function)
+func main() { lambdaentry.Worker(%s) }
+`, Generated, j.Function, importLines(imports), strings.Join(args, ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
 	}
 	return out, nil
+}
+
+// useArgs are the arguments of a job's lambdaentry call (its function, then the
+// services its Actions use) and the imports they need, sorted.
+func useArgs(j api.Job) (args, imports []string) {
+	args = []string{fmt.Sprintf("%q", j.Function)}
+	imports = []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	for _, svc := range lambdaentry.Uses(j.Actions) {
+		args = append(args, svc.Use)
+		if svc.Import != "" {
+			imports = append(imports, svc.Import)
+		}
+	}
+	slices.Sort(imports)
+	return args, imports
 }
 
 // KindSchedule is the api.Job kind of a function EventBridge Scheduler runs on its
@@ -259,17 +277,10 @@ func ScheduleMainGo(j api.Job) ([]byte, error) {
 	if j.Run == nil && j.RunWith == nil {
 		return nil, fmt.Errorf("schedule %s has no Run", j.Function)
 	}
-	args := []string{fmt.Sprintf("%q", j.Function)}
-	imports := []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	args, imports := []string{fmt.Sprintf("%q", j.Function)}, []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
 	if j.RunWith != nil {
-		for _, svc := range lambdaentry.Uses(j.Actions) {
-			args = append(args, svc.Use)
-			if svc.Import != "" {
-				imports = append(imports, svc.Import)
-			}
-		}
+		args, imports = useArgs(j)
 	}
-	slices.Sort(imports)
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs on the schedule %s.
