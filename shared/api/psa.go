@@ -72,21 +72,29 @@ func psaConnectionOf(ctx context.Context, d *Deps, r *http.Request, p permission
 // psaCallProblem is a PSA's failure during a request, as a 502 whose message names it
 // (without a credential); a PSA rate limit passes its Retry-After on.
 func psaCallProblem(c domain.Connection, err error) error {
-	var pe *problem.Error
-	if errors.As(err, &pe) {
-		return err
-	}
-	code := "psa-unavailable"
+	var rl *psa.RateLimitedError
+	var un *psa.UnavailableError
+	var re *psa.RequestError
+	code := ""
 	switch {
+	case errors.Is(err, errCredentialsUnreadable):
+		return problem.New(problem.BadGateway, "credentials-unreadable", "the stored credentials cannot be decrypted; enter them again")
 	case errors.Is(err, psa.ErrUnauthorized):
 		code = "psa-invalid-credentials"
 	case errors.Is(err, psa.ErrForbidden):
 		code = "psa-forbidden"
+	case errors.As(err, &rl):
+		code = "psa-rate-limited"
+	case errors.As(err, &un), errors.Is(err, psa.ErrNotFound):
+		code = "psa-unavailable"
+	case errors.As(err, &re):
+		code = "psa-refused"
+	default:
+		return err // the store's, answered as such
 	}
 	out := problem.New(problem.BadGateway, code, connectionTypeName(c.Type)+" failed: "+err.Error())
-	var rl *psa.RateLimitedError
-	if errors.As(err, &rl) {
-		out.Code, out.RetryAfter = "psa-rate-limited", max(1, int(rl.RetryAfter.Seconds()))
+	if rl != nil {
+		out.RetryAfter = max(1, int(rl.RetryAfter.Seconds()))
 	}
 	return out
 }

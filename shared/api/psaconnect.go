@@ -48,12 +48,17 @@ func (d *Deps) psaEndpoints() *PSAEndpoints {
 	return PSAEndpointsFromEnv()
 }
 
+// errCredentialsUnreadable: a connection's credentials do not open (sealed under a key
+// this deployment no longer has); the cause is logged, never shown.
+var errCredentialsUnreadable = errors.New("the stored credentials cannot be decrypted")
+
 // psaConnector builds the vendor connector of the PSA connection c from its opened
 // credentials.
 func psaConnector(ctx context.Context, d *Deps, orgID string, c domain.Connection) (psa.Connector, error) {
 	creds, err := openCredentials(ctx, d, orgID, c)
 	if err != nil {
-		return nil, fmt.Errorf("open the credentials of connection %s: %w", c.ID, err)
+		logConnectionError(ctx, c, err)
+		return nil, fmt.Errorf("connection %s: %w", c.ID, errCredentialsUnreadable)
 	}
 	return psaConnectorWith(d.psaEndpoints(), c, creds)
 }
