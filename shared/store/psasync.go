@@ -28,12 +28,14 @@ const (
 	psaSyncDuePK  = "PSA-SYNC-DUE"
 )
 
-func psaSyncPK(orgID, connectionID string) string { return orgPartition(orgID, "PSASYNC#"+connectionID) }
+func psaSyncPK(orgID, connectionID string) string {
+	return orgPartition(orgID, "PSASYNC#"+connectionID)
+}
 
 // PSASyncRead is what a PSA connection's sync keeps.
 type PSASyncRead struct {
 	State     domain.PSASyncState
-	Baselines map[string]domain.PSABaseline       // by external id
+	Baselines map[string]domain.PSABaseline     // by external id
 	Held      map[string]domain.PSAHeldConflict // by external id
 }
 
