@@ -23,20 +23,20 @@ import (
 // Routes: matching customers to PSA companies and syncing them (docs/psa.md). A PSA
 // connection serves every customer, so each needs its permission across all tenants.
 var (
-	PSAMatches = Route{Method: "GET", Path: "/api/psa/{connectionId}/matches", Permission: permission.RunAutomation, Function: "psa-matches",
+	PSAMatches = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/matches", Permission: permission.RunAutomation, Function: "psa-matches",
 		Summary: "Propose links of the PSA's unlinked companies to unlinked customers, by exact domain or name similarity, with a score; nothing is linked",
 		Handler: psaMatches, Actions: []string{"kms:Decrypt"}}
-	PSAMatchesAccept = Route{Method: "POST", Path: "/api/psa/{connectionId}/matches/accept", Permission: permission.RunAutomation, Function: "psa-matches-accept",
+	PSAMatchesAccept = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/matches/accept", Permission: permission.RunAutomation, Function: "psa-matches-accept",
 		Category: audit.Customer, Summary: "Link customers to PSA companies by the PSA's id, all or none", Handler: acceptPSAMatches,
 		Actions: []string{"kms:Decrypt"}}
-	PSASyncRun = Route{Method: "POST", Path: "/api/psa/{connectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-run",
+	PSASyncRun = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-run",
 		Category: audit.Customer, Summary: "Sync customers with the PSA: with dryRun=true answer the diff and change nothing, else apply it as a job",
 		Handler: runPSASyncRoute, Actions: []string{"kms:Decrypt", "sqs:SendMessage"}}
-	PSASyncGet = Route{Method: "GET", Path: "/api/psa/{connectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-get",
+	PSASyncGet = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-get",
 		Summary: "A PSA connection's sync: conflict policy, cursor, last sync and its counts, conflicts held for review", Handler: getPSASync}
-	PSASyncUpdate = Route{Method: "PUT", Path: "/api/psa/{connectionId}/sync", Permission: permission.PlatformSettings, Function: "psa-sync-update",
+	PSASyncUpdate = Route{Method: "PUT", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.PlatformSettings, Function: "psa-sync-update",
 		Category: audit.Settings, Summary: "Set a PSA connection's conflict policy: psa-wins, switchboard-wins or hold", Handler: updatePSASync}
-	PSAConflictResolve = Route{Method: "POST", Path: "/api/psa/{connectionId}/conflicts/{externalId}/resolve", Permission: permission.RunAutomation,
+	PSAConflictResolve = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/conflicts/{externalId}/resolve", Permission: permission.RunAutomation,
 		Function: "psa-conflicts-resolve", Category: audit.Customer, Summary: "Resolve a held conflict: keep the PSA's or Switchboard's fields on both sides",
 		Handler: resolvePSAConflict, Actions: []string{"kms:Decrypt"}}
 )
@@ -46,7 +46,7 @@ func psaRoutes() []Route {
 	return []Route{PSAMatches, PSAMatchesAccept, PSASyncRun, PSASyncGet, PSASyncUpdate, PSAConflictResolve}
 }
 
-// KindPSASync is the job kind of a sync started by POST /api/psa/{connectionId}/sync.
+// KindPSASync is the job kind of a sync started by POST /api/psa/{psaConnectionId}/sync.
 const KindPSASync = "psa-sync"
 
 func init() { jobs.Register(KindPSASync, runPSASyncJob) }
@@ -56,7 +56,7 @@ func init() { jobs.Register(KindPSASync, runPSASyncJob) }
 // organization, forbidden without all tenants.
 func psaConnectionOf(ctx context.Context, d *Deps, r *http.Request, p permission.Permission) (domain.Connection, error) {
 	oc := access.From(ctx)
-	c, err := d.Store.GetConnection(ctx, oc.Org.ID, r.PathValue("connectionId"))
+	c, err := d.Store.GetConnection(ctx, oc.Org.ID, r.PathValue("psaConnectionId"))
 	if err != nil {
 		return domain.Connection{}, notFoundAs(err, "PSA connection")
 	}

@@ -1,13 +1,21 @@
 package api_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-msp/switchboard/infra/psastandin"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
+	"github.com/switchboard-msp/switchboard/shared/psa"
 )
 
 // psaStandins are the three PSA stand-ins of a test, with Deps.PSA pointed at them.
@@ -102,4 +110,63 @@ func TestPSAConnectionTestReachesThePSA(t *testing.T) {
 			}
 		})
 	}
+}
+
+// worldStandins are each world's PSA stand-ins, started on first use (the fixtures
+// run in subtests, so they live as long as the test binary).
+var worldStandins sync.Map // *world → *psaStandins
+
+// psa is w's stand-ins, with Deps.PSA pointed at them.
+func (w *world) psa() *psaStandins {
+	if s, ok := worldStandins.Load(w); ok {
+		return s.(*psaStandins)
+	}
+	s := &psaStandins{cw: psastandin.NewConnectWise(), at: psastandin.NewAutotask(), halo: psastandin.NewHaloPSA()}
+	w.env.Deps.PSA = &api.PSAEndpoints{ConnectWise: s.cw.URL(), AutotaskZoneLookup: s.at.ZoneLookupURL(), HaloPSA: s.halo.URL()}
+	worldStandins.Store(w, s)
+	return s
+}
+
+// fixturePSAConnection writes, through the store, a ConnectWise connection of orgID to
+// the world's stand-in, and returns its id.
+func fixturePSAConnection(t *testing.T, w *world, orgID string, _ map[string]string) string {
+	t.Helper()
+	s := w.psa()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	c := domain.Connection{ID: domain.NewID(), Type: domain.ConnectionConnectWise, Label: "Fixture ConnectWise", Status: domain.ConnectionUntested,
+		CreatedAt: now, UpdatedAt: now, RotatedAt: now, Hint: domain.Hint(s.cw.PrivateKey)}
+	plain, _ := json.Marshal(domain.Credentials{Site: "api-na.myconnectwise.net", CompanyID: s.cw.CompanyID, PublicKey: s.cw.PublicKey,
+		PrivateKey: s.cw.PrivateKey, ClientID: s.cw.ClientID})
+	var err error
+	if c.Sealed, err = envelope.Seal(ctx, w.env.Deps.Keys, plain, c.EncryptionContext(orgID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.env.Store.CreateConnection(ctx, orgID, c, audit.Event{Category: audit.Settings, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+// fixtureHeldConflict links a new customer of orgID to a new company of the stand-in
+// on the path's PSA connection, holds a conflict of them, and returns the company's id.
+func fixtureHeldConflict(t *testing.T, w *world, orgID string, params map[string]string) string {
+	t.Helper()
+	conn := params["psaConnectionId"]
+	if conn == "" || conn == "no-such-org" {
+		return "1"
+	}
+	ctx := context.Background()
+	company := w.psa().cw.Seed(psa.Company{Name: "Held Co (PSA)", Phone: "+1 555 0100"})[0]
+	cu := domain.Customer{ID: domain.NewID(), Name: "Held Co", CreatedAt: time.Now().UTC(),
+		PSALinks: []domain.PSALink{{ConnectionID: conn, Type: domain.ConnectionConnectWise, ExternalID: company.ID}}}
+	if err := w.env.Store.CreateCustomer(ctx, orgID, cu, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	h := domain.PSAHeldConflict{ExternalID: company.ID, CustomerID: cu.ID, CustomerName: cu.Name, Local: domain.PSAFields{Name: cu.Name},
+		PSA: domain.PSAFields{Name: company.Name, Phone: company.Phone}, DetectedAt: time.Now().UTC()}
+	if err := w.env.Store.PutPSAHeld(ctx, orgID, conn, h, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return company.ID
 }
