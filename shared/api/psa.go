@@ -23,27 +23,27 @@ import (
 // Routes: matching customers to PSA companies and syncing them (docs/psa.md). A PSA
 // connection serves every customer, so each needs its permission across all tenants.
 var (
-	PSAMatches = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/matches", Permission: permission.RunAutomation, Function: "psa-matches",
+	PsaMatches = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/matches", Permission: permission.RunAutomation, Function: "psa-matches",
 		Summary: "Propose links of the PSA's unlinked companies to unlinked customers, by exact domain or name similarity, with a score; nothing is linked",
 		Handler: psaMatches, Actions: []string{"kms:Decrypt"}}
-	PSAMatchesAccept = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/matches/accept", Permission: permission.RunAutomation, Function: "psa-matches-accept",
+	PsaMatchesAccept = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/matches/accept", Permission: permission.RunAutomation, Function: "psa-matches-accept",
 		Category: audit.Customer, Summary: "Link customers to PSA companies by the PSA's id, all or none", Handler: acceptPSAMatches,
 		Actions: []string{"kms:Decrypt"}}
-	PSASyncRun = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-run",
+	PsaSyncRun = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-run",
 		Category: audit.Customer, Summary: "Sync customers with the PSA: with dryRun=true answer the diff and change nothing, else apply it as a job",
 		Handler: runPSASyncRoute, Actions: []string{"kms:Decrypt", "sqs:SendMessage"}}
-	PSASyncGet = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-get",
+	PsaSyncGet = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.RunAutomation, Function: "psa-sync-get",
 		Summary: "A PSA connection's sync: conflict policy, cursor, last sync and its counts, conflicts held for review", Handler: getPSASync}
-	PSASyncUpdate = Route{Method: "PUT", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.PlatformSettings, Function: "psa-sync-update",
+	PsaSyncUpdate = Route{Method: "PUT", Path: "/api/psa/{psaConnectionId}/sync", Permission: permission.PlatformSettings, Function: "psa-sync-update",
 		Category: audit.Settings, Summary: "Set a PSA connection's conflict policy: psa-wins, switchboard-wins or hold", Handler: updatePSASync}
-	PSAConflictResolve = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/conflicts/{externalId}/resolve", Permission: permission.RunAutomation,
+	PsaConflictsResolve = Route{Method: "POST", Path: "/api/psa/{psaConnectionId}/conflicts/{externalId}/resolve", Permission: permission.RunAutomation,
 		Function: "psa-conflicts-resolve", Category: audit.Customer, Summary: "Resolve a held conflict: keep the PSA's or Switchboard's fields on both sides",
 		Handler: resolvePSAConflict, Actions: []string{"kms:Decrypt"}}
 )
 
 // psaRoutes are the PSA matching and sync routes.
 func psaRoutes() []Route {
-	return []Route{PSAMatches, PSAMatchesAccept, PSASyncRun, PSASyncGet, PSASyncUpdate, PSAConflictResolve}
+	return []Route{PsaMatches, PsaMatchesAccept, PsaSyncRun, PsaSyncGet, PsaSyncUpdate, PsaConflictsResolve}
 }
 
 // KindPSASync is the job kind of a sync started by POST /api/psa/{psaConnectionId}/sync.
@@ -534,28 +534,22 @@ func resolvePSAConflict(d *Deps) http.Handler {
 		if in.Winner == "switchboard" {
 			target = local
 		}
-		why := " (held conflict resolved: " + in.Winner + " wins)"
-		if target != local {
-			if err := s.updateHere(ctx, cu, ext, local, target, why); err != nil {
-				problem.Write(ctx, w, r, err)
-				return
-			}
-		}
+		ev.Changes = diff(map[string]any{"switchboard": local, "psa": remote}, map[string]any{"switchboard": target, "psa": target})
 		if target != remote {
-			if err := s.updateInPSA(ctx, cu, company, remote, target, why); err != nil {
+			company.Name, company.Phone = target.Name, target.Phone
+			if _, err := s.psa.UpdateCompany(ctx, company); err != nil {
 				problem.Write(ctx, w, r, psaCallProblem(conn, err))
 				return
 			}
 		}
-		if len(s.diff.Failures) > 0 {
-			problem.Write(ctx, w, r, problem.Conflictf("psa-conflict-unresolved", "%s", s.diff.Failures[0].Message))
-			return
+		// The PSA's side is written first: repeating after a fault here writes it again
+		// and then releases the conflict with the change here, in one transaction.
+		var change *domain.Customer
+		if target != local {
+			change = &cu
 		}
-		if err := s.baseline(ctx, ext, cu.ID, target); err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		if err := d.Store.DeletePSAHeld(ctx, oc.Org.ID, conn.ID, ext, ev); err != nil {
+		b := domain.PSABaseline{ExternalID: ext, CustomerID: cu.ID, Fields: target, SyncedAt: d.Store.Now()}
+		if _, err := d.Store.ResolvePSAHeld(ctx, oc.Org.ID, conn.ID, change, b, ev); err != nil {
 			problem.Write(ctx, w, r, notFoundAs(err, "held conflict"))
 			return
 		}

@@ -170,3 +170,15 @@ func fixtureHeldConflict(t *testing.T, w *world, orgID string, params map[string
 	}
 	return company.ID
 }
+
+// fixturePSAMatch writes a customer of orgID and seeds a company of the world's
+// ConnectWise stand-in, both unlinked, and answers them as a match to accept.
+func fixturePSAMatch(t *testing.T, w *world, orgID string) map[string]any {
+	t.Helper()
+	company := w.psa().cw.Seed(psa.Company{Name: "Match Co", Phone: "+1 555 0100"})[0]
+	cu := domain.Customer{ID: domain.NewID(), Name: "Match Co", CreatedAt: time.Now().UTC()}
+	if err := w.env.Store.CreateCustomer(context.Background(), orgID, cu, audit.Event{Category: audit.Customer, Action: "fixture"}); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{"customerId": cu.ID, "externalId": company.ID}
+}

@@ -194,3 +194,48 @@ func (s *Store) SetPSAConnectionUse(ctx context.Context, orgID string, cur domai
 	}
 	return next, nil
 }
+
+// ResolvePSAHeld releases a held conflict in one transaction with what resolving it
+// changes here: the customer's synced fields set to fields (when cur is given; a
+// conditioned on the version read), the link's baseline, and the audit event. Errors:
+// ErrNotFound when the conflict is no longer held; a stale-version 409 when the
+// customer changed meanwhile.
+func (s *Store) ResolvePSAHeld(ctx context.Context, orgID, connectionID string, cur *domain.Customer, b domain.PSABaseline, ev audit.Event) (*domain.Customer, error) {
+	if orgID == "" {
+		return nil, ErrNoOrganization
+	}
+	base, err := item(b, "PSABaseline", psaSyncPK(orgID, connectionID), prefixPSABase+b.ExternalID, nil)
+	if err != nil {
+		return nil, err
+	}
+	items := []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(psaSyncPK(orgID, connectionID), prefixPSAHold+b.ExternalID),
+			ConditionExpression: aws.String("attribute_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: base}},
+	}
+	var next *domain.Customer
+	if cur != nil {
+		n := *cur
+		n.Name, n.Phone, n.Version, n.UpdatedAt = b.Fields.Name, b.Fields.Phone, cur.Version+1, s.now()
+		next = &n
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(customerPK(orgID, cur.ID), skCustomer),
+			UpdateExpression:         aws.String("SET #n = :n, #ph = :ph, #up = :up, #v = :v, #g1s = :name"),
+			ConditionExpression:      aws.String("attribute_exists(PK) AND #v = :read"),
+			ExpressionAttributeNames: map[string]string{"#n": "name", "#ph": "phone", "#up": "updatedAt", "#v": "version", "#g1s": AttrGSI1SK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(n.Name), ":ph": str(n.Phone),
+				":up": str(n.UpdatedAt.Format("2006-01-02T15:04:05.999999999Z07:00")), ":v": num(n.Version), ":read": num(cur.Version),
+				":name": str(strings.ToLower(n.Name) + nameSep + n.ID)}}})
+	}
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, items, &ev)
+	var te *TxError
+	switch {
+	case errors.As(err, &te) && te.ConditionFailed(0):
+		return nil, ErrNotFound
+	case errors.As(err, &te) && cur != nil && te.ConditionFailed(2):
+		return nil, problem.StaleVersion("the customer")
+	case err != nil:
+		return nil, fmt.Errorf("resolve the conflict of %s: %w", b.ExternalID, err)
+	}
+	return next, nil
+}
