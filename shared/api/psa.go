@@ -451,21 +451,30 @@ func updatePSASync(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, problem.Invalidf("conflictPolicy", "must be hold, psa-wins or switchboard-wins"))
 			return
 		}
-		read, err := d.Store.PSASync(ctx, oc.Org.ID, conn.ID)
+		// Without a version the PUT is applied (the HTTP contract): a sync that wrote the
+		// state meanwhile makes it read again.
+		var read store.PSASyncRead
+		for attempt := 0; ; attempt++ {
+			if read, err = d.Store.PSASync(ctx, oc.Org.ID, conn.ID); err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			if in.Version != nil && *in.Version != read.State.Version {
+				problem.Write(ctx, w, r, problem.StaleVersion("the sync state"))
+				return
+			}
+			st := read.State
+			ev := audit.New(ctx, oc.Org.ID, audit.Settings, "connection.psa-sync-policy",
+				fmt.Sprintf("set the conflict policy of connection %s to %s", conn.Label, policy))
+			ev.Changes = diff(map[string]any{"conflictPolicy": st.ConflictPolicy}, map[string]any{"conflictPolicy": policy})
+			st.ConflictPolicy = policy
+			read.State, err = d.Store.PutPSASyncState(ctx, oc.Org.ID, st, &ev)
+			var pe *problem.Error
+			if err == nil || in.Version != nil || attempt == 4 || !errors.As(err, &pe) || pe.Code != "stale-version" {
+				break
+			}
+		}
 		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		if in.Version != nil && *in.Version != read.State.Version {
-			problem.Write(ctx, w, r, problem.StaleVersion("the sync state"))
-			return
-		}
-		st := read.State
-		ev := audit.New(ctx, oc.Org.ID, audit.Settings, "connection.psa-sync-policy",
-			fmt.Sprintf("set the conflict policy of connection %s to %s", conn.Label, policy))
-		ev.Changes = diff(map[string]any{"conflictPolicy": st.ConflictPolicy}, map[string]any{"conflictPolicy": policy})
-		st.ConflictPolicy = policy
-		if read.State, err = d.Store.PutPSASyncState(ctx, oc.Org.ID, st, &ev); err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
