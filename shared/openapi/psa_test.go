@@ -53,13 +53,25 @@ func TestPSAConformsToTheDocument(t *testing.T) {
 		{name: "matches of another organization's connection", want: 404, req: func(w *world) testenv.Request { return w.asBeta("GET", base+"/matches", nil) }},
 		{name: "matches without a token", want: 401, req: func(w *world) testenv.Request { return w.at("", "GET", base+"/matches", nil) }},
 		{name: "accept nothing", want: 400, code: "validation", fields: []string{"matches"},
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", base+"/matches/accept", map[string]any{"matches": []any{}}) }},
-		{name: "accept", want: 200, req: func(w *world) testenv.Request { return w.at("Owner", "POST", base+"/matches/accept", accept(nw, co[0].ID)) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", base+"/matches/accept", map[string]any{"matches": []any{}})
+			}},
+		{name: "accept", want: 200, req: func(w *world) testenv.Request {
+			return w.at("Owner", "POST", base+"/matches/accept", accept(nw, co[0].ID))
+		}},
 		{name: "accept a linked record", want: 409, code: "psa-record-linked",
-			req: func(w *world) testenv.Request { return w.at("Owner", "POST", base+"/matches/accept", accept(held, co[0].ID)) }},
-		{name: "accept as Read-Only", want: 403, req: func(w *world) testenv.Request { return w.at("Read-Only", "POST", base+"/matches/accept", accept(held, co[1].ID)) }},
-		{name: "accept another organization's", want: 404, req: func(w *world) testenv.Request { return w.asBeta("POST", base+"/matches/accept", accept(held, co[1].ID)) }},
-		{name: "accept the held pair", want: 200, req: func(w *world) testenv.Request { return w.at("Owner", "POST", base+"/matches/accept", accept(held, co[1].ID)) }},
+			req: func(w *world) testenv.Request {
+				return w.at("Owner", "POST", base+"/matches/accept", accept(held, co[0].ID))
+			}},
+		{name: "accept as Read-Only", want: 403, req: func(w *world) testenv.Request {
+			return w.at("Read-Only", "POST", base+"/matches/accept", accept(held, co[1].ID))
+		}},
+		{name: "accept another organization's", want: 404, req: func(w *world) testenv.Request {
+			return w.asBeta("POST", base+"/matches/accept", accept(held, co[1].ID))
+		}},
+		{name: "accept the held pair", want: 200, req: func(w *world) testenv.Request {
+			return w.at("Owner", "POST", base+"/matches/accept", accept(held, co[1].ID))
+		}},
 		{name: "dry run", want: 200, req: func(w *world) testenv.Request { return w.at("Owner", "POST", base+"/sync?dryRun=true", nil) }},
 		{name: "dry run=maybe", want: 400, code: "validation", fields: []string{"dryRun"},
 			req: func(w *world) testenv.Request { return w.at("Owner", "POST", base+"/sync?dryRun=maybe", nil) }},
