@@ -88,59 +88,88 @@ func normalName(s string) string {
 	return strings.Join(out, " ")
 }
 
-// dice is the Dice coefficient of a's and b's letter pairs (spaces dropped).
-func dice(a, b string) float64 {
-	pairs := func(s string) map[string]int {
-		r := []rune(strings.ReplaceAll(s, " ", ""))
-		m := map[string]int{}
-		for i := 0; i+1 < len(r); i++ {
-			m[string(r[i:i+2])]++
-		}
-		return m
+// letterPairs are a name's letter pairs (spaces dropped), counted.
+func letterPairs(s string) (map[string]int, int) {
+	r := []rune(strings.ReplaceAll(s, " ", ""))
+	m := map[string]int{}
+	for i := 0; i+1 < len(r); i++ {
+		m[string(r[i:i+2])]++
 	}
-	pa, pb := pairs(a), pairs(b)
-	total, common := 0, 0
-	for k, n := range pa {
-		total += n
-		common += min(n, pb[k])
-	}
-	for _, n := range pb {
-		total += n
-	}
-	if total == 0 {
-		return 0
-	}
-	return 2 * float64(common) / float64(total)
+	return m, max(len(r)-1, 0)
 }
 
-// matchScore scores company against customer: the score, the reason and its words.
-func matchScore(company psa.Company, site string, c domain.Customer) (float64, string, string) {
-	if site != "" && site == customerDomain(c) {
-		return scoreDomain, "domain", "the PSA website's domain " + site + " is the domain of the customer's primary contact email"
+// matchCandidate is a customer with what matching compares, computed once per request
+// or sync rather than once per PSA company.
+type matchCandidate struct {
+	customer domain.Customer
+	domain   string
+	name     string
+	pairs    map[string]int
+	total    int
+}
+
+func newCandidates(customers []domain.Customer) []matchCandidate {
+	out := make([]matchCandidate, len(customers))
+	for i, c := range customers {
+		name := normalName(c.Name)
+		pairs, total := letterPairs(name)
+		out[i] = matchCandidate{customer: c, domain: customerDomain(c), name: name, pairs: pairs, total: total}
 	}
-	a, b := normalName(company.Name), normalName(c.Name)
-	if a == "" || b == "" {
+	return out
+}
+
+// dice is the Dice coefficient of two names' letter pairs.
+func dice(a map[string]int, na int, b map[string]int, nb int) float64 {
+	if na+nb == 0 {
+		return 0
+	}
+	common := 0
+	for k, n := range a {
+		common += min(n, b[k])
+	}
+	return 2 * float64(common) / float64(na+nb)
+}
+
+// companyKey is what matching compares of a PSA company.
+type companyKey struct {
+	domain, name string
+	pairs        map[string]int
+	total        int
+}
+
+func newCompanyKey(c psa.Company) companyKey {
+	name := normalName(c.Name)
+	pairs, total := letterPairs(name)
+	return companyKey{domain: websiteDomain(c.Domain), name: name, pairs: pairs, total: total}
+}
+
+// matchScore scores a company against a candidate: the score, the reason and its words.
+func matchScore(k companyKey, c matchCandidate) (float64, string, string) {
+	if k.domain != "" && k.domain == c.domain {
+		return scoreDomain, "domain", "the PSA website's domain " + k.domain + " is the domain of the customer's primary contact email"
+	}
+	if k.name == "" || c.name == "" {
 		return 0, "", ""
 	}
-	if a == b {
+	if k.name == c.name {
 		return scoreSameName, "name", "the names are the same once case, punctuation and legal suffixes are set aside"
 	}
-	s := dice(a, b)
+	s := dice(k.pairs, k.total, c.pairs, c.total)
 	return float64(int(s*100+0.5)) / 100, "name", "the names are similar"
 }
 
 // proposeMatches are the best candidates (at most maxProposalsPer, best first) for
-// company among customers.
-func proposeMatches(company psa.Company, candidates []domain.Customer) []psaMatch {
-	site := websiteDomain(company.Domain)
+// company.
+func proposeMatches(company psa.Company, candidates []matchCandidate) []psaMatch {
+	k := newCompanyKey(company)
 	var out []psaMatch
 	for _, c := range candidates {
-		score, reason, detail := matchScore(company, site, c)
+		score, reason, detail := matchScore(k, c)
 		if score < matchThreshold {
 			continue
 		}
-		out = append(out, psaMatch{ExternalID: company.ID, CompanyName: company.Name, CompanyDomain: site, CustomerID: c.ID,
-			CustomerName: c.Name, Score: score, Reason: reason, Detail: detail})
+		out = append(out, psaMatch{ExternalID: company.ID, CompanyName: company.Name, CompanyDomain: k.domain, CustomerID: c.customer.ID,
+			CustomerName: c.customer.Name, Score: score, Reason: reason, Detail: detail})
 	}
 	slices.SortFunc(out, func(a, b psaMatch) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(strings.ToLower(a.CustomerName), strings.ToLower(b.CustomerName)))

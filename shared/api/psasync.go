@@ -110,7 +110,7 @@ type psaSyncer struct {
 	// linked are the active customers linked on this connection, by PSA id;
 	// candidates the active customers without a link on it.
 	linked     map[string]domain.Customer
-	candidates []domain.Customer
+	candidates []matchCandidate
 	seen       map[string]bool
 	diff       *psaDiff
 	// stop reports whether the run should stop and resume later (a job's or a
@@ -138,7 +138,8 @@ func newPSASyncer(ctx context.Context, d *Deps, orgID string, conn domain.Connec
 
 // loadCustomers reads the organization's active customers, a page at a time.
 func (s *psaSyncer) loadCustomers(ctx context.Context) error {
-	s.linked, s.candidates = map[string]domain.Customer{}, nil
+	s.linked = map[string]domain.Customer{}
+	var unlinked []domain.Customer
 	cursor := ""
 	for {
 		page, next, err := s.d.Store.ListCustomers(ctx, s.orgID, store.CustomerQuery{Page: store.Page{Limit: store.MaxLimit, Cursor: cursor}})
@@ -149,10 +150,11 @@ func (s *psaSyncer) loadCustomers(ctx context.Context) error {
 			if l, ok := linkOn(c, s.conn.ID); ok {
 				s.linked[l.ExternalID] = c
 			} else {
-				s.candidates = append(s.candidates, c)
+				unlinked = append(unlinked, c)
 			}
 		}
 		if next == "" {
+			s.candidates = newCandidates(unlinked)
 			return nil
 		}
 		cursor = next
