@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -397,5 +398,40 @@ func TestPSASyncResumesAfterAFault(t *testing.T) {
 	w.env.Deps.PSA.HTTPClient = nil
 	if d := c.sync(conn); d.changes() != 0 {
 		t.Fatalf("a sync after the resumed one: %+v", d.Counts)
+	}
+}
+
+// TestPSASyncScheduleSyncsDueConnections runs the psa-sync schedule: a connection is
+// not due before its first hour, then synced, then due an hour later.
+func TestPSASyncScheduleSyncsDueConnections(t *testing.T) {
+	w := newWorld(t)
+	s := startPSAStandins(t, w.env)
+	c := psaClient{t, w}
+	s.at.Seed(psa.Company{Name: "Scheduled Co", Phone: "+1 555 0100"})
+	conn := connectPSA(t, w, s, "autotask")
+	var run func(ctx context.Context, d *api.Deps, now time.Time) (any, error)
+	for _, j := range api.Jobs() {
+		if j.Function == "psa-sync" {
+			run = j.RunWith
+		}
+	}
+	now := time.Now().UTC()
+	res, err := run(context.Background(), w.env.Deps, now)
+	if err != nil || res.(api.PSASyncResult).Synced != 0 || c.customers()["Scheduled Co"] != nil {
+		t.Fatalf("before the first hour: %+v %v", res, err)
+	}
+	res, err = run(context.Background(), w.env.Deps, now.Add(61*time.Minute))
+	if err != nil || res.(api.PSASyncResult).Synced != 1 || linkOf(c.customers()["Scheduled Co"], conn) == "" {
+		t.Fatalf("after it: %+v %v", res, err)
+	}
+	var got struct {
+		Status     string
+		NextSyncAt time.Time
+		LastSyncAt *time.Time
+	}
+	c.do("GET", "/api/connections/"+conn, nil, http.StatusOK).JSON(t, &got)
+	c.do("GET", "/api/psa/"+conn+"/sync", nil, http.StatusOK).JSON(t, &got)
+	if got.Status != "connected" || !got.NextSyncAt.After(now.Add(50*time.Minute)) || got.LastSyncAt == nil {
+		t.Fatalf("the connection after the schedule: %+v", got)
 	}
 }
