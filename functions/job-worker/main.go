@@ -4,8 +4,11 @@
 package main
 
 import (
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Worker("job-worker", sqsqueue.Connect) }
+func main() {
+	lambdaentry.Worker("job-worker", sqsqueue.Connect, lambdaentry.Jobs(sqsqueue.Connect), lambdaentry.Keys(kmskeys.Connect))
+}

@@ -110,6 +110,10 @@ var fixtures = map[string]func(t *testing.T, w *world, orgID string, params map[
 		return fixtureM365Connection(t, w, orgID, fixtureTenant(t, w, orgID, nil))
 	},
 	"step": func(*testing.T, *world, string, map[string]string) string { return domain.StepCompanyUsers },
+	// A ConnectWise connection to the world's stand-in, and a conflict of it held for
+	// review (psaconnect_test.go).
+	"psaConnectionId": fixturePSAConnection,
+	"externalId":      fixtureHeldConflict,
 }
 
 // fixtureUserID is a sub-organization's former default admin on the sub-organization

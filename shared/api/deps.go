@@ -39,6 +39,10 @@ type Deps struct {
 	// Graph reaches Entra's token endpoint and Microsoft Graph (GRAPH_AUTHORITY_URL,
 	// GRAPH_BASE_URL); nil means msgraph.FromEnv on first use.
 	Graph *msgraph.Client
+	// PSA redirects PSA connections to other endpoints (PSA_CONNECTWISE_URL,
+	// PSA_AUTOTASK_ZONE_LOOKUP_URL, PSA_HALOPSA_URL: the stand-ins); nil reads the
+	// environment at each use.
+	PSA *PSAEndpoints
 	// Events publishes on the billing bus (BILLING_BUS_NAME); nil where no function
 	// publishes.
 	Events billingbus.Publisher
@@ -88,6 +92,7 @@ func NewDeps(st *store.Store, consoleURL string) *Deps {
 		d.Keys = brokenKeys{err}
 	}
 	d.Graph = msgraph.FromEnv()
+	ServeJobsWith(d)
 	return d
 }
 

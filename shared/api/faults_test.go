@@ -127,7 +127,14 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 			"credentials": map[string]any{"clientId": graphstandin.DemoClientID, "clientSecret": "rotated~secret.value_0123456789"}}
 	},
 	"connections-test": func(*testing.T, *faultRun, *faultReq) any { return nil },
-	"tenants-refresh":  func(*testing.T, *faultRun, *faultReq) any { return nil },
+	// A customer and a company of the stand-in, both unlinked (psaconnect_test.go).
+	"psa-matches-accept": func(t *testing.T, f *faultRun, r *faultReq) any {
+		return map[string]any{"matches": []any{fixturePSAMatch(t, f.world, f.org.ID)}}
+	},
+	"psa-sync-run":          func(*testing.T, *faultRun, *faultReq) any { return nil },
+	"psa-sync-update":       func(*testing.T, *faultRun, *faultReq) any { return map[string]any{"conflictPolicy": "psa-wins"} },
+	"psa-conflicts-resolve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{"winner": "psa"} },
+	"tenants-refresh":       func(*testing.T, *faultRun, *faultReq) any { return nil },
 	// A downgrade of the run's organization (on professional, with little in use).
 	"billing-plan-put": func(*testing.T, *faultRun, *faultReq) any { return map[string]string{"plan": "free"} },
 	"organizations-create": func(*testing.T, *faultRun, *faultReq) any {

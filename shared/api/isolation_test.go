@@ -94,6 +94,8 @@ var isolationFixtures = map[string]func(o *isoOrg, params map[string]string) []s
 	"orderId":      func(o *isoOrg, _ map[string]string) []string { return o.orders },
 	"approvalId":   func(o *isoOrg, _ map[string]string) []string { return o.approvals },
 	"connectionId": func(o *isoOrg, _ map[string]string) []string { return o.connections },
+	// The ConnectWise connection (to the test's stand-in).
+	"psaConnectionId": func(o *isoOrg, _ map[string]string) []string { return o.connections[1:] },
 }
 
 func isoChild(name string) func(o *isoOrg, params map[string]string) []string {
@@ -124,6 +126,7 @@ func (o *isoOrg) remember(body []byte, reqText string) {
 // isolation is the test's world.
 type isolation struct {
 	t     *testing.T
+	psa   *psaStandins
 	env   *testenv.Env
 	orgs  []*isoOrg
 	mu    sync.Mutex
@@ -345,7 +348,8 @@ func (w *isolation) newIsoOrg(id string) *isoOrg {
 		idOf(t, w.own(o, "POST", "/api/connections", map[string]any{"type": "m365", "label": "Graph " + tag, "tenantId": linked,
 			"credentials": map[string]any{"clientId": clientID, "clientSecret": secret}}, http.StatusCreated)),
 		idOf(t, w.own(o, "POST", "/api/connections", map[string]any{"type": "connectwise", "label": "CW " + tag, "credentials": map[string]any{
-			"site": "api-na.myconnectwise.net", "companyId": "co" + tag, "publicKey": "pub" + tag, "privateKey": "private-key-" + tag, "clientId": "cw"}},
+			"site": "api-na.myconnectwise.net", "companyId": w.psa.cw.CompanyID, "publicKey": w.psa.cw.PublicKey, "privateKey": w.psa.cw.PrivateKey,
+			"clientId": w.psa.cw.ClientID}},
 			http.StatusCreated)),
 	}
 	w.own(o, "POST", "/api/msp-portal/tenants/"+linked+"/refresh", nil, http.StatusOK)
@@ -574,7 +578,7 @@ func TestOrganizationsWithPrefixIDsShareNothing(t *testing.T) {
 	env := testenv.New(t)
 	env.Observe = openapitestValidator(t)
 	env.Deps.Objects = fakes3.Start(t)
-	w := &isolation{t: t, env: env, query: openAPIQueryParams(t)}
+	w := &isolation{t: t, env: env, query: openAPIQueryParams(t), psa: startPSAStandins(t, env)}
 	for _, id := range isolationOrgIDs {
 		w.orgs = append(w.orgs, w.newIsoOrg(id))
 	}

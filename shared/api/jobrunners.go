@@ -16,6 +16,7 @@ func jobRunners() []jobRunner {
 		{KindCustomerImport, runCustomerImport},
 		{KindCustomerMerge, runCustomerMerge},
 		{KindCompanyUserImport, runCompanyUserImport},
+		{KindPSASync, runPSASyncJob},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
@@ -39,6 +40,7 @@ func jobWorker() Job {
 			"dynamodb:PutItem", "dynamodb:UpdateItem",
 			"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", // a merge moves items and deletes the source
 			"dynamodb:BatchGetItem", // the audit chain heads its events extend
+			"kms:Decrypt",           // a PSA sync opens its connection's credentials
 		}}
 }
 
@@ -93,4 +95,22 @@ func fetchJob(ctx context.Context, d *Deps, r *http.Request, orgID string) (any,
 		return nil, err
 	}
 	return NewJobView(j), nil
+}
+
+// jobDeps are the deps of each store's job runners that use services beyond the table
+// (a PSA sync opens credentials with Deps.Keys and calls the PSA): the jobs framework
+// hands runners only the store, so the process that runs jobs over a store names its
+// deps here (NewDeps, and the job worker's Lambda with its wired services).
+var jobDeps sync.Map // *store.Store → *Deps
+
+// ServeJobsWith makes d the deps of the job runners of d.Store in this process.
+func ServeJobsWith(d *Deps) { jobDeps.Store(d.Store, d) }
+
+// depsOfJob answers the deps of the store a job runs on; without any, the runner
+// fails its job with a message that says why.
+func depsOfJob(env *jobs.Env) (*Deps, error) {
+	if d, ok := jobDeps.Load(env.Store); ok {
+		return d.(*Deps), nil
+	}
+	return nil, jobs.Fail("this job worker was started without the services the job needs (the connections key)")
 }

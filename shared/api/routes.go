@@ -29,6 +29,7 @@ func Routes() []Route {
 		companyUserRoutes(),
 		portalRoutes(),
 		onboardingRoutes(),
+		psaRoutes(),
 	} {
 		all = append(all, feature...)
 	}
@@ -75,6 +76,7 @@ func Jobs() []Job {
 		m365SyncJob(),
 		meterUsageJob(),
 		billingEventsJob(),
+		psaSyncJob(),
 	}
 }
 

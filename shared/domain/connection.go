@@ -57,8 +57,8 @@ type Connection struct {
 	// RotatedAt is when the credentials were last set.
 	RotatedAt time.Time       `json:"rotatedAt"`
 	Sealed    envelope.Sealed `json:"sealed"`
-	// NextSyncAt, on a Microsoft 365 connection, is when the m365-sync schedule reads
-	// its tenant next.
+	// NextSyncAt is when the m365-sync schedule reads a Microsoft 365 connection's
+	// tenant next, or the psa-sync schedule syncs a PSA connection next.
 	NextSyncAt *time.Time `json:"nextSyncAt,omitempty"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`

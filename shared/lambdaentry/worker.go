@@ -3,6 +3,7 @@ package lambdaentry
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,17 +18,19 @@ type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 
 // Worker runs the queue worker whose Function is name with every job kind's runner
 // (api.JobRunners), continuing jobs on the queue connect makes (sqsqueue.Connect in
-// the generated main.go); it does not return.
-func Worker(name string, connect func(aws.Config) (jobs.Queue, error)) {
+// the generated main.go); uses wire the services its runners use beyond the table (the
+// connections key of a PSA sync). It does not return.
+func Worker(name string, connect func(aws.Config) (jobs.Queue, error), uses ...Use) {
 	startJob(name, func(ctx context.Context, name string) (any, error) {
-		return WorkerHandler(ctx, name, api.JobRunners(), connect)
+		return WorkerHandler(ctx, name, api.JobRunners(), connect, uses...)
 	})
 }
 
 // WorkerHandler builds the handler of queue worker name from the environment: the
-// table (TABLE_NAME, DYNAMODB_ENDPOINT) and the jobs queue that connect makes, to which
-// continuations go back (the in-process queue when it makes none); runners run the jobs.
-func WorkerHandler(ctx context.Context, name string, runners *jobs.Registry, connect func(aws.Config) (jobs.Queue, error)) (SQSHandler, error) {
+// table (TABLE_NAME, DYNAMODB_ENDPOINT), the services uses wire, and the jobs queue
+// that connect makes, to which continuations go back (the in-process queue when it
+// makes none); runners run the jobs.
+func WorkerHandler(ctx context.Context, name string, runners *jobs.Registry, connect func(aws.Config) (jobs.Queue, error), uses ...Use) (SQSHandler, error) {
 	if !isQueueWorker(name) {
 		return nil, fmt.Errorf("no queue-worker job is served by function %s", name)
 	}
@@ -35,6 +38,13 @@ func WorkerHandler(ctx context.Context, name string, runners *jobs.Registry, con
 	if err != nil {
 		return nil, err
 	}
+	deps := api.BaseDeps(st, os.Getenv("CONSOLE_URL"))
+	for _, use := range uses {
+		if err := use(ctx, cfg, deps); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	api.ServeJobsWith(deps)
 	svc, err := jobService(cfg, st, connect)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -626,7 +626,7 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 			return w.as("Owner", "PUT", "/api/me/active-organization", map[string]any{"organizationId": sub.ID})
 		}})
 	steps = append(steps, reasonSteps(func(p string) bool {
-		return !isDetailRoute(p) && !isTeamRoute(p) && !isSubOrgRoute(p) && !isApprovalRoute(p) && !isConnectionRoute(p) || isCompanyUserRoute(p)
+		return !isDetailRoute(p) && !isTeamRoute(p) && !isSubOrgRoute(p) && !isApprovalRoute(p) && !isConnectionRoute(p) && !isPSARoute(p) || isCompanyUserRoute(p)
 	},
 		func(w *world, path string) string { return w.fill(path) })...)
 	steps = append(steps, sessionSteps()...)
@@ -641,7 +641,7 @@ func TestAPIConformsToTheDocument(t *testing.T) {
 	for _, m := range w.chk.Unobserved("500", "503", "429") {
 		_, path, _ := strings.Cut(m, " ")
 		if p := strings.Fields(path)[0]; checkedSeparately(p) || isDetailRoute(p) || isTeamRoute(p) || isSubOrgRoute(p) ||
-			isApprovalRoute(p) || isConnectionRoute(p) || isCompanyUserRoute(p) || heldStatus(m) {
+			isApprovalRoute(p) || isConnectionRoute(p) || isCompanyUserRoute(p) || isPSARoute(p) || heldStatus(m) {
 			continue // their own tests observe them
 		}
 		t.Errorf("documented but never observed: %s", m)
@@ -655,7 +655,7 @@ func bodySteps() []step {
 		if rt.Method != http.MethodPut && rt.Method != http.MethodPost || !takesJSON(rt) {
 			continue // the faults of a file upload are its own steps
 		}
-		if isDetailRoute(rt.Path) || isTeamRoute(rt.Path) || isSubOrgRoute(rt.Path) || isApprovalRoute(rt.Path) || isConnectionRoute(rt.Path) || isCompanyUserRoute(rt.Path) {
+		if isDetailRoute(rt.Path) || isTeamRoute(rt.Path) || isSubOrgRoute(rt.Path) || isApprovalRoute(rt.Path) || isConnectionRoute(rt.Path) || isCompanyUserRoute(rt.Path) || isPSARoute(rt.Path) {
 			continue // TestCustomerDetailConformsToTheDocument, TestTeamConformsToTheDocument and TestSubOrganizationsConformToTheDocument send theirs
 		}
 		rt := rt

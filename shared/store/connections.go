@@ -30,9 +30,13 @@ func m365ClaimPK(orgID, tenantID string) string {
 
 func (s *Store) connectionItem(orgID string, c domain.Connection) (map[string]types.AttributeValue, error) {
 	var extra map[string]types.AttributeValue
-	if c.Type == domain.ConnectionM365 && c.NextSyncAt != nil {
+	if c.NextSyncAt != nil {
+		due := m365SyncDuePK
+		if c.Type != domain.ConnectionM365 {
+			due = psaSyncDuePK // a PSA's, read by the psa-sync schedule (psasync.go)
+		}
 		extra = map[string]types.AttributeValue{
-			AttrGSI1PK: str(m365SyncDuePK), AttrGSI1SK: str(c.NextSyncAt.UTC().Format(time.RFC3339) + "#" + orgID + "#" + c.ID),
+			AttrGSI1PK: str(due), AttrGSI1SK: str(c.NextSyncAt.UTC().Format(time.RFC3339) + "#" + orgID + "#" + c.ID),
 		}
 	}
 	return item(c, "Connection", connectionsPK(orgID), prefixConnection+c.ID, extra)

@@ -242,25 +242,39 @@ const KindQueueWorker = "queue-worker"
 
 // WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker,
 // which continues jobs on the SQS queue (so it alone, with the routes that start jobs,
-// links SQS).
+// links SQS), with the services its Actions use (the connections key of a PSA sync).
 func WorkerMainGo(j api.Job) ([]byte, error) {
+	args, imports := useArgs(j)
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs the jobs of the jobs queue.
 package main
 
 import (
-	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
-	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
-)
+%s)
 
-func main() { lambdaentry.Worker(%q, sqsqueue.Connect) }
-`, Generated, j.Function, j.Function)
+func main() { lambdaentry.Worker(%s) }
+`, Generated, j.Function, importLines(imports), strings.Join(append([]string{args[0], "sqsqueue.Connect"}, args[1:]...), ", "))
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("format functions/%s/main.go: %w", j.Function, err)
 	}
 	return out, nil
+}
+
+// useArgs are the arguments of a job's lambdaentry call (its function, then the
+// services its Actions use) and the imports they need, sorted.
+func useArgs(j api.Job) (args, imports []string) {
+	args = []string{fmt.Sprintf("%q", j.Function)}
+	imports = []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	for _, svc := range lambdaentry.Uses(j.Actions) {
+		args = append(args, svc.Use)
+		if svc.Import != "" {
+			imports = append(imports, svc.Import)
+		}
+	}
+	slices.Sort(imports)
+	return args, imports
 }
 
 // KindSchedule is the api.Job kind of a function EventBridge Scheduler runs on its
@@ -274,17 +288,10 @@ func ScheduleMainGo(j api.Job) ([]byte, error) {
 	if j.Run == nil && j.RunWith == nil {
 		return nil, fmt.Errorf("schedule %s has no Run", j.Function)
 	}
-	args := []string{fmt.Sprintf("%q", j.Function)}
-	imports := []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
+	args, imports := []string{fmt.Sprintf("%q", j.Function)}, []string{"github.com/switchboard-msp/switchboard/shared/lambdaentry"}
 	if j.RunWith != nil {
-		for _, svc := range lambdaentry.Uses(j.Actions) {
-			args = append(args, svc.Use)
-			if svc.Import != "" {
-				imports = append(imports, svc.Import)
-			}
-		}
+		args, imports = useArgs(j)
 	}
-	slices.Sort(imports)
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs on the schedule %s.
