@@ -139,15 +139,15 @@ func TestCommittedFilesAreGenerated(t *testing.T) {
 }
 
 func TestLogicalIDs(t *testing.T) {
-	for _, tc := range []struct{ name, function, logGroup string }{
-		{"me-get", "MeGetFunction", "MeGetLogGroup"},
-		{"audit-log-list", "AuditLogListFunction", "AuditLogListLogGroup"},
-		{"me-active-organization-put", "MeActiveOrganizationPutFunction", "MeActiveOrganizationPutLogGroup"},
-		{"m365-sync", "M365SyncFunction", "M365SyncLogGroup"},
+	for _, tc := range []struct{ name, function string }{
+		{"me-get", "MeGetFunction"},
+		{"audit-log-list", "AuditLogListFunction"},
+		{"me-active-organization-put", "MeActiveOrganizationPutFunction"},
+		{"m365-sync", "M365SyncFunction"},
 	} {
 		f := templategen.Function{Name: tc.name}
-		if f.LogicalID() != tc.function || f.LogGroupID() != tc.logGroup {
-			t.Errorf("%s: got %s, %s; want %s, %s", tc.name, f.LogicalID(), f.LogGroupID(), tc.function, tc.logGroup)
+		if f.LogicalID() != tc.function {
+			t.Errorf("%s: got %s; want %s", tc.name, f.LogicalID(), tc.function)
 		}
 	}
 }
@@ -219,7 +219,7 @@ func policyActions(t *testing.T, tpl template, f templategen.Function) []string 
 		for _, a := range acts {
 			as := fmt.Sprint(a)
 			checkResource(t, f, sid, as, dig(s, "Resource"))
-			if sid == "Logs" {
+			if sid == "Logs" || sid == "LogStreams" {
 				logs = append(logs, as)
 				continue
 			}
@@ -230,7 +230,7 @@ func policyActions(t *testing.T, tpl template, f templategen.Function) []string 
 		}
 	}
 	if !slices.Equal(logs, templategen.LogActions) {
-		t.Errorf("%s: writes logs with %v, want %v on its log group", f.RoleID(), logs, templategen.LogActions)
+		t.Errorf("%s: writes logs with %v, want %v on its own log streams", f.RoleID(), logs, templategen.LogActions)
 	}
 	slices.Sort(actions)
 	return actions
@@ -252,7 +252,8 @@ func checkResource(t *testing.T, f templategen.Function, sid, action string, got
 		actions string // the statement's actions: a service prefix, or exact actions
 		res     any
 	}{
-		"Logs":            {"logs:CreateLogStream logs:PutLogEvents", getAtt(f.LogGroupID())},
+		"LogStreams":      {"logs:CreateLogStream", getAtt(templategen.FunctionLogsID)},
+		"Logs":            {"logs:PutLogEvents", []any{sub(templategen.FunctionLogStreams(f.Name))}},
 		"Table":           {"dynamodb:", getAtt("Table")},
 		"TableIndexes":    {"dynamodb:Query dynamodb:Scan", indexes},
 		"UserPool":        {"cognito-idp:", getAtt("UserPool")},
@@ -383,14 +384,8 @@ func TestEveryRouteIsDeployed(t *testing.T) {
 			}
 
 			lg := dig(p, "LoggingConfig", "LogGroup", "Ref")
-			if lg != f.LogGroupID() {
-				t.Errorf("%s: LoggingConfig.LogGroup is %v, want Ref %s", f.LogicalID(), lg, f.LogGroupID())
-			}
-			group := tpl.Resources[f.LogGroupID()]
-			if group.Type != "AWS::Logs::LogGroup" ||
-				!equalJSON(group.Properties["LogGroupName"], sub("/aws/lambda/${AWS::StackName}-"+rt.Function)) ||
-				!equalJSON(group.Properties["RetentionInDays"], ref("LogRetentionDays")) {
-				t.Errorf("%s: log group %+v", f.LogGroupID(), group)
+			if lg != templategen.FunctionLogsID {
+				t.Errorf("%s: LoggingConfig.LogGroup is %v, want Ref %s", f.LogicalID(), lg, templategen.FunctionLogsID)
 			}
 
 			// Exactly the entry's actions, both ways: nothing it calls is denied (the
@@ -429,8 +424,8 @@ func TestEveryJobIsDeployed(t *testing.T) {
 			if fn.Type != "AWS::Serverless::Function" {
 				t.Fatalf("job %s: template.yaml has no %s", j.Function, f.LogicalID())
 			}
-			if tpl.Resources[f.LogGroupID()].Type != "AWS::Logs::LogGroup" {
-				t.Errorf("job %s: template.yaml has no %s", j.Function, f.LogGroupID())
+			if lg := dig(fn.Properties, "LoggingConfig", "LogGroup", "Ref"); lg != templategen.FunctionLogsID {
+				t.Errorf("job %s: LoggingConfig.LogGroup is %v, want Ref %s", j.Function, lg, templategen.FunctionLogsID)
 			}
 			// The console's target has the web build as its prerequisite.
 			if !strings.Contains(buildMk, "\nbuild-"+f.LogicalID()+":") || !strings.Contains(buildMk, "./functions/"+j.Function+"\n") {

@@ -29,6 +29,7 @@ const (
 	UserPoolDomainID   = "UserPoolDomain"
 	HTTPAPIID          = "HttpApi"
 	AccessLogsID       = "HttpApiAccessLogs"
+	FunctionLogsID     = "FunctionLogs"
 	AuthorizerName     = "CognitoAuthorizer"
 	// APIEventName names each route function's HttpApi event.
 	APIEventName = "Api"
@@ -238,6 +239,13 @@ func Template(fns []Function) ([]byte, error) {
 			"LogGroupName", sub("/aws/vendedlogs/${AWS::StackName}/http-api"),
 			"RetentionInDays", ref("LogRetentionDays"),
 		)),
+		// Every function logs to this one group (Lambda names each stream after its
+		// function), not a group each: one group a function is a resource a function,
+		// and the stack must stay under CloudFormation's 500 resources.
+		FunctionLogsID, m("Type", "AWS::Logs::LogGroup", "DeletionPolicy", "Delete", "UpdateReplacePolicy", "Delete", "Properties", m(
+			"LogGroupName", sub(FunctionLogGroupName),
+			"RetentionInDays", ref("LogRetentionDays"),
+		)),
 		DocumentsBucketID, documentsBucket(),
 		DocumentsBucketPolicyID, documentsBucketPolicy(),
 		// The billing bus: metering publishes usage records on it, and the downstream
@@ -297,21 +305,11 @@ func Template(fns []Function) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Logs go with the function: a retained group would block re-creating the
-		// stack, as its name is fixed.
 		r, err := role(f, st)
 		if err != nil {
 			return nil, err
 		}
-		resources = append(resources, kv{f.LogicalID(), fn}, kv{f.RoleID(), r}, kv{f.LogGroupID(), m(
-			"Type", "AWS::Logs::LogGroup",
-			"DeletionPolicy", "Delete",
-			"UpdateReplacePolicy", "Delete",
-			"Properties", m(
-				"LogGroupName", sub("/aws/lambda/${AWS::StackName}-"+f.Name),
-				"RetentionInDays", ref("LogRetentionDays"),
-			),
-		)})
+		resources = append(resources, kv{f.LogicalID(), fn}, kv{f.RoleID(), r})
 		if f.Job != nil && f.Job.Kind == KindCognitoTrigger {
 			resources = append(resources, kv{f.TriggerPermissionID(), m("Type", "AWS::Lambda::Permission", "Properties", m(
 				"Action", "lambda:InvokeFunction",
@@ -580,7 +578,7 @@ func function(f Function, st stack) (om, error) {
 	props := m(
 		"FunctionName", sub("${AWS::StackName}-"+f.Name),
 		"Description", desc,
-		"LoggingConfig", m("LogFormat", "JSON", "LogGroup", ref(f.LogGroupID())),
+		"LoggingConfig", m("LogFormat", "JSON", "LogGroup", ref(FunctionLogsID)),
 	)
 	// Its own role (role), not SAM's: SAM's would also attach AWSLambdaBasicExecutionRole,
 	// which grants the logs actions on every log group ("*").
@@ -697,9 +695,33 @@ func scheduleEvent(j api.Job) (om, error) {
 	)), nil
 }
 
-// LogActions are what every function's role allows on its own log group, where Lambda
-// writes its logs (LoggingConfig names the group, which the stack creates).
+// FunctionLogGroupName is the name of the log group every function writes to
+// (LoggingConfig), under the stack's name; it must not start with "aws/".
+const FunctionLogGroupName = "/switchboard/${AWS::StackName}/functions"
+
+// LogActions are what every function's role allows on the functions' log group, where
+// Lambda writes its logs: creating a stream in the group, and writing events to its own
+// streams only (FunctionLogStreams), so no function writes in another's name.
 var LogActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+
+// FunctionLogStreams is the Fn::Sub of a function's own log streams in the shared group:
+// Lambda names them YYYY/MM/DD/<function name>[<version>]<instance>, so the date is
+// the only wildcard before the name.
+func FunctionLogStreams(name string) string {
+	return functionLogStreamsPrefix + name + "[*"
+}
+
+const functionLogStreamsPrefix = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${" + FunctionLogsID + "}:log-stream:*/${AWS::StackName}-"
+
+// FunctionOfLogStreams is the function whose FunctionLogStreams res is, if it is one.
+func FunctionOfLogStreams(res string) (string, bool) {
+	name, ok := strings.CutPrefix(res, functionLogStreamsPrefix)
+	if !ok {
+		return "", false
+	}
+	name, ok = strings.CutSuffix(name, "[*")
+	return name, ok && name != "" && !strings.ContainsAny(name, "*?[")
+}
 
 // DocumentsPrefix starts the key of every object in the documents bucket
 // (domain.DocumentKey); object actions are granted under it only.
@@ -728,7 +750,7 @@ func role(f Function, st stack) (om, error) {
 	), nil
 }
 
-// policyStatements grants the function's log writes on its own log group, and its
+// policyStatements grants the function's log writes on its own streams, and its
 // actions on the resources of their service, never on "*": DynamoDB actions on the
 // table (Query and Scan also on each of its indexes, by name), SES on the account's
 // identities, Cognito on the user pool, SQS on the jobs queue, S3 on the documents
@@ -736,7 +758,10 @@ func role(f Function, st stack) (om, error) {
 // GetBucket* on the bucket). An action of another service is an error until its
 // resources are added here.
 func policyStatements(f Function, st stack) ([]om, error) {
-	out := []om{m("Sid", "Logs", "Effect", "Allow", "Action", LogActions, "Resource", list[any](getAtt(f.LogGroupID(), "Arn")))}
+	out := []om{
+		m("Sid", "LogStreams", "Effect", "Allow", "Action", LogActions[:1], "Resource", list[any](getAtt(FunctionLogsID, "Arn"))),
+		m("Sid", "Logs", "Effect", "Allow", "Action", LogActions[1:], "Resource", list[any](sub(FunctionLogStreams(f.Name)))),
+	}
 	byService := map[string][]string{}
 	for _, a := range f.Actions() {
 		svc, name, ok := strings.Cut(a, ":")

@@ -51,8 +51,6 @@ func (f Function) LogicalID() string { return camel(f.Name) + "Function" }
 // role it would generate, so a stack that had SAM's role updates it in place.
 func (f Function) RoleID() string { return f.LogicalID() + "Role" }
 
-// LogGroupID is the logical id of the function's log group.
-func (f Function) LogGroupID() string { return camel(f.Name) + "LogGroup" }
 
 // Actions are the AWS actions the function's policy allows, in route-table order.
 func (f Function) Actions() []string {

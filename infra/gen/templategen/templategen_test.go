@@ -170,7 +170,8 @@ func TestTemplateSchedule(t *testing.T) {
 		"role":            {fn["Role"], map[string]any{"Fn::GetAtt": []any{"ExpireInvitationsFunctionRole", "Arn"}}},
 		"no SAM policies": {fn["Policies"], nil},
 		"policy": {roleStatements("ExpireInvitationsFunction"), []any{
-			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"ExpireInvitationsLogGroup", "Arn"}}}},
+			map[string]any{"Sid": "LogStreams", "Effect": "Allow", "Action": []any{"logs:CreateLogStream"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"FunctionLogs", "Arn"}}}},
+			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:PutLogEvents"}, "Resource": []any{map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${FunctionLogs}:log-stream:*/${AWS::StackName}-expire-invitations[*"}}},
 			map[string]any{"Sid": "Table", "Effect": "Allow", "Action": []any{"dynamodb:Query", "dynamodb:GetItem"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}}},
 			map[string]any{"Sid": "TableIndexes", "Effect": "Allow", "Action": []any{"dynamodb:Query"}, "Resource": []any{map[string]any{"Fn::Sub": "${Table.Arn}/index/GSI1"}, map[string]any{"Fn::Sub": "${Table.Arn}/index/GSI2"}}}}},
 		"MAIL_FROM": {tpl.Globals.Function.Environment.Variables["MAIL_FROM"], map[string]any{"Ref": "MailFrom"}},
@@ -181,7 +182,7 @@ func TestTemplateSchedule(t *testing.T) {
 			map[string]any{"Variables": map[string]any{"USER_POOL_ID": map[string]any{"Ref": "UserPool"}, "USER_POOL_CLIENT_ID": map[string]any{"Ref": "UserPoolClient"}}}},
 		"no user pool for the schedule": {fn["Environment"], nil},
 		"MailFrom default":              {tpl.Parameters["MailFrom"]["Default"], "no-reply@example.com"},
-		"cognito statement": {roleStatements("MembersRemoveFunction")[1],
+		"cognito statement": {roleStatements("MembersRemoveFunction")[2],
 			map[string]any{"Sid": "UserPool", "Effect": "Allow", "Action": []any{"cognito-idp:AdminUserGlobalSignOut"}, "Resource": []any{map[string]any{"Fn::GetAtt": []any{"UserPool", "Arn"}}}}},
 	} {
 		if js(c.got) != js(c.want) {
@@ -366,8 +367,8 @@ func TestTemplateGrantsQueueAndBucket(t *testing.T) {
 	} {
 		got := statements(id)
 		for sid := range got {
-			// A route's Table and TableIndexes statements hold AuthActions; Logs is every function's.
-			if _, ok := want[sid]; !ok && sid != "Table" && sid != "TableIndexes" && sid != "Logs" {
+			// A route's Table and TableIndexes statements hold AuthActions; Logs and LogStreams are every function's.
+			if _, ok := want[sid]; !ok && sid != "Table" && sid != "TableIndexes" && sid != "Logs" && sid != "LogStreams" {
 				t.Errorf("%s: unexpected statement %s: %s", id, sid, got[sid])
 			}
 		}
