@@ -49,7 +49,6 @@ func psaRoutes() []Route {
 // KindPSASync is the job kind of a sync started by POST /api/psa/{psaConnectionId}/sync.
 const KindPSASync = "psa-sync"
 
-
 // psaConnectionOf reads the PSA connection of the path, which the caller must be
 // allowed p on across all tenants: not found when it is not a PSA connection of the
 // organization, forbidden without all tenants.

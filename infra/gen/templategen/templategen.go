@@ -51,7 +51,6 @@ func (f Function) LogicalID() string { return camel(f.Name) + "Function" }
 // role it would generate, so a stack that had SAM's role updates it in place.
 func (f Function) RoleID() string { return f.LogicalID() + "Role" }
 
-
 // Actions are the AWS actions the function's policy allows, in route-table order.
 func (f Function) Actions() []string {
 	if f.Route != nil {
