@@ -362,7 +362,8 @@ func deleteConnection(d *Deps) http.Handler {
 
 // testResult is the answer of a connection test.
 type testResult struct {
-	// OK: the credentials worked. Checked is false for the types not checked yet.
+	// OK: the credentials worked. Checked: the outside system was contacted (every
+	// type is now).
 	OK         bool            `json:"ok"`
 	Checked    bool            `json:"checked"`
 	Error      *domain.Problem `json:"error,omitempty"`
@@ -379,13 +380,15 @@ func testConnection(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		if cur.Type != domain.ConnectionM365 {
-			write(w, http.StatusOK, testResult{Connection: viewConnection(cur),
-				Message: "only Microsoft 365 connections are checked for now; this " + connectionTypeName(cur.Type) + " connection was not contacted and its status is unchanged"})
-			return
-		}
 		now := d.Store.Now()
-		failure := checkM365(ctx, d, oc.Org.ID, cur, now)
+		var failure *domain.Problem
+		success := "Entra issued a Microsoft Graph token for these credentials"
+		if cur.Type == domain.ConnectionM365 {
+			failure = checkM365(ctx, d, oc.Org.ID, cur, now)
+		} else {
+			failure = checkPSA(ctx, d, oc.Org.ID, cur, now)
+			success = connectionTypeName(cur.Type) + " answered a listing of companies with these credentials"
+		}
 		next, err := d.Store.UpdateConnectionFrom(ctx, oc.Org.ID, cur, nil, func(c *domain.Connection) (audit.Event, error) {
 			c.LastTestedAt = &now
 			outcome := "succeeded"
@@ -405,8 +408,7 @@ func testConnection(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		res := testResult{OK: failure == nil, Checked: true, Error: failure, Connection: viewConnection(next),
-			Message: "Entra issued a Microsoft Graph token for these credentials"}
+		res := testResult{OK: failure == nil, Checked: true, Error: failure, Connection: viewConnection(next), Message: success}
 		if failure != nil {
 			res.Message = failure.Message
 		}

@@ -37,6 +37,10 @@ type Deps struct {
 	// Graph reaches Entra's token endpoint and Microsoft Graph (GRAPH_AUTHORITY_URL,
 	// GRAPH_BASE_URL); nil means msgraph.FromEnv on first use.
 	Graph *msgraph.Client
+	// PSA redirects PSA connections to other endpoints (PSA_CONNECTWISE_URL,
+	// PSA_AUTOTASK_ZONE_LOOKUP_URL, PSA_HALOPSA_URL: the stand-ins); nil reads the
+	// environment at each use.
+	PSA *PSAEndpoints
 	// Events publishes on the billing bus (BILLING_BUS_NAME); nil where no function
 	// publishes.
 	Events billingbus.Publisher
