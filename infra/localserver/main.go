@@ -53,6 +53,7 @@ func run(ctx context.Context) error {
 	if port == "" {
 		port = "3000"
 	}
+	psaStandinAddrs = makeRunPSAAddrs
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
@@ -118,6 +119,11 @@ func serve(ctx context.Context, ln net.Listener) error {
 	graph := graphstandin.New()
 	graph.PutTenant(graphstandin.DemoTenant())
 	graphURL := startGraph(deps, "http://"+ln.Addr().String()+graphPrefix)
+	psaURLs, stopPSA, err := startPSA(deps)
+	if err != nil {
+		return err
+	}
+	defer stopPSA()
 	jobsQueue := startJobs(ctx, cfg, st, deps)
 	uploads, err := startDocuments(ctx, deps)
 	if err != nil {
@@ -165,7 +171,7 @@ func serve(ctx context.Context, ln net.Listener) error {
 		// Runs in flight stop and release their jobs, which stay resumable.
 		_ = deps.Jobs.Close(shutdown)
 	}()
-	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table, "jobs", jobsQueue, "keys", keys, "graph", graphURL,
+	slog.Info("Switchboard is serving", "url", "http://"+ln.Addr().String(), "engine", engine, "table", table, "jobs", jobsQueue, "keys", keys, "graph", graphURL, "psa", psaURLs,
 		"signIn", "POST /dev/sign-in {\"email\":\""+seed.People[0].Email+"\"}")
 	fmt.Fprintf(os.Stderr, "\nSwitchboard on http://%s (%s)\n  console: http://%s/\n  sign in: curl -s -XPOST http://%s/dev/sign-in -d '{\"email\":\"%s\",\"name\":\"%s\"}'\n\n",
 		ln.Addr(), engine, ln.Addr(), ln.Addr(), seed.People[0].Email, seed.People[0].Name)
