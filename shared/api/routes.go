@@ -75,6 +75,7 @@ func Jobs() []Job {
 		m365SyncJob(),
 		meterUsageJob(),
 		billingEventsJob(),
+		psaTicketSyncJob(),
 	}
 }
 
