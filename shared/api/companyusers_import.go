@@ -26,12 +26,12 @@ const KindCompanyUserImport = "company-user-import"
 
 func init() { jobs.Register(KindCompanyUserImport, runCompanyUserImport) }
 
-// CustomersUsersImport imports a customer's company users, as a job. Only source csv
-// exists on this branch; m365 (issue 9, part 3) is wired once the connections are, and
-// psa belongs to the PSA issue.
+// CustomersUsersImport imports a customer's company users, as a job: from a CSV file, or
+// from the contacts of the customer's PSA company (companyusers_psa.go, with a
+// preview). m365 (issue 9, part 3) is wired once the connections are.
 var CustomersUsersImport = Route{Method: "POST", Path: companyUsersPath + "/import", Permission: permission.RunAutomation,
-	Function: "customers-users-import", Category: audit.Customer, Summary: "Import a customer's company users from a CSV file, as a job",
-	Handler: importCompanyUsers, Actions: []string{"sqs:SendMessage"}, MaxBody: customerimport.MaxBytes}
+	Function: "customers-users-import", Category: audit.Customer, Summary: "Import a customer's company users from a CSV file or its PSA contacts, as a job",
+	Handler: importCompanyUsers, Actions: []string{"sqs:SendMessage", "kms:Decrypt"}, MaxBody: customerimport.MaxBytes}
 
 // companyUserColumns maps normalized CSV headers to the fields of a company user.
 var companyUserColumns = map[string]string{
@@ -46,6 +46,12 @@ var companyUserColumns = map[string]string{
 type userImportInput struct {
 	Source string `json:"source"`
 	CSV    string `json:"csv"`
+	// ConnectionID names the PSA connection of source psa.
+	ConnectionID string `json:"connectionId"`
+	// Preview answers what an import would do, importing nothing; Select (external
+	// ids from a preview) imports only those.
+	Preview bool     `json:"preview"`
+	Select  []string `json:"select"`
 }
 
 // userImportParams are what the job needs besides the file.
@@ -55,18 +61,13 @@ type userImportParams struct {
 
 // userImportResult is the running result of a company user import.
 type userImportResult struct {
-	Rows    int64 `json:"rows"`
-	Created int64 `json:"created"`
-	Updated int64 `json:"updated"`
-	// Unchanged rows match their user already; skipped rows name an email another user
-	// of the customer (from another source) has.
-	Unchanged int64 `json:"unchanged"`
-	Skipped   int64 `json:"skipped"`
-	Failed    int64 `json:"failed"`
+	Rows int64 `json:"rows"`
+	userUpsertCounts
 }
 
 // readUserImport reads the file of an import request: a text/csv body, or the JSON
-// form naming its source. Sources other than csv are refused here (400 naming source).
+// form naming its source. Source psa is handed to its own handler (a *userImportFrom);
+// m365 is refused here (400 naming source).
 func readUserImport(r *http.Request) ([]byte, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -91,9 +92,9 @@ func readUserImport(r *http.Request) ([]byte, error) {
 		case domain.SourceM365:
 			v.Add("source", "m365 needs the customer's Microsoft 365 connection, which this deployment does not have yet; import a CSV export instead")
 		case domain.SourcePSA:
-			v.Add("source", "importing from a PSA is not available yet; import a CSV export instead")
+			return nil, &userImportFrom{in} // companyusers_psa.go
 		default:
-			v.Add("source", "must be csv (m365 and psa are not available yet)")
+			v.Add("source", "must be csv or psa (m365 is not available yet)")
 		}
 		return []byte(in.CSV), v.Err()
 	}
@@ -114,6 +115,10 @@ func importCompanyUsers(d *Deps) http.Handler {
 			return
 		}
 		raw, err := readUserImport(r)
+		if from := (*userImportFrom)(nil); errors.As(err, &from) {
+			importCompanyUsersFromPSA(w, r, d, cust.Customer, from.in)
+			return
+		}
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -166,41 +171,14 @@ func runCompanyUserImport(ctx context.Context, env *jobs.Env, job *jobs.Job) err
 		}
 	}
 	res.Rows = int64(len(recs))
-	total := int64(len(recs))
-	for done := job.Progress.Done; done < total; {
-		end := min(done+importBatch, total)
-		var errs []jobs.Error
-		for _, rec := range recs[done:end] {
-			outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params.CustomerID, rec)
-			if errors.Is(err, store.ErrNotFound) {
-				return jobs.Failf("the customer was deleted during the import")
-			}
-			if err != nil {
-				return jobs.Retry(fmt.Errorf("import line %d: %w", rec.Line, err))
-			}
-			switch outcome {
-			case store.UpsertCreated:
-				res.Created++
-			case store.UpsertUpdated:
-				res.Updated++
-			case store.UpsertUnchanged:
-				res.Unchanged++
-			case "skipped":
-				res.Skipped++
-			default:
-				res.Failed++
-				errs = append(errs, rowErrs...)
-			}
+	return upsertUsers(ctx, env, job, int64(len(recs)), &res.userUpsertCounts, func() any { return res }, func(i int64) (string, []jobs.Error, error) {
+		rec := recs[i]
+		outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params.CustomerID, rec)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			err = fmt.Errorf("import line %d: %w", rec.Line, err)
 		}
-		done = end
-		if err := env.Checkpoint(ctx, jobs.Checkpoint{Done: done, Total: total, Errors: errs, Result: res}); err != nil {
-			return err
-		}
-		if done < total && env.ShouldYield() {
-			return jobs.ErrContinue
-		}
-	}
-	return env.Checkpoint(ctx, jobs.Checkpoint{Done: total, Result: res})
+		return outcome, rowErrs, err
+	})
 }
 
 // importUserRow upserts one row by (csv, external id), the row's id column or else its

@@ -41,12 +41,12 @@ var (
 	CustomersTicketsList = Route{Method: "GET", Path: customerPath + "/tickets", Permission: permission.ViewData, Function: "customers-tickets-list",
 		Summary: "List a customer's tickets, newest first", Read: fetchTickets}
 	CustomersTicketsCreate = Route{Method: "POST", Path: customerPath + "/tickets", Permission: permission.ManageCustomers, Function: "customers-tickets-create", Category: audit.Customer,
-		Summary: "Open a ticket for a customer (filed in its PSA too when it is linked to one)", Handler: createTicket,
+		Summary: "Open a ticket for a customer", Handler: createTicket,
 		Actions: []string{"kms:Decrypt"}}
 	CustomersTicketsGet = Route{Method: "GET", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ViewData, Function: "customers-tickets-get",
 		Summary: "Get a customer's ticket", Read: fetchTicket}
 	CustomersTicketsUpdate = Route{Method: "PUT", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ManageCustomers, Function: "customers-tickets-update", Category: audit.Customer,
-		Summary: "Update a customer's ticket (and its PSA ticket)", Handler: updateTicket,
+		Summary: "Update a customer's ticket", Handler: updateTicket,
 		Actions: []string{"kms:Decrypt"}}
 	CustomersDocumentsList = Route{Method: "GET", Path: customerPath + "/documents", Permission: permission.ViewData, Function: "customers-documents-list",
 		Summary: "List a customer's documents, newest first", Read: fetchDocuments}

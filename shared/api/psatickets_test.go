@@ -60,7 +60,7 @@ func psaCustomer(t *testing.T, w *world, s *psaStandins, vendor, name string) (c
 func linkedCustomer(t *testing.T, w *world, name string, links ...domain.PSALink) string {
 	t.Helper()
 	res := w.env.Do(testenv.Request{Method: "POST", Path: "/api/msp-portal/customers", Token: w.tokens["Owner"],
-		Headers: map[string]string{api.HeaderOrganization: w.org.ID}, Body: map[string]any{"name": name, "psaLinks": links}})
+		Headers: map[string]string{api.HeaderOrganization: w.org.ID}, Body: map[string]any{"name": name, "psaLinks": append([]domain.PSALink{}, links...)}})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create customer: %d %s", res.Status, res.Body)
 	}

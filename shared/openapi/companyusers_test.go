@@ -521,6 +521,7 @@ func TestCompanyUsersConformToTheDocument(t *testing.T) {
 		}
 	}
 	steps = append(steps, companyImportSteps()...)
+	steps = append(steps, psaImportSteps()...)
 	steps = append(steps, reasonSteps(isCompanyUserRoute, func(w *world, path string) string {
 		return strings.NewReplacer("{customerId}", w.state["customer"], "{userId}", w.state["cu:User"], "{step}", "connect-psa").Replace(path)
 	})...)
