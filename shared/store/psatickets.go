@@ -16,9 +16,9 @@ import (
 
 // A ticket filed in a PSA has a reference item beside it in its customer's partition
 // (SK "PSATICKET#<ticketId>"), written in every transaction that writes the ticket:
-//   - while a push is pending it sits in GSI1's system partition PSA-TICKET-DUE, sorted
-//     by "<nextAttemptAt>#<org>#<ticketId>": the psa-ticket-sync schedule finds its
-//     queue with one Query, never a Scan;
+//   - it sits in GSI1's system partition PSA-TICKET-DUE, sorted by
+//     "<nextAttemptAt>#<org>#<ticketId>" while a push is pending (after every time once
+//     synced): the psa-ticket-sync schedule finds its queue with one Query, never a Scan;
 //   - once the PSA's ticket id is known it sits in GSI2 under the organization's
 //     partition "PSA-TICKET#<connectionId>", sorted by that id: a status read back from
 //     the PSA finds its ticket with one Query.
@@ -33,6 +33,8 @@ const (
 	prefixPSATicket    = "PSATICKET#"
 	psaTicketDuePK     = "PSA-TICKET-DUE"
 	psaTicketPullDuePK = "PSA-TICKET-PULL-DUE"
+	// psaNeverDue sorts after every RFC 3339 time.
+	psaNeverDue = "9999-12-31T23:59:59Z"
 )
 
 func psaTicketIndexPK(orgID, connectionID string) string {
@@ -57,15 +59,17 @@ func (s *Store) psaTicketWrites(orgID string, t domain.Ticket) ([]types.Transact
 	if p == nil {
 		return nil, nil
 	}
-	extra := map[string]types.AttributeValue{}
+	// A synced ticket's reference stays in the due partition, sorted after any time
+	// the Query asks for: an item never leaves an index, which the embedded engine's
+	// index upkeep needs (docs/decisions.md, "PSA tickets").
+	due := psaNeverDue
 	if p.Pending() {
-		due := s.now()
+		due = s.now().UTC().Format(time.RFC3339)
 		if p.NextAttemptAt != nil {
-			due = *p.NextAttemptAt
+			due = p.NextAttemptAt.UTC().Format(time.RFC3339)
 		}
-		extra[AttrGSI1PK] = str(psaTicketDuePK)
-		extra[AttrGSI1SK] = str(due.UTC().Format(time.RFC3339) + "#" + orgID + "#" + t.ID)
 	}
+	extra := map[string]types.AttributeValue{AttrGSI1PK: str(psaTicketDuePK), AttrGSI1SK: str(due + "#" + orgID + "#" + t.ID)}
 	if p.TicketID != "" {
 		extra[AttrGSI2PK], extra[AttrGSI2SK] = str(psaTicketIndexPK(orgID, p.ConnectionID)), str(p.TicketID)
 	}
