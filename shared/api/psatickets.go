@@ -463,11 +463,7 @@ func pullTicketStatuses(ctx context.Context, d *Deps, p store.PSATicketPull, now
 	if err != nil {
 		return 0, err
 	}
-	creds, err := openCredentials(ctx, d, org, conn)
-	if err != nil {
-		return 0, fmt.Errorf("open the credentials of connection %s: %w", conn.ID, err)
-	}
-	c, err := psaConnectorWith(d.psaEndpoints(), conn, creds)
+	c, err := psaConnector(ctx, d, org, conn)
 	if err != nil {
 		return 0, err
 	}
