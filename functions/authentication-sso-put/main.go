@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.AuthenticationSsoPut, lambdaentry.Identity) }
+func main() { lambdaentry.Serve(api.AuthenticationSsoPut, lambdaentry.Identity(cognito.Connect)) }

@@ -6,6 +6,7 @@ package main
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 )
 
-func main() { lambdaentry.Serve(api.CustomersDocumentsGet, lambdaentry.Objects) }
+func main() { lambdaentry.Serve(api.CustomersDocumentsGet, lambdaentry.Objects(s3objects.Connect)) }

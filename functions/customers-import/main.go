@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.CustomersImport, lambdaentry.Jobs) }
+func main() { lambdaentry.Serve(api.CustomersImport, lambdaentry.Jobs(sqsqueue.Connect)) }

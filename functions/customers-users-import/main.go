@@ -5,7 +5,11 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.CustomersUsersImport, lambdaentry.Jobs) }
+func main() {
+	lambdaentry.Serve(api.CustomersUsersImport, lambdaentry.Jobs(sqsqueue.Connect), lambdaentry.Keys(kmskeys.Connect))
+}

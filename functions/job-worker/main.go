@@ -3,6 +3,9 @@
 // Command job-worker runs the jobs of the jobs queue.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Worker("job-worker") }
+func main() { lambdaentry.Worker("job-worker", sqsqueue.Connect) }

@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.PlatformUsersRemove, lambdaentry.Identity) }
+func main() { lambdaentry.Serve(api.PlatformUsersRemove, lambdaentry.Identity(cognito.Connect)) }

@@ -5,10 +5,11 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 )
 
 func main() {
-	lambdaentry.Serve(api.SubOrganizationsAdminsReset, lambdaentry.Mail(sesmail.Connect), lambdaentry.Identity)
+	lambdaentry.Serve(api.SubOrganizationsAdminsReset, lambdaentry.Mail(sesmail.Connect), lambdaentry.Identity(cognito.Connect))
 }

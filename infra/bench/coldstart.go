@@ -32,7 +32,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
-	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/permission"
@@ -323,7 +323,7 @@ func functionEnv(ctx context.Context, cfg aws.Config, table, dynamoEndpoint stri
 // sender domain; env gets their ids.
 func motoResources(ctx context.Context, cfg aws.Config, moto string, env map[string]string) error {
 	cfg.Credentials = awsconfig.LocalCredentials()
-	q, err := jobs.NewSQSClient(cfg, moto).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("switchboard-coldstart")})
+	q, err := sqsqueue.NewClient(cfg, moto).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("switchboard-coldstart")})
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}

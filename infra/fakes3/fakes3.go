@@ -23,7 +23,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
-	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 )
 
 // Handler serves an empty in-memory S3. Presigned requests must carry a valid
@@ -35,7 +35,7 @@ func Handler() http.Handler {
 }
 
 // Serve serves the fake on ln until ctx ends and returns a store on bucket, created.
-func Serve(ctx context.Context, ln net.Listener, bucket string) (*objects.Store, error) {
+func Serve(ctx context.Context, ln net.Listener, bucket string) (*s3objects.Store, error) {
 	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	go func() {
@@ -46,7 +46,7 @@ func Serve(ctx context.Context, ln net.Listener, bucket string) (*objects.Store,
 }
 
 // Start runs the fake for one test and returns a store on a new bucket.
-func Start(t testing.TB) *objects.Store {
+func Start(t testing.TB) *s3objects.Store {
 	t.Helper()
 	srv := httptest.NewServer(Handler())
 	t.Cleanup(srv.Close)
@@ -57,13 +57,13 @@ func Start(t testing.TB) *objects.Store {
 	return st
 }
 
-func storeOn(ctx context.Context, endpoint, bucket string) (*objects.Store, error) {
+func storeOn(ctx context.Context, endpoint, bucket string) (*s3objects.Store, error) {
 	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Credentials = awsconfig.LocalCredentials()
-	st := objects.New(cfg, bucket, endpoint)
+	st := s3objects.New(cfg, bucket, endpoint)
 	if err := st.CreateBucket(ctx); err != nil {
 		return nil, err
 	}

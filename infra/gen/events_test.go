@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,10 +26,13 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -58,7 +64,7 @@ type eventCase struct {
 // sampleEnv is what an invocation runs on: its table and its documents bucket.
 type sampleEnv struct {
 	st      *store.Store
-	objects *objects.Store
+	objects *s3objects.Store
 }
 
 func field(t *testing.T, body map[string]any, path ...string) any {
@@ -148,9 +154,9 @@ func invoke(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest, raw []
 	t.Setenv(jobs.EnvQueueURL, "")
 	s3 := httptest.NewServer(fakes3.Handler())
 	t.Cleanup(s3.Close)
-	t.Setenv(objects.EnvEndpoint, s3.URL)
+	t.Setenv(s3objects.EnvEndpoint, s3.URL)
 	t.Setenv(objects.EnvBucket, "documents-events")
-	e := &sampleEnv{st: st, objects: objects.FromEnv()}
+	e := &sampleEnv{st: st, objects: s3objects.FromEnv()}
 	if err := e.objects.CreateBucket(ctx); err != nil {
 		t.Fatalf("bucket: %v", err)
 	}
@@ -249,8 +255,8 @@ func TestEventsInvokeTheirFunctions(t *testing.T) {
 					t.Errorf("Content-Type %q", ct)
 				}
 				var body map[string]any
-				if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
-					t.Fatalf("body %q: %v", res.Body, err)
+				if err := json.Unmarshal(decodedBody(t, res), &body); err != nil {
+					t.Fatalf("body %.300q: %v", res.Body, err)
 				}
 				want.check(t, body)
 			}
@@ -298,9 +304,9 @@ func TestEventClaimsAsAPIGatewayRendersThem(t *testing.T) {
 // serviceUses are the Uses that lambdaentry.Services name in the generated main.go.
 var serviceUses = map[string]lambdaentry.Use{
 	"ses:":         lambdaentry.Mail(sesmail.Connect),
-	"cognito-idp:": lambdaentry.Identity,
-	"sqs:":         lambdaentry.Jobs,
-	"s3:":          lambdaentry.Objects,
+	"cognito-idp:": lambdaentry.Identity(cognito.Connect),
+	"sqs:":         lambdaentry.Jobs(sqsqueue.Connect),
+	"s3:":          lambdaentry.Objects(s3objects.Connect),
 	"events:":      lambdaentry.Events(eventbridgebus.Connect),
 }
 
@@ -328,4 +334,30 @@ func TestEveryServiceHasAUse(t *testing.T) {
 			t.Errorf("lambdaentry.Services has %s; add its Use to serviceUses", svc.Prefix)
 		}
 	}
+}
+
+// decodedBody is a response's body as the client reads it: base64-decoded when API
+// Gateway is told it is binary, and gunzipped when sent with Content-Encoding gzip
+// (the OpenAPI document, for a sample event that accepts gzip as browsers do).
+func decodedBody(t *testing.T, res events.APIGatewayV2HTTPResponse) []byte {
+	t.Helper()
+	body := []byte(res.Body)
+	if res.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(res.Body); err != nil {
+			t.Fatalf("base64 body: %v", err)
+		}
+	}
+	if res.Headers["Content-Encoding"] != "gzip" {
+		return body
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	return out
 }

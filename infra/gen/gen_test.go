@@ -454,7 +454,7 @@ func TestEveryJobIsDeployed(t *testing.T) {
 				return
 			}
 			workers++
-			if !strings.Contains(string(main), fmt.Sprintf("lambdaentry.Worker(%q)", j.Function)) {
+			if !strings.Contains(string(main), fmt.Sprintf("lambdaentry.Worker(%q, sqsqueue.Connect)", j.Function)) {
 				t.Errorf("functions/%s/main.go does not start worker %s:\n%s", j.Function, j.Function, main)
 			}
 			for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {

@@ -12,15 +12,18 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
-// sampleRuns counts the runs of the sample job's kind, registered for this binary.
+// sampleRuns counts the runs of the sample job's kind.
 var sampleRuns atomic.Int64
 
-func init() {
-	jobs.Register("events-sample", func(ctx context.Context, env *jobs.Env, j *jobs.Job) error {
+// sampleRunners are every runner of the API and the sample job's.
+func sampleRunners() *jobs.Registry {
+	reg := api.JobRunners()
+	reg.Register("events-sample", func(ctx context.Context, env *jobs.Env, j *jobs.Job) error {
 		sampleRuns.Add(1)
 		in, err := env.Input(ctx)
 		if err != nil {
@@ -28,6 +31,7 @@ func init() {
 		}
 		return env.Checkpoint(ctx, jobs.Checkpoint{Done: 1, Total: 1, Result: map[string]int{"bytes": len(in)}})
 	})
+	return reg
 }
 
 // TestWorkerEventRunsTheJob invokes the job worker's handler as Lambda would, with
@@ -52,7 +56,7 @@ func TestWorkerEventRunsTheJob(t *testing.T) {
 	missing.MessageId, missing.Body = "missing-job", `{"organizationId":"`+templategen.SampleOrgID+`","jobId":"no-such-job"}`
 	ev.Records = append(ev.Records, bad, missing)
 
-	h, err := lambdaentry.WorkerHandler(ctx, worker.Function)
+	h, err := lambdaentry.WorkerHandler(ctx, worker.Function, sampleRunners(), sqsqueue.Connect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +85,7 @@ func TestWorkerEventRunsTheJob(t *testing.T) {
 	if j.Status != store.JobSucceeded || j.Progress.Done != 1 || string(j.Result) != `{"bytes":13}` || j.Attempts != 1 {
 		t.Errorf("job after the event: %+v", j)
 	}
-	if _, err := lambdaentry.WorkerHandler(ctx, "jobs-get"); err == nil {
+	if _, err := lambdaentry.WorkerHandler(ctx, "jobs-get", sampleRunners(), sqsqueue.Connect); err == nil {
 		t.Error("WorkerHandler accepted a route's function")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-msp/switchboard/infra/fakes3"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 )
 
 // EnvS3Port fixes the port of the in-memory S3 (default: a free one).
@@ -22,13 +23,15 @@ const EnvS3Port = "S3_PORT"
 // It returns the origin browsers upload to, for the console's CSP ("" when unknown).
 func startDocuments(ctx context.Context, deps *api.Deps) (string, error) {
 	if os.Getenv(objects.EnvBucket) != "" {
-		endpoint := os.Getenv(objects.EnvEndpoint)
+		b := s3objects.FromEnv()
+		deps.Objects = b
+		endpoint := os.Getenv(s3objects.EnvEndpoint)
 		if endpoint != "" {
-			if err := deps.Objects.CreateBucket(ctx); err != nil {
+			if err := b.CreateBucket(ctx); err != nil {
 				return "", err
 			}
 		}
-		slog.Info("documents", "bucket", deps.Objects.Bucket(), "endpoint", endpoint)
+		slog.Info("documents", "bucket", b.Bucket(), "endpoint", endpoint)
 		return strings.TrimSuffix(endpoint, "/"), nil
 	}
 	port := os.Getenv(EnvS3Port)

@@ -32,8 +32,9 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/console"
 	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
-	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
@@ -109,8 +110,12 @@ func serve(ctx context.Context, ln net.Listener) error {
 	// A Cognito user pool is optional: with USER_POOL_ID (and COGNITO_ENDPOINT for moto's,
 	// as infra/stack/fuzz-api.sh does) the organization's own Entra ID sign-in can be set
 	// up and removed members are signed out; without one SSO answers 503 sso-unavailable.
-	if deps.Identity, err = identity.FromEnv(ctx); err != nil {
+	dir, err := cognito.FromEnv(ctx)
+	if err != nil {
 		return err
+	}
+	if dir != nil { // a nil *Directory in the interface would not read as "no user pool"
+		deps.Identity = dir
 	}
 	keys, err := startKeys(cfg, deps)
 	if err != nil {
@@ -270,8 +275,10 @@ func startJobs(ctx context.Context, cfg aws.Config, st *store.Store, deps *api.D
 	if os.Getenv(jobs.EnvQueueURL) == "" {
 		return "in-process queue"
 	}
-	deps.Jobs = jobs.FromEnv(st, &cfg)
-	q := deps.Jobs.Queue.(*jobs.SQSQueue)
-	go func() { _ = q.Poll(ctx, jobs.NewWorker(st, q), 10*time.Second) }()
+	deps.Jobs = sqsqueue.FromEnv(st, &cfg, api.JobRunners())
+	q := deps.Jobs.Queue.(*sqsqueue.Queue)
+	w := jobs.NewWorker(st, q)
+	w.Runners = deps.Jobs.Runners
+	go func() { _ = q.Poll(ctx, w, 10*time.Second) }()
 	return "SQS " + q.URL
 }

@@ -32,6 +32,7 @@ func recordJobs(st *store.Store, deps *api.Deps) {
 		}
 	}
 	w := jobs.NewWorker(st, q)
+	w.Runners = deps.Jobs.Runners
 	q.SetHandler(func(ctx context.Context, orgID, jobID string) error {
 		return w.Handle(api.WithFunction(ctx, name), orgID, jobID)
 	})

@@ -167,7 +167,7 @@ func putSSO(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, problem.StaleVersion("the organization"))
 			return
 		}
-		info, err := d.Identity.PutEntraProvider(ctx, oc.Org.ID, cfg)
+		info, err := d.directory().PutEntraProvider(ctx, oc.Org.ID, cfg)
 		if errors.Is(err, identity.ErrNoUserPool) {
 			err = problem.New(problem.Unavailable, "sso-unavailable", "no Cognito user pool is configured for this deployment")
 		}

@@ -24,8 +24,6 @@ import (
 // KindCompanyUserImport is the job kind of a company user import.
 const KindCompanyUserImport = "company-user-import"
 
-func init() { jobs.Register(KindCompanyUserImport, runCompanyUserImport) }
-
 // CustomersUsersImport imports a customer's company users, as a job: from a CSV file, or
 // from the contacts of the customer's PSA company (companyusers_psa.go, with a
 // preview). m365 (issue 9, part 3) is wired once the connections are.

@@ -30,8 +30,6 @@ const maxImportSelect = 1000
 // KindCompanyUserPSAImport is the job kind of an import of PSA contacts.
 const KindCompanyUserPSAImport = "company-user-psa-import"
 
-func init() { jobs.Register(KindCompanyUserPSAImport, runCompanyUserPSAImport) }
-
 // userImportFrom carries an import named by a source other than csv from
 // readUserImport to the source's own handler.
 type userImportFrom struct{ in userImportInput }

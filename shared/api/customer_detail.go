@@ -782,7 +782,7 @@ func createDocument(d *Deps) http.Handler {
 			return
 		}
 		// Signed before the record is written, so a storage fault leaves nothing behind.
-		up, err := d.Objects.PresignPut(ctx, doc.Key, doc.ContentType, doc.Size, uploadURLLifetime)
+		up, err := d.bucket().PresignPut(ctx, doc.Key, doc.ContentType, doc.Size, uploadURLLifetime)
 		if err != nil {
 			problem.Write(ctx, w, r, storageError(err))
 			return
@@ -830,7 +830,7 @@ func getDocument(d *Deps) http.Handler {
 			return
 		}
 		out := DocumentDetail{DocumentView: viewDocument(doc)}
-		_, err = d.Objects.Head(ctx, doc.Key)
+		_, err = d.bucket().Head(ctx, doc.Key)
 		switch {
 		case errors.Is(err, objects.ErrNotFound):
 			// Not uploaded yet (or the upload failed): no download.
@@ -838,7 +838,7 @@ func getDocument(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, storageError(err))
 			return
 		default:
-			dl, err := d.Objects.PresignGet(ctx, doc.Key, doc.Name, doc.ContentType, downloadURLLifetime)
+			dl, err := d.bucket().PresignGet(ctx, doc.Key, doc.Name, doc.ContentType, downloadURLLifetime)
 			if err != nil {
 				problem.Write(ctx, w, r, storageError(err))
 				return
@@ -862,7 +862,7 @@ func deleteDocument(d *Deps) http.Handler {
 		// The bytes go first: deleting them again is harmless, so a retry after a fault
 		// between the two steps finishes the job; meanwhile the record reads as not
 		// uploaded.
-		if err := d.Objects.Delete(ctx, doc.Key); err != nil {
+		if err := d.bucket().Delete(ctx, doc.Key); err != nil {
 			problem.Write(ctx, w, r, storageError(err))
 			return
 		}

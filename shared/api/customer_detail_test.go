@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -48,7 +49,7 @@ func fixtureTicket(t *testing.T, w *world, orgID string, params map[string]strin
 // fixtureDocument makes a document record (its bytes never uploaded), and gives the
 // world's API the in-process S3 fake for the routes that reach storage.
 func fixtureDocument(t *testing.T, w *world, orgID string, params map[string]string) string {
-	if !w.env.Deps.Objects.Configured() {
+	if w.env.Deps.Objects == nil {
 		w.env.Deps.Objects = fakes3.Start(w.env.T)
 	}
 	d := domain.Document{ID: domain.NewID(), CustomerID: params["customerId"], Name: "fixture.pdf", ContentType: "application/pdf",
@@ -532,7 +533,7 @@ func TestCustomerDocumentsOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Credentials = awsconfig.LocalCredentials()
-	st := objects.New(cfg, "documents-"+strings.ToLower(domain.NewID()), endpoint)
+	st := s3objects.New(cfg, "documents-"+strings.ToLower(domain.NewID()), endpoint)
 	if err := st.CreateBucket(context.Background()); err != nil {
 		t.Fatal(err)
 	}

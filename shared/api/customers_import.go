@@ -25,8 +25,6 @@ import (
 // KindCustomerImport is the job kind of a customer CSV import.
 const KindCustomerImport = "customer-import"
 
-func init() { jobs.Register(KindCustomerImport, runCustomerImport) }
-
 var CustomersImport = Route{Method: "POST", Path: "/api/msp-portal/customers/import", Permission: permission.ManageCustomers,
 	Function: "customers-import", Category: audit.Customer, Summary: "Import customers from a CSV file, as a job",
 	Handler: importCustomers, Actions: []string{"sqs:SendMessage"}, MaxBody: customerimport.MaxBytes}

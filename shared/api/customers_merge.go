@@ -18,8 +18,6 @@ import (
 // KindCustomerMerge is the job kind that merges a duplicate customer into another.
 const KindCustomerMerge = "customer-merge"
 
-func init() { jobs.Register(KindCustomerMerge, runCustomerMerge) }
-
 var CustomersMerge = Route{Method: "POST", Path: "/api/msp-portal/customers/{customerId}/merge", Permission: permission.DeleteCustomers,
 	Function: "customers-merge", Category: audit.Customer, Summary: "Merge a duplicate customer into this one, as a job",
 	Handler: mergeCustomers, Actions: []string{"sqs:SendMessage"}}

@@ -20,17 +20,19 @@ type Deps struct {
 	Resolver *access.Resolver
 	// ConsoleURL is the web console's origin, used in links.
 	ConsoleURL string
-	// Jobs starts long work: on the SQS queue of JOBS_QUEUE_URL, or in this process.
+	// Jobs starts long work: on the SQS queue of JOBS_QUEUE_URL (jobs/sqsqueue, wired
+	// by lambdaentry.Jobs), or in this process.
 	Jobs *jobs.Service
-	// Objects keeps customer documents in DOCUMENTS_BUCKET (S3_ENDPOINT for moto or the
-	// local server's fake); it connects on first use.
-	Objects *objects.Store
+	// Objects keeps customer documents in DOCUMENTS_BUCKET (objects/s3objects, wired by
+	// lambdaentry.Objects); nil answers objects.ErrNotConfigured.
+	Objects objects.Bucket
 	// Mail sends invitations: SES v2 in Lambda (MAIL_FROM), the outbox locally. Without
 	// one, invitations are kept with status email-failed.
 	Mail mail.Sender
 	// Identity makes Cognito admin calls (per-organization Entra providers, global
-	// sign-out); nil where no user pool is configured.
-	Identity *identity.Directory
+	// sign-out; identity/cognito, wired by lambdaentry.Identity); nil where no user
+	// pool is configured.
+	Identity identity.Directory
 	// Keys seal and open connection credentials: KMS in Lambda (lambdaentry.Keys), a
 	// local key here (SWITCHBOARD_LOCAL_KEY, else one made for the process).
 	Keys envelope.Keys
@@ -55,11 +57,33 @@ func (d *Deps) graph() *msgraph.Client {
 	return msgraph.FromEnv()
 }
 
-// NewDeps wires the dependencies over a store.
+// The services are interfaces (or, for jobs, a service over a Queue interface) so that
+// this package links no AWS service beyond DynamoDB: each function's generated main.go
+// links and starts only the clients its route's Actions name (lambdaentry.Uses).
+
+// directory is Identity, or identity.None where no user pool is configured.
+func (d *Deps) directory() identity.Directory {
+	if d.Identity == nil {
+		return identity.None{}
+	}
+	return d.Identity
+}
+
+// bucket is Objects, or objects.None where no bucket is configured.
+func (d *Deps) bucket() objects.Bucket {
+	if d.Objects == nil {
+		return objects.None{}
+	}
+	return d.Objects
+}
+
+// NewDeps wires the dependencies over a store for one process that serves every route
+// (the local server, tests, the bench): jobs on the in-process queue with every runner,
+// a local key, Graph. The callers add what needs an AWS client of its own (Objects,
+// Identity, an SQS queue), which this package does not link.
 func NewDeps(st *store.Store, consoleURL string) *Deps {
 	d := BaseDeps(st, consoleURL)
-	d.Jobs = jobs.FromEnv(st, nil)
-	d.Objects = objects.FromEnv()
+	d.Jobs = jobs.NewLocal(st, JobRunners())
 	// A local key cannot fail to be made unless SWITCHBOARD_LOCAL_KEY is malformed,
 	// which then fails every use of it with the reason.
 	if keys, err := envelope.LocalFromEnv(); err == nil {

@@ -30,7 +30,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
-	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -530,7 +530,7 @@ func (s *faultSuite) newRun(t *testing.T) *faultRun {
 	if s.moto {
 		deps.Mail = sesmail.New(sesmail.NewClient(s.cfg, s.motoEndpoint), s.sesFrom)
 		c := cip.NewFromConfig(s.cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(s.motoEndpoint) })
-		deps.Identity = identity.New(c, s.poolID).WithAppClient(s.appClientID)
+		deps.Identity = cognito.New(c, s.poolID).WithAppClient(s.appClientID)
 	}
 	if strings.HasPrefix(s.rt.Function, "customers-documents-") {
 		deps.Objects = fakes3.Start(t)

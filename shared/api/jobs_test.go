@@ -47,8 +47,7 @@ func TestGetJob(t *testing.T) {
 		}
 		return nil
 	})
-	svc := jobs.NewLocal(env.Store)
-	svc.Runners = runners
+	svc := jobs.NewLocal(env.Store, runners)
 	svc.Queue.(*jobs.LocalQueue).SetHandler((&jobs.Worker{Store: env.Store, Queue: svc.Queue, Runners: runners}).Handle)
 	ctx := audit.WithOrigin(context.Background(), audit.Origin{Actor: audit.Actor{UserID: "u-owner", Email: alpha.OwnerEmail}})
 	started, err := svc.Start(ctx, jobs.StartInput{Kind: "count-to-three", OrganizationID: alpha.ID, Category: audit.Customer})

@@ -19,11 +19,37 @@ import (
 )
 
 func openAPIDocument(*Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+			// Compressed when gen wrote it, not here: a request would spend more time
+			// compressing than it saves.
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(openapi.Gzipped)
+			return
+		}
 		_, _ = w.Write(openapi.Document)
 	})
+}
+
+// acceptsGzip reports whether Accept-Encoding values list gzip (or *) without q=0.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "*" {
+				continue
+			}
+			q, ok := strings.CutPrefix(strings.ReplaceAll(strings.ToLower(params), " ", ""), "q=")
+			if !ok || strings.Trim(q, "0.") != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // meView is GET /api/me.

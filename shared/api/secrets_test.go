@@ -66,9 +66,9 @@ import (
 	auditpkg "github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
-	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/mail"
-	"github.com/switchboard-msp/switchboard/shared/objects"
+	"github.com/switchboard-msp/switchboard/shared/objects/s3objects"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
 
@@ -392,7 +392,7 @@ const (
 // flowObjects is a document store on the in-process S3 fake signing with the
 // distinctive credentials. The fake checks presigned URLs against its own local
 // credentials, so bytes are put through the SDK (which it serves unchecked).
-func flowObjects(t *testing.T) *objects.Store {
+func flowObjects(t *testing.T) *s3objects.Store {
 	srv := httptest.NewServer(fakes3.Handler())
 	t.Cleanup(srv.Close)
 	cfg, err := awsconfig.Load(context.Background())
@@ -400,7 +400,7 @@ func flowObjects(t *testing.T) *objects.Store {
 		t.Fatal(err)
 	}
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(flowAccessKeyID, flowSecretKey, flowSession)
-	st := objects.New(cfg, "documents-secrets", srv.URL)
+	st := s3objects.New(cfg, "documents-secrets", srv.URL)
 	if err := st.CreateBucket(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,8 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 	mark, logMark := suiteWatch.Len(), suiteWatch.LogLen()
 	env := testenv.New(t)
 	env.Observe = openapitestValidator(t)
-	env.Deps.Objects = flowObjects(t)
+	bucket := flowObjects(t)
+	env.Deps.Objects = bucket
 	org := env.NewOrg("owner@secrets.example")
 	h := map[string]string{api.HeaderOrganization: org.ID}
 	do := func(method, path, tok string, body any, want int) *testenv.Response {
@@ -461,7 +462,7 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 	sso(clientSecrets[0], http.StatusServiceUnavailable)
 	t.Run("sso on moto", func(t *testing.T) {
 		c, poolID, clientID := cognitoPool(t)
-		env.Deps.Identity = identity.New(c, poolID).WithAppClient(clientID)
+		env.Deps.Identity = cognito.New(c, poolID).WithAppClient(clientID)
 		t.Cleanup(func() { env.Deps.Identity = nil })
 		secret := "moto-client-secret-" + domain.NewID()
 		clientSecrets = append(clientSecrets, secret)
@@ -527,7 +528,7 @@ func TestSecretsStayOutOfResponsesAndLogs(t *testing.T) {
 	if !strings.Contains(created.Upload.URL, "X-Amz-Security-Token="+flowSession) || !strings.Contains(created.Upload.URL, "X-Amz-Credential="+flowAccessKeyID) {
 		t.Fatalf("the upload URL is not signed by the flow's credentials: %s", created.Upload.URL)
 	}
-	s3c, err := env.Deps.Objects.Client(context.Background())
+	s3c, err := bucket.Client(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

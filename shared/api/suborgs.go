@@ -369,7 +369,7 @@ func (d *Deps) resetAdminPassword(ctx context.Context, oc *access.Context, sub d
 	if a := sub.DefaultAdmin; a != nil && a.UserID == m.UserID {
 		u.GivenName, u.FamilyName = a.FirstName, a.LastName
 	}
-	password, err := d.Identity.ResetPassword(ctx, u)
+	password, err := d.directory().ResetPassword(ctx, u)
 	if errors.Is(err, identity.ErrNoUserPool) {
 		return adminResetView{}, problem.New(problem.Unavailable, "identity-unavailable",
 			"no Cognito user pool is configured for this deployment, so there is no password to reset")

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/switchboard-msp/switchboard/shared/domain"
-	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 )
 
@@ -36,7 +36,7 @@ func TestSubOrganizationAdminOnMoto(t *testing.T) {
 	c, poolID, clientID := cognitoPool(t)
 	m := newMSP(t)
 	m.env.Deps.Mail = sesmail.New(ses, "Switchboard <no-reply@"+sender+">")
-	m.env.Deps.Identity = identity.New(c, poolID).WithAppClient(clientID)
+	m.env.Deps.Identity = cognito.New(c, poolID).WithAppClient(clientID)
 
 	email := "admin-" + strings.ToLower(domain.NewID()) + "@northwind.example"
 	created := m.create(t, "Northwind Traders", email)

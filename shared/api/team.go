@@ -502,7 +502,7 @@ func (d *Deps) removeMemberNow(ctx context.Context, m domain.Membership) error {
 	// The membership is gone, which already refuses their next request; signing them
 	// out everywhere also ends their other organizations' sessions, as removal from
 	// the team of their employer should.
-	if err := d.Identity.GlobalSignOut(context.WithoutCancel(ctx), m.Email); err != nil {
+	if err := d.directory().GlobalSignOut(context.WithoutCancel(ctx), m.Email); err != nil {
 		slog.WarnContext(ctx, "removed member not signed out", "requestId", RequestID(ctx), "organizationId", oc.Org.ID,
 			"userId", m.UserID, "err", err.Error())
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
-	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
@@ -147,7 +147,7 @@ func TestRemovalSignsOutGlobally(t *testing.T) {
 
 	env := testenv.New(t)
 	env.Observe = openapitest.Validator(t)
-	env.Deps.Identity = identity.New(c, poolID).WithAppClient(clientID)
+	env.Deps.Identity = cognito.New(c, poolID).WithAppClient(clientID)
 	org := env.NewOrg("owner@pool.example")
 	tok := env.AddMember(org.ID, permission.Technician, email)
 	id := getMe(t, env, tok).User.ID
@@ -169,7 +169,7 @@ func TestOrganizationSSO(t *testing.T) {
 	c, poolID, clientID := cognitoPool(t)
 	env := testenv.New(t)
 	env.Observe = openapitest.Validator(t)
-	env.Deps.Identity = identity.New(c, poolID).WithAppClient(clientID)
+	env.Deps.Identity = cognito.New(c, poolID).WithAppClient(clientID)
 	org := env.NewOrg("owner@sso.example")
 	const entraTenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	put := func(body map[string]any) *testenv.Response {

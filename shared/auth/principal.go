@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,7 +51,9 @@ func (p Principal) HasMFA() bool {
 	return false
 }
 
-var goMapProvider = regexp.MustCompile(`providerName:([^\s\]]+)`)
+// goMapProvider compiles on first use: only tokens whose identities claim came as Go's
+// map text need it.
+var goMapProvider = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`providerName:([^\s\]]+)`) })
 
 // Claims are a token's claims as a JSON object. API Gateway hands them over as strings
 // (arrays and objects serialized), a JWT library as native JSON values; both parse here.
@@ -115,7 +118,7 @@ func (c Claims) Provider() string {
 			provider = name
 		}
 	}
-	if m := goMapProvider.FindStringSubmatch(c.str("identities")); m != nil {
+	if m := goMapProvider().FindStringSubmatch(c.str("identities")); m != nil {
 		// API Gateway renders object claims in Go's map syntax:
 		// [map[providerName:EntraID providerType:OIDC ...]].
 		provider = m[1]

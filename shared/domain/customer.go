@@ -113,7 +113,7 @@ func (c Customer) Validate(v *problem.Validation, prefix string) {
 	v.Check(utf8.RuneCountInString(c.Name) > MaxNameLength, prefix+"name", "must be at most %d characters", MaxNameLength)
 	v.Check(utf8.RuneCountInString(c.PrimaryContactName) > MaxNameLength, prefix+"primaryContactName", "must be at most %d characters", MaxNameLength)
 	v.Check(c.PrimaryContactEmail != "" && !ValidEmail(c.PrimaryContactEmail), prefix+"primaryContactEmail", "must be an email address")
-	v.Check(c.Phone != "" && !phonePattern.MatchString(c.Phone), prefix+"phone", "must be a phone number such as +1 (555) 123-4567")
+	v.Check(c.Phone != "" && !phonePattern().MatchString(c.Phone), prefix+"phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(utf8.RuneCountInString(c.Address) > MaxAddressLength, prefix+"address", "must be at most %d characters", MaxAddressLength)
 	v.Check(utf8.RuneCountInString(c.Notes) > MaxNotesLength, prefix+"notes", "must be at most %d characters", MaxNotesLength)
 	v.Check(utf8.RuneCountInString(c.ExternalID) > MaxShortField, prefix+"externalId", "must be at most %d characters", MaxShortField)

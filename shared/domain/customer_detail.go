@@ -46,7 +46,7 @@ func (c Contact) Validate(v *problem.Validation) {
 	v.Check(c.Name == "", "name", "is required")
 	v.Check(utf8.RuneCountInString(c.Name) > MaxNameLength, "name", "must be at most %d characters", MaxNameLength)
 	v.Check(c.Email != "" && !ValidEmail(c.Email), "email", "must be an email address")
-	v.Check(c.Phone != "" && !phonePattern.MatchString(c.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
+	v.Check(c.Phone != "" && !phonePattern().MatchString(c.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(utf8.RuneCountInString(c.Title) > MaxShortField, "title", "must be at most %d characters", MaxShortField)
 	v.Check(c.EscalationOrder < 1 || c.EscalationOrder > MaxEscalationOrder, "escalationOrder", "must be a whole number from 1 to %d", MaxEscalationOrder)
 	v.Check(utf8.RuneCountInString(c.Notes) > MaxContactNotes, "notes", "must be at most %d characters", MaxContactNotes)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -94,7 +95,11 @@ func NewProfile(name string) Profile {
 	}
 }
 
-var phonePattern = regexp.MustCompile(`^\+?[0-9 ().\-]{5,30}(\s*(x|ext\.?)\s*[0-9]{1,6})?$`)
+// It compiles on first use, as websitePattern does: validations need them, a cold
+// start does not.
+var phonePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\+?[0-9 ().\-]{5,30}(\s*(x|ext\.?)\s*[0-9]{1,6})?$`)
+})
 
 // Field length limits.
 const (
@@ -121,7 +126,7 @@ func (p Profile) Validate() error {
 	v.Check(p.DisplayName == "", "displayName", "is required")
 	v.Check(utf8.RuneCountInString(p.DisplayName) > MaxNameLength, "displayName", "must be at most %d characters", MaxNameLength)
 	v.Check(utf8.RuneCountInString(p.Address) > MaxAddressLength, "address", "must be at most %d characters", MaxAddressLength)
-	v.Check(p.Phone != "" && !phonePattern.MatchString(p.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
+	v.Check(p.Phone != "" && !phonePattern().MatchString(p.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(p.PrimaryContactEmail != "" && !ValidEmail(p.PrimaryContactEmail), "primaryContactEmail", "must be an email address")
 	v.Check(p.Website != "" && !validWebsite(p.Website), "website", "must be an http or https URL")
 	v.Check(utf8.RuneCountInString(p.TaxID) > MaxShortField, "taxId", "must be at most %d characters", MaxShortField)
@@ -137,7 +142,7 @@ func (p Profile) Validate() error {
 	}
 	v.Check(utf8.RuneCountInString(p.BillingContact.Name) > MaxNameLength, "billingContact.name", "must be at most %d characters", MaxNameLength)
 	v.Check(p.BillingContact.Email != "" && !ValidEmail(p.BillingContact.Email), "billingContact.email", "must be an email address")
-	v.Check(p.BillingContact.Phone != "" && !phonePattern.MatchString(p.BillingContact.Phone), "billingContact.phone", "must be a phone number")
+	v.Check(p.BillingContact.Phone != "" && !phonePattern().MatchString(p.BillingContact.Phone), "billingContact.phone", "must be a phone number")
 	m := p.Authentication.SessionTimeoutMinutes
 	v.Check(m < MinSessionTimeoutMinutes || m > MaxSessionTimeoutMinutes, "authentication.sessionTimeoutMinutes",
 		"must be between %d and %d minutes", MinSessionTimeoutMinutes, MaxSessionTimeoutMinutes)
@@ -162,14 +167,16 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // user, port, path, query and fragment. The document's OptionalWebsite (format uri)
 // admits every website it matches, so a website the API stores is always a URI as
 // documented; url.Parse alone lets through spaces, non-ASCII text and a second '#'.
-var websitePattern = regexp.MustCompile(`^[Hh][Tt][Tt][Pp][Ss]?://` +
-	`(([A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*@)?[A-Za-z0-9._~!$&'()*+,;=-]+(:[0-9]*)?` +
-	`(/([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*` +
-	`(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?` +
-	`(#([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$`)
+var websitePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[Hh][Tt][Tt][Pp][Ss]?://` +
+		`(([A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*@)?[A-Za-z0-9._~!$&'()*+,;=-]+(:[0-9]*)?` +
+		`(/([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*` +
+		`(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?` +
+		`(#([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$`)
+})
 
 func validWebsite(s string) bool {
-	if len(s) > 2048 || !websitePattern.MatchString(s) {
+	if len(s) > 2048 || !websitePattern().MatchString(s) {
 		return false
 	}
 	u, err := url.Parse(s)

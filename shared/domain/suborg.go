@@ -70,7 +70,7 @@ func (n NewSubOrganization) Validate() error {
 	v.Check(n.CompanyName == "", "companyName", "is required")
 	v.Check(utf8.RuneCountInString(n.CompanyName) > MaxNameLength, "companyName", "must be at most %d characters", MaxNameLength)
 	v.Check(n.Phone == "", "phone", "is required")
-	v.Check(n.Phone != "" && !phonePattern.MatchString(n.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
+	v.Check(n.Phone != "" && !phonePattern().MatchString(n.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(!ValidEmail(n.Email), "email", "must be the default admin's email address")
 	switch {
 	case n.ConfirmEmail == "":

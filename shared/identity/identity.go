@@ -1,47 +1,48 @@
-// Package identity holds the Cognito admin calls Switchboard makes on its user pool:
-// signing a removed member out everywhere, and each organization's own Entra ID
-// single sign-on provider.
+// Package identity is the seam of the Cognito admin calls Switchboard makes on its
+// user pool: signing a removed member out everywhere, each organization's own Entra ID
+// single sign-on provider, and native accounts for sub-organizations' default admins.
+// It holds the types and the Directory interface that the API uses; identity/cognito
+// makes the calls. This package links no AWS service, so a function that makes no
+// Cognito call does not start a Cognito client.
 //
 // Authorization never depends on this package: the API reads membership from the table
 // on every request. These calls tidy up what Cognito itself holds (refresh tokens,
 // federation settings) where a user pool is configured.
-//
-// # IAM
-//
-// The package calls these cognito-idp actions, all on the user pool's ARN
-// (arn:aws:cognito-idp:<region>:<account>:userpool/<pool id>):
-//
-//   - GlobalSignOut: cognito-idp:ListUsers, cognito-idp:AdminUserGlobalSignOut
-//   - PutEntraProvider: cognito-idp:DescribeIdentityProvider,
-//     cognito-idp:CreateIdentityProvider, cognito-idp:UpdateIdentityProvider
-//   - EntraProvider: cognito-idp:DescribeIdentityProvider
-//   - DeleteEntraProvider: cognito-idp:DeleteIdentityProvider
-//   - with an app client (WithAppClient, USER_POOL_CLIENT_ID), PutEntraProvider,
-//     EntraProvider and DeleteEntraProvider also call
-//     cognito-idp:DescribeUserPoolClient, and PutEntraProvider and DeleteEntraProvider
-//     cognito-idp:UpdateUserPoolClient.
-//
-// In total: cognito-idp:ListUsers, cognito-idp:AdminUserGlobalSignOut,
-// cognito-idp:DescribeIdentityProvider, cognito-idp:CreateIdentityProvider,
-// cognito-idp:UpdateIdentityProvider, cognito-idp:DeleteIdentityProvider,
-// cognito-idp:DescribeUserPoolClient and cognito-idp:UpdateUserPoolClient.
 package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-
-	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
-// Environment variables read by FromEnv.
+// Directory makes admin calls on the user pool. The API holds one where a function's
+// route makes Cognito calls (lambdaentry.Identity) and nil where no user pool is
+// configured. identity/cognito.Directory is the implementation.
+type Directory interface {
+	// GlobalSignOut signs out, on every device, each pool user whose email is email.
+	// No matching user is not an error.
+	GlobalSignOut(ctx context.Context, email string) error
+	// PutEntraProvider creates or updates the organization's OIDC provider. Errors: a
+	// 400 problem naming bad fields, ErrDomainTaken, ErrNoUserPool.
+	PutEntraProvider(ctx context.Context, orgID string, cfg SSOConfig) (ProviderInfo, error)
+	// ProvisionUser gives u a native account with a temporary password, or reports it
+	// Existing. Errors: ErrNoUserPool.
+	ProvisionUser(ctx context.Context, u PoolUser) (Credentials, error)
+	// ResetPassword gives u's native account a new temporary password. Errors:
+	// ErrNoUserPool.
+	ResetPassword(ctx context.Context, u PoolUser) (string, error)
+}
+
+// Environment variables read by identity/cognito.FromEnv.
 const (
 	// EnvUserPoolID is the user pool's id; unset means no user pool is configured.
 	EnvUserPoolID = "USER_POOL_ID"
@@ -57,150 +58,142 @@ const (
 // configured (a nil *Directory).
 var ErrNoUserPool = errors.New("identity: no Cognito user pool is configured")
 
-// Directory makes admin calls on one Cognito user pool. A nil *Directory stands for "no
-// user pool configured" (local runs, tests on the embedded engine): each method says
-// what it does then.
-type Directory struct {
-	client *cip.Client
-	poolID string
-	// appClientID is the app client the organizations' providers are listed on; ""
-	// lists them on none.
-	appClientID string
+// SSO limits; the domain ones are Cognito's limits on a provider's identifiers.
+const (
+	MaxSSODomains      = 50
+	MaxSSODomainLength = 40
+	MaxClientSecret    = 1024
+)
+
+// ErrDomainTaken is returned when an email domain is already an identifier of another
+// organization's provider: Cognito routes sign-in by email domain, so a domain can
+// belong to one provider of the pool only. It is a 409 problem, so the API can return it
+// as is.
+var ErrDomainTaken = &problem.Error{Kind: problem.Conflict, Code: "sso-domain-taken",
+	Message: "an email domain is already used for single sign-on by another organization"}
+
+// SSOConfig is an organization's Entra ID app registration that Cognito federates to.
+type SSOConfig struct {
+	EntraTenantID string
+	ClientID      string
+	// ClientSecret is write-only: never returned. Empty on an update keeps the stored one.
+	ClientSecret string
+	// Domains are the email domains whose people sign in through this provider.
+	Domains []string
 }
 
-// New returns a Directory on the user pool poolID, with no app client (see
-// WithAppClient).
-func New(client *cip.Client, poolID string) *Directory {
-	return &Directory{client: client, poolID: poolID}
-}
-
-// WithAppClient returns a copy of d that lists each organization's provider among the
-// SupportedIdentityProviders of the pool's app client clientID (the console's), which
-// Cognito requires before anyone can sign in through a provider with that client:
-// PutEntraProvider adds the provider, DeleteEntraProvider removes it, and
-// ProviderInfo.Registered reports it. Without an app client (New alone, or an empty
-// clientID) providers are created and deleted but listed on no client, and Registered
-// is always false. d itself is not changed; on a nil d it returns nil.
-func (d *Directory) WithAppClient(clientID string) *Directory {
-	if d == nil {
-		return nil
-	}
-	c := *d
-	c.appClientID = strings.TrimSpace(clientID)
-	return &c
-}
-
-// AppClientID is the app client providers are listed on ("" for none or a nil
-// Directory).
-func (d *Directory) AppClientID() string {
-	if d == nil {
-		return ""
-	}
-	return d.appClientID
-}
-
-// FromEnv returns the Directory of USER_POOL_ID, through COGNITO_ENDPOINT when set, or
-// (nil, nil) when USER_POOL_ID is unset: callers treat nil as "no user pool". When
-// USER_POOL_CLIENT_ID is set, providers are listed on that app client (WithAppClient);
-// unset, they are listed on none. With an endpoint override and no AWS_ACCESS_KEY_ID it
-// signs with the local stack's static credentials.
-func FromEnv(ctx context.Context) (*Directory, error) {
-	if strings.TrimSpace(os.Getenv(EnvUserPoolID)) == "" {
-		return nil, nil
-	}
-	cfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
-	}
-	return FromEnvConfig(cfg), nil
-}
-
-// FromEnvConfig is FromEnv on an AWS configuration the caller has loaded already, so a
-// Lambda loads it once at start.
-func FromEnvConfig(cfg aws.Config) *Directory {
-	poolID := strings.TrimSpace(os.Getenv(EnvUserPoolID))
-	if poolID == "" {
-		return nil
-	}
-	endpoint := os.Getenv(EnvCognitoEndpoint)
-	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		cfg.Credentials = awsconfig.LocalCredentials()
-	}
-	client := cip.NewFromConfig(cfg, func(o *cip.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
+// Normalize trims, lower-cases the ids and domains (an "@" before a domain is dropped)
+// and removes repeated domains, keeping the first spelling's order.
+func (c *SSOConfig) Normalize() {
+	c.EntraTenantID = strings.ToLower(strings.TrimSpace(c.EntraTenantID))
+	c.ClientID = strings.ToLower(strings.TrimSpace(c.ClientID))
+	// Entra secrets never hold spaces at the ends; a pasted newline would break sign-in.
+	c.ClientSecret = strings.TrimSpace(c.ClientSecret)
+	var domains []string
+	for _, d := range c.Domains {
+		d = strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(d)), "@"), ".")
+		if !slices.Contains(domains, d) {
+			domains = append(domains, d)
 		}
+	}
+	c.Domains = domains
+}
+
+// The patterns compile on first use: a validation needs them, a cold start does not.
+var (
+	guidPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	})
-	return New(client, poolID).WithAppClient(os.Getenv(EnvUserPoolClientID))
-}
-
-// PoolID is the user pool's id ("" for a nil Directory).
-func (d *Directory) PoolID() string {
-	if d == nil {
-		return ""
-	}
-	return d.poolID
-}
-
-// GlobalSignOut signs out, on every device, each pool user whose email is email: a
-// native user and any federated ones (usernames like "entra-…_<sub>"), since a member is
-// known to Switchboard by email only. Their refresh tokens stop working, so a removed
-// member cannot quietly renew a session; ID tokens already issued stay valid until they
-// expire, which is why the API also checks membership on every request.
-//
-// No matching user is not an error, and on a nil Directory it does nothing. Cognito's
-// email search is case-insensitive (moto's is not, so tests use one spelling).
-func (d *Directory) GlobalSignOut(ctx context.Context, email string) error {
-	if d == nil {
-		return nil
-	}
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return errors.New("identity: global sign-out: empty email")
-	}
-	usernames, err := d.usernamesByEmail(ctx, email)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, u := range usernames {
-		_, err := d.client.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{
-			UserPoolId: aws.String(d.poolID), Username: aws.String(u)})
-		var gone *ciptypes.UserNotFoundException
-		if err != nil && !errors.As(err, &gone) { // deleted in between: nothing to sign out
-			errs = append(errs, fmt.Errorf("identity: global sign-out of pool user %q: %w", u, err))
-		}
-	}
-	// One failure must not leave the other identities signed in: all are tried.
-	return errors.Join(errs...)
-}
-
-// usernamesByEmail lists the usernames of the pool users whose email is email.
-func (d *Directory) usernamesByEmail(ctx context.Context, email string) ([]string, error) {
-	p := cip.NewListUsersPaginator(d.client, &cip.ListUsersInput{
-		UserPoolId:      aws.String(d.poolID),
-		Filter:          aws.String(`email = "` + escapeFilterValue(email) + `"`),
-		AttributesToGet: []string{"email"}, // only the username is used
+	domainPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`)
 	})
-	var names []string
-	seen := map[string]bool{}
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("identity: list pool users by email: %w", err)
-		}
-		for _, u := range page.Users {
-			if n := aws.ToString(u.Username); n != "" && !seen[n] {
-				seen[n] = true
-				names = append(names, n)
-			}
+)
+
+// Validate returns the 400 problem naming every bad field (entraTenantId, clientId,
+// clientSecret, domains, domains[i]), or nil. Call Normalize first. An empty
+// ClientSecret is valid here: only a first set-up requires it (PutEntraProvider).
+func (c SSOConfig) Validate() error {
+	var v problem.Validation
+	v.Check(!guidPattern().MatchString(c.EntraTenantID), "entraTenantId", "must be the Entra tenant id, a GUID")
+	v.Check(!guidPattern().MatchString(c.ClientID), "clientId", "must be the application (client) id of the Entra app registration, a GUID")
+	v.Check(len(c.ClientSecret) > MaxClientSecret, "clientSecret", "must be at most %d characters", MaxClientSecret)
+	v.Check(len(c.Domains) == 0 || len(c.Domains) > MaxSSODomains, "domains", "must list from 1 to %d email domains", MaxSSODomains)
+	for i, d := range c.Domains {
+		f := "domains[" + strconv.Itoa(i) + "]"
+		switch {
+		case !domainPattern().MatchString(d):
+			v.Add(f, "must be a domain name such as contoso.com")
+		case len(d) > MaxSSODomainLength:
+			v.Add(f, "must be at most %d characters (a Cognito limit)", MaxSSODomainLength)
 		}
 	}
-	return names, nil
+	return v.Err()
 }
 
-// filterEscaper escapes a value for inside the double quotes of a ListUsers filter,
-// where a quote or backslash would otherwise end or change the value.
-var filterEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+// ProviderInfo describes an organization's provider. It never holds the client secret.
+type ProviderInfo struct {
+	// ProviderName is the Cognito provider name (see ProviderName).
+	ProviderName  string
+	EntraTenantID string
+	ClientID      string
+	// Issuer is the OIDC issuer Cognito trusts: Entra's v2.0 issuer of the tenant.
+	Issuer string
+	// Domains are the provider's identifiers: the email domains routed to it.
+	Domains []string
+	// HasClientSecret reports whether a secret is stored, without revealing it.
+	HasClientSecret bool
+	// Registered reports whether the provider is listed among the SupportedIdentityProviders
+	// of the Directory's app client, without which nobody signs in through it. Always
+	// false on a Directory without an app client (see WithAppClient).
+	Registered bool
+}
 
-func escapeFilterValue(s string) string { return filterEscaper.Replace(s) }
+// ProviderName is the Cognito identity provider name of an organization: "entra-" and
+// the first 20 hex digits of the SHA-256 of the organization id (26 characters). It is a
+// hash rather than the id itself because Cognito names are at most 32 characters
+// without underscores (federated usernames are "<provider>_<subject>"), and stable, so
+// the provider is found again from the organization id alone. 80 bits make a collision
+// between organizations negligible.
+func ProviderName(orgID string) string {
+	sum := sha256.Sum256([]byte(orgID))
+	return "entra-" + hex.EncodeToString(sum[:10])
+}
+
+// Issuer is the OIDC issuer of an Entra tenant's v2.0 tokens.
+func Issuer(entraTenantID string) string {
+	return "https://login.microsoftonline.com/" + entraTenantID + "/v2.0"
+}
+
+// PoolUser is a person to give a native account.
+type PoolUser struct {
+	Email      string
+	GivenName  string
+	FamilyName string
+}
+
+// Credentials say how a provisioned person signs in.
+type Credentials struct {
+	// TemporaryPassword, when set, is for their first sign-in only; Cognito asks for a
+	// new password then. It is a secret: send it to them alone, never log or return it.
+	TemporaryPassword string
+	// Existing says the account was already in use: its password was left alone.
+	Existing bool
+}
+
+// None is the Directory of a process without a user pool: sign-out has nothing to do,
+// the other calls answer ErrNoUserPool.
+type None struct{}
+
+var _ Directory = None{}
+
+func (None) GlobalSignOut(context.Context, string) error { return nil }
+
+func (None) PutEntraProvider(context.Context, string, SSOConfig) (ProviderInfo, error) {
+	return ProviderInfo{}, ErrNoUserPool
+}
+
+func (None) ProvisionUser(context.Context, PoolUser) (Credentials, error) {
+	return Credentials{}, ErrNoUserPool
+}
+
+func (None) ResetPassword(context.Context, PoolUser) (string, error) { return "", ErrNoUserPool }

@@ -5,11 +5,12 @@
 //
 // # Starting a job
 //
-// A feature registers a Runner for its kind once, from an init function of a package
-// every Lambda links (shared/api, or a package it imports), so that the worker Lambda
-// can run it:
+// A feature adds a Runner for its kind to the registry that shared/api builds
+// explicitly (api.JobRunners, one line a kind), which the worker Lambda, the local
+// queue and Start are given; there is no global registry, so a binary links the
+// runners only where it runs or starts jobs:
 //
-//	func init() { jobs.Register("customer-import", runCustomerImport) }
+//	{KindCustomerImport, runCustomerImport}, // in api.jobRunners
 //
 // and a handler starts a job (its route lists "sqs:SendMessage" in Actions):
 //
@@ -100,21 +101,20 @@ type Registry struct {
 	runners map[string]Runner
 }
 
-// NewRegistry returns an empty registry; tests use their own.
+// NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{runners: map[string]Runner{}} }
 
-// Default is the registry of Register, which workers and Start use unless given another.
-var Default = NewRegistry()
+// empty stands for a nil registry: it knows no kind.
+var empty = NewRegistry()
 
-var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+// kindPattern compiles on first use: registering a kind needs it, a cold start of a
+// route that starts no job does not.
+var kindPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`) })
 
-// Register adds the runner of kind (kebab-case) to Default. It panics on a bad kind,
-// a nil runner or a kind registered twice: those are programming errors.
-func Register(kind string, run Runner) { Default.Register(kind, run) }
-
-// Register adds the runner of kind; see the package function.
+// Register adds the runner of kind (kebab-case). It panics on a bad kind, a nil runner
+// or a kind registered twice: those are programming errors.
 func (r *Registry) Register(kind string, run Runner) {
-	if !kindPattern.MatchString(kind) || len(kind) > 64 {
+	if !kindPattern().MatchString(kind) || len(kind) > 64 {
 		panic(fmt.Sprintf("jobs: kind %q must be kebab-case, at most 64 characters", kind))
 	}
 	if run == nil {
@@ -128,8 +128,11 @@ func (r *Registry) Register(kind string, run Runner) {
 	r.runners[kind] = run
 }
 
-// Lookup returns the runner of kind.
+// Lookup returns the runner of kind; a nil registry has none.
 func (r *Registry) Lookup(kind string) (Runner, bool) {
+	if r == nil {
+		r = empty
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	run, ok := r.runners[kind]
@@ -138,6 +141,9 @@ func (r *Registry) Lookup(kind string) (Runner, bool) {
 
 // Kinds lists the registered kinds, sorted.
 func (r *Registry) Kinds() []string {
+	if r == nil {
+		return nil
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]string, 0, len(r.runners))

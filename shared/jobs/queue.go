@@ -14,6 +14,8 @@ type Queue interface {
 	Enqueue(ctx context.Context, orgID, jobID string) error
 }
 
+var _ Queue = (*LocalQueue)(nil)
+
 // ErrQueueFull: the local queue's buffer is full.
 var ErrQueueFull = errors.New("jobs: local queue is full")
 

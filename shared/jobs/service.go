@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -20,41 +17,34 @@ import (
 type Service struct {
 	Store *store.Store
 	Queue Queue
-	// Runners is Default when nil; Start refuses kinds it does not know.
+	// Runners are the kinds Start accepts (api.JobRunners); nil accepts none.
 	Runners *Registry
 }
 
-// NewService returns a service that writes jobs to st and sends them to q.
-func NewService(st *store.Store, q Queue) *Service { return &Service{Store: st, Queue: q} }
+// Environment variables of the job queue (read by jobs/sqsqueue, which holds the SQS
+// side so that this package links no AWS service).
+const (
+	// EnvQueueURL is the SQS queue of jobs (template.yaml sets it on every function);
+	// without it jobs run on the in-process queue.
+	EnvQueueURL = "JOBS_QUEUE_URL"
+	// EnvSQSEndpoint points the SQS client at moto (or another endpoint).
+	EnvSQSEndpoint = "SQS_ENDPOINT"
+)
+
+// NewService returns a service that writes jobs to st and sends them to q, accepting
+// the kinds of runners.
+func NewService(st *store.Store, q Queue, runners *Registry) *Service {
+	return &Service{Store: st, Queue: q, Runners: runners}
+}
 
 // NewLocal returns a service whose jobs run in this process, on a LocalQueue drained
-// by a Worker over st.
-func NewLocal(st *store.Store) *Service {
+// by a Worker over st with runners.
+func NewLocal(st *store.Store, runners *Registry) *Service {
 	q := NewLocalQueue(4, 1024)
-	q.SetHandler(NewWorker(st, q).Handle)
-	return NewService(st, q)
-}
-
-// FromEnv returns the service of this process's configuration: the SQS queue of
-// JOBS_QUEUE_URL (through SQS_ENDPOINT when set; cfg nil loads the AWS configuration
-// on first use), or else NewLocal.
-func FromEnv(st *store.Store, cfg *aws.Config) *Service {
-	url := os.Getenv(EnvQueueURL)
-	if url == "" {
-		return NewLocal(st)
-	}
-	endpoint := os.Getenv(EnvSQSEndpoint)
-	if cfg == nil {
-		return NewService(st, lazySQSQueue(url, endpoint))
-	}
-	return NewService(st, NewSQSQueue(NewSQSClient(*cfg, endpoint), url))
-}
-
-func (s *Service) runners() *Registry {
-	if s.Runners != nil {
-		return s.Runners
-	}
-	return Default
+	w := NewWorker(st, q)
+	w.Runners = runners
+	q.SetHandler(w.Handle)
+	return NewService(st, q, runners)
 }
 
 // StartInput is a job to start.
@@ -86,7 +76,7 @@ func (s *Service) Start(ctx context.Context, in StartInput) (Job, error) {
 	if in.OrganizationID == "" {
 		return Job{}, store.ErrNoOrganization
 	}
-	if _, ok := s.runners().Lookup(in.Kind); !ok {
+	if _, ok := s.Runners.Lookup(in.Kind); !ok {
 		return Job{}, fmt.Errorf("start job: no runner is registered for kind %q", in.Kind)
 	}
 	if in.Category == "" {

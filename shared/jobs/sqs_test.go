@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
@@ -28,7 +29,7 @@ func motoQueue(t *testing.T) (*sqs.Client, string) {
 		t.Fatal(err)
 	}
 	cfg.Credentials = awsconfig.LocalCredentials()
-	c := jobs.NewSQSClient(cfg, ep)
+	c := sqsqueue.NewClient(cfg, ep)
 	out, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("jobs-" + domain.NewID())})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,7 @@ func TestSQSPath(t *testing.T) {
 		}
 		return inner(ctx, env, j)
 	})
-	q := jobs.NewSQSQueue(c, url)
+	q := sqsqueue.New(c, url)
 	svc := &jobs.Service{Store: st, Queue: q, Runners: reg}
 	w := &jobs.Worker{Store: st, Queue: q, Runners: reg}
 
@@ -107,7 +108,7 @@ func TestSQSPath(t *testing.T) {
 	// A message that names no job is reported, not deleted. (On a fresh queue: the
 	// poller's last long poll, cancelled by the client, may still take a message.)
 	c, url = motoQueue(t)
-	q = jobs.NewSQSQueue(c, url)
+	q = sqsqueue.New(c, url)
 	if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("garbage")}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestSQSPath(t *testing.T) {
 }
 
 // TestSQSFromEnv: with JOBS_QUEUE_URL (and SQS_ENDPOINT) set, FromEnv sends jobs to
-// SQS, loading the AWS configuration on first use, as api.NewDeps does.
+// SQS, loading the AWS configuration on first use, as the local server does.
 func TestSQSFromEnv(t *testing.T) {
 	c, url := motoQueue(t)
 	t.Setenv(jobs.EnvQueueURL, url)
@@ -129,13 +130,12 @@ func TestSQSFromEnv(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	st := testenv.NewTable(t, testenv.DynamoDB(t))
-	svc := jobs.FromEnv(st, nil)
-	if _, ok := svc.Queue.(*jobs.SQSQueue); !ok {
-		t.Fatalf("FromEnv with %s set: %T", jobs.EnvQueueURL, svc.Queue)
-	}
 	reg := jobs.NewRegistry()
 	reg.Register("import", func(context.Context, *jobs.Env, *jobs.Job) error { return nil })
-	svc.Runners = reg
+	svc := sqsqueue.FromEnv(st, nil, reg)
+	if _, ok := svc.Queue.(*sqsqueue.Queue); !ok {
+		t.Fatalf("FromEnv with %s set: %T", jobs.EnvQueueURL, svc.Queue)
+	}
 	j, err := svc.Start(startCtx(), jobs.StartInput{Kind: "import", OrganizationID: "acme", Category: audit.Customer})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestSQSFromEnv(t *testing.T) {
 		t.Errorf("job = %+v", got)
 	}
 	t.Setenv(jobs.EnvQueueURL, "")
-	if _, ok := jobs.FromEnv(st, nil).Queue.(*jobs.LocalQueue); !ok {
+	if _, ok := sqsqueue.FromEnv(st, nil, reg).Queue.(*jobs.LocalQueue); !ok {
 		t.Error("FromEnv without a queue URL is not the local queue")
 	}
 }

@@ -41,7 +41,7 @@ type Worker struct {
 	Store *store.Store
 	// Queue receives the message of a job that continues in a new invocation.
 	Queue Queue
-	// Runners is Default when nil.
+	// Runners run the jobs' kinds (api.JobRunners); a job of a kind not there fails.
 	Runners *Registry
 	// Lease, YieldMargin and MaxAttempts are the defaults above when zero.
 	Lease       time.Duration
@@ -52,13 +52,6 @@ type Worker struct {
 
 // NewWorker returns a worker over st whose continuations go to q.
 func NewWorker(st *store.Store, q Queue) *Worker { return &Worker{Store: st, Queue: q} }
-
-func (w *Worker) runners() *Registry {
-	if w.Runners != nil {
-		return w.Runners
-	}
-	return Default
-}
 
 func (w *Worker) log() *slog.Logger {
 	if w.Log != nil {
@@ -105,7 +98,7 @@ func (w *Worker) Handle(ctx context.Context, orgID, jobID string) error {
 		log.InfoContext(ctx, "job held by another worker; message dropped", "leaseUntil", j.LeaseUntil)
 		return nil
 	}
-	run, ok := w.runners().Lookup(j.Kind)
+	run, ok := w.Runners.Lookup(j.Kind)
 	if !ok {
 		return w.fail(ctx, log, j, fmt.Sprintf("no runner handles jobs of kind %q", j.Kind))
 	}

@@ -375,8 +375,8 @@ func TestContinueAndAttempts(t *testing.T) {
 // delivered again like SQS would, up to five times; a full or closed queue refuses.
 func TestLocalQueue(t *testing.T) {
 	engines(t, func(t *testing.T, st *store.Store) {
-		svc := jobs.NewLocal(st)
 		reg := jobs.NewRegistry()
+		svc := jobs.NewLocal(st, reg)
 		r := newRows(st)
 		var flaky atomic.Int64
 		reg.Register("import", batchRunner(r, 4, 2, nil))
@@ -386,7 +386,6 @@ func TestLocalQueue(t *testing.T) {
 			}
 			return env.Checkpoint(ctx, jobs.Checkpoint{Done: 1, Total: 1})
 		})
-		svc.Runners = reg
 		q := svc.Queue.(*jobs.LocalQueue)
 		q.RetryDelay = func(int) time.Duration { return time.Millisecond }
 		q.SetHandler((&jobs.Worker{Store: st, Queue: q, Runners: reg}).Handle)

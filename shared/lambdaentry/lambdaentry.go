@@ -62,49 +62,72 @@ func Mail(connect func(aws.Config) (mail.Sender, error)) Use {
 	}
 }
 
+// wire is the Use that puts what connect makes, on the configuration loaded at start,
+// into d with set.
+func wire[T any](connect func(aws.Config) (T, error), set func(*api.Deps, T)) Use {
+	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
+		v, err := connect(cfg)
+		if err != nil {
+			return err
+		}
+		set(d, v)
+		return nil
+	}
+}
+
 // Keys wires the key provider that connect makes (kmskeys.Connect in the generated
 // main.go, so that only functions that seal or open credentials link KMS); it fails
 // the start without CONNECTIONS_KEY_ID.
 func Keys(connect func(aws.Config) (envelope.Keys, error)) Use {
-	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
-		k, err := connect(cfg)
-		if err != nil {
-			return err
-		}
-		d.Keys = k
-		return nil
-	}
+	return wire(connect, func(d *api.Deps, k envelope.Keys) { d.Keys = k })
 }
 
 // Events wires the billing bus publisher that connect makes (eventbridgebus.Connect in
 // the generated main.go, so that only the functions that publish link EventBridge).
 func Events(connect func(aws.Config) (billingbus.Publisher, error)) Use {
+	return wire(connect, func(d *api.Deps, p billingbus.Publisher) { d.Events = p })
+}
+
+// Identity wires the Cognito directory that connect makes (cognito.Connect in the
+// generated main.go, so that only functions that make Cognito calls link Cognito): the
+// user pool of USER_POOL_ID, or none when it is unset.
+func Identity(connect func(aws.Config) (identity.Directory, error)) Use {
+	return wire(connect, func(d *api.Deps, dir identity.Directory) { d.Identity = dir })
+}
+
+// Objects wires the documents bucket that connect makes (s3objects.Connect in the
+// generated main.go, so that only functions that keep documents link S3); the client
+// is built on first use.
+func Objects(connect func(aws.Config) (objects.Bucket, error)) Use {
+	return wire(connect, func(d *api.Deps, b objects.Bucket) { d.Objects = b })
+}
+
+// Jobs wires the job service on the queue that connect makes (sqsqueue.Connect in the
+// generated main.go, so that only functions that start jobs link SQS): the SQS queue of
+// JOBS_QUEUE_URL (always set in Lambda), or the in-process queue without one. Its
+// registry is every runner's, so that Start knows the kinds.
+func Jobs(connect func(aws.Config) (jobs.Queue, error)) Use {
 	return func(_ context.Context, cfg aws.Config, d *api.Deps) error {
-		p, err := connect(cfg)
+		svc, err := jobService(cfg, d.Store, connect)
 		if err != nil {
 			return err
 		}
-		d.Events = p
+		d.Jobs = svc
 		return nil
 	}
 }
 
-// Identity makes Cognito admin calls on USER_POOL_ID, when set.
-func Identity(_ context.Context, cfg aws.Config, d *api.Deps) error {
-	d.Identity = identity.FromEnvConfig(cfg)
-	return nil
-}
-
-// Jobs starts jobs on the SQS queue of JOBS_QUEUE_URL (always set in Lambda).
-func Jobs(_ context.Context, cfg aws.Config, d *api.Deps) error {
-	d.Jobs = jobs.FromEnv(d.Store, &cfg)
-	return nil
-}
-
-// Objects keeps customer documents in DOCUMENTS_BUCKET; it connects on first use.
-func Objects(_ context.Context, _ aws.Config, d *api.Deps) error {
-	d.Objects = objects.FromEnv()
-	return nil
+// jobService is the service on connect's queue with every runner, or the in-process
+// one when connect has no queue.
+func jobService(cfg aws.Config, st *store.Store, connect func(aws.Config) (jobs.Queue, error)) (*jobs.Service, error) {
+	q, err := connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if q == nil {
+		return jobs.NewLocal(st, api.JobRunners()), nil
+	}
+	return jobs.NewService(st, q, api.JobRunners()), nil
 }
 
 // A Service is an AWS service beyond DynamoDB that a route's Actions may name, and the
@@ -120,9 +143,9 @@ type Service struct {
 // Services are the services a route may use, in the order main.go lists them.
 var Services = []Service{
 	{Prefix: "ses:", Use: "lambdaentry.Mail(sesmail.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/mail/sesmail"},
-	{Prefix: "cognito-idp:", Use: "lambdaentry.Identity"},
-	{Prefix: "sqs:", Use: "lambdaentry.Jobs"},
-	{Prefix: "s3:", Use: "lambdaentry.Objects"},
+	{Prefix: "cognito-idp:", Use: "lambdaentry.Identity(cognito.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/identity/cognito"},
+	{Prefix: "sqs:", Use: "lambdaentry.Jobs(sqsqueue.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"},
+	{Prefix: "s3:", Use: "lambdaentry.Objects(s3objects.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/objects/s3objects"},
 	{Prefix: "kms:", Use: "lambdaentry.Keys(kmskeys.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"},
 	{Prefix: "events:", Use: "lambdaentry.Events(eventbridgebus.Connect)", Import: "github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"},
 }

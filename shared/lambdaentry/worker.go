@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/jobs"
@@ -14,17 +15,19 @@ import (
 // deliver again out (ReportBatchItemFailures).
 type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// Worker runs the queue worker whose Function is name; it does not return. The jobs
-// it runs are those registered with jobs.Register by the packages it links (shared/api
-// and what it imports).
-func Worker(name string) {
-	startJob(name, func(ctx context.Context, name string) (any, error) { return WorkerHandler(ctx, name) })
+// Worker runs the queue worker whose Function is name with every job kind's runner
+// (api.JobRunners), continuing jobs on the queue connect makes (sqsqueue.Connect in
+// the generated main.go); it does not return.
+func Worker(name string, connect func(aws.Config) (jobs.Queue, error)) {
+	startJob(name, func(ctx context.Context, name string) (any, error) {
+		return WorkerHandler(ctx, name, api.JobRunners(), connect)
+	})
 }
 
 // WorkerHandler builds the handler of queue worker name from the environment: the
-// table (TABLE_NAME, DYNAMODB_ENDPOINT) and the jobs queue (JOBS_QUEUE_URL,
-// SQS_ENDPOINT) that continuations go back to.
-func WorkerHandler(ctx context.Context, name string) (SQSHandler, error) {
+// table (TABLE_NAME, DYNAMODB_ENDPOINT) and the jobs queue that connect makes, to which
+// continuations go back (the in-process queue when it makes none); runners run the jobs.
+func WorkerHandler(ctx context.Context, name string, runners *jobs.Registry, connect func(aws.Config) (jobs.Queue, error)) (SQSHandler, error) {
 	if !isQueueWorker(name) {
 		return nil, fmt.Errorf("no queue-worker job is served by function %s", name)
 	}
@@ -32,8 +35,16 @@ func WorkerHandler(ctx context.Context, name string) (SQSHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := jobs.FromEnv(st, &cfg)
-	h := WorkerOn(jobs.NewWorker(st, svc.Queue))
+	svc, err := jobService(cfg, st, connect)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	w := jobs.NewWorker(st, svc.Queue)
+	w.Runners = runners
+	if q, ok := svc.Queue.(*jobs.LocalQueue); ok {
+		q.SetHandler(w.Handle) // continuations without SQS run with the same runners
+	}
+	h := WorkerOn(w)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return h(api.WithFunction(ctx, name), ev)
 	}, nil

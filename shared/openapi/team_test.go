@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 	"github.com/switchboard-msp/switchboard/shared/mail"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 )
@@ -1014,7 +1015,7 @@ func TestSSOConformsToTheDocumentOnMoto(t *testing.T) {
 }
 
 // motoDirectory is a Directory on a new user pool of moto's Cognito.
-func motoDirectory(t *testing.T, endpoint string) *identity.Directory {
+func motoDirectory(t *testing.T, endpoint string) *cognito.Directory {
 	t.Helper()
 	ctx := t.Context()
 	cfg, err := awsconfig.Load(ctx)
@@ -1027,7 +1028,7 @@ func motoDirectory(t *testing.T, endpoint string) *identity.Directory {
 	if err != nil {
 		t.Fatalf("create user pool: %v", err)
 	}
-	return identity.New(c, aws.ToString(up.UserPool.Id))
+	return cognito.New(c, aws.ToString(up.UserPool.Id))
 }
 
 // TestTeamSchemasMatchTheGoTypes holds the response schemas of these routes to the

@@ -7,6 +7,7 @@ package templategen
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"go/format"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+	"github.com/switchboard-msp/switchboard/shared/openapi"
 )
 
 // Generated is the marker every generated Go, make and YAML file starts with.
@@ -28,6 +30,9 @@ const (
 	EventsDir    = "events"
 	TemplateFile = "template.yaml"
 	BuildMkFile  = "functions/build.mk"
+	// OpenAPIGzipFile is the committed OpenAPI document compressed, served to clients
+	// that accept gzip (openapi.Gzipped).
+	OpenAPIGzipFile = "shared/openapi/openapi.json.gz"
 )
 
 // Function is one Lambda of the stack: a route's or a job's.
@@ -168,6 +173,11 @@ func Files() (map[string][]byte, error) {
 		files[EventsDir+"/"+f.Name+".json"] = ev
 	}
 	files[BuildMkFile] = BuildMk(fns)
+	gz, err := Gzip(openapi.Document)
+	if err != nil {
+		return nil, err
+	}
+	files[OpenAPIGzipFile] = gz
 	tpl, err := Template(fns)
 	if err != nil {
 		return nil, err
@@ -230,16 +240,21 @@ func RouteVar(function string) string {
 // KindQueueWorker is the api.Job kind of a worker fed by the jobs queue.
 const KindQueueWorker = "queue-worker"
 
-// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker.
+// WorkerMainGo is functions/<name>/main.go of a queue worker: it starts the worker,
+// which continues jobs on the SQS queue (so it alone, with the routes that start jobs,
+// links SQS).
 func WorkerMainGo(j api.Job) ([]byte, error) {
 	src := fmt.Sprintf(`// %s
 
 // Command %s runs the jobs of the jobs queue.
 package main
 
-import "github.com/switchboard-msp/switchboard/shared/lambdaentry"
+import (
+	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
+	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Worker(%q) }
+func main() { lambdaentry.Worker(%q, sqsqueue.Connect) }
 `, Generated, j.Function, j.Function)
 	out, err := format.Source([]byte(src))
 	if err != nil {
@@ -474,4 +489,21 @@ func Stale(root string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// Gzip compresses b as gen commits it: best compression, no name or time in the
+// header, so the same input always gives the same bytes.
+func Gzip(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return buf.Bytes(), nil
 }

@@ -14,6 +14,8 @@ export interface Problem {
   detail?: string;
   code?: string;
   errors?: FieldError[];
+  // Members a problem adds of its own, e.g. plan-limit's "over".
+  [extra: string]: unknown;
 }
 
 export class ApiError extends Error {
@@ -22,6 +24,7 @@ export class ApiError extends Error {
   readonly title: string;
   readonly detail: string;
   readonly fields: FieldError[];
+  readonly problem: Problem;
   constructor(status: number, p: Problem) {
     super(p.detail || p.title || `The server answered ${status}.`);
     this.status = status;
@@ -29,6 +32,7 @@ export class ApiError extends Error {
     this.title = p.title ?? 'Something went wrong';
     this.detail = p.detail ?? '';
     this.fields = p.errors ?? [];
+    this.problem = p;
   }
 }
 
@@ -47,6 +51,10 @@ export function advice(e: ApiError): string {
       return 'For this change, confirm who you are: sign in again, then repeat it.';
     case 'stale-version':
       return 'Someone else changed this in the meantime. Reload to see their change, then try again.';
+    case 'plan-limit':
+      return "Your plan's limit is reached. An Owner or Administrator can upgrade the plan under Usage and billing, or remove what is no longer needed.";
+    case 'api-calls-exhausted':
+      return "This month's API calls are used up. An Owner or Administrator can upgrade the plan under Usage and billing.";
     case 'temporarily-unavailable':
     case 'job-not-queued':
       return 'The service is busy. Wait a moment and try again.';

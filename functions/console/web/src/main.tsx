@@ -16,12 +16,20 @@ import { SubOrganizations } from './pages/SubOrganizations';
 import { Settings } from './pages/Settings';
 import { AuditLog } from './pages/AuditLog';
 import { Approvals, LicenseOrders } from './pages/Approvals';
+import { Billing } from './pages/Billing';
+import { Connections } from './pages/Connections';
+import { Onboarding } from './pages/Onboarding';
+import { PortalAccept, PortalApp } from './portal/Portal';
+import { PENDING_PORTAL_INVITATION, findPortalAccount, type PortalAccount } from './portal/account';
 import './styles.css';
 
 type State =
   | { kind: 'loading' }
   | { kind: 'signed-out'; reason: string | null }
   | { kind: 'signed-in'; me: Me }
+  // A company user in the client portal; account is null until the invitation of
+  // /portal/accept is accepted.
+  | { kind: 'portal'; account: PortalAccount | null }
   | { kind: 'failed'; error: unknown };
 
 function App({ cfg }: { cfg: auth.ConsoleConfig }) {
@@ -50,8 +58,20 @@ function App({ cfg }: { cfg: auth.ConsoleConfig }) {
         await api.get('/api/msp-portal/settings/profile', { orgId: me.organizations[0].id }).catch(() => {});
         if (!auth.token()) return;
       }
-      setState({ kind: 'signed-in', me });
       const back = auth.takeReturn();
+      const target = back !== '/' ? back : location;
+      // A company user goes to the client portal, never to the MSP's screens: someone
+      // with no organization, or who asked for a portal page, and has portal access.
+      if (target.startsWith('/portal') || me.organizations.length === 0) {
+        const accepting = target.startsWith('/portal/accept');
+        const account = accepting ? null : await findPortalAccount(me);
+        if (account || accepting) {
+          setState({ kind: 'portal', account });
+          if (target !== location) navigate(target, { replace: true });
+          return;
+        }
+      }
+      setState({ kind: 'signed-in', me });
       if (back !== '/' && back !== location) navigate(back, { replace: true });
     } catch (e) {
       if (!auth.token()) return; // the client signed out with the reason
@@ -87,18 +107,22 @@ function App({ cfg }: { cfg: auth.ConsoleConfig }) {
       auth.rememberReturn(location + window.location.search);
       const t = new URLSearchParams(window.location.search).get('token');
       if (location === '/invitations/accept' && t) sessionStorage.setItem(PENDING_INVITATION, t);
+      if (location === '/portal/accept' && t) sessionStorage.setItem(PENDING_PORTAL_INVITATION, t);
     }
     return <SignIn cfg={cfg} reason={state.reason} onSignedIn={start} />;
   }
+  const signOutHosted = () => {
+    const out = auth.hostedSignOutURL(cfg);
+    signOut();
+    if (out) window.location.assign(out);
+  };
+  if (state.kind === 'portal') {
+    if (!state.account) return <PortalAccept onAccepted={(account) => setState({ kind: 'portal', account })} />;
+    return <PortalApp account={state.account} onSignOut={signOutHosted} />;
+  }
   return (
     <SessionProvider me={state.me}>
-      <Layout
-        onSignOut={() => {
-          const out = auth.hostedSignOutURL(cfg);
-          signOut();
-          if (out) window.location.assign(out);
-        }}
-      >
+      <Layout onSignOut={signOutHosted}>
         <Switch>
           <Route path="/invitations/accept" component={AcceptInvitation} />
           <Route path="/customers" component={Customers} />
@@ -109,6 +133,9 @@ function App({ cfg }: { cfg: auth.ConsoleConfig }) {
           <Route path="/audit-log" component={AuditLog} />
           <Route path="/approvals" component={Approvals} />
           <Route path="/license-orders" component={LicenseOrders} />
+          <Route path="/billing" component={Billing} />
+          <Route path="/connections" component={Connections} />
+          <Route path="/onboarding" component={Onboarding} />
           <Route path="/msp-portal/license-orders/:id" component={LicenseOrders} />
           <Route path="/">
             <Redirect to="/customers" replace />

@@ -9,6 +9,7 @@ export type Permission =
   | 'manage-customers'
   | 'delete-customers'
   | 'manage-users'
+  | 'run-automation'
   | 'order-licenses'
   | 'approve-requests'
   | 'platform-settings'
@@ -20,16 +21,16 @@ export type Permission =
 
 const table: Record<Exclude<Role, 'Custom'>, Permission[]> = {
   Owner: [
-    'view-data', 'manage-customers', 'delete-customers', 'manage-users', 'order-licenses', 'approve-requests',
+    'view-data', 'manage-customers', 'delete-customers', 'manage-users', 'run-automation', 'order-licenses', 'approve-requests',
     'platform-settings', 'view-audit-log', 'manage-billing', 'manage-platform-users', 'manage-sub-organizations',
     'rename-organization',
   ],
   Administrator: [
-    'view-data', 'manage-customers', 'delete-customers', 'manage-users', 'order-licenses', 'approve-requests',
+    'view-data', 'manage-customers', 'delete-customers', 'manage-users', 'run-automation', 'order-licenses', 'approve-requests',
     'platform-settings', 'view-audit-log', 'manage-billing', 'manage-platform-users', 'manage-sub-organizations',
     'rename-organization',
   ],
-  Technician: ['view-data', 'manage-customers', 'manage-users', 'order-licenses'],
+  Technician: ['view-data', 'manage-customers', 'manage-users', 'run-automation', 'order-licenses'],
   'Read-Only': ['view-data', 'view-audit-log'],
 };
 

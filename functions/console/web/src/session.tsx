@@ -39,6 +39,11 @@ export interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 
+// useOptionalSession is the MSP session, or null in the client portal (which has none).
+export function useOptionalSession(): Session | null {
+  return useContext(SessionContext);
+}
+
 export function useSession(): Session {
   const s = useContext(SessionContext);
   if (!s) throw new Error('useSession outside SessionProvider');

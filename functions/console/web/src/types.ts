@@ -149,3 +149,126 @@ export interface Approval {
   note?: string;
   notifyError?: string;
 }
+
+export type Plan = 'free' | 'professional';
+
+export interface LimitUsage {
+  // null: unlimited.
+  limit: number | null;
+  used: number;
+}
+
+export interface Billing {
+  organizationId: string;
+  plan: Plan;
+  billedTo?: string;
+  plans: Plan[];
+  limits: {
+    customers: LimitUsage;
+    managedTenants: LimitUsage;
+    connections: LimitUsage;
+    subOrganizations: LimitUsage;
+    apiCallsPerMonth: LimitUsage;
+  };
+  periodStart: string;
+  periodEnd: string;
+  billingContact: { name: string; email: string; phone: string };
+}
+
+export interface UsageSummary {
+  organizationId: string;
+  plan: Plan;
+  managedUsers: number;
+  managedTenants: number;
+  customers: number;
+  apiCalls: { thisMonth: number; limit: number | null; months: { month: string; calls: number }[] };
+  subOrganizations?: { id: string; name: string; managedUsers: number; managedTenants: number; customers: number; apiCallsThisMonth: number }[];
+  nextCursor?: string;
+}
+
+export type ConnectionType = 'm365' | 'connectwise' | 'autotask' | 'halopsa';
+
+export interface ConnectionProblem {
+  code: string;
+  message: string;
+  at: string;
+}
+
+// Connection never carries a credential: the API has none to send.
+export interface Connection {
+  id: string;
+  type: ConnectionType;
+  label: string;
+  tenantId?: string;
+  status?: 'untested' | 'connected' | 'failed';
+  lastError?: ConnectionProblem;
+  lastTestedAt?: string;
+  lastUsedAt?: string;
+  hint?: string;
+  rotatedAt?: string;
+  version?: number;
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  checked: boolean;
+  error?: ConnectionProblem;
+  message: string;
+  connection: Connection;
+}
+
+export interface OnboardingStep {
+  step: string;
+  title: string;
+  status: 'not-started' | 'in-progress' | 'complete';
+  completion: 'derived' | 'manual';
+  marked?: { completedAt: string; completedBy: string };
+  description: string;
+}
+
+export interface Onboarding {
+  steps: OnboardingStep[];
+  completed: number;
+  total: number;
+}
+
+export type CompanyRole = 'Admin' | 'Manager' | 'User' | 'Training Only';
+export const companyRoles: CompanyRole[] = ['Admin', 'Manager', 'User', 'Training Only'];
+
+export interface TrainingAssignment {
+  id: string;
+  course: string;
+  url?: string;
+  dueAt?: string;
+  assignedBy: string;
+  assignedAt: string;
+}
+
+export interface CompanyUser {
+  id: string;
+  customerId: string;
+  email: string;
+  name: string;
+  jobTitle: string;
+  role: CompanyRole;
+  portalAccess: boolean;
+  portalStatus: 'off' | 'invited' | 'email-failed' | 'active';
+  source: 'manual' | 'm365' | 'psa' | 'csv';
+  externalId: string;
+  inviteExpiresAt?: string;
+  emailError?: string;
+  training: TrainingAssignment[];
+  version: number;
+}
+
+export interface Ticket {
+  id: string;
+  subject: string;
+  description: string;
+  version: number;
+  status: string;
+  priority: string;
+  tenantId: string;
+  createdAt: string;
+  updatedAt?: string;
+}

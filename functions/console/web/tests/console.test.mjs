@@ -92,6 +92,27 @@ async function apiCall(token, method, path, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
+// outboxLink is the link with part in the newest email to `to` in the local outbox.
+async function outboxLink(to, part) {
+  const box = await (await fetch(BASE + '/dev/outbox')).json();
+  const mail = box.items.findLast((m) => m.to.includes(to));
+  assert.ok(mail, `no email to ${to} in the outbox`);
+  const link = mail.links.find((l) => l.includes(part));
+  assert.ok(link, `no ${part} link in ${JSON.stringify(mail.links)}`);
+  return link;
+}
+
+// acceptPortalInvitation opens a portal invitation's link on a new page and signs in as
+// its addressee, who lands on the accept page.
+async function acceptPortalInvitation(email) {
+  const link = await outboxLink(email, '/portal/accept?token=');
+  const page = await newPage();
+  await page.goto(link);
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  return page;
+}
+
 const orgButton = (page) => page.getByRole('button', { name: /^Organization: .*Switch organization$/ });
 
 test('sign in as the Owner with the development sign-in', async () => {
@@ -152,11 +173,7 @@ test('invite a member and accept as them through the outbox', async () => {
   await page.getByRole('cell', { name: 'diego.siciliani@contosomsp.com', exact: true }).waitFor();
   await shot(page, '05-platform-users');
 
-  const box = await (await fetch(BASE + '/dev/outbox')).json();
-  const mail = box.items.find((m) => m.to.includes('diego.siciliani@contosomsp.com'));
-  assert.ok(mail, 'no invitation email in the outbox');
-  const link = mail.links.find((l) => l.includes('/invitations/accept?token='));
-  assert.ok(link, `no accept link in ${JSON.stringify(mail.links)}`);
+  const link = await outboxLink('diego.siciliani@contosomsp.com', '/invitations/accept?token=');
 
   const diego = await newPage();
   await diego.goto(link);
@@ -388,5 +405,239 @@ test('the audit log, approvals and license orders render; the layout works at 39
   assert.equal(focused.text, 'Skip to content');
   assert.notEqual(focused.outline, 'none', 'the focused element shows no focus ring');
   assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// A random GUID for a tenant of its own.
+const guid = () => crypto.randomUUID();
+
+async function registerTenant(token, name) {
+  return apiCall(token, 'POST', '/api/msp-portal/tenants', {
+    entraTenantId: guid(), primaryDomain: `${name.toLowerCase().replace(/\W+/g, '')}.onmicrosoft.com`, displayName: name, licensedUsers: 7,
+  });
+}
+
+// The page is no wider than the screen: only tables scroll sideways.
+async function fitsWidth(page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+}
+
+test('connections: add one with write-only credentials, test it; the secret never shows', async () => {
+  const token = await devToken('megan.bowen@contosomsp.com');
+  await registerTenant(token, 'Litware');
+  const secret = 'Sb~Secret.' + crypto.randomUUID().replace(/-/g, '');
+  const clientId = crypto.randomUUID();
+  const page = await newPage();
+  await signIn(page, 'megan.bowen@contosomsp.com');
+  await page.getByRole('link', { name: 'Connections' }).click();
+  await page.getByRole('heading', { name: 'Connections' }).waitFor();
+  await page.getByRole('button', { name: 'Add Connection' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Label').fill('Litware Graph');
+  await dialog.getByRole('button', { name: /Pick a tenant/ }).click();
+  await page.getByRole('option', { name: /Litware/ }).click();
+  await dialog.getByLabel('Application (client) ID').fill(clientId);
+  await dialog.getByLabel('Client secret').fill(secret);
+  assert.equal(await dialog.getByLabel('Client secret').getAttribute('type'), 'password');
+  await shot(page, '19-add-connection');
+  await dialog.getByRole('button', { name: 'Add Connection' }).click();
+  await page.getByRole('status').filter({ hasText: 'Litware Graph was added' }).waitFor();
+  const row = page.getByRole('row', { name: /Litware Graph/ });
+  await row.waitFor();
+  // Only the masked hint of the secret, never the secret or its client id.
+  assert.match(await row.textContent(), new RegExp(`Microsoft 365.*••••${secret.slice(-4)}`));
+  let html = await page.content();
+  assert.ok(!html.includes(secret) && !html.includes(clientId), 'a credential is in the page after saving');
+  // Test: the outcome in words.
+  await page.getByRole('button', { name: 'Test Litware Graph' }).click();
+  await page.getByRole('status').filter({ hasText: /Litware Graph (works|failed the test)/ }).waitFor();
+  // Rotating starts from empty inputs: nothing is filled back.
+  await page.getByRole('button', { name: 'Rotate the credentials of Litware Graph' }).click();
+  assert.equal(await page.getByRole('dialog').getByLabel('Client secret').inputValue(), '');
+  assert.equal(await page.getByRole('dialog').getByLabel('Application (client) ID').inputValue(), '');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  // Rename keeps the credentials.
+  await page.getByRole('button', { name: 'Rename Litware Graph' }).click();
+  await page.getByRole('dialog').getByLabel('Label').fill('Litware Microsoft 365');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('row', { name: /Litware Microsoft 365/ }).waitFor();
+  html = await page.content();
+  assert.ok(!html.includes(secret) && !html.includes(clientId), 'a credential is in the page after renaming');
+  await shot(page, '20-connections');
+
+  // Read-Only sees label and type only (seed 003), and a disabled Add Connection.
+  const viewer = await newPage();
+  await signIn(viewer, 'adele.vance@contosomsp.com');
+  await viewer.getByRole('link', { name: 'Connections' }).click();
+  await viewer.getByRole('cell', { name: 'Litware Microsoft 365' }).waitFor();
+  assert.equal(await viewer.getByRole('columnheader', { name: 'Status' }).count(), 0);
+  assert.equal(await viewer.getByRole('columnheader', { name: 'Secret' }).count(), 0);
+  assert.equal(await viewer.getByRole('button', { name: 'Add Connection' }).getAttribute('aria-disabled'), 'true');
+  assert.deepEqual([...page.errors, ...viewer.errors], []);
+  await viewer.close();
+  await page.close();
+});
+
+test('onboarding: mark a step complete, then reopen it', async () => {
+  const page = await newPage();
+  await signIn(page, 'megan.bowen@contosomsp.com');
+  await page.getByRole('link', { name: 'Onboarding' }).click();
+  await page.getByRole('heading', { name: 'Onboarding' }).waitFor();
+  const step = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Company users' }) });
+  await step.getByRole('button', { name: 'Mark Complete' }).click();
+  await page.getByRole('status').filter({ hasText: 'Company users: marked complete.' }).waitFor();
+  await step.getByText(/Marked complete by megan\.bowen@contosomsp\.com/).waitFor();
+  assert.match(await step.textContent(), /Complete/);
+  await shot(page, '21-onboarding');
+  await step.getByRole('button', { name: 'Reopen' }).click();
+  await step.getByRole('button', { name: 'Mark Complete' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('company users and the client portal: add one with portal access, they sign in and submit a ticket', async () => {
+  const token = await devToken('megan.bowen@contosomsp.com');
+  const cust = await apiCall(token, 'POST', '/api/msp-portal/customers', { name: 'Adatum Corporation' });
+  const person = 'pat.admin@adatum.example';
+  const page = await newPage();
+  await signIn(page, 'megan.bowen@contosomsp.com');
+  await page.goto(`${BASE}/customers/${cust.id}`);
+  await page.getByRole('heading', { name: 'Adatum Corporation' }).waitFor();
+  await page.getByRole('tab', { name: 'Users' }).click();
+  await page.getByRole('button', { name: 'Add User' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Email', { exact: true }).fill(person);
+  await dialog.getByLabel('Name', { exact: true }).fill('Pat Admin');
+  await dialog.getByRole('button', { name: /Role/ }).click();
+  await page.getByRole('option', { name: /^Admin/ }).click();
+  await dialog.getByText('Portal access: email them an invitation').click();
+  await dialog.getByRole('button', { name: 'Add User' }).click();
+  const row = page.getByRole('row', { name: /Pat Admin/ });
+  await row.waitFor();
+  await row.getByText('Invited').waitFor();
+  // A CSV import with a refused row.
+  const csv = ['Email,Name,Job Title,Role', 'sam.user@adatum.example,Sam User,Accountant,User', 'not-an-email,Broken,,User'].join('\n');
+  await page.getByLabel('CSV file of users to import').setInputFiles({ name: 'users.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  const panel = page.getByRole('region', { name: 'Import' });
+  await panel.getByText(/Importing users: done/).waitFor();
+  await panel.getByText(/Line 3/).waitFor();
+  await page.getByRole('cell', { name: 'Sam User', exact: true }).waitFor();
+  // Change a role in place.
+  await page.getByRole('button', { name: /Role of Sam User/ }).click();
+  await page.getByRole('option', { name: 'Manager' }).click();
+  await page.waitForFunction(() => document.querySelector('[aria-label^="Role of Sam User"]')?.textContent?.includes('Manager'));
+  await shot(page, '22-company-users');
+
+  const pat = await acceptPortalInvitation(person);
+  await pat.getByRole('status').filter({ hasText: 'You now have access to the client portal of Adatum Corporation as Admin' }).waitFor();
+  await shot(pat, '23-portal-accept');
+  await pat.getByRole('button', { name: 'Continue' }).click();
+  await pat.getByRole('heading', { name: 'Adatum Corporation dashboard' }).waitFor();
+  // The portal's own screens, never the MSP's.
+  assert.equal(await pat.getByRole('navigation', { name: 'Main' }).count(), 0);
+  for (const name of ['Dashboard', 'Tickets', 'Users', 'Training']) await pat.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name }).waitFor();
+  await shot(pat, '24-portal-dashboard');
+  await pat.getByRole('link', { name: 'Tickets' }).click();
+  await pat.getByRole('button', { name: 'Submit a Ticket' }).click();
+  await pat.getByRole('dialog').getByLabel('Subject').fill('Printer offline');
+  await pat.getByRole('dialog').getByLabel('Description').fill('The second-floor printer does not answer.');
+  await pat.getByRole('dialog').getByRole('button', { name: 'Submit Ticket' }).click();
+  await pat.getByRole('cell', { name: 'Printer offline', exact: true }).waitFor();
+  await shot(pat, '25-portal-tickets');
+  await pat.setViewportSize({ width: 390, height: 844 });
+  await fitsWidth(pat);
+  await shot(pat, '25-portal-tickets-390px');
+  await pat.setViewportSize({ width: 1280, height: 800 });
+  await pat.getByRole('link', { name: 'Users' }).click();
+  await pat.getByRole('cell', { name: 'Sam User', exact: true }).waitFor();
+  await pat.getByRole('link', { name: 'Training' }).click();
+  await pat.getByText('No training assigned to you yet.').waitFor();
+  // An MSP page is not theirs: the portal stays.
+  await pat.goto(BASE + '/customers');
+  await pat.getByRole('navigation', { name: 'Portal' }).waitFor();
+  assert.equal(await pat.getByRole('navigation', { name: 'Main' }).count(), 0);
+  // Keyboard: the skip link first, then the portal's menu.
+  await pat.keyboard.press('Tab');
+  assert.equal(await pat.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await pat.keyboard.press('Tab');
+  assert.equal(await pat.evaluate(() => document.activeElement?.textContent), 'Dashboard');
+
+  // A User of the company: tickets and training, no dashboard.
+  await apiCall(token, 'POST', `/api/msp-portal/customers/${cust.id}/users`, { email: 'uma.user@adatum.example', name: 'Uma User', role: 'User', portalAccess: true });
+  const uma = await acceptPortalInvitation('uma.user@adatum.example');
+  await uma.getByRole('button', { name: 'Continue' }).click();
+  await uma.getByRole('heading', { name: 'Support tickets' }).waitFor();
+  await uma.getByRole('cell', { name: 'Printer offline', exact: true }).waitFor();
+  assert.equal(await uma.getByRole('link', { name: 'Dashboard' }).count(), 0);
+  // Made Training Only, Uma has her training alone.
+  const users = await apiCall(token, 'GET', `/api/msp-portal/customers/${cust.id}/users`);
+  const u = users.items.find((x) => x.email === 'uma.user@adatum.example');
+  await apiCall(token, 'PUT', `/api/msp-portal/customers/${cust.id}/users/${u.id}`, { ...u, role: 'Training Only' });
+  await uma.reload();
+  await uma.getByRole('heading', { name: 'Not available' }).waitFor();
+  assert.equal(await uma.getByRole('link', { name: 'Tickets' }).count(), 0);
+  await uma.getByRole('link', { name: 'Training' }).click();
+  await uma.getByRole('heading', { name: 'Training' }).waitFor();
+
+  // The MSP sees the ticket on the customer.
+  await page.getByRole('tab', { name: 'Tickets' }).click();
+  await page.getByRole('cell', { name: 'Printer offline', exact: true }).waitFor();
+  assert.deepEqual([...page.errors, ...pat.errors, ...uma.errors], []);
+  await uma.close();
+  await pat.close();
+  await page.close();
+});
+
+test('usage and billing: see usage, upgrade, a downgrade refused in words; a viewer sees no billing', async () => {
+  const page = await newPage();
+  await signIn(page, 'megan.bowen@contosomsp.com');
+  await page.getByRole('link', { name: 'Usage and billing' }).click();
+  await page.getByRole('heading', { name: 'Usage Summary' }).waitFor();
+  for (const metric of ['Managed Users', 'Managed Tenants', 'API Calls']) await page.getByRole('cell', { name: metric, exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'API calls by month' }).waitFor();
+  await page.getByRole('heading', { name: 'Billing Contact' }).waitFor();
+  await shot(page, '26-usage-billing');
+  // The demo organization starts on Professional: down to Free first (its usage fits), then up.
+  await page.getByRole('button', { name: /Upgrade to Professional|Downgrade to Free/ }).waitFor();
+  if (await page.getByRole('button', { name: 'Downgrade to Free' }).count()) {
+    await page.getByRole('button', { name: 'Downgrade to Free' }).click();
+    await page.getByRole('status').filter({ hasText: 'You are now on the Free plan.' }).waitFor();
+  }
+  await page.getByRole('button', { name: 'Upgrade to Professional' }).click();
+  await page.getByRole('status').filter({ hasText: 'You are now on the Professional plan.' }).waitFor();
+  await page.getByRole('button', { name: 'Downgrade to Free' }).waitFor();
+  // Over the free plan's 5 managed tenants, a downgrade is refused with what to remove.
+  const token = await devToken('megan.bowen@contosomsp.com');
+  const billing = await apiCall(token, 'GET', '/api/billing');
+  for (let i = billing.limits.managedTenants.used; i < 6; i++) await registerTenant(token, `Overflow ${i}`);
+  await page.getByRole('button', { name: 'Downgrade to Free' }).click();
+  const refusal = page.getByRole('alert').filter({ hasText: 'Managed tenants' });
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /Managed tenants: \d+ in use, the plan allows 5\. Remove \d+\./);
+  assert.doesNotMatch(await refusal.textContent(), /[{}"]/);
+  await shot(page, '27-downgrade-refused');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await fitsWidth(page);
+  await shot(page, '28-usage-billing-390px');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('link', { name: 'Connections' }).click();
+  await page.getByRole('heading', { name: 'Connections' }).waitFor();
+  await fitsWidth(page);
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('link', { name: 'Onboarding' }).click();
+  await page.getByRole('heading', { name: 'Onboarding' }).waitFor();
+  await fitsWidth(page);
+
+  // Seed 003: a viewer never sees billing, only the usage.
+  const viewer = await newPage();
+  await signIn(viewer, 'adele.vance@contosomsp.com');
+  assert.equal(await viewer.getByRole('link', { name: 'Usage and billing' }).count(), 0);
+  await viewer.getByRole('link', { name: 'Usage', exact: true }).click();
+  await viewer.getByRole('heading', { name: 'Usage Summary' }).waitFor();
+  assert.equal(await viewer.getByRole('heading', { name: 'Plan' }).count(), 0);
+  assert.equal(await viewer.getByRole('heading', { name: 'Billing Contact' }).count(), 0);
+  assert.deepEqual([...page.errors, ...viewer.errors], []);
+  await viewer.close();
   await page.close();
 });

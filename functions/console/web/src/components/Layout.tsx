@@ -18,20 +18,23 @@ import {
   ListBoxItem,
 } from 'react-aria-components';
 import * as api from '../api';
-import { useSession } from '../session';
+import { useSession, type Session } from '../session';
 import { Field, FormDialog, Loading, Pager, ProblemMessage, usePages } from './ui';
 import { useLoad } from '../hooks';
 import type { OrganizationAccess, SubOrganization } from '../types';
 import type { Permission } from '../permissions';
 
-// The sidebar's screens. Usage and billing, Connections, the onboarding checklist and
-// the client portal join this list when their API routes exist.
-const nav: { to: string; label: string; need?: Permission }[] = [
+// The sidebar's screens; need hides one from a role without the permission. Usage is
+// everyone's, billing only theirs who manage it (seed 003: viewers never see billing).
+const nav: { to: string; label: string | ((s: Session) => string); need?: Permission }[] = [
+  { to: '/onboarding', label: 'Onboarding' },
   { to: '/customers', label: 'Customers' },
   { to: '/license-orders', label: 'License orders' },
   { to: '/approvals', label: 'Approvals', need: 'approve-requests' },
   { to: '/sub-organizations', label: 'Sub-organizations', need: 'manage-sub-organizations' },
   { to: '/platform-users', label: 'Platform users', need: 'manage-platform-users' },
+  { to: '/connections', label: 'Connections' },
+  { to: '/billing', label: (s) => (s.can('manage-billing') ? 'Usage and billing' : 'Usage') },
   { to: '/audit-log', label: 'Audit log', need: 'view-audit-log' },
   { to: '/settings', label: 'Settings' },
 ];
@@ -58,7 +61,7 @@ export function Layout({ children, onSignOut }: { children: ReactNode; onSignOut
                   aria-current={location.startsWith(n.to) ? 'page' : undefined}
                   onClick={() => setMenuOpen(false)}
                 >
-                  {n.label}
+                  {typeof n.label === 'string' ? n.label : n.label(s)}
                 </Link>
               </li>
             ))}

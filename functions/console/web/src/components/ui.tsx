@@ -28,7 +28,7 @@ import {
 } from 'react-aria-components';
 import * as api from '../api';
 import { ApiError, advice } from '../api';
-import { useSession } from '../session';
+import { useOptionalSession } from '../session';
 import type { Permission } from '../permissions';
 
 // The words of seed 003 for what a viewer's disabled buttons say.
@@ -45,7 +45,7 @@ export function ProblemMessage({ error, onRetry }: { error: unknown; onRetry?: (
   return (
     <div role="alert" className="problem">
       <strong>{title}</strong>
-      {detail && detail !== title && e?.code !== 'validation' && <p>{capitalize(detail)}{/[.!?]$/.test(detail) ? '' : '.'}</p>}
+      {detail && detail !== title && e?.code !== 'validation' && <p>{sentence(detail)}</p>}
       {e && e.fields.length > 0 && (
         <ul>
           {e.fields.map((f) => (
@@ -80,6 +80,12 @@ function capitalize(s: string) {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+// sentence writes the API's lower-case phrases ("the tenant was not found") as sentences.
+export function sentence(s: string): string {
+  const t = s.trim();
+  return t ? capitalize(t) + (/[.!?)]$/.test(t) ? '' : '.') : '';
+}
+
 // fieldLabel turns "tenantAccess.tenantIds[0]" into "Tenant access, tenant ids 1".
 export function fieldLabel(field: string): string {
   return capitalize(
@@ -99,15 +105,18 @@ export function fieldErrorOf(error: unknown, field: string): string | undefined 
 
 interface GuardedProps extends ButtonProps {
   need: Permission;
+  // allowed overrides the session's answer for need: the client portal, which has no
+  // MSP session, decides by the company role.
+  allowed?: boolean;
   children: ReactNode;
 }
 
 // GuardedButton is a create or settings button: for a role without the permission it
 // is disabled (aria-disabled, so it can still be focused and its tooltip read) and
 // says why.
-export function GuardedButton({ need, children, className, onPress, ...rest }: GuardedProps) {
-  const s = useSession();
-  const allowed = s.can(need);
+export function GuardedButton({ need, allowed: allowedProp, children, className, onPress, ...rest }: GuardedProps) {
+  const s = useOptionalSession();
+  const allowed = allowedProp ?? (s ? s.can(need) : false);
   if (allowed) {
     return (
       <Button className={className ?? 'btn btn-primary'} onPress={onPress} {...rest}>
@@ -115,8 +124,7 @@ export function GuardedButton({ need, children, className, onPress, ...rest }: G
       </Button>
     );
   }
-  const readOnly = s.role === 'Read-Only';
-  const why = readOnly ? VIEW_ONLY : `Your role (${s.role}) does not allow this.`;
+  const why = s?.role === 'Read-Only' ? VIEW_ONLY : `Your role${s ? ` (${s.role})` : ''} does not allow this.`;
   return (
     <TooltipTrigger delay={0}>
       <Button className={(className ?? 'btn btn-primary') + ' is-disabled'} aria-disabled="true" aria-description={why} {...rest}>
@@ -283,19 +291,15 @@ export interface Column<T> {
 
 // DataTable is a plain, labelled HTML table that scrolls sideways on narrow screens and
 // says what an empty list means.
-export function DataTable<T>({
-  caption,
-  columns,
-  rows,
-  rowKey,
-  empty,
-}: {
+export interface DataTableProps<T> {
   caption: string;
   columns: Column<T>[];
   rows: T[];
   rowKey: (row: T) => string;
   empty: string;
-}) {
+}
+
+export function DataTable<T>({ caption, columns, rows, rowKey, empty }: DataTableProps<T>) {
   return (
     <div className="table-wrap">
       <table>
@@ -443,5 +447,121 @@ export function ExportMenu({ path, query, name, onError }: { path: string; query
         </Menu>
       </Popover>
     </MenuTrigger>
+  );
+}
+
+// ListPanel is a list with its create button above it: the button (guarded by need),
+// the error of a row's action, the list's own error with a retry, then the table.
+export function ListPanel<T>({
+  need,
+  allowed,
+  addLabel,
+  onAdd,
+  rowError,
+  list,
+  extra,
+  ...table
+}: {
+  need: Permission;
+  allowed?: boolean;
+  addLabel: string;
+  onAdd: () => void;
+  rowError: unknown;
+  list: { data?: api.Page<T>; error: unknown; reload: () => void };
+  // extra: more buttons beside the create button.
+  extra?: ReactNode;
+} & Omit<DataTableProps<T>, 'rows'>) {
+  return (
+    <>
+      <div className="actions">
+        <GuardedButton need={need} allowed={allowed} onPress={onAdd}>
+          {addLabel}
+        </GuardedButton>
+        {extra}
+      </div>
+      <ProblemMessage error={rowError} />
+      <LoadedTable list={list} what={table.caption.toLowerCase()} {...table} />
+    </>
+  );
+}
+
+// LoadedTable is a loaded list's table: its error with a retry, a loading line until the
+// first page is in, then the table.
+export function LoadedTable<T>({
+  list,
+  what,
+  ...table
+}: { list: { data?: api.Page<T>; error: unknown; reload: () => void }; what: string } & Omit<DataTableProps<T>, 'rows'>) {
+  return (
+    <>
+      <ProblemMessage error={list.error} onRetry={list.reload} />
+      {!list.data && !list.error && <Loading what={what} />}
+      {list.data && <DataTable rows={list.data.items} {...table} />}
+    </>
+  );
+}
+
+// TenantSelect picks one of the tenants loaded (with the load's error, if any).
+export function TenantSelect({
+  tenants,
+  error,
+  value,
+  onChange,
+  emptyText,
+}: {
+  tenants: { id: string; displayName: string; primaryDomain: string }[];
+  error: unknown;
+  value: string | null;
+  onChange: (id: string) => void;
+  emptyText: string;
+}) {
+  return (
+    <>
+      <ProblemMessage error={error} />
+      <SelectField
+        label="Tenant"
+        placeholder="Pick a tenant"
+        options={tenants.map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
+        value={value}
+        onChange={onChange}
+        isRequired
+        emptyText={emptyText}
+      />
+    </>
+  );
+}
+
+// InlineSelect changes one value of a table row in place where editable, and shows it
+// as a badge otherwise.
+export function InlineSelect({
+  label,
+  editable,
+  options,
+  value,
+  onChange,
+}: {
+  label: string;
+  editable: boolean;
+  options: readonly string[];
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  if (!editable) return <span className="badge">{value}</span>;
+  return (
+    <Select aria-label={label} className="inline-select" selectedKey={value} onSelectionChange={(k) => k !== value && onChange(String(k))}>
+      <Button className="select-button">
+        <SelectValue />
+        <span aria-hidden="true">▾</span>
+      </Button>
+      <Popover className="popover">
+        <ListBox className="listbox" items={options.map((id) => ({ id }))}>
+          {(o) => (
+            <ListBoxItem id={o.id} className="listbox-item">
+              {o.id}
+            </ListBoxItem>
+          )}
+        </ListBox>
+      </Popover>
+    </Select>
   );
 }

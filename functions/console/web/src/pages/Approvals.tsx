@@ -4,7 +4,7 @@ import * as api from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Approval, Tenant } from '../types';
-import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, SelectField, fieldErrorOf, formatDate, formatDateTime } from '../components/ui';
+import { DataTable, Field, FormDialog, GuardedButton, Loading, Notice, ProblemMessage, TenantSelect, fieldErrorOf, formatDate, formatDateTime } from '../components/ui';
 
 const statuses = ['pending', 'approved', 'rejected', 'expired'];
 
@@ -221,16 +221,7 @@ function OrderDialog({ onClose, onDone }: { onClose: () => void; onDone: (o: App
         onDone(await api.post<Approval>('/api/msp-portal/license-orders', { tenantId, sku, quantity: Number(quantity), note }));
       }}
     >
-      <ProblemMessage error={tenants.error} />
-      <SelectField
-        label="Tenant"
-        placeholder="Pick a tenant"
-        options={(tenants.data?.items ?? []).map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
-        value={tenantId}
-        onChange={setTenantId}
-        isRequired
-        emptyText="No tenants are registered yet."
-      />
+      <TenantSelect tenants={tenants.data?.items ?? []} error={tenants.error} value={tenantId} onChange={setTenantId} emptyText="No tenants are registered yet." />
       <Field label="SKU" description="The Microsoft 365 SKU part number, e.g. SPE_E3" value={sku} onChange={setSku} isRequired errorMessage={fieldErrorOf(error, 'sku')} />
       <Field label="Quantity" inputMode="numeric" value={quantity} onChange={setQuantity} isRequired errorMessage={fieldErrorOf(error, 'quantity')} />
       <Field label="Note" value={note} onChange={setNote} errorMessage={fieldErrorOf(error, 'note')} />

@@ -1,20 +1,24 @@
 import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { Button, ListBox, ListBoxItem, Popover, Select, SelectValue, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import * as api from '../api';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
-import type { CustomerDetail, Tenant } from '../types';
-import { CustomerFields, emptyCustomer, type CustomerForm } from './Customers';
+import type { CustomerDetail, Tenant, Ticket } from '../types';
+import { CompanyUsers } from '../components/CompanyUsers';
+import { CustomerFields, ImportButton, emptyCustomer, type CustomerForm } from './Customers';
 import {
   DataTable,
   Field,
   FormDialog,
   GuardedButton,
   HealthBadge,
+  InlineSelect,
+  ListPanel,
   Loading,
   ProblemMessage,
   SelectField,
+  TenantSelect,
   Stat,
   fieldErrorOf,
   formatDate,
@@ -127,6 +131,7 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
           <Tab id="overview" className="tab">Overview</Tab>
           <Tab id="tenants" className="tab">Tenants</Tab>
           <Tab id="contacts" className="tab">Contacts</Tab>
+          <Tab id="users" className="tab">Users</Tab>
           <Tab id="tickets" className="tab">Tickets</Tab>
           <Tab id="documents" className="tab">Documents</Tab>
           <Tab id="activity" className="tab">Activity Log</Tab>
@@ -139,6 +144,9 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
         </TabPanel>
         <TabPanel id="contacts" className="tabpanel">
           <ContactsTab base={base} />
+        </TabPanel>
+        <TabPanel id="users" className="tabpanel">
+          <UsersTab base={base} customer={cust} />
         </TabPanel>
         <TabPanel id="tickets" className="tabpanel">
           <TicketsTab base={base} tenants={cust.tenants} />
@@ -269,17 +277,8 @@ function TenantsTab({ base, customer, onChange }: { base: string; customer: Cust
         }}
       >
         <p>A tenant belongs to one customer at most; only tenants without a customer are offered.</p>
-        <ProblemMessage error={free.error} />
         {free.loading && <Loading what="tenants" />}
-        <SelectField
-          label="Tenant"
-          placeholder="Pick a tenant"
-          options={unassigned.map((t) => ({ id: t.id, label: t.displayName, detail: t.primaryDomain }))}
-          value={tenantId}
-          onChange={setTenantId}
-          isRequired
-          emptyText="No unassigned tenant. Register one first."
-        />
+        <TenantSelect tenants={unassigned} error={free.error} value={tenantId} onChange={setTenantId} emptyText="No unassigned tenant. Register one first." />
       </FormDialog>
       <FormDialog
         title="Register New Tenant"
@@ -334,42 +333,37 @@ function ContactsTab({ base }: { base: string }) {
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   return (
     <>
-      <div className="actions">
-        <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
-          Add Contact
-        </GuardedButton>
-      </div>
-      <ProblemMessage error={row.error} />
-      <ProblemMessage error={list.error} onRetry={list.reload} />
-      {list.data && (
-        <DataTable
-          caption="Contacts, in escalation order"
-          rows={list.data.items}
-          rowKey={(c) => c.id}
-          empty="No additional contacts. Add the people to escalate to."
-          columns={[
-            { header: 'Order', num: true, cell: (c) => c.escalationOrder },
-            { header: 'Name', cell: (c) => c.name },
-            { header: 'Title', cell: (c) => c.title || '—' },
-            { header: 'Email', cell: (c) => c.email || '—' },
-            { header: 'Phone', cell: (c) => c.phone || '—' },
-            {
-              header: 'Actions',
-              hideHeader: true,
-              cell: (c) => (
-                <GuardedButton
-                  need="manage-customers"
-                  className="btn btn-small"
-                  aria-label={`Delete the contact ${c.name}`}
-                  onPress={() => row.run(() => api.del(`${base}/contacts/${encodeURIComponent(c.id)}`))}
-                >
-                  Delete
-                </GuardedButton>
-              ),
-            },
-          ]}
-        />
-      )}
+      <ListPanel
+        need="manage-customers"
+        addLabel="Add Contact"
+        onAdd={() => setAdding(true)}
+        rowError={row.error}
+        list={list}
+        caption="Contacts, in escalation order"
+        rowKey={(c) => c.id}
+        empty="No additional contacts. Add the people to escalate to."
+        columns={[
+          { header: 'Order', num: true, cell: (c) => c.escalationOrder },
+          { header: 'Name', cell: (c) => c.name },
+          { header: 'Title', cell: (c) => c.title || '—' },
+          { header: 'Email', cell: (c) => c.email || '—' },
+          { header: 'Phone', cell: (c) => c.phone || '—' },
+          {
+            header: 'Actions',
+            hideHeader: true,
+            cell: (c) => (
+              <GuardedButton
+                need="manage-customers"
+                className="btn btn-small"
+                aria-label={`Delete the contact ${c.name}`}
+                onPress={() => row.run(() => api.del(`${base}/contacts/${encodeURIComponent(c.id)}`))}
+              >
+                Delete
+              </GuardedButton>
+            ),
+          },
+        ]}
+      />
       <FormDialog
         title="Add Contact"
         submitLabel="Add Contact"
@@ -392,16 +386,6 @@ function ContactsTab({ base }: { base: string }) {
   );
 }
 
-interface Ticket {
-  id: string;
-  subject: string;
-  description: string;
-  version: number;
-  status: string;
-  priority: string;
-  tenantId: string;
-  createdAt: string;
-}
 
 const priorities = ['low', 'normal', 'high', 'urgent'];
 const ticketStatuses = ['open', 'in-progress', 'waiting', 'resolved', 'closed'];
@@ -409,23 +393,14 @@ const ticketStatuses = ['open', 'in-progress', 'waiting', 'resolved', 'closed'];
 // TicketStatus changes a ticket's status where the role may, and shows it otherwise.
 function TicketStatus({ ticket, onChange }: { ticket: Ticket; onChange: (status: string) => void }) {
   const s = useSession();
-  if (!s.can('manage-customers')) return <span className="badge">{ticket.status}</span>;
   return (
-    <Select aria-label={`Status of ${ticket.subject}`} className="inline-select" selectedKey={ticket.status} onSelectionChange={(k) => k !== ticket.status && onChange(String(k))}>
-      <Button className="select-button">
-        <SelectValue />
-        <span aria-hidden="true">▾</span>
-      </Button>
-      <Popover className="popover">
-        <ListBox className="listbox" items={ticketStatuses.map((id) => ({ id }))}>
-          {(o) => (
-            <ListBoxItem id={o.id} className="listbox-item">
-              {o.id}
-            </ListBoxItem>
-          )}
-        </ListBox>
-      </Popover>
-    </Select>
+    <InlineSelect
+      label={`Status of ${ticket.subject}`}
+      editable={s.can('manage-customers')}
+      options={ticketStatuses}
+      value={ticket.status}
+      onChange={onChange}
+    />
   );
 }
 
@@ -440,36 +415,31 @@ function TicketsTab({ base, tenants }: { base: string; tenants: Tenant[] }) {
   const tenantName = (id: string) => tenants.find((t) => t.id === id)?.displayName ?? (id ? id : '—');
   return (
     <>
-      <div className="actions">
-        <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
-          Open Ticket
-        </GuardedButton>
-      </div>
-      <ProblemMessage error={row.error} />
-      <ProblemMessage error={list.error} onRetry={list.reload} />
-      {list.data && (
-        <DataTable
-          caption="Tickets, newest first"
-          rows={list.data.items}
-          rowKey={(t) => t.id}
-          empty="No tickets."
-          columns={[
-            { header: 'Subject', cell: (t) => t.subject },
-            {
-              header: 'Status',
-              cell: (t) => (
-                <TicketStatus
-                  ticket={t}
-                  onChange={(status) => row.run(() => api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version }))}
-                />
-              ),
-            },
-            { header: 'Priority', cell: (t) => t.priority },
-            { header: 'Tenant', cell: (t) => tenantName(t.tenantId) },
-            { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
-          ]}
-        />
-      )}
+      <ListPanel
+        need="manage-customers"
+        addLabel="Open Ticket"
+        onAdd={() => setAdding(true)}
+        rowError={row.error}
+        list={list}
+        caption="Tickets, newest first"
+        rowKey={(t) => t.id}
+        empty="No tickets."
+        columns={[
+          { header: 'Subject', cell: (t) => t.subject },
+          {
+            header: 'Status',
+            cell: (t) => (
+              <TicketStatus
+                ticket={t}
+                onChange={(status) => row.run(() => api.put(`${base}/tickets/${encodeURIComponent(t.id)}`, { ...t, status, version: t.version }))}
+              />
+            ),
+          },
+          { header: 'Priority', cell: (t) => t.priority },
+          { header: 'Tenant', cell: (t) => tenantName(t.tenantId) },
+          { header: 'Opened', cell: (t) => formatDate(t.createdAt) },
+        ]}
+      />
       <FormDialog
         title="Open Ticket"
         submitLabel="Open Ticket"
@@ -566,4 +536,18 @@ function ActivityTab({ base }: { base: string }) {
   if (list.error) return <ProblemMessage error={list.error} onRetry={list.reload} />;
   if (!list.data) return <Loading what="activity" />;
   return <ActivityList items={list.data.items} />;
+}
+
+// UsersTab is seed 002's company users of this customer: the people at the client who
+// may use the client portal, with their company role and portal access.
+function UsersTab({ base, customer }: { base: string; customer: CustomerDetail }) {
+  const s = useSession();
+  return (
+    <CompanyUsers
+      path={`${base}/users`}
+      caption={`Company users of ${customer.name}`}
+      canManage={s.can('manage-users')}
+      importButton={(reload) => <ImportButton path={`${base}/users/import`} need="run-automation" label="Import Users" what="users" onDone={reload} />}
+    />
+  );
 }

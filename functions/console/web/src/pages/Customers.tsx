@@ -3,6 +3,7 @@ import { Link, useLocation } from 'wouter';
 import { Button, SearchField, Input, Label, Switch } from 'react-aria-components';
 import * as api from '../api';
 import { useJob, useLoad } from '../hooks';
+import type { Permission } from '../permissions';
 import { useSession } from '../session';
 import type { Customer, CustomerDetail, Job, Warning } from '../types';
 import {
@@ -73,7 +74,7 @@ export function Customers() {
           <GuardedButton need="manage-customers" onPress={() => setAdding(true)}>
             Add Customer
           </GuardedButton>
-          <ImportButton onDone={list.reload} />
+          <ImportButton path="/api/msp-portal/customers/import" need="manage-customers" label="Import Customers" what="customers" onDone={list.reload} />
           <ExportMenu path="/api/msp-portal/customers/export" query={{ archived }} name="customers" onError={setActionError} />
           <GuardedButton need="delete-customers" className="btn" onPress={() => setMerging(true)}>
             Merge Customers
@@ -176,23 +177,36 @@ const customerColumns: Column<Customer>[] = [
   { header: 'Created', cell: (c) => formatDate(c.createdAt) },
 ];
 
-// ImportButton uploads a CSV as an import job and follows it: progress, then the
-// rows it refused with their line numbers.
-function ImportButton({ onDone }: { onDone: () => void }) {
+// ImportButton uploads a CSV to path as an import job and follows it: progress, then
+// the rows it refused with their line numbers.
+export function ImportButton({
+  path,
+  need,
+  label,
+  what,
+  onDone,
+}: {
+  path: string;
+  need: Permission;
+  // label: the button's words ("Import Customers"); what: the things imported ("customers").
+  label: string;
+  what: string;
+  onDone: () => void;
+}) {
   const input = useRef<HTMLInputElement>(null);
   const [error, setError] = useState<unknown>(null);
   const { job, error: jobError, follow, reset } = useJob(() => onDone());
   return (
     <>
-      <GuardedButton need="manage-customers" className="btn" onPress={() => input.current?.click()}>
-        Import Customers
+      <GuardedButton need={need} className="btn" onPress={() => input.current?.click()}>
+        {label}
       </GuardedButton>
       <input
         ref={input}
         type="file"
         accept=".csv,text/csv"
         className="visually-hidden"
-        aria-label="CSV file of customers to import"
+        aria-label={`CSV file of ${what} to import`}
         tabIndex={-1}
         onChange={async (ev) => {
           const file = ev.target.files?.[0];
@@ -201,7 +215,7 @@ function ImportButton({ onDone }: { onDone: () => void }) {
           reset();
           setError(null);
           try {
-            const j = await api.api<Job>('POST', '/api/msp-portal/customers/import', { rawBody: await file.text(), contentType: 'text/csv' });
+            const j = await api.api<Job>('POST', path, { rawBody: await file.text(), contentType: 'text/csv' });
             follow(j);
           } catch (e) {
             setError(e);
@@ -211,7 +225,7 @@ function ImportButton({ onDone }: { onDone: () => void }) {
       {(job || error || jobError) && (
         <div className="job-panel" role="region" aria-label="Import">
           <ProblemMessage error={error || jobError} />
-          {job && <JobStatus job={job} what="Importing customers" onClose={reset} />}
+          {job && <JobStatus job={job} what={`Importing ${what}`} onClose={reset} />}
         </div>
       )}
     </>
@@ -220,13 +234,14 @@ function ImportButton({ onDone }: { onDone: () => void }) {
 
 export function JobStatus({ job, what, onClose }: { job: Job; what: string; onClose: () => void }) {
   const finished = job.status === 'succeeded' || job.status === 'failed';
-  const result = job.result as { created?: number; skipped?: number };
+  const result = job.result as { created?: number; updated?: number; skipped?: number };
   return (
     <div className="job" aria-live="polite">
       {!finished && <Progress label={what} done={job.progress.done} total={job.progress.total} />}
       {job.status === 'succeeded' && (
         <p className="success">
           {what}: done. {result?.created !== undefined ? `${result.created} created` : ''}
+          {result?.updated ? `, ${result.updated} updated` : ''}
           {result?.skipped ? `, ${result.skipped} skipped` : ''}
           {job.errorCount ? `, ${job.errorCount} row${job.errorCount === 1 ? '' : 's'} with errors` : ''}.
         </p>

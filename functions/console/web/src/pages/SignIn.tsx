@@ -53,6 +53,10 @@ export function SignIn({ cfg, reason, onSignedIn }: { cfg: auth.ConsoleConfig; r
             <p className="muted">
               Development sign-in (<code>make run</code>): no password. A first sign-in creates your own organization.
             </p>
+            <p className="muted">
+              Company users of a client: open the link of your portal invitation email, then sign in with the address it was sent to. The client
+              portal opens.
+            </p>
             <Form
               onSubmit={(e) => {
                 e.preventDefault();

@@ -1,131 +1,21 @@
-package identity
+package cognito
 
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/switchboard-msp/switchboard/shared/identity"
 	"github.com/switchboard-msp/switchboard/shared/problem"
 )
-
-// SSO limits; the domain ones are Cognito's limits on a provider's identifiers.
-const (
-	MaxSSODomains      = 50
-	MaxSSODomainLength = 40
-	MaxClientSecret    = 1024
-)
-
-// ErrDomainTaken is returned when an email domain is already an identifier of another
-// organization's provider: Cognito routes sign-in by email domain, so a domain can
-// belong to one provider of the pool only. It is a 409 problem, so the API can return it
-// as is.
-var ErrDomainTaken = &problem.Error{Kind: problem.Conflict, Code: "sso-domain-taken",
-	Message: "an email domain is already used for single sign-on by another organization"}
-
-// SSOConfig is an organization's Entra ID app registration that Cognito federates to.
-type SSOConfig struct {
-	EntraTenantID string
-	ClientID      string
-	// ClientSecret is write-only: never returned. Empty on an update keeps the stored one.
-	ClientSecret string
-	// Domains are the email domains whose people sign in through this provider.
-	Domains []string
-}
-
-// Normalize trims, lower-cases the ids and domains (an "@" before a domain is dropped)
-// and removes repeated domains, keeping the first spelling's order.
-func (c *SSOConfig) Normalize() {
-	c.EntraTenantID = strings.ToLower(strings.TrimSpace(c.EntraTenantID))
-	c.ClientID = strings.ToLower(strings.TrimSpace(c.ClientID))
-	// Entra secrets never hold spaces at the ends; a pasted newline would break sign-in.
-	c.ClientSecret = strings.TrimSpace(c.ClientSecret)
-	var domains []string
-	for _, d := range c.Domains {
-		d = strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(d)), "@"), ".")
-		if !slices.Contains(domains, d) {
-			domains = append(domains, d)
-		}
-	}
-	c.Domains = domains
-}
-
-// The patterns compile on first use: a validation needs them, a cold start does not.
-var (
-	guidPattern = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	})
-	domainPattern = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`)
-	})
-)
-
-// Validate returns the 400 problem naming every bad field (entraTenantId, clientId,
-// clientSecret, domains, domains[i]), or nil. Call Normalize first. An empty
-// ClientSecret is valid here: only a first set-up requires it (PutEntraProvider).
-func (c SSOConfig) Validate() error {
-	var v problem.Validation
-	v.Check(!guidPattern().MatchString(c.EntraTenantID), "entraTenantId", "must be the Entra tenant id, a GUID")
-	v.Check(!guidPattern().MatchString(c.ClientID), "clientId", "must be the application (client) id of the Entra app registration, a GUID")
-	v.Check(len(c.ClientSecret) > MaxClientSecret, "clientSecret", "must be at most %d characters", MaxClientSecret)
-	v.Check(len(c.Domains) == 0 || len(c.Domains) > MaxSSODomains, "domains", "must list from 1 to %d email domains", MaxSSODomains)
-	for i, d := range c.Domains {
-		f := "domains[" + strconv.Itoa(i) + "]"
-		switch {
-		case !domainPattern().MatchString(d):
-			v.Add(f, "must be a domain name such as contoso.com")
-		case len(d) > MaxSSODomainLength:
-			v.Add(f, "must be at most %d characters (a Cognito limit)", MaxSSODomainLength)
-		}
-	}
-	return v.Err()
-}
-
-// ProviderInfo describes an organization's provider. It never holds the client secret.
-type ProviderInfo struct {
-	// ProviderName is the Cognito provider name (see ProviderName).
-	ProviderName  string
-	EntraTenantID string
-	ClientID      string
-	// Issuer is the OIDC issuer Cognito trusts: Entra's v2.0 issuer of the tenant.
-	Issuer string
-	// Domains are the provider's identifiers: the email domains routed to it.
-	Domains []string
-	// HasClientSecret reports whether a secret is stored, without revealing it.
-	HasClientSecret bool
-	// Registered reports whether the provider is listed among the SupportedIdentityProviders
-	// of the Directory's app client, without which nobody signs in through it. Always
-	// false on a Directory without an app client (see WithAppClient).
-	Registered bool
-}
-
-// ProviderName is the Cognito identity provider name of an organization: "entra-" and
-// the first 20 hex digits of the SHA-256 of the organization id (26 characters). It is a
-// hash rather than the id itself because Cognito names are at most 32 characters
-// without underscores (federated usernames are "<provider>_<subject>"), and stable, so
-// the provider is found again from the organization id alone. 80 bits make a collision
-// between organizations negligible.
-func ProviderName(orgID string) string {
-	sum := sha256.Sum256([]byte(orgID))
-	return "entra-" + hex.EncodeToString(sum[:10])
-}
-
-// Issuer is the OIDC issuer of an Entra tenant's v2.0 tokens.
-func Issuer(entraTenantID string) string {
-	return "https://login.microsoftonline.com/" + entraTenantID + "/v2.0"
-}
 
 // attributeMapping maps Entra's ID-token claims onto the pool's attributes, as the
 // template's EntraID provider does. Entra sends no email_verified claim; its optional
@@ -149,12 +39,12 @@ const (
 	detailIssuer       = "oidc_issuer"
 )
 
-func providerDetails(cfg SSOConfig, secret string) map[string]string {
+func providerDetails(cfg identity.SSOConfig, secret string) map[string]string {
 	return map[string]string{
 		detailClientID:              cfg.ClientID,
 		detailClientSecret:          secret,
 		"authorize_scopes":          "openid email profile",
-		detailIssuer:                Issuer(cfg.EntraTenantID),
+		detailIssuer:                identity.Issuer(cfg.EntraTenantID),
 		"attributes_request_method": "GET",
 	}
 }
@@ -163,32 +53,32 @@ func providerDetails(cfg SSOConfig, secret string) map[string]string {
 // tenant, with its email domains as identifiers. cfg is normalized and validated first
 // (a 400 problem names the bad fields). A first set-up needs a client secret; an update
 // with an empty one keeps the stored secret. A domain that is another organization's
-// identifier gives ErrDomainTaken. With no user pool (nil Directory) it returns
-// ErrNoUserPool.
+// identifier gives identity.ErrDomainTaken. With no user pool (nil Directory) it returns
+// identity.ErrNoUserPool.
 //
 // With an app client (see WithAppClient), the provider is then listed among the
 // client's SupportedIdentityProviders unless it already is, every other setting of the
 // client kept, and the result has Registered set. An error there is returned although
 // the provider itself was saved; calling PutEntraProvider again (even without the
 // secret) completes the registration. Without an app client Registered is false.
-func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOConfig) (ProviderInfo, error) {
+func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg identity.SSOConfig) (identity.ProviderInfo, error) {
 	if d == nil {
-		return ProviderInfo{}, ErrNoUserPool
+		return identity.ProviderInfo{}, identity.ErrNoUserPool
 	}
 	if orgID == "" {
-		return ProviderInfo{}, errors.New("identity: put entra provider: empty organization id")
+		return identity.ProviderInfo{}, errors.New("identity: put entra provider: empty organization id")
 	}
 	cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
-		return ProviderInfo{}, err
+		return identity.ProviderInfo{}, err
 	}
-	name := ProviderName(orgID)
+	name := identity.ProviderName(orgID)
 	// Two attempts: a create that loses a race with a concurrent create of the same
 	// organization's provider finds it on the second and updates it.
 	for attempt := 0; ; attempt++ {
 		existing, err := d.describe(ctx, name)
 		if err != nil {
-			return ProviderInfo{}, err
+			return identity.ProviderInfo{}, err
 		}
 		var secret string
 		if existing == nil {
@@ -197,7 +87,7 @@ func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOC
 			secret = cmp.Or(cfg.ClientSecret, existing.ProviderDetails[detailClientSecret])
 		}
 		if secret == "" {
-			return ProviderInfo{}, problem.Invalidf("clientSecret", "is required when single sign-on is first set up")
+			return identity.ProviderInfo{}, problem.Invalidf("clientSecret", "is required when single sign-on is first set up")
 		}
 		if existing != nil {
 			// Every detail is sent, the kept secret too: an update's details replace the
@@ -211,9 +101,9 @@ func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOC
 			})
 			if err != nil {
 				if domainTaken(err) {
-					return ProviderInfo{}, fmt.Errorf("identity: update provider %s: %w", name, ErrDomainTaken)
+					return identity.ProviderInfo{}, fmt.Errorf("identity: update provider %s: %w", name, identity.ErrDomainTaken)
 				}
-				return ProviderInfo{}, fmt.Errorf("identity: update provider %s: %w", name, err)
+				return identity.ProviderInfo{}, fmt.Errorf("identity: update provider %s: %w", name, err)
 			}
 			return d.register(ctx, info(name, cfg, true))
 		}
@@ -237,20 +127,20 @@ func (d *Directory) PutEntraProvider(ctx context.Context, orgID string, cfg SSOC
 			}
 		}
 		if domainTaken(err) {
-			return ProviderInfo{}, fmt.Errorf("identity: create provider %s: %w", name, ErrDomainTaken)
+			return identity.ProviderInfo{}, fmt.Errorf("identity: create provider %s: %w", name, identity.ErrDomainTaken)
 		}
-		return ProviderInfo{}, fmt.Errorf("identity: create provider %s: %w", name, err)
+		return identity.ProviderInfo{}, fmt.Errorf("identity: create provider %s: %w", name, err)
 	}
 }
 
 // register lists the provider of p on the app client, if the Directory has one, and
 // returns p with Registered set accordingly.
-func (d *Directory) register(ctx context.Context, p ProviderInfo) (ProviderInfo, error) {
+func (d *Directory) register(ctx context.Context, p identity.ProviderInfo) (identity.ProviderInfo, error) {
 	if d.appClientID == "" {
 		return p, nil
 	}
 	if err := d.setRegistered(ctx, p.ProviderName, true); err != nil {
-		return ProviderInfo{}, err
+		return identity.ProviderInfo{}, err
 	}
 	p.Registered = true
 	return p, nil
@@ -258,22 +148,22 @@ func (d *Directory) register(ctx context.Context, p ProviderInfo) (ProviderInfo,
 
 // EntraProvider returns the organization's provider and whether it exists. On a nil
 // Directory none exists. With an app client it also reads the client, for Registered.
-func (d *Directory) EntraProvider(ctx context.Context, orgID string) (ProviderInfo, bool, error) {
+func (d *Directory) EntraProvider(ctx context.Context, orgID string) (identity.ProviderInfo, bool, error) {
 	if d == nil {
-		return ProviderInfo{}, false, nil
+		return identity.ProviderInfo{}, false, nil
 	}
-	name := ProviderName(orgID)
+	name := identity.ProviderName(orgID)
 	p, err := d.describe(ctx, name)
 	if err != nil || p == nil {
-		return ProviderInfo{}, false, err
+		return identity.ProviderInfo{}, false, err
 	}
 	registered, err := d.registered(ctx, name)
 	if err != nil {
-		return ProviderInfo{}, false, err
+		return identity.ProviderInfo{}, false, err
 	}
 	issuer := p.ProviderDetails[detailIssuer]
 	tenant := strings.TrimSuffix(strings.TrimPrefix(issuer, "https://login.microsoftonline.com/"), "/v2.0")
-	return ProviderInfo{
+	return identity.ProviderInfo{
 		ProviderName:    name,
 		EntraTenantID:   tenant,
 		ClientID:        p.ProviderDetails[detailClientID],
@@ -299,7 +189,7 @@ func (d *Directory) DeleteEntraProvider(ctx context.Context, orgID string) error
 	if d == nil {
 		return nil
 	}
-	name := ProviderName(orgID)
+	name := identity.ProviderName(orgID)
 	if err := d.setRegistered(ctx, name, false); err != nil {
 		return err
 	}
@@ -333,9 +223,9 @@ func (d *Directory) describe(ctx context.Context, name string) (*ciptypes.Identi
 	return out.IdentityProvider, nil
 }
 
-func info(name string, cfg SSOConfig, hasSecret bool) ProviderInfo {
-	return ProviderInfo{ProviderName: name, EntraTenantID: cfg.EntraTenantID, ClientID: cfg.ClientID,
-		Issuer: Issuer(cfg.EntraTenantID), Domains: slices.Clone(cfg.Domains), HasClientSecret: hasSecret}
+func info(name string, cfg identity.SSOConfig, hasSecret bool) identity.ProviderInfo {
+	return identity.ProviderInfo{ProviderName: name, EntraTenantID: cfg.EntraTenantID, ClientID: cfg.ClientID,
+		Issuer: identity.Issuer(cfg.EntraTenantID), Domains: slices.Clone(cfg.Domains), HasClientSecret: hasSecret}
 }
 
 // domainTaken reports whether Cognito refused a create or update because an identifier

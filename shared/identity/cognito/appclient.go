@@ -1,4 +1,4 @@
-package identity
+package cognito
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func (d *Directory) registered(ctx context.Context, name string) (bool, error) {
 // same client can each drop the other's change. The list is read back after each update
 // and the change made again once if it was lost, and a ConcurrentModificationException
 // is retried once; a change lost after that read back goes unnoticed, and calling
-// PutEntraProvider again (ProviderInfo.Registered tells) repairs it.
+// PutEntraProvider again (identity.ProviderInfo.Registered tells) repairs it.
 func (d *Directory) setRegistered(ctx context.Context, name string, want bool) error {
 	if d.appClientID == "" {
 		return nil

@@ -1,4 +1,8 @@
-package jobs
+// Package sqsqueue is the jobs queue on SQS: what the job-worker Lambda's event source
+// reads and what the functions that start jobs send to. It is apart from package jobs
+// so that only the functions that start or run jobs link the SQS client (the generated
+// main.go names Connect); the others start without it.
+package sqsqueue
 
 import (
 	"context"
@@ -6,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -15,19 +20,12 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
+	"github.com/switchboard-msp/switchboard/shared/jobs"
+	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
-// Environment variables of the job queue.
-const (
-	// EnvQueueURL is the SQS queue of jobs (template.yaml sets it on every function);
-	// without it jobs run on the in-process queue.
-	EnvQueueURL = "JOBS_QUEUE_URL"
-	// EnvSQSEndpoint points the SQS client at moto (or another endpoint).
-	EnvSQSEndpoint = "SQS_ENDPOINT"
-)
-
-// NewSQSClient returns an SQS client, pointed at endpoint when it is not empty.
-func NewSQSClient(cfg aws.Config, endpoint string) *sqs.Client {
+// NewClient returns an SQS client, pointed at endpoint when it is not empty.
+func NewClient(cfg aws.Config, endpoint string) *sqs.Client {
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
@@ -35,8 +33,8 @@ func NewSQSClient(cfg aws.Config, endpoint string) *sqs.Client {
 	})
 }
 
-// SQSQueue sends job messages to an SQS queue.
-type SQSQueue struct {
+// Queue sends job messages to an SQS queue.
+type Queue struct {
 	URL string
 
 	once   sync.Once
@@ -45,28 +43,52 @@ type SQSQueue struct {
 	load   func(ctx context.Context) (*sqs.Client, error)
 }
 
-var _ Queue = (*SQSQueue)(nil)
-var _ Queue = (*LocalQueue)(nil)
+var _ jobs.Queue = (*Queue)(nil)
 
-// NewSQSQueue returns the queue at url through client.
-func NewSQSQueue(client *sqs.Client, url string) *SQSQueue {
-	return &SQSQueue{URL: url, client: client}
+// New returns the queue at url through client.
+func New(client *sqs.Client, url string) *Queue {
+	return &Queue{URL: url, client: client}
 }
 
-// lazySQSQueue loads the AWS configuration on first use, for callers that have none
-// at hand (api.NewDeps).
-func lazySQSQueue(url, endpoint string) *SQSQueue {
-	return &SQSQueue{URL: url, load: func(ctx context.Context) (*sqs.Client, error) {
+// lazy loads the AWS configuration on first use, for callers that have none at hand.
+func lazy(url, endpoint string) *Queue {
+	return &Queue{URL: url, load: func(ctx context.Context) (*sqs.Client, error) {
 		cfg, err := awsconfig.Load(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return NewSQSClient(cfg, endpoint), nil
+		return NewClient(cfg, endpoint), nil
 	}}
 }
 
+// Connect returns the queue of JOBS_QUEUE_URL (through SQS_ENDPOINT when set) on cfg,
+// or nil without a queue URL (jobs then run in the process). The generated main.go of
+// a function that starts or runs jobs passes it to lambdaentry.
+func Connect(cfg aws.Config) (jobs.Queue, error) {
+	url := os.Getenv(jobs.EnvQueueURL)
+	if url == "" {
+		return nil, nil
+	}
+	return New(NewClient(cfg, os.Getenv(jobs.EnvSQSEndpoint)), url), nil
+}
+
+// FromEnv returns the job service of this process's configuration with runners: the
+// SQS queue of JOBS_QUEUE_URL (through SQS_ENDPOINT when set; cfg nil loads the AWS
+// configuration on first use), or else jobs.NewLocal.
+func FromEnv(st *store.Store, cfg *aws.Config, runners *jobs.Registry) *jobs.Service {
+	url := os.Getenv(jobs.EnvQueueURL)
+	if url == "" {
+		return jobs.NewLocal(st, runners)
+	}
+	endpoint := os.Getenv(jobs.EnvSQSEndpoint)
+	if cfg == nil {
+		return jobs.NewService(st, lazy(url, endpoint), runners)
+	}
+	return jobs.NewService(st, New(NewClient(*cfg, endpoint), url), runners)
+}
+
 // Client returns the queue's SQS client.
-func (q *SQSQueue) Client(ctx context.Context) (*sqs.Client, error) {
+func (q *Queue) Client(ctx context.Context) (*sqs.Client, error) {
 	if q.load != nil {
 		q.once.Do(func() { q.client, q.err = q.load(ctx) })
 	}
@@ -77,12 +99,12 @@ func (q *SQSQueue) Client(ctx context.Context) (*sqs.Client, error) {
 }
 
 // Enqueue sends {organizationId, jobId}.
-func (q *SQSQueue) Enqueue(ctx context.Context, orgID, jobID string) error {
+func (q *Queue) Enqueue(ctx context.Context, orgID, jobID string) error {
 	c, err := q.Client(ctx)
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(Message{OrganizationID: orgID, JobID: jobID})
+	body, _ := json.Marshal(jobs.Message{OrganizationID: orgID, JobID: jobID})
 	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body))}); err != nil {
 		return fmt.Errorf("send job %s to the queue: %w", jobID, err)
 	}
@@ -92,7 +114,7 @@ func (q *SQSQueue) Enqueue(ctx context.Context, orgID, jobID string) error {
 // Poll receives messages and hands them to w as the job-worker Lambda's event source
 // mapping would, deleting those handled, until ctx ends: `make run` against moto's SQS,
 // and tests. wait is the long-poll time of each receive (at most 20 s).
-func (q *SQSQueue) Poll(ctx context.Context, w *Worker, wait time.Duration) error {
+func (q *Queue) Poll(ctx context.Context, w *jobs.Worker, wait time.Duration) error {
 	c, err := q.Client(ctx)
 	if err != nil {
 		return err
@@ -111,7 +133,7 @@ func (q *SQSQueue) Poll(ctx context.Context, w *Worker, wait time.Duration) erro
 
 // PollOnce receives one batch, handles it and deletes the messages handled. It
 // returns how many messages it received.
-func (q *SQSQueue) PollOnce(ctx context.Context, c *sqs.Client, w *Worker, wait time.Duration) (int, error) {
+func (q *Queue) PollOnce(ctx context.Context, c *sqs.Client, w *jobs.Worker, wait time.Duration) (int, error) {
 	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: int32(min(wait, 20*time.Second) / time.Second),
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},

@@ -1,4 +1,4 @@
-package identity
+package cognito
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/switchboard-msp/switchboard/shared/identity"
 )
 
 // Native accounts: a person who signs in with their email and a password, such as the
@@ -21,54 +23,38 @@ import (
 // exists, cognito-idp:AdminGetUser and cognito-idp:AdminSetUserPassword;
 // ResetPassword calls cognito-idp:AdminCreateUser and cognito-idp:AdminSetUserPassword.
 
-// PoolUser is a person to give a native account.
-type PoolUser struct {
-	Email      string
-	GivenName  string
-	FamilyName string
-}
-
-// Credentials say how a provisioned person signs in.
-type Credentials struct {
-	// TemporaryPassword, when set, is for their first sign-in only; Cognito asks for a
-	// new password then. It is a secret: send it to them alone, never log or return it.
-	TemporaryPassword string
-	// Existing says the account was already in use: its password was left alone.
-	Existing bool
-}
-
 // ProvisionUser gives u a native account with a temporary password. An account that
 // exists but was never signed in to (still waiting for its first password change) gets
 // a new temporary password; one in use is left alone and reported Existing.
-// Errors: ErrNoUserPool on a nil Directory.
-func (d *Directory) ProvisionUser(ctx context.Context, u PoolUser) (Credentials, error) {
+// Errors: identity.ErrNoUserPool on a nil Directory.
+func (d *Directory) ProvisionUser(ctx context.Context, u identity.PoolUser) (identity.Credentials, error) {
 	if d == nil {
-		return Credentials{}, ErrNoUserPool
+		return identity.Credentials{}, identity.ErrNoUserPool
 	}
 	password, created, err := d.create(ctx, u)
 	if err != nil || created {
-		return Credentials{TemporaryPassword: password}, err
+		return identity.Credentials{TemporaryPassword: password}, err
 	}
 	got, err := d.client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(d.poolID), Username: aws.String(username(u))})
 	if err != nil {
-		return Credentials{}, fmt.Errorf("identity: get pool user %s: %w", username(u), err)
+		return identity.Credentials{}, fmt.Errorf("identity: get pool user %s: %w", username(u), err)
 	}
 	if got.UserStatus != ciptypes.UserStatusTypeForceChangePassword {
-		return Credentials{Existing: true}, nil
+		return identity.Credentials{Existing: true}, nil
 	}
 	if err := d.setTemporary(ctx, u, password); err != nil {
-		return Credentials{}, err
+		return identity.Credentials{}, err
 	}
-	return Credentials{TemporaryPassword: password}, nil
+	return identity.Credentials{TemporaryPassword: password}, nil
 }
 
 // ResetPassword gives u's native account a new temporary password, whatever its state,
 // creating the account when there is none: whoever held the old password, or lost it,
 // must sign in with this one and choose a new one. Nothing else of the account changes.
-// Errors: ErrNoUserPool on a nil Directory.
-func (d *Directory) ResetPassword(ctx context.Context, u PoolUser) (string, error) {
+// Errors: identity.ErrNoUserPool on a nil Directory.
+func (d *Directory) ResetPassword(ctx context.Context, u identity.PoolUser) (string, error) {
 	if d == nil {
-		return "", ErrNoUserPool
+		return "", identity.ErrNoUserPool
 	}
 	password, created, err := d.create(ctx, u)
 	if err != nil || created {
@@ -79,7 +65,7 @@ func (d *Directory) ResetPassword(ctx context.Context, u PoolUser) (string, erro
 
 // create makes u's account with a new temporary password and no Cognito message. It
 // reports created false, with the password it would have set, when the account exists.
-func (d *Directory) create(ctx context.Context, u PoolUser) (string, bool, error) {
+func (d *Directory) create(ctx context.Context, u identity.PoolUser) (string, bool, error) {
 	password, err := TemporaryPassword()
 	if err != nil {
 		return "", false, err
@@ -108,7 +94,7 @@ func (d *Directory) create(ctx context.Context, u PoolUser) (string, bool, error
 	return password, true, nil
 }
 
-func (d *Directory) setTemporary(ctx context.Context, u PoolUser, password string) error {
+func (d *Directory) setTemporary(ctx context.Context, u identity.PoolUser, password string) error {
 	_, err := d.client.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: aws.String(d.poolID),
 		Username: aws.String(username(u)), Password: aws.String(password), Permanent: false})
 	if err != nil {
@@ -119,7 +105,7 @@ func (d *Directory) setTemporary(ctx context.Context, u PoolUser, password strin
 
 // username is the account's sign-in name: the pool signs in by email (template.yaml's
 // UsernameAttributes), compared in lower case.
-func username(u PoolUser) string { return strings.ToLower(strings.TrimSpace(u.Email)) }
+func username(u identity.PoolUser) string { return strings.ToLower(strings.TrimSpace(u.Email)) }
 
 // Character classes of a temporary password: the pool requires each (template.yaml's
 // PasswordPolicy). Look-alikes (0/O, 1/l/I) are left out, as it is read from an email.

@@ -1,4 +1,4 @@
-package identity_test
+package cognito_test
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 )
 
 // TestTemporaryPasswordMeetsThePolicy: every password has each class the pool's policy
@@ -18,7 +19,7 @@ import (
 func TestTemporaryPasswordMeetsThePolicy(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 200; i++ {
-		p, err := identity.TemporaryPassword()
+		p, err := cognito.TemporaryPassword()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +37,7 @@ func TestTemporaryPasswordMeetsThePolicy(t *testing.T) {
 				t.Fatalf("%q has no %s character", p, c.name)
 			}
 		}
-		if len(p) != identity.TemporaryPasswordLength || strings.ContainsAny(p, " \t\n\"'<>&\\") {
+		if len(p) != cognito.TemporaryPasswordLength || strings.ContainsAny(p, " \t\n\"'<>&\\") {
 			t.Fatalf("%q", p)
 		}
 		if seen[p] {
@@ -48,7 +49,7 @@ func TestTemporaryPasswordMeetsThePolicy(t *testing.T) {
 
 // TestNilDirectoryHasNoUsers: without a user pool there is no account to make.
 func TestNilDirectoryHasNoUsers(t *testing.T) {
-	var d *identity.Directory
+	var d *cognito.Directory
 	if _, err := d.ProvisionUser(t.Context(), identity.PoolUser{Email: "a@b.example"}); !errors.Is(err, identity.ErrNoUserPool) {
 		t.Errorf("provision: %v", err)
 	}

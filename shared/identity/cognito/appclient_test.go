@@ -1,4 +1,4 @@
-package identity_test
+package cognito_test
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/identity"
+	"github.com/switchboard-msp/switchboard/shared/identity/cognito"
 )
 
 // unchanged fails the test for each setting of the app client that differs between
@@ -145,7 +146,7 @@ func TestAppClientRegistration(t *testing.T) {
 }
 
 // put runs PutEntraProvider and checks what it reports as registered.
-func put(t *testing.T, d *identity.Directory, org string, cfg identity.SSOConfig, registered bool) error {
+func put(t *testing.T, d *cognito.Directory, org string, cfg identity.SSOConfig, registered bool) error {
 	t.Helper()
 	got, err := d.PutEntraProvider(t.Context(), org, cfg)
 	if err == nil && got.Registered != registered {
