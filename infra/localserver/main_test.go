@@ -126,6 +126,44 @@ func (c localClient) outbox(addr string) []map[string]any {
 	return out
 }
 
+// onboardingStep reads the status of one step of org's onboarding checklist.
+func (c localClient) onboardingStep(token, org, name string) string {
+	c.t.Helper()
+	st, out := c.call("GET", "/api/onboarding", token, org, nil)
+	if st != http.StatusOK {
+		c.t.Fatalf("onboarding: %d %v", st, out)
+	}
+	steps, _ := out["steps"].([]any)
+	for _, s := range steps {
+		if m := s.(map[string]any); m["step"] == name {
+			return m["status"].(string)
+		}
+	}
+	c.t.Fatalf("no step %s in %v", name, out)
+	return ""
+}
+
+// waitJob polls a job, as a client would, until it succeeds, and returns its result.
+func (c localClient) waitJob(token, org, id string) map[string]any {
+	c.t.Helper()
+	for range 200 {
+		st, j := c.call("GET", "/api/jobs/"+id, token, org, nil)
+		if st != http.StatusOK {
+			c.t.Fatalf("job %s: %d %v", id, st, j)
+		}
+		switch j["status"] {
+		case "succeeded":
+			res, _ := j["result"].(map[string]any)
+			return res
+		case "failed":
+			c.t.Fatalf("job %s failed: %v", id, j)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("job %s did not finish", id)
+	return nil
+}
+
 // TestMakeRunTeamFlow is the team issue's "done when" against the `make run` server:
 // invite a colleague, read the email in the outbox, accept as them, see the
 // organization, be limited by the role, be removed and refused.
@@ -369,9 +407,10 @@ func TestMakeRunAuditLogFlow(t *testing.T) {
 
 // TestMakeRunConnectionsFlow is issue 9's "done when" for connections and tenant data
 // against the `make run` server, as README's curl lines do it: add a Microsoft 365
-// connection whose secret never comes back, test it, refresh the tenant from the Graph
-// stand-in and see its licenses and health (and its customer's) change; a throttled
-// refresh keeps them.
+// connection whose secret never comes back, test it (the onboarding checklist's
+// connect-m365 moves), preview and import the tenant's users from the Graph stand-in,
+// refresh the tenant and see its licenses and health (and its customer's) change; a
+// throttled refresh keeps them.
 func TestMakeRunConnectionsFlow(t *testing.T) {
 	c := startLocal(t)
 	const org = "contoso-msp"
@@ -392,6 +431,9 @@ func TestMakeRunConnectionsFlow(t *testing.T) {
 		t.Fatalf("associate: %d %v", st, out)
 	}
 
+	if s := c.onboardingStep(owner, org, "connect-m365"); s != "not-started" {
+		t.Fatalf("connect-m365 before a connection: %s", s)
+	}
 	st, conn := c.call("POST", "/api/connections", owner, org, map[string]any{"type": "m365", "label": "Northwind Graph", "tenantId": tenantID,
 		"credentials": map[string]any{"clientId": graphstandin.DemoClientID, "clientSecret": graphstandin.DemoClientSecret}})
 	if st != http.StatusCreated || conn["hint"] != "••••1234" {
@@ -410,8 +452,40 @@ func TestMakeRunConnectionsFlow(t *testing.T) {
 			}
 		}
 	}
+	if s := c.onboardingStep(owner, org, "connect-m365"); s != "in-progress" {
+		t.Fatalf("connect-m365 with an untested connection: %s", s)
+	}
 	if st, out := c.call("POST", "/api/connections/"+connID+"/test", owner, org, nil); st != http.StatusOK || out["ok"] != true {
 		t.Fatalf("test: %d %v", st, out)
+	}
+	if s := c.onboardingStep(owner, org, "connect-m365"); s != "complete" {
+		t.Fatalf("connect-m365 once connected: %s", s)
+	}
+
+	// Preview the tenant's users in the Graph stand-in, import two, then all of them.
+	users := "/api/msp-portal/customers/" + customerID + "/users"
+	st, preview := c.call("POST", users+"/import", owner, org, map[string]any{"source": "m365", "tenantId": tenantID, "preview": true})
+	found, _ := preview["users"].([]any)
+	if st != http.StatusOK || len(found) != 7 || preview["counts"].(map[string]any)["new"] != float64(7) {
+		t.Fatalf("preview: %d %v", st, preview)
+	}
+	pick := []string{found[0].(map[string]any)["externalId"].(string), found[1].(map[string]any)["externalId"].(string)}
+	st, job := c.call("POST", users+"/import", owner, org, map[string]any{"source": "m365", "tenantId": tenantID, "select": pick})
+	if st != http.StatusAccepted {
+		t.Fatalf("import two: %d %v", st, job)
+	}
+	if res := c.waitJob(owner, org, job["id"].(string)); res["created"] != float64(2) {
+		t.Fatalf("import two: %v", res)
+	}
+	st, job = c.call("POST", users+"/import", owner, org, map[string]any{"source": "m365", "tenantId": tenantID})
+	if st != http.StatusAccepted {
+		t.Fatalf("import all: %d %v", st, job)
+	}
+	if res := c.waitJob(owner, org, job["id"].(string)); res["created"] != float64(5) || res["unchanged"] != float64(2) {
+		t.Fatalf("import all: %v", res)
+	}
+	if _, list := c.call("GET", users+"?limit=100", owner, org, nil); len(list["items"].([]any)) != 7 {
+		t.Fatalf("company users after the import: %v", list)
 	}
 
 	st, tenant = c.call("POST", "/api/msp-portal/tenants/"+tenantID+"/refresh", owner, org, nil)
@@ -537,21 +611,7 @@ func TestMakeRunCompanyUsersFlow(t *testing.T) {
 	c := startLocal(t)
 	const org, person = "contoso-msp", "diego@northwind.example"
 	owner := c.signIn("megan.bowen@contosomsp.com")
-	step := func(name string) string {
-		t.Helper()
-		st, out := c.call("GET", "/api/onboarding", owner, org, nil)
-		if st != http.StatusOK {
-			t.Fatalf("onboarding: %d %v", st, out)
-		}
-		steps, _ := out["steps"].([]any)
-		for _, s := range steps {
-			if m := s.(map[string]any); m["step"] == name {
-				return m["status"].(string)
-			}
-		}
-		t.Fatalf("no step %s in %v", name, out)
-		return ""
-	}
+	step := func(name string) string { t.Helper(); return c.onboardingStep(owner, org, name) }
 	if s := step("company-users"); s != "not-started" {
 		t.Fatalf("company users before: %s", s)
 	}

@@ -213,3 +213,49 @@ func TestSubOrganizationUsageRollsUp(t *testing.T) {
 		t.Errorf("sub-organization billing %v", b)
 	}
 }
+
+// TestConnectionsPlanLimit: a connection beyond the free plan's limit is refused naming
+// the limit and the usage; deleting one releases it.
+func TestConnectionsPlanLimit(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewFreeOrg("owner@conn-limits.example")
+	h := map[string]string{api.HeaderOrganization: org.ID}
+	limit := int(domain.PlanOf(domain.PlanFree).Limits.Connections)
+	post := func(i int) *testenv.Response {
+		return env.Do(testenv.Request{Method: "POST", Path: "/api/connections", Token: org.OwnerToken, Headers: h,
+			Body: map[string]any{"type": "halopsa", "label": fmt.Sprintf("Halo %d", i), "credentials": map[string]any{
+				"instanceUrl": "https://contoso.halopsa.com", "clientId": "halo-client", "clientSecret": "halo~secret.0123456789abcdef"}}})
+	}
+	var first string
+	for i := range limit {
+		res := post(i)
+		if res.Status != http.StatusCreated {
+			t.Fatalf("connection %d: %d %s", i, res.Status, res.Body)
+		}
+		if i == 0 {
+			first, _ = res.Map(t)["id"].(string)
+		}
+	}
+	res := post(limit)
+	p := res.Map(t)
+	if res.Status != http.StatusConflict || p["code"] != "plan-limit" || p["limit"] != "connections" ||
+		p["used"] != float64(limit) || p["max"] != float64(limit) {
+		t.Fatalf("beyond the limit: %d %s", res.Status, res.Body)
+	}
+	used := func() any {
+		b := env.Get("/api/billing", org.OwnerToken, api.HeaderOrganization, org.ID).Map(t)
+		return b["limits"].(map[string]any)["connections"].(map[string]any)["used"]
+	}
+	if u := used(); u != float64(limit) {
+		t.Fatalf("billing shows %v connections", u)
+	}
+	if res := env.Do(testenv.Request{Method: "DELETE", Path: "/api/connections/" + first, Token: org.OwnerToken, Headers: h}); res.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", res.Status, res.Body)
+	}
+	if u := used(); u != float64(limit-1) {
+		t.Fatalf("billing shows %v connections after a delete", u)
+	}
+	if res := post(limit + 1); res.Status != http.StatusCreated {
+		t.Fatalf("after a delete: %d %s", res.Status, res.Body)
+	}
+}

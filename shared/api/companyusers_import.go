@@ -24,11 +24,12 @@ import (
 // KindCompanyUserImport is the job kind of a company user import.
 const KindCompanyUserImport = "company-user-import"
 
-// CustomersUsersImport imports a customer's company users, as a job: from a CSV file, or
-// from the contacts of the customer's PSA company (companyusers_psa.go, with a
-// preview). m365 (issue 9, part 3) is wired once the connections are.
+// CustomersUsersImport imports a customer's company users, as a job: from a CSV file,
+// from a tenant's Microsoft 365 users (companyusers_m365.go), or from the contacts of
+// the customer's PSA company (companyusers_psa.go); the connections' credentials are
+// opened with kms:Decrypt.
 var CustomersUsersImport = Route{Method: "POST", Path: companyUsersPath + "/import", Permission: permission.RunAutomation,
-	Function: "customers-users-import", Category: audit.Customer, Summary: "Import a customer's company users from a CSV file or its PSA contacts, as a job",
+	Function: "customers-users-import", Category: audit.Customer, Summary: "Import a customer's company users from a CSV file or Microsoft 365, as a job",
 	Handler: importCompanyUsers, Actions: []string{"sqs:SendMessage", "kms:Decrypt"}, MaxBody: customerimport.MaxBytes}
 
 // companyUserColumns maps normalized CSV headers to the fields of a company user.
@@ -40,21 +41,25 @@ var companyUserColumns = map[string]string{
 	"externalid": "externalId", "id": "externalId", "objectid": "externalId",
 }
 
-// userImportInput is the JSON form of an import; a text/csv body is source csv.
+// userImportInput is the JSON form of an import; a text/csv body is source csv. A
+// source read from a connection takes preview (list what would be imported, import
+// nothing) and select (the externalIds to import; all when left out).
 type userImportInput struct {
-	Source string `json:"source"`
-	CSV    string `json:"csv"`
+	Source   string `json:"source"`
+	CSV      string `json:"csv"`
+	TenantID string `json:"tenantId"`
 	// ConnectionID names the PSA connection of source psa.
-	ConnectionID string `json:"connectionId"`
-	// Preview answers what an import would do, importing nothing; Select (external
-	// ids from a preview) imports only those.
-	Preview bool     `json:"preview"`
-	Select  []string `json:"select"`
+	ConnectionID string   `json:"connectionId"`
+	Preview      bool     `json:"preview"`
+	Select       []string `json:"select"`
 }
 
-// userImportParams are what the job needs besides the file.
+// userImportParams are what the job needs besides the file. Source is the source its
+// users are upserted under (csv when empty); TenantID the tenant an m365 import read.
 type userImportParams struct {
 	CustomerID string `json:"customerId"`
+	Source     string `json:"source,omitempty"`
+	TenantID   string `json:"tenantId,omitempty"`
 }
 
 // userImportResult is the running result of a company user import.
@@ -64,39 +69,39 @@ type userImportResult struct {
 }
 
 // readUserImport reads the file of an import request: a text/csv body, or the JSON
-// form naming its source. Source psa is handed to its own handler (a *userImportFrom);
-// m365 is refused here (400 naming source).
-func readUserImport(r *http.Request) ([]byte, error) {
+// form naming its source. A source read from a connection (m365, psa) comes back as its
+// input (remote) for the handler to dispatch.
+func readUserImport(r *http.Request) (raw []byte, remote *userImportInput, err error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "text/csv", "application/csv", "text/plain":
 		raw, err := io.ReadAll(io.LimitReader(r.Body, customerimport.MaxBytes+1))
 		if err != nil {
-			return nil, problem.Invalidf("body", "could not be read")
+			return nil, nil, problem.Invalidf("body", "could not be read")
 		}
 		if len(raw) > customerimport.MaxBytes {
-			return nil, problem.New(problem.PayloadTooLarge, "body-too-large", fmt.Sprintf("the file must be at most %d bytes", customerimport.MaxBytes))
+			return nil, nil, problem.New(problem.PayloadTooLarge, "body-too-large", fmt.Sprintf("the file must be at most %d bytes", customerimport.MaxBytes))
 		}
-		return raw, nil
+		return raw, nil, nil
 	case "", "application/json":
 		var in userImportInput
 		if err := decode(r, &in); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var v problem.Validation
 		switch in.Source {
 		case domain.SourceCSV:
 			v.Check(in.CSV == "", "csv", "is required: the file's text")
 		case domain.SourceM365:
-			v.Add("source", "m365 needs the customer's Microsoft 365 connection, which this deployment does not have yet; import a CSV export instead")
+			return nil, &in, checkM365Import(in)
 		case domain.SourcePSA:
-			return nil, &userImportFrom{in} // companyusers_psa.go
+			return nil, &in, nil // companyusers_psa.go checks it
 		default:
-			v.Add("source", "must be csv or psa (m365 is not available yet)")
+			v.Add("source", "must be csv, m365 or psa")
 		}
-		return []byte(in.CSV), v.Err()
+		return []byte(in.CSV), nil, v.Err()
 	}
-	return nil, problem.New(problem.UnsupportedMediaType, "unsupported-media-type", "send the file as text/csv, or JSON with source and csv")
+	return nil, nil, problem.New(problem.UnsupportedMediaType, "unsupported-media-type", "send the file as text/csv, or JSON with source and csv")
 }
 
 func parseUserImport(raw []byte) ([]customerimport.Record, error) {
@@ -112,13 +117,17 @@ func importCompanyUsers(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		raw, err := readUserImport(r)
-		if from := (*userImportFrom)(nil); errors.As(err, &from) {
-			importCompanyUsersFromPSA(w, r, d, cust.Customer, from.in)
-			return
-		}
+		raw, remote, err := readUserImport(r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
+			return
+		}
+		if remote != nil && remote.Source == domain.SourcePSA {
+			importCompanyUsersFromPSA(w, r, d, cust.Customer, *remote)
+			return
+		}
+		if remote != nil {
+			importFromM365(w, r, d, cust, *remote)
 			return
 		}
 		// File-level faults answer now; row faults are the job's errors.
@@ -171,7 +180,7 @@ func runCompanyUserImport(ctx context.Context, env *jobs.Env, job *jobs.Job) err
 	res.Rows = int64(len(recs))
 	return upsertUsers(ctx, env, job, int64(len(recs)), &res.userUpsertCounts, func() any { return res }, func(i int64) (string, []jobs.Error, error) {
 		rec := recs[i]
-		outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params.CustomerID, rec)
+		outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params, rec)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			err = fmt.Errorf("import line %d: %w", rec.Line, err)
 		}
@@ -179,10 +188,15 @@ func runCompanyUserImport(ctx context.Context, env *jobs.Env, job *jobs.Job) err
 	})
 }
 
-// importUserRow upserts one row by (csv, external id), the row's id column or else its
-// email: a file imported twice updates, never duplicates. It returns the outcome, or
-// the row's faults.
-func importUserRow(ctx context.Context, st *store.Store, job *jobs.Job, customerID string, rec customerimport.Record) (string, []jobs.Error, error) {
+// importUserRow upserts one row by (source, external id), the row's id column or else
+// its email: a file imported twice updates, never duplicates. The source is the job's
+// (csv, or m365 with the Entra object ids as ids). It returns the outcome, or the row's
+// faults.
+func importUserRow(ctx context.Context, st *store.Store, job *jobs.Job, params userImportParams, rec customerimport.Record) (string, []jobs.Error, error) {
+	customerID, source := params.CustomerID, params.Source
+	if source == "" {
+		source = domain.SourceCSV
+	}
 	fail := func(fields ...problem.FieldError) (string, []jobs.Error, error) {
 		out := make([]jobs.Error, 0, len(fields))
 		for _, f := range fields {
@@ -195,7 +209,7 @@ func importUserRow(ctx context.Context, st *store.Store, job *jobs.Job, customer
 	}
 	now := st.Now()
 	u := domain.CompanyUser{ID: importedID(job.ID, rec.Line), CustomerID: customerID, Email: rec.Get("email"), Name: rec.Get("name"),
-		JobTitle: rec.Get("jobTitle"), Role: domain.CompanyUserRole, Source: domain.SourceCSV, ExternalID: rec.Get("externalId"),
+		JobTitle: rec.Get("jobTitle"), Role: domain.CompanyUserRole, Source: source, ExternalID: rec.Get("externalId"),
 		PortalStatus: domain.PortalOff, CreatedAt: now, UpdatedAt: now}
 	if role := rec.Get("role"); role != "" {
 		// Any case: "training only" is Training Only.

@@ -24,9 +24,6 @@ import (
 // request read, so the worker needs no credentials. Users are keyed by (psa,
 // "<connectionId>:<contactId>"): importing again updates, never duplicates.
 
-// maxImportSelect bounds select: more than a company's contacts would be.
-const maxImportSelect = 1000
-
 // KindCompanyUserPSAImport is the job kind of an import of PSA contacts.
 const KindCompanyUserPSAImport = "company-user-psa-import"
 

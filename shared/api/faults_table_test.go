@@ -110,6 +110,7 @@ func checkTable(t *testing.T, s tableSnapshot) {
 		return perCustomer[pk]
 	}
 	managers := map[string]int64{}      // by organization partition key
+	connections := map[string]int64{}   // by organization partition key
 	usage := map[string]*domain.Usage{} // each organization's, by its partition key
 	use := func(orgPK string) *domain.Usage {
 		if usage[orgPK] == nil {
@@ -235,6 +236,8 @@ func checkTable(t *testing.T, s tableSnapshot) {
 			if hash, _ := inv.raw["tokenHash"].(string); !ok || "INVTOKEN#"+hash != pk {
 				bad("token lookup %s of no invitation holding the token", k)
 			}
+		case "Connection":
+			connections[strings.TrimSuffix(pk, "#CONNECTIONS")]++
 		case "JobInput":
 			org, job, _ := strings.Cut(strings.TrimPrefix(pk, "ORG#"), "#JOB#")
 			if _, ok := s["ORG#"+org+"#JOB|JOB#"+job]; !ok {
@@ -274,7 +277,15 @@ func checkTable(t *testing.T, s tableSnapshot) {
 		domain.Usage
 	}
 	perParent := map[string]*totals{}
+	billedConnections := map[string]int64{} // by the partition key of the bill
 	for k, it := range s {
+		if it.typ == "Organization" {
+			bill := pkOf(k)
+			if parent, _ := it.raw["parentId"].(string); parent != "" {
+				bill = "ORG#" + parent
+			}
+			billedConnections[bill] += connections[pkOf(k)]
+		}
 		if parent, _ := it.raw["parentId"].(string); it.typ == "Organization" && parent != "" {
 			p := perParent["ORG#"+parent]
 			if p == nil {
@@ -307,6 +318,9 @@ func checkTable(t *testing.T, s tableSnapshot) {
 		if got := (totals{num(it, "subOrganizations"), domain.Usage{MemberSeats: num(it, "subMemberSeats"),
 			ManagedTenants: num(it, "subManagedTenants"), AssignedLicenses: num(it, "subAssignedLicenses")}}); got != wantTotals {
 			bad("organization %s counts sub-organization totals %+v, its sub-organizations %+v", pk, got, wantTotals)
+		}
+		if parent, _ := it.raw["parentId"].(string); parent == "" && num(it, "billedConnections") != billedConnections[pk] {
+			bad("organization %s bills %d connections, its and its sub-organizations' items %d", pk, num(it, "billedConnections"), billedConnections[pk])
 		}
 		if got := num(it, "platformManagers"); got != managers[pk] {
 			bad("organization %s counts %d platform-user managers, its memberships %d", pk, got, managers[pk])

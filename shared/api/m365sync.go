@@ -269,11 +269,7 @@ func refreshTenant(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, notFoundAs(err, "tenant"))
 			return
 		}
-		conn, err := d.Store.M365ConnectionOf(ctx, oc.Org.ID, id)
-		if errors.Is(err, store.ErrNotFound) {
-			problem.Write(ctx, w, r, problem.Conflictf("no-m365-connection", "the tenant has no Microsoft 365 connection; add one with POST /api/connections"))
-			return
-		}
+		conn, err := tenantConnection(ctx, d, oc.Org.ID, id)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -295,6 +291,16 @@ func refreshTenant(d *Deps) http.Handler {
 		}
 		write(w, http.StatusOK, viewTenant(next))
 	})
+}
+
+// tenantConnection reads the Microsoft 365 connection of a tenant. Errors: a 409
+// no-m365-connection when it has none.
+func tenantConnection(ctx context.Context, d *Deps, orgID, tenantID string) (domain.Connection, error) {
+	conn, err := d.Store.M365ConnectionOf(ctx, orgID, tenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return domain.Connection{}, problem.Conflictf("no-m365-connection", "the tenant has no Microsoft 365 connection; add one with POST /api/connections")
+	}
+	return conn, err
 }
 
 // logConnectionError logs why a connection's credentials could not be used: the

@@ -63,6 +63,23 @@ type onboardingFacts struct {
 	counters    map[string]int64
 	invitations bool
 	customers   bool
+	connections []store.ConnectionState
+}
+
+// connected is the derived status of a "connect" step from the connections of types:
+// complete once one tested (or synced) connected, in progress while one exists.
+func (f onboardingFacts) connected(types ...string) string {
+	status := domain.StepNotStarted
+	for _, c := range f.connections {
+		if !slices.Contains(types, c.Type) {
+			continue
+		}
+		if c.Status == domain.ConnectionConnected {
+			return domain.StepComplete
+		}
+		status = domain.StepInProgress
+	}
+	return status
 }
 
 // derive is the status the system sees, with why: the rules are written in
@@ -106,9 +123,21 @@ func (f onboardingFacts) derive(step string) (status, completion, why string) {
 		}
 		return domain.StepNotStarted, "manual", "add or import the users of your client companies, then mark the step complete"
 	case domain.StepConnectM365:
-		return domain.StepNotStarted, "manual", "connect your customers' Microsoft 365 tenants, then mark the step complete"
+		switch st := f.connected(domain.ConnectionM365); st {
+		case domain.StepComplete:
+			return st, "derived", "a Microsoft 365 connection is connected"
+		case domain.StepInProgress:
+			return st, "derived", "a Microsoft 365 connection was added; test it to see it connect"
+		}
+		return domain.StepNotStarted, "derived", "add a Microsoft 365 connection for a customer's tenant in Settings > Connections"
 	}
-	return domain.StepNotStarted, "manual", "connect your PSA, then mark the step complete"
+	switch st := f.connected(domain.ConnectionConnectWise, domain.ConnectionAutotask, domain.ConnectionHaloPSA); st {
+	case domain.StepComplete:
+		return st, "derived", "a PSA connection is connected"
+	case domain.StepInProgress:
+		return st, "derived", "a PSA connection was added; test it to see it connect"
+	}
+	return domain.StepNotStarted, "derived", "add a ConnectWise Manage, Autotask or HaloPSA connection in Settings > Connections"
 }
 
 // readChecklist reads the facts and the marks of oc's organization, concurrently.
@@ -117,11 +146,12 @@ func readChecklist(ctx context.Context, d *Deps, oc *access.Context) (onboarding
 	f := onboardingFacts{profile: oc.Org.Profile}
 	var marks map[string]domain.OnboardingMark
 	var active, archived []domain.Customer
-	var merr, cerr, ierr, aerr, rerr error
+	var merr, cerr, ierr, aerr, rerr, nerr error
 	parallel(
 		func() { marks, merr = d.Store.OnboardingMarks(ctx, orgID) },
 		func() { f.counters, cerr = d.Store.OrganizationCounters(ctx, orgID) },
 		func() { f.invitations, ierr = d.Store.HasPendingInvitations(ctx, orgID) },
+		func() { f.connections, nerr = d.Store.ConnectionStates(ctx, orgID) },
 		func() {
 			active, _, aerr = d.Store.ListCustomers(ctx, orgID, store.CustomerQuery{Page: store.Page{Limit: 1}})
 		},
@@ -129,7 +159,7 @@ func readChecklist(ctx context.Context, d *Deps, oc *access.Context) (onboarding
 			archived, _, rerr = d.Store.ListCustomers(ctx, orgID, store.CustomerQuery{Page: store.Page{Limit: 1}, Archived: true})
 		},
 	)
-	if err := errors.Join(merr, cerr, ierr, aerr, rerr); err != nil {
+	if err := errors.Join(merr, cerr, ierr, aerr, rerr, nerr); err != nil {
 		return f, nil, err
 	}
 	f.customers = len(active)+len(archived) > 0

@@ -543,7 +543,7 @@ func companyImportSteps() []step {
 		return w.at(role, "POST", path(w), body, append([]string{"Content-Type", ct}, headers...)...)
 	}
 	key := "import-" + domain.NewID()
-	return []step{
+	return append([]step{
 		{name: "import company users without a token", want: 401,
 			req: func(w *world) testenv.Request {
 				return w.as("", "POST", path(w), map[string]any{"source": "csv", "csv": file})
@@ -554,9 +554,9 @@ func companyImportSteps() []step {
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", "/api/msp-portal/customers/nobody/users/import", file, "Content-Type", "text/csv")
 			}},
-		{name: "import company users from m365", want: 400, fields: []string{"source"},
+		{name: "import company users from a psa without a connection", want: 400, fields: []string{"connectionId"},
 			req: func(w *world) testenv.Request {
-				return w.at("Owner", "POST", path(w), map[string]any{"source": "m365"})
+				return w.at("Owner", "POST", path(w), map[string]any{"source": "psa"})
 			}},
 		{name: "import a file without an email column", want: 400, fields: []string{"body"},
 			req: func(w *world) testenv.Request { return csv(w, "Owner", "Name\nAlan\n", "text/csv") }},
@@ -591,5 +591,5 @@ func companyImportSteps() []step {
 					t.Errorf("re-import %+v %v", r, err)
 				}
 			}},
-	}
+	}, m365ImportSteps()...)
 }

@@ -72,20 +72,27 @@ func billingAttrs(org domain.Organization) map[string]types.AttributeValue {
 	return out
 }
 
-// limitValues are the limit attributes of plan p; an unlimited metric has none.
+// unlimitedStored is the stored limit of a metric a plan does not cap: a missing limit
+// attribute means the default plan's limit (an organization written before plans), so
+// "no cap" must be written, as a number no counter reaches.
+const unlimitedStored int64 = 1 << 53
+
+// limitValues are the limit attributes of plan p.
 func limitValues(p domain.Plan) map[string]types.AttributeValue {
 	out := map[string]types.AttributeValue{}
 	for _, m := range limitedMetrics {
-		if l := p.Limits.Of(m); l != domain.Unlimited {
-			out[limitAttr[m]] = num(l)
+		l := p.Limits.Of(m)
+		if l == domain.Unlimited {
+			l = unlimitedStored
 		}
+		out[limitAttr[m]] = num(l)
 	}
 	return out
 }
 
 // billDelta is what a change moves on the bill, besides domain.Usage.
 type billDelta struct {
-	customers, licensedUsers, tenants int64
+	customers, licensedUsers, tenants, connections int64
 }
 
 // addBilled appends to an ADD expression the billed counters d moves, and to conds the
@@ -94,7 +101,8 @@ func addBilled(d billDelta, clauses, conds []string, names map[string]string, va
 	for _, c := range []struct {
 		m domain.Metric
 		n int64
-	}{{domain.MetricCustomers, d.customers}, {domain.MetricManagedTenants, d.tenants}, {"", d.licensedUsers}} {
+	}{{domain.MetricCustomers, d.customers}, {domain.MetricManagedTenants, d.tenants}, {domain.MetricConnections, d.connections},
+		{"", d.licensedUsers}} {
 		if c.n == 0 {
 			continue
 		}
@@ -106,18 +114,27 @@ func addBilled(d billDelta, clauses, conds []string, names map[string]string, va
 		names["#b"+i], values[":b"+i] = attr, num(c.n)
 		clauses = append(clauses, "#b"+i+" :b"+i)
 		if c.m != "" && c.n > 0 {
-			conds = append(conds, limitCondition(c.m, "#b"+i, names))
+			conds = append(conds, limitCondition(c.m, "#b"+i, names, values))
 		}
 	}
 	return clauses, conds
 }
 
-// limitCondition is the condition that counter (already named) is below its limit; an
-// organization without the limit attribute (unlimited, or written before plans) passes.
-func limitCondition(m domain.Metric, counter string, names map[string]string) string {
-	l := "#l" + fmt.Sprint(len(names))
+// limitCondition is the condition that counter (already named) is below its limit. An
+// organization without the limit attribute was written before plans were stored: it is
+// on the default plan (domain.PlanOf), so the default plan's limit applies, in the same
+// condition, with no read and no backfill.
+func limitCondition(m domain.Metric, counter string, names map[string]string, values map[string]types.AttributeValue) string {
+	i := fmt.Sprint(len(names))
+	l, dl := "#l"+i, ":dl"+i
 	names[l] = limitAttr[m]
-	return fmt.Sprintf("(attribute_not_exists(%s) OR attribute_not_exists(%s) OR %s < %s)", l, counter, counter, l)
+	def := domain.PlanOf(domain.DefaultPlan).Limits.Of(m)
+	if def == domain.Unlimited {
+		def = unlimitedStored
+	}
+	values[dl] = num(def)
+	return fmt.Sprintf("(attribute_not_exists(%[2]s) OR (attribute_exists(%[1]s) AND %[2]s < %[1]s) OR (attribute_not_exists(%[1]s) AND %[2]s < %[3]s))",
+		l, counter, dl)
 }
 
 // LimitError is a create refused by the plan: the problem `plan-limit`, naming the
@@ -256,7 +273,6 @@ func (s *Store) SetPlan(ctx context.Context, orgID string, plan domain.Plan, ev 
 		names := map[string]string{"#p": attrPlan, "#x": attrAPICallsExhausted}
 		values := map[string]types.AttributeValue{":p": str(plan.Name)}
 		set := []string{"#p = :p"}
-		var remove []string
 		// A sub-organization was refused above: a parent never changes. (An edited
 		// organization holds parentId as NULL, so attribute_not_exists would not do.)
 		conds := []string{"attribute_exists(PK)"}
@@ -264,20 +280,12 @@ func (s *Store) SetPlan(ctx context.Context, orgID string, plan domain.Plan, ev 
 		for i, m := range limitedMetrics {
 			ln, bn := fmt.Sprintf("#l%d", i), fmt.Sprintf("#c%d", i)
 			names[ln], names[bn] = limitAttr[m], billedAttr[m]
-			if v, ok := limits[limitAttr[m]]; ok {
-				values[fmt.Sprintf(":l%d", i)] = v
-				set = append(set, fmt.Sprintf("%s = :l%d", ln, i))
-				conds = append(conds, fmt.Sprintf("(attribute_not_exists(%s) OR %s <= :l%d)", bn, bn, i))
-			} else {
-				remove = append(remove, ln)
-			}
+			values[fmt.Sprintf(":l%d", i)] = limits[limitAttr[m]]
+			set = append(set, fmt.Sprintf("%s = :l%d", ln, i))
+			conds = append(conds, fmt.Sprintf("(attribute_not_exists(%s) OR %s <= :l%d)", bn, bn, i))
 		}
 		// The month's API calls are judged afresh under the new plan by the next call.
-		remove = append(remove, "#x")
-		expr := "SET " + strings.Join(set, ", ")
-		if len(remove) > 0 {
-			expr += " REMOVE " + strings.Join(remove, ", ")
-		}
+		expr := "SET " + strings.Join(set, ", ") + " REMOVE #x"
 		ev.OrganizationID = orgID
 		err = s.transact(ctx, []types.TransactWriteItem{{Update: &types.Update{
 			TableName: aws.String(s.table), Key: key(orgPK(orgID), skOrg), UpdateExpression: aws.String(expr),
@@ -385,6 +393,11 @@ func (s *Store) countCustomersUnaudited(ctx context.Context, orgID string, n int
 		for k := range u.ExpressionAttributeNames {
 			if strings.HasPrefix(k, "#l") {
 				delete(u.ExpressionAttributeNames, k)
+			}
+		}
+		for k := range u.ExpressionAttributeValues {
+			if strings.HasPrefix(k, ":dl") {
+				delete(u.ExpressionAttributeValues, k)
 			}
 		}
 		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key,

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/problem"
@@ -23,6 +27,8 @@ func TestBillingContract(t *testing.T) {
 		{"a sub-organization counts against its parent's limits and rolls up to it", testSubOrgBill},
 		{"a downgrade below usage is refused with what to remove; an upgrade lifts the limit", testDowngrade},
 		{"2,000 API calls over 20 goroutines are counted exactly, per organization", testAPICallCount},
+		{"20 concurrent connection creates at limit − 1: exactly one succeeds; a delete releases one", testConnectionLimitRace},
+		{"an organization written before plans is limited by the default plan", testLegacyOrgLimited},
 	}
 	for engine, open := range engines(t) {
 		for _, tc := range suite {
@@ -51,6 +57,38 @@ func planLimit(err error) *problem.Error {
 	return nil
 }
 
+// raceAtLimit runs 20 concurrent creates, each on its own store as separate Lambda
+// processes are, at one below metric's limit: exactly one succeeds and the others get
+// plan-limit naming the metric and the usage at the limit.
+func raceAtLimit(t *testing.T, st *store.Store, m domain.Metric, limit int64, create func(st *store.Store, i int) error) {
+	t.Helper()
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- create(store.New(st.Client(), st.TableName()), i) })
+	}
+	wg.Wait()
+	close(errs)
+	ok, refused := 0, 0
+	for err := range errs {
+		switch pe := planLimit(err); {
+		case err == nil:
+			ok++
+		case pe != nil:
+			refused++
+			if pe.Extra["limit"] != string(m) || pe.Extra["used"] != limit || pe.Extra["max"] != limit {
+				t.Errorf("plan-limit names %v", pe.Extra)
+			}
+		default:
+			t.Errorf("create: %v", err)
+		}
+	}
+	if ok != 1 || refused != n-1 {
+		t.Fatalf("%d created, %d refused; want 1 and %d", ok, refused, n-1)
+	}
+}
+
 func testLimitRace(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	org := "org-race"
@@ -61,35 +99,9 @@ func testLimitRace(t *testing.T, st *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	const n = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			// Each its own store, as separate Lambda processes are.
-			st := store.New(st.Client(), st.TableName())
-			errs <- st.CreateTenant(ctx, org, tenantFor(100+i), audit.Event{Category: audit.Tenant, Action: "tenant.create"})
-		})
-	}
-	wg.Wait()
-	close(errs)
-	ok, refused := 0, 0
-	for err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case planLimit(err) != nil:
-			refused++
-			if pe := planLimit(err); pe.Extra["limit"] != string(domain.MetricManagedTenants) || pe.Extra["used"] != limit {
-				t.Errorf("plan-limit names %v", pe.Extra)
-			}
-		default:
-			t.Errorf("create: %v", err)
-		}
-	}
-	if ok != 1 || refused != n-1 {
-		t.Fatalf("%d created, %d refused; want 1 and %d", ok, refused, n-1)
-	}
+	raceAtLimit(t, st, domain.MetricManagedTenants, limit, func(st *store.Store, i int) error {
+		return st.CreateTenant(ctx, org, tenantFor(100+i), audit.Event{Category: audit.Tenant, Action: "tenant.create"})
+	})
 	b, err := st.GetBill(ctx, org)
 	if err != nil || b.Used[domain.MetricManagedTenants] != limit || b.ManagedUsers != 10*limit {
 		t.Fatalf("bill = %+v, %v", b.Used, err)
@@ -230,5 +242,100 @@ func testAPICallCount(t *testing.T, st *store.Store) {
 	}
 	if ok, err := st.MarkAPICallsExhausted(ctx, parent, domain.MonthKey(at), domain.PlanFree); err != nil || ok {
 		t.Fatalf("second mark: %v %v", ok, err)
+	}
+}
+
+func psaConnection(i int) domain.Connection {
+	now := time.Now().UTC()
+	return domain.Connection{ID: domain.NewID(), Type: domain.ConnectionConnectWise, Label: fmt.Sprintf("PSA %d", i),
+		Status: domain.ConnectionUntested, CreatedAt: now, UpdatedAt: now, RotatedAt: now}
+}
+
+func testConnectionLimitRace(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	org := "org-conn-race"
+	freeOrg(t, st, org)
+	limit := domain.PlanOf(domain.PlanFree).Limits.Connections
+	ev := audit.Event{Category: audit.Settings, Action: "connection.create"}
+	var kept domain.Connection
+	for i := range int(limit - 1) {
+		kept = psaConnection(i)
+		if err := st.CreateConnection(ctx, org, kept, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raceAtLimit(t, st, domain.MetricConnections, limit, func(st *store.Store, i int) error {
+		return st.CreateConnection(ctx, org, psaConnection(100+i), ev)
+	})
+	if b, err := st.GetBill(ctx, org); err != nil || b.Used[domain.MetricConnections] != limit {
+		t.Fatalf("bill = %+v, %v", b.Used, err)
+	}
+	// A delete releases one: the next create fits; a repeated delete releases nothing.
+	del := audit.Event{Category: audit.Settings, Action: "connection.delete"}
+	if err := st.DeleteConnection(ctx, org, kept, del); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteConnection(ctx, org, kept, del); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if b, err := st.GetBill(ctx, org); err != nil || b.Used[domain.MetricConnections] != limit-1 {
+		t.Fatalf("bill after the delete = %+v, %v", b.Used, err)
+	}
+	if err := st.CreateConnection(ctx, org, psaConnection(999), ev); err != nil {
+		t.Fatalf("create after the delete: %v", err)
+	}
+	// The downgrade check counts connections too.
+	pro := domain.PlanOf(domain.PlanProfessional)
+	if _, _, err := st.SetPlan(ctx, org, pro, audit.Event{Category: audit.Billing, Action: "billing.plan-change"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateConnection(ctx, org, psaConnection(1000), ev); err != nil {
+		t.Fatalf("create on professional: %v", err)
+	}
+	_, _, err := st.SetPlan(ctx, org, domain.PlanOf(domain.PlanFree), audit.Event{Category: audit.Billing, Action: "billing.plan-change"})
+	pe := planLimit(err)
+	over, _ := pe.Extra["over"].([]domain.Excess)
+	if pe == nil || len(over) != 1 || over[0].Metric != domain.MetricConnections || over[0].Remove != 1 {
+		t.Fatalf("downgrade with a connection too many: %v", err)
+	}
+}
+
+// testLegacyOrgLimited: an organization item without plan or limit attributes (written
+// before billing) is held to the default plan's limits by the create's own condition.
+func testLegacyOrgLimited(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	org := "org-legacy"
+	freeOrg(t, st, org)
+	if _, err := st.Client().UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(st.TableName()),
+		Key:                      map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "ORG#" + org}, "SK": &types.AttributeValueMemberS{Value: "ORG"}},
+		UpdateExpression:         aws.String("REMOVE #p, limitCustomers, limitManagedTenants, limitConnections, limitSubOrganizations"),
+		ExpressionAttributeNames: map[string]string{"#p": "plan"}}); err != nil {
+		t.Fatal(err)
+	}
+	free := domain.PlanOf(domain.DefaultPlan).Limits
+	ev := audit.Event{Category: audit.Tenant, Action: "tenant.create"}
+	for i := range int(free.ManagedTenants) {
+		if err := st.CreateTenant(ctx, org, tenantFor(i), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pe := planLimit(st.CreateTenant(ctx, org, tenantFor(99), ev))
+	if pe == nil || pe.Extra["plan"] != domain.DefaultPlan || pe.Extra["max"] != free.ManagedTenants {
+		t.Fatalf("a tenant beyond the default plan's limit: %v", pe)
+	}
+	for i := range int(free.Connections) {
+		if err := st.CreateConnection(ctx, org, psaConnection(i), audit.Event{Category: audit.Settings}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pe := planLimit(st.CreateConnection(ctx, org, psaConnection(9), audit.Event{Category: audit.Settings})); pe == nil {
+		t.Fatal("a connection beyond the default plan's limit was created")
+	}
+	// Setting the plan writes its limits; professional's are then the ones that hold.
+	if _, changed, err := st.SetPlan(ctx, org, domain.PlanOf(domain.PlanProfessional), audit.Event{Category: audit.Billing}); err != nil || !changed {
+		t.Fatalf("upgrade: %v %v", changed, err)
+	}
+	if err := st.CreateTenant(ctx, org, tenantFor(99), ev); err != nil {
+		t.Fatalf("after the upgrade: %v", err)
 	}
 }

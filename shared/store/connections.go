@@ -46,9 +46,10 @@ var (
 	ErrNoTenant = errors.New("no such tenant")
 )
 
-// CreateConnection writes a connection and its audit event; a Microsoft 365 connection
-// also claims its tenant, which must exist, in the same transaction. Errors:
-// ErrTenantHasConnection, ErrNoTenant.
+// CreateConnection writes a connection and its audit event, and counts it on the bill
+// conditioned on the plan's limit; a Microsoft 365 connection also claims its tenant,
+// which must exist, in the same transaction. Errors: ErrTenantHasConnection,
+// ErrNoTenant, a 409 plan-limit at the limit, ErrNotFound for an unknown organization.
 func (s *Store) CreateConnection(ctx context.Context, orgID string, c domain.Connection, ev audit.Event) error {
 	if orgID == "" {
 		return ErrNoOrganization
@@ -70,15 +71,27 @@ func (s *Store) CreateConnection(ctx context.Context, orgID string, c domain.Con
 			types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table),
 				Key: key(tenantPK(orgID, c.TenantID), skTenant), ConditionExpression: aws.String("attribute_exists(PK)")}})
 	}
+	// The bill's count of connections, conditioned on the plan's limit.
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{}, billDelta{connections: 1})
+	if err != nil {
+		return err
+	}
+	first := len(items)
+	items = append(items, usage...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &te) && te.ConditionFailed(1):
+	case errors.As(err, &te) && te.anyFailed(first, []int{0, 1}):
+		if lerr := s.limitReached(ctx, orgID, domain.MetricConnections); lerr != nil {
+			return lerr
+		}
+		return ErrNotFound
+	case errors.As(err, &te) && c.Type == domain.ConnectionM365 && te.ConditionFailed(1):
 		return ErrTenantHasConnection
-	case errors.As(err, &te) && te.ConditionFailed(2):
+	case errors.As(err, &te) && c.Type == domain.ConnectionM365 && te.ConditionFailed(2):
 		return ErrNoTenant
 	}
 	return fmt.Errorf("create connection %s: %w", c.ID, err)
@@ -205,7 +218,7 @@ func (s *Store) UpdateConnectionFrom(ctx context.Context, orgID string, cur doma
 }
 
 // DeleteConnection removes a connection (if it still exists) and a Microsoft 365
-// connection's tenant claim, with the audit event. The tenant keeps its readings.
+// connection's tenant claim, with the audit event, and releases it on the bill. The tenant keeps its readings.
 // Errors: ErrNotFound when another request removed it first.
 func (s *Store) DeleteConnection(ctx context.Context, orgID string, cur domain.Connection, ev audit.Event) error {
 	if orgID == "" {
@@ -218,8 +231,15 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID string, cur domain.C
 			Key: key(m365ClaimPK(orgID, cur.TenantID), skUnique), ConditionExpression: aws.String("connectionId = :c"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(cur.ID)}}})
 	}
+	// Releasing it on the bill: the delete is conditioned on the item, so a repeat
+	// releases nothing twice.
+	usage, err := s.usageUpdate(ctx, orgID, domain.Usage{}, billDelta{connections: -1})
+	if err != nil {
+		return err
+	}
+	items = append(items, usage...)
 	ev.OrganizationID = orgID
-	err := s.transact(ctx, items, &ev)
+	err = s.transact(ctx, items, &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.anyConditionFailed() {
 		return ErrNotFound

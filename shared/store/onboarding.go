@@ -90,19 +90,76 @@ func (s *Store) MarkOnboardingStep(ctx context.Context, orgID, step string, wasM
 	return true, nil
 }
 
-// HasPendingInvitations reports whether the organization has an invitation (pending or
-// not yet tidied) in its team partition: one Query of one item.
+// HasPendingInvitations reports whether the organization has an invitation that still
+// waits for its invitee (pending or email-failed, and not expired): a Query of its
+// invitations, page by page until one is found. Accepted and revoked invitations are
+// deleted; expired ones stay until tidied, and do not count.
 func (s *Store) HasPendingInvitations(ctx context.Context, orgID string) (bool, error) {
 	if orgID == "" {
 		return false, ErrNoOrganization
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :i)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(orgPK(orgID)), ":i": str(prefixInvitation)},
-		Limit:                     aws.Int32(1),
-	})
-	if err != nil {
-		return false, fmt.Errorf("invitations of %s: %w", orgID, err)
+	now := s.now()
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :i)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(orgPK(orgID)), ":i": str(prefixInvitation)},
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return false, fmt.Errorf("invitations of %s: %w", orgID, err)
+		}
+		for _, it := range out.Items {
+			var inv domain.Invitation
+			if err := decode(it, &inv); err != nil {
+				return false, err
+			}
+			if pendingInvitation(inv) && !inv.Expired(now) {
+				return true, nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return false, nil
+		}
+		start = out.LastEvaluatedKey
 	}
-	return len(out.Items) > 0, nil
+}
+
+// ConnectionState is what the onboarding checklist reads of a connection.
+type ConnectionState struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+// ConnectionStates lists the type and status of every connection of the organization:
+// a Query of its connections partition projecting those two attributes, page by page
+// (an organization holds at most its plan's connections).
+func (s *Store) ConnectionStates(ctx context.Context, orgID string) ([]ConnectionState, error) {
+	if orgID == "" {
+		return nil, ErrNoOrganization
+	}
+	var out []ConnectionState
+	var start map[string]types.AttributeValue
+	for {
+		page, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :c)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(connectionsPK(orgID)), ":c": str(prefixConnection)},
+			ProjectionExpression:      aws.String("#t, #s"), ExpressionAttributeNames: map[string]string{"#t": "type", "#s": "status"},
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connections of %s: %w", orgID, err)
+		}
+		for _, it := range page.Items {
+			var c ConnectionState
+			if err := decode(it, &c); err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
 }

@@ -115,7 +115,7 @@ func (s *Store) totalsUpdate(parentID string, d domain.Usage, subOrgs int64, b b
 		names["#n"], values[":n"] = AttrSubOrganizations, num(subOrgs)
 		clauses = append(clauses, "#n :n")
 		if subOrgs > 0 {
-			conds = append(conds, limitCondition(domain.MetricSubOrganizations, "#n", names))
+			conds = append(conds, limitCondition(domain.MetricSubOrganizations, "#n", names, values))
 		}
 	}
 	clauses = addUsage(totalNames, d, clauses, names, values)
