@@ -27,12 +27,6 @@ import (
 // KindCompanyUserPSAImport is the job kind of an import of PSA contacts.
 const KindCompanyUserPSAImport = "company-user-psa-import"
 
-// userImportFrom carries an import named by a source other than csv from
-// readUserImport to the source's own handler.
-type userImportFrom struct{ in userImportInput }
-
-func (u *userImportFrom) Error() string { return "import from " + u.in.Source }
-
 // Preview states of a PSA contact.
 const (
 	contactNew     = "new"
