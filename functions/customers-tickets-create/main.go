@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.CustomersTicketsCreate) }
+func main() { lambdaentry.Serve(api.CustomersTicketsCreate, lambdaentry.Keys(kmskeys.Connect)) }

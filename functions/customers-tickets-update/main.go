@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 )
 
-func main() { lambdaentry.Serve(api.CustomersTicketsUpdate) }
+func main() { lambdaentry.Serve(api.CustomersTicketsUpdate, lambdaentry.Keys(kmskeys.Connect)) }

@@ -25,8 +25,9 @@ import (
 const KindCompanyUserImport = "company-user-import"
 
 // CustomersUsersImport imports a customer's company users, as a job: from a CSV file,
-// or from a tenant's Microsoft 365 users (companyusers_m365.go; its credentials are
-// opened with kms:Decrypt). psa belongs to the PSA issue.
+// from a tenant's Microsoft 365 users (companyusers_m365.go), or from the contacts of
+// the customer's PSA company (companyusers_psa.go); the connections' credentials are
+// opened with kms:Decrypt.
 var CustomersUsersImport = Route{Method: "POST", Path: companyUsersPath + "/import", Permission: permission.RunAutomation,
 	Function: "customers-users-import", Category: audit.Customer, Summary: "Import a customer's company users from a CSV file or Microsoft 365, as a job",
 	Handler: importCompanyUsers, Actions: []string{"sqs:SendMessage", "kms:Decrypt"}, MaxBody: customerimport.MaxBytes}
@@ -44,11 +45,13 @@ var companyUserColumns = map[string]string{
 // source read from a connection takes preview (list what would be imported, import
 // nothing) and select (the externalIds to import; all when left out).
 type userImportInput struct {
-	Source   string   `json:"source"`
-	CSV      string   `json:"csv"`
-	TenantID string   `json:"tenantId"`
-	Preview  bool     `json:"preview"`
-	Select   []string `json:"select"`
+	Source   string `json:"source"`
+	CSV      string `json:"csv"`
+	TenantID string `json:"tenantId"`
+	// ConnectionID names the PSA connection of source psa.
+	ConnectionID string   `json:"connectionId"`
+	Preview      bool     `json:"preview"`
+	Select       []string `json:"select"`
 }
 
 // userImportParams are what the job needs besides the file. Source is the source its
@@ -61,19 +64,13 @@ type userImportParams struct {
 
 // userImportResult is the running result of a company user import.
 type userImportResult struct {
-	Rows    int64 `json:"rows"`
-	Created int64 `json:"created"`
-	Updated int64 `json:"updated"`
-	// Unchanged rows match their user already; skipped rows name an email another user
-	// of the customer (from another source) has.
-	Unchanged int64 `json:"unchanged"`
-	Skipped   int64 `json:"skipped"`
-	Failed    int64 `json:"failed"`
+	Rows int64 `json:"rows"`
+	userUpsertCounts
 }
 
 // readUserImport reads the file of an import request: a text/csv body, or the JSON
-// form naming its source. A source read from a connection (m365) comes back as its
-// input (remote) for the handler to dispatch; psa is refused here (400 naming source).
+// form naming its source. A source read from a connection (m365, psa) comes back as its
+// input (remote) for the handler to dispatch.
 func readUserImport(r *http.Request) (raw []byte, remote *userImportInput, err error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -98,9 +95,9 @@ func readUserImport(r *http.Request) (raw []byte, remote *userImportInput, err e
 		case domain.SourceM365:
 			return nil, &in, checkM365Import(in)
 		case domain.SourcePSA:
-			v.Add("source", "importing from a PSA is not available yet; import a CSV export instead")
+			return nil, &in, nil // companyusers_psa.go checks it
 		default:
-			v.Add("source", "must be csv or m365 (psa is not available yet)")
+			v.Add("source", "must be csv, m365 or psa")
 		}
 		return []byte(in.CSV), nil, v.Err()
 	}
@@ -123,6 +120,10 @@ func importCompanyUsers(d *Deps) http.Handler {
 		raw, remote, err := readUserImport(r)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
+			return
+		}
+		if remote != nil && remote.Source == domain.SourcePSA {
+			importCompanyUsersFromPSA(w, r, d, cust.Customer, *remote)
 			return
 		}
 		if remote != nil {
@@ -177,41 +178,14 @@ func runCompanyUserImport(ctx context.Context, env *jobs.Env, job *jobs.Job) err
 		}
 	}
 	res.Rows = int64(len(recs))
-	total := int64(len(recs))
-	for done := job.Progress.Done; done < total; {
-		end := min(done+importBatch, total)
-		var errs []jobs.Error
-		for _, rec := range recs[done:end] {
-			outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params, rec)
-			if errors.Is(err, store.ErrNotFound) {
-				return jobs.Failf("the customer was deleted during the import")
-			}
-			if err != nil {
-				return jobs.Retry(fmt.Errorf("import line %d: %w", rec.Line, err))
-			}
-			switch outcome {
-			case store.UpsertCreated:
-				res.Created++
-			case store.UpsertUpdated:
-				res.Updated++
-			case store.UpsertUnchanged:
-				res.Unchanged++
-			case "skipped":
-				res.Skipped++
-			default:
-				res.Failed++
-				errs = append(errs, rowErrs...)
-			}
+	return upsertUsers(ctx, env, job, int64(len(recs)), &res.userUpsertCounts, func() any { return res }, func(i int64) (string, []jobs.Error, error) {
+		rec := recs[i]
+		outcome, rowErrs, err := importUserRow(ctx, env.Store, job, params, rec)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			err = fmt.Errorf("import line %d: %w", rec.Line, err)
 		}
-		done = end
-		if err := env.Checkpoint(ctx, jobs.Checkpoint{Done: done, Total: total, Errors: errs, Result: res}); err != nil {
-			return err
-		}
-		if done < total && env.ShouldYield() {
-			return jobs.ErrContinue
-		}
-	}
-	return env.Checkpoint(ctx, jobs.Checkpoint{Done: total, Result: res})
+		return outcome, rowErrs, err
+	})
 }
 
 // importUserRow upserts one row by (source, external id), the row's id column or else

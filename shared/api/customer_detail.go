@@ -41,11 +41,13 @@ var (
 	CustomersTicketsList = Route{Method: "GET", Path: customerPath + "/tickets", Permission: permission.ViewData, Function: "customers-tickets-list",
 		Summary: "List a customer's tickets, newest first", Read: fetchTickets}
 	CustomersTicketsCreate = Route{Method: "POST", Path: customerPath + "/tickets", Permission: permission.ManageCustomers, Function: "customers-tickets-create", Category: audit.Customer,
-		Summary: "Open a ticket for a customer", Handler: createTicket}
+		Summary: "Open a ticket for a customer", Handler: createTicket,
+		Actions: []string{"kms:Decrypt"}}
 	CustomersTicketsGet = Route{Method: "GET", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ViewData, Function: "customers-tickets-get",
 		Summary: "Get a customer's ticket", Read: fetchTicket}
 	CustomersTicketsUpdate = Route{Method: "PUT", Path: customerPath + "/tickets/{ticketId}", Permission: permission.ManageCustomers, Function: "customers-tickets-update", Category: audit.Customer,
-		Summary: "Update a customer's ticket", Handler: updateTicket}
+		Summary: "Update a customer's ticket", Handler: updateTicket,
+		Actions: []string{"kms:Decrypt"}}
 	CustomersDocumentsList = Route{Method: "GET", Path: customerPath + "/documents", Permission: permission.ViewData, Function: "customers-documents-list",
 		Summary: "List a customer's documents, newest first", Read: fetchDocuments}
 	CustomersDocumentsCreate = Route{Method: "POST", Path: customerPath + "/documents", Permission: permission.ManageCustomers, Function: "customers-documents-create", Category: audit.Customer,
@@ -606,6 +608,7 @@ func createTicket(d *Deps) http.Handler {
 		if !domain.TicketActive(t.Status) {
 			t.ResolvedAt = &now
 		}
+		t.PSA = newTicketPSA(cust.Customer, now)
 		ev := audit.New(ctx, oc.Org.ID, audit.Customer, "ticket.create",
 			fmt.Sprintf("opened ticket %q for customer %q", t.Subject, cust.Customer.Name))
 		ev.Targets = ticketTargets(t.CustomerID, t.TenantID)
@@ -614,6 +617,8 @@ func createTicket(d *Deps) http.Handler {
 			return
 		}
 		t.Version = 1
+		// Written first; the PSA's outcome, whatever it is, is on the ticket answered.
+		t = pushTicketNow(ctx, d, oc.Org.ID, t, true)
 		w.Header().Set("Location", ticketPath(t.CustomerID, t.ID))
 		write(w, http.StatusCreated, t)
 	})
@@ -653,13 +658,15 @@ func updateTicket(d *Deps) http.Handler {
 			ev := audit.New(ctx, oc.Org.ID, audit.Customer, action, summary)
 			ev.Targets = ticketTargets(t.CustomerID, before.TenantID, t.TenantID)
 			ev.Changes = diff(fieldsOfTicket(before), fieldsOfTicket(*t))
+			queueTicketPush(t, before, d.Store.Now())
 			return ev, nil
 		})
 		if err != nil {
 			problem.Write(ctx, w, r, notFoundAs(err, "ticket"))
 			return
 		}
-		write(w, http.StatusOK, next)
+		fresh := cur.PSA != nil && cur.PSA.TicketID == "" && cur.PSA.CreateStartedAt == nil
+		write(w, http.StatusOK, pushTicketNow(ctx, d, oc.Org.ID, next, fresh))
 	})
 }
 

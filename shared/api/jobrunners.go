@@ -17,6 +17,7 @@ func jobRunners() []jobRunner {
 		{KindCustomerMerge, runCustomerMerge},
 		{KindCompanyUserImport, runCompanyUserImport},
 		{KindPSASync, runPSASyncJob},
+		{KindCompanyUserPSAImport, runCompanyUserPSAImport},
 	}
 }
 

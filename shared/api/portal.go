@@ -31,7 +31,8 @@ var (
 	PortalTicketsList = Route{Method: "GET", Path: "/api/portal/tickets", Permission: permission.PortalTickets, Function: "portal-tickets-list",
 		Summary: "List the company's tickets, newest first", Handler: listPortalTickets}
 	PortalTicketsCreate = Route{Method: "POST", Path: "/api/portal/tickets", Permission: permission.PortalTickets, Function: "portal-tickets-create", Category: audit.Customer,
-		Summary: "Submit a support ticket", Handler: createPortalTicket}
+		Summary: "Submit a support ticket", Handler: createPortalTicket,
+		Actions: []string{"kms:Decrypt"}}
 	PortalDashboardGet = Route{Method: "GET", Path: "/api/portal/dashboard", Permission: permission.PortalDashboard, Function: "portal-dashboard-get",
 		Summary: "The company dashboard: tenants, users and open tickets", Handler: portalDashboard}
 	PortalUsersList = Route{Method: "GET", Path: "/api/portal/users", Permission: permission.PortalDashboard, Function: "portal-users-list",
@@ -199,6 +200,9 @@ func listPortalTickets(d *Deps) http.Handler {
 		if tickets == nil {
 			tickets = []domain.Ticket{}
 		}
+		for i := range tickets {
+			tickets[i].PSA = nil // the MSP's bookkeeping, not the company's
+		}
 		write(w, http.StatusOK, List[domain.Ticket]{Items: tickets, NextCursor: next})
 	})
 }
@@ -233,6 +237,7 @@ func createPortalTicket(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, err)
 			return
 		}
+		t.PSA = newTicketPSA(pc.Customer, now)
 		ev := audit.New(ctx, pc.OrgID, audit.Customer, "ticket.create",
 			fmt.Sprintf("%s submitted ticket %q in the client portal of customer %q", pc.User.Email, t.Subject, pc.Customer.Name))
 		ev.Targets = ticketTargets(t.CustomerID)
@@ -241,6 +246,8 @@ func createPortalTicket(d *Deps) http.Handler {
 			return
 		}
 		t.Version = 1
+		t = pushTicketNow(ctx, d, pc.OrgID, t, true)
+		t.PSA = nil // the MSP's bookkeeping, not the company's
 		w.Header().Set("Location", "/api/portal/tickets/"+t.ID)
 		write(w, http.StatusCreated, t)
 	})

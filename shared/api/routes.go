@@ -77,6 +77,7 @@ func Jobs() []Job {
 		meterUsageJob(),
 		billingEventsJob(),
 		psaSyncJob(),
+		psaTicketSyncJob(),
 	}
 }
 

@@ -80,7 +80,7 @@ func TicketPriorities() []string {
 func TicketActive(status string) bool { return status != TicketResolved && status != TicketClosed }
 
 // Ticket is a support ticket of a customer, optionally about one of its tenants. It is
-// stored here; a PSA sync can link it later.
+// stored here first; for a customer linked to a PSA it is also filed there (PSA).
 type Ticket struct {
 	ID          string      `json:"id"`
 	CustomerID  string      `json:"customerId"`
@@ -94,7 +94,10 @@ type Ticket struct {
 	UpdatedAt   time.Time   `json:"updatedAt"`
 	// ResolvedAt is when the ticket last became resolved or closed; nil while active.
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
-	Version    int64      `json:"version"`
+	// PSA is where the ticket stands in its customer's PSA; nil for a ticket that is
+	// Switchboard's only.
+	PSA     *TicketPSA `json:"psa,omitempty"`
+	Version int64      `json:"version"`
 }
 
 // Ticket limits.

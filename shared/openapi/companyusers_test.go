@@ -521,6 +521,7 @@ func TestCompanyUsersConformToTheDocument(t *testing.T) {
 		}
 	}
 	steps = append(steps, companyImportSteps()...)
+	steps = append(steps, psaImportSteps()...)
 	steps = append(steps, reasonSteps(isCompanyUserRoute, func(w *world, path string) string {
 		return strings.NewReplacer("{customerId}", w.state["customer"], "{userId}", w.state["cu:User"], "{step}", "connect-psa").Replace(path)
 	})...)
@@ -553,7 +554,7 @@ func companyImportSteps() []step {
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", "/api/msp-portal/customers/nobody/users/import", file, "Content-Type", "text/csv")
 			}},
-		{name: "import company users from a psa", want: 400, fields: []string{"source"},
+		{name: "import company users from a psa without a connection", want: 400, fields: []string{"connectionId"},
 			req: func(w *world) testenv.Request {
 				return w.at("Owner", "POST", path(w), map[string]any{"source": "psa"})
 			}},

@@ -139,18 +139,18 @@ func (s *Store) GetCustomerOverview(ctx context.Context, orgID, customerID strin
 }
 
 // createDetail writes a new item of a customer's partition with the customer's counter
-// deltas and the audit event, in one transaction. Errors: ErrNotFound when the customer
-// does not exist.
+// deltas, the audit event and more items, in one transaction. Errors: ErrNotFound when
+// the customer does not exist.
 func (s *Store) createDetail(ctx context.Context, orgID, customerID, what, id string, it map[string]types.AttributeValue,
-	deltas map[string]int64, ev audit.Event) error {
+	deltas map[string]int64, ev audit.Event, more ...types.TransactWriteItem) error {
 	if orgID == "" {
 		return ErrNoOrganization
 	}
 	ev.OrganizationID = orgID
-	err := s.transact(ctx, []types.TransactWriteItem{
+	err := s.transact(ctx, append([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		s.detailCounters(orgID, customerID, deltas),
-	}, &ev)
+	}, more...), &ev)
 	var te *TxError
 	if errors.As(err, &te) && te.ConditionFailed(1) {
 		return ErrNotFound

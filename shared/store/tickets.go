@@ -44,7 +44,8 @@ func ticketDeltas(old, new *domain.Ticket) map[string]int64 {
 }
 
 // CreateTicket writes a new ticket of customer t.CustomerID, moves the customer's ticket
-// counts and writes the audit event, in one transaction. Errors: ErrNotFound when the
+// counts and writes the audit event (and, for a ticket filed in a PSA, its reference
+// item: psatickets.go), in one transaction. Errors: ErrNotFound when the
 // customer does not exist.
 func (s *Store) CreateTicket(ctx context.Context, orgID string, t domain.Ticket, ev audit.Event) error {
 	t.Version = 1
@@ -52,7 +53,11 @@ func (s *Store) CreateTicket(ctx context.Context, orgID string, t domain.Ticket,
 	if err != nil {
 		return err
 	}
-	return s.createDetail(ctx, orgID, t.CustomerID, "ticket", t.ID, it, ticketDeltas(nil, &t), ev)
+	refs, err := s.psaTicketWrites(orgID, t)
+	if err != nil {
+		return err
+	}
+	return s.createDetail(ctx, orgID, t.CustomerID, "ticket", t.ID, it, ticketDeltas(nil, &t), ev, refs...)
 }
 
 // GetTicket reads one ticket of a customer. Errors: ErrNotFound.
@@ -106,6 +111,11 @@ func (s *Store) UpdateTicketFrom(ctx context.Context, orgID string, cur domain.T
 	if d := ticketDeltas(&cur, &next); len(d) > 0 {
 		items = append(items, s.detailCounters(orgID, cur.CustomerID, d))
 	}
+	refs, err := s.psaTicketWrites(orgID, next)
+	if err != nil {
+		return domain.Ticket{}, err
+	}
+	items = append(items, refs...)
 	ev.OrganizationID = orgID
 	err = s.transact(ctx, items, &ev)
 	var te *TxError
