@@ -127,10 +127,23 @@ func (w *world) psa() *psaStandins {
 	return s
 }
 
-// fixturePSAConnection writes, through the store, a ConnectWise connection of orgID to
-// the world's stand-in, and returns its id.
+// worldPSAConnections holds each (world, organization)'s fixture PSA connection: the
+// authorization tests ask for one per route and role, which would exceed the plan's
+// connections limit, and no PSA route deletes its connection.
+var worldPSAConnections sync.Map
+
+type worldOrg struct {
+	w     *world
+	orgID string
+}
+
+// fixturePSAConnection is orgID's ConnectWise connection to the world's stand-in,
+// written through the store on first use; it returns its id.
 func fixturePSAConnection(t *testing.T, w *world, orgID string, _ map[string]string) string {
 	t.Helper()
+	if id, ok := worldPSAConnections.Load(worldOrg{w, orgID}); ok {
+		return id.(string)
+	}
 	s := w.psa()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -145,6 +158,7 @@ func fixturePSAConnection(t *testing.T, w *world, orgID string, _ map[string]str
 	if err := w.env.Store.CreateConnection(ctx, orgID, c, audit.Event{Category: audit.Settings, Action: "fixture"}); err != nil {
 		t.Fatal(err)
 	}
+	worldPSAConnections.Store(worldOrg{w, orgID}, c.ID)
 	return c.ID
 }
 
