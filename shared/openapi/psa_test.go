@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-msp/switchboard/infra/psastandin"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
@@ -93,6 +94,9 @@ func TestPSAConformsToTheDocument(t *testing.T) {
 			return w.at("Owner", "POST", base+"/conflicts/424242/resolve", map[string]any{"winner": "psa"})
 		}},
 		{name: "the PSA down", want: 502, code: "psa-unavailable", req: func(w *world) testenv.Request {
+			// The sync job started above runs in the background and would take the
+			// faults meant for this request.
+			waitPSASyncDone(t, w, base)
 			cw.FailNextRetryAfter(8, http.StatusServiceUnavailable, "")
 			return w.at("Owner", "GET", base+"/matches", nil)
 		}},
@@ -108,4 +112,18 @@ func TestPSAConformsToTheDocument(t *testing.T) {
 	}
 	steps = append(steps, reasonSteps(isPSARoute, func(w *world, path string) string { return w.fillPSA(path) })...)
 	w.run(t, steps)
+}
+
+// waitPSASyncDone waits until the connection at base has finished a sync and runs none.
+func waitPSASyncDone(t *testing.T, w *world, base string) {
+	t.Helper()
+	for range 400 {
+		res := w.env.Do(w.at("Owner", "GET", base+"/sync", nil))
+		body := string(res.Body)
+		if res.Status == http.StatusOK && strings.Contains(body, `"lastSyncAt"`) && !strings.Contains(body, `"run"`) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("the PSA sync job did not finish")
 }
