@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 # SAM's makefile build method calls build-<LogicalId>, one per function.
 -include functions/build.mk
 
-.PHONY: run test lint unit stack-test bench generate tools fuzz fuzz-api console browser-test
+.PHONY: run test lint unit stack-test bench generate tools fuzz fuzz-api console console-dist browser-test
 
 ## run: the console and the whole API on http://127.0.0.1:3000 (PORT overrides), embedded engine, demo data
 run: console
@@ -25,6 +25,16 @@ $(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package-lock.json
 console: $(CONSOLE_DIR)/node_modules/.package-lock.json
 	rm -rf $(CONSOLE_DIR)/dist/assets $(CONSOLE_DIR)/dist/index.html $(CONSOLE_DIR)/dist/favicon.svg
 	cd $(CONSOLE_DIR) && npm run build
+
+# console-dist: the console's build, remade only when a source is newer than it. It
+# is what sam build's ConsoleFunction needs (functions/build.mk): sam builds functions
+# in parallel over this tree, and `make console` there would delete the assets while
+# other builds read them.
+CONSOLE_SOURCES := $(shell find $(CONSOLE_DIR)/src $(CONSOLE_DIR)/public -type f 2>/dev/null) \
+	$(wildcard $(CONSOLE_DIR)/index.html $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/tsconfig*.json $(CONSOLE_DIR)/vite.config.*)
+$(CONSOLE_DIR)/dist/index.html: $(CONSOLE_SOURCES) $(CONSOLE_DIR)/node_modules/.package-lock.json
+	$(MAKE) --no-print-directory console
+console-dist: $(CONSOLE_DIR)/dist/index.html
 
 ## browser-test: the console's Playwright tests in Debian's Chromium against the local server
 browser-test: console

@@ -79,7 +79,7 @@ build-ConnectionsTestFunction:
 build-ConnectionsUpdateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections-update
 
-build-ConsoleFunction: console
+build-ConsoleFunction: console-dist
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
 
 build-CustomersActivityListFunction:

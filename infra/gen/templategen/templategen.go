@@ -373,8 +373,10 @@ func main() { lambdaentry.CognitoTrigger(%q) }
 }
 
 // ConsoleMakeTarget is the root Makefile's target that builds the console's web
-// assets into functions/console/web/dist.
-const ConsoleMakeTarget = "console"
+// assets into functions/console/web/dist when its sources are newer than the build:
+// sam build runs the functions' targets in parallel over one tree, and rebuilding the
+// assets there would delete files other targets are reading.
+const ConsoleMakeTarget = "console-dist"
 
 // BuildMk is functions/build.mk: one target per function for SAM's makefile build
 // method, which runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
