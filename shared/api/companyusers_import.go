@@ -132,17 +132,8 @@ func importCompanyUsers(d *Deps) http.Handler {
 		}
 		// File-level faults answer now; row faults are the job's errors.
 		recs, err := parseUserImport(raw)
-		var he *customerimport.HeaderError
-		if errors.As(err, &he) {
-			problem.Write(ctx, w, r, problem.Invalidf("body", "%s", he.Msg))
-			return
-		}
-		if err != nil {
+		if err := importFileProblem(err, len(recs)); err != nil {
 			problem.Write(ctx, w, r, err)
-			return
-		}
-		if len(recs) == 0 {
-			problem.Write(ctx, w, r, problem.Invalidf("body", "has no data rows"))
 			return
 		}
 		j, err := d.Jobs.Start(ctx, jobs.StartInput{Kind: KindCompanyUserImport, OrganizationID: oc.Org.ID, Input: raw,

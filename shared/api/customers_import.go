@@ -69,17 +69,8 @@ func importCustomers(d *Deps) http.Handler {
 		}
 		// File-level faults answer now; row faults are the job's errors.
 		rows, err := customerimport.Parse(bytes.NewReader(raw))
-		var he *customerimport.HeaderError
-		if errors.As(err, &he) {
-			problem.Write(ctx, w, r, problem.Invalidf("body", "%s", he.Msg))
-			return
-		}
-		if err != nil {
+		if err := importFileProblem(err, len(rows)); err != nil {
 			problem.Write(ctx, w, r, err)
-			return
-		}
-		if len(rows) == 0 {
-			problem.Write(ctx, w, r, problem.Invalidf("body", "has no data rows"))
 			return
 		}
 		j, err := d.Jobs.Start(ctx, jobs.StartInput{Kind: KindCustomerImport, OrganizationID: oc.Org.ID, Input: raw,
@@ -193,4 +184,20 @@ func importRow(ctx context.Context, st *store.Store, job *jobs.Job, row customer
 		return rowOutcome{errors: []jobs.Error{{Line: int64(row.Line), Field: "name", Message: pe.Message}}}
 	}
 	return rowOutcome{err: err}
+}
+
+// importFileProblem is the answer to a CSV file that cannot start an import (customers
+// or company users): a header fault as a 400 naming body, another error as it is, or no
+// data rows; nil when the rows can run as a job, whose row faults are its errors.
+func importFileProblem(err error, rows int) error {
+	var he *customerimport.HeaderError
+	switch {
+	case errors.As(err, &he):
+		return problem.Invalidf("body", "%s", he.Msg)
+	case err != nil:
+		return err
+	case rows == 0:
+		return problem.Invalidf("body", "has no data rows")
+	}
+	return nil
 }
