@@ -59,6 +59,10 @@ type Invocation struct {
 	// Init runs from exec to the process's first request for an invocation: what
 	// Lambda reports as the init duration.
 	Init time.Duration
+	// Done runs from exec to the end of the invocation: the response sent and every
+	// extension done with it (the work a function left for after its response, see
+	// shared/afterresponse). Lambda freezes or reuses the environment only then.
+	Done time.Duration
 	// Kind is KindResponse, KindError or KindInitError.
 	Kind string
 	Body []byte
@@ -134,8 +138,20 @@ func Invoke(ctx context.Context, fn Function, env []string, timeout time.Duratio
 	}
 	select {
 	case o := <-api.done:
+		inv := answered(o)
+		// Let the process finish the invocation, as Lambda does before freezing it.
+		select {
+		case <-api.releasedCh:
+			inv.Done = api.releasedAt().Sub(start)
+		case <-timer.C:
+			stop()
+			return inv, fmt.Errorf("%s answered but did not end its invocation within %s: %s", fn.Name, timeout, lastLines(out.String(), 5))
+		case err := <-exited:
+			return inv, fmt.Errorf("%s exited before ending its invocation (%v): %s", fn.Name, err, lastLines(out.String(), 5))
+		}
 		stop()
-		return answered(o), nil
+		inv.Output = out.String()
+		return inv, nil
 	case err := <-exited:
 		select {
 		case o := <-api.done:
@@ -158,8 +174,9 @@ type Result struct {
 	// Size is the binary's size in bytes.
 	Size    int64
 	Samples []time.Duration
-	// Inits are the init durations of the same runs.
-	Inits []time.Duration
+	// Inits are the init durations of the same runs, and Dones their durations
+	// to the end of the invocation.
+	Inits, Dones []time.Duration
 	// Last is the last measured invocation.
 	Last Invocation
 	Err  error
@@ -231,6 +248,7 @@ func Measure(ctx context.Context, fns []Function, o Options) []Result {
 		if counted {
 			res[i].Samples = append(res[i].Samples, inv.Duration)
 			res[i].Inits = append(res[i].Inits, inv.Init)
+			res[i].Dones = append(res[i].Dones, inv.Done)
 		}
 	}
 	for round := 0; round < rounds; round++ {

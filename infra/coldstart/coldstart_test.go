@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/switchboard-msp/switchboard/shared/afterresponse"
 )
 
 // envRole makes the test binary act as a Lambda function: TestMain starts the handler
@@ -32,6 +34,22 @@ func TestMain(m *testing.M) {
 		})
 	case "fail":
 		lambda.Start(func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("no luck") })
+	case "after":
+		// A function that leaves work for after its response, as the API's functions
+		// do through their extension.
+		ext, err := afterresponse.Register(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "register:", err)
+			os.Exit(4)
+		}
+		go func() { _ = ext.Run(context.Background()) }()
+		lambda.Start(ext.Handler(lambda.NewHandler(func(ctx context.Context, in json.RawMessage) (map[string]any, error) {
+			afterresponse.From(ctx).Go(ctx, func(context.Context) {
+				time.Sleep(200 * time.Millisecond)
+				fmt.Fprintln(os.Stderr, "task done")
+			})
+			return map[string]any{"statusCode": 200}, nil
+		})))
 	case "exit":
 		fmt.Fprintln(os.Stderr, "bad configuration")
 		os.Exit(3)
@@ -73,6 +91,28 @@ func TestInvokeResponse(t *testing.T) {
 	}
 	if inv.Init <= 0 || inv.Init > inv.Duration {
 		t.Fatalf("init %s, duration %s", inv.Init, inv.Duration)
+	}
+}
+
+// TestInvokeAfterResponse: the harness serves the Extensions API as Lambda does. The
+// response ends the measurement, and the process is stopped only once its extension
+// has let the invocation end, after the work left for then.
+func TestInvokeAfterResponse(t *testing.T) {
+	inv, err := Invoke(context.Background(), self(t, "after-fn"), []string{envRole + "=after"}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Kind != KindResponse || !strings.Contains(inv.Output, "task done") {
+		t.Fatalf("kind %s %s, output %q", inv.Kind, inv.Body, inv.Output)
+	}
+	// The task sleeps 200 ms after the response: the invocation cannot end sooner.
+	if inv.Done-inv.Duration < 200*time.Millisecond {
+		t.Fatalf("response at %s, invocation ended at %s", inv.Duration, inv.Done)
+	}
+	// Without an extension, the invocation ends with the response.
+	plain, err := Invoke(context.Background(), self(t, "echo-fn"), []string{envRole + "=echo"}, 30*time.Second)
+	if err != nil || plain.Done < plain.Duration {
+		t.Fatalf("plain: %v, response at %s, ended at %s", err, plain.Duration, plain.Done)
 	}
 }
 

@@ -105,8 +105,8 @@ func TestAPICallsCountedExactly(t *testing.T) {
 	if months[0].Total != workers*each || months[0].ByOrg[org.ID] != workers*each {
 		t.Fatalf("counted %d (%v), want %d", months[0].Total, months[0].ByOrg, workers*each)
 	}
-	// A call refused (another organization's id: 404) is taken back from the bill it
-	// was counted on while being authorized: nobody spends another organization's calls.
+	// A call refused (another organization's id: 404) is never counted: nobody
+	// spends another organization's calls.
 	other := env.NewOrg("owner@other-calls.example")
 	for range 5 {
 		if res := env.Get("/api/msp-portal/settings/profile", org.OwnerToken, api.HeaderOrganization, other.ID); res.Status != http.StatusNotFound {
@@ -187,8 +187,8 @@ func TestSubOrganizationUsageRollsUp(t *testing.T) {
 			t.Fatalf("tenant in the sub-organization: %d %s", res.Status, res.Body)
 		}
 	}
-	// A call refused (another organization's id: 404) is taken back from the bill it
-	// was counted on while being authorized: nobody spends another organization's calls.
+	// A call refused (another organization's id: 404) is never counted: nobody
+	// spends another organization's calls.
 	other := env.NewOrg("owner@other-calls.example")
 	for range 5 {
 		if res := env.Get("/api/msp-portal/settings/profile", org.OwnerToken, api.HeaderOrganization, other.ID); res.Status != http.StatusNotFound {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -59,51 +57,3 @@ func checkExhaustion(ctx context.Context, d *Deps, bill store.BillingRoot, shard
 	_, err = d.Store.MarkAPICallsExhausted(ctx, bill.ID, month, bill.Plan)
 	return err
 }
-
-// earlyMeter counts a request's call while the request is being authorized, when it
-// names its organization up front: the count's write then overlaps the authorization
-// read, and a route whose work is that read alone (a GET of the profile) still answers
-// after one round trip. The verdict settles it: authorized, the count stays (moved to
-// the right bill if this process guessed wrong, then the limit is checked); refused
-// (404, 403, 401, 429), it is taken back, so nobody spends another organization's calls.
-type earlyMeter struct {
-	once    sync.Once
-	verdict chan *store.BillingRoot
-	done    chan struct{}
-}
-
-func startEarlyMeter(ctx context.Context, d *Deps, orgID string, now time.Time) *earlyMeter {
-	m := &earlyMeter{verdict: make(chan *store.BillingRoot, 1), done: make(chan struct{})}
-	guess := d.Store.GuessBillingRoot(orgID)
-	go func() {
-		defer close(m.done)
-		ctx := context.WithoutCancel(ctx)
-		shard, err := d.Store.AddAPICalls(ctx, guess, orgID, now, 1)
-		bill := <-m.verdict
-		switch {
-		case err != nil:
-		case bill == nil:
-			_, err = d.Store.AddAPICalls(ctx, guess, orgID, now, -1)
-		case bill.ID != guess:
-			if _, err = d.Store.AddAPICalls(ctx, guess, orgID, now, -1); err == nil {
-				shard, err = d.Store.AddAPICalls(ctx, bill.ID, orgID, now, 1)
-			}
-		}
-		if err == nil && bill != nil {
-			err = checkExhaustion(ctx, d, *bill, shard, now)
-		}
-		if err != nil {
-			slog.WarnContext(ctx, "API call not metered", "requestId", RequestID(ctx), "err", err.Error())
-		}
-	}()
-	return m
-}
-
-// settle gives the verdict: the bill of an authorized request, nil for a refused one.
-// The first verdict counts.
-func (m *earlyMeter) settle(bill *store.BillingRoot) {
-	m.once.Do(func() { m.verdict <- bill })
-}
-
-// wait returns once the count is written (or taken back).
-func (m *earlyMeter) wait() { <-m.done }

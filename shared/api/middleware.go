@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -20,6 +19,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/afterresponse"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/auth"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -217,7 +217,8 @@ func authenticate(d *Deps, next http.Handler) http.Handler {
 }
 
 // organization resolves the organization and role (404), then the permission (403).
-// The session's activity is written concurrently with the handler's work.
+// The call is then counted, and the session's activity written, after the response
+// where an extension holds the invocation open (afterresponse), else alongside it.
 func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -235,14 +236,6 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 			}()
 		}
 		now := d.Store.Now()
-		var meter *earlyMeter
-		if requested != "" && domain.ValidID(requested) {
-			meter = startEarlyMeter(ctx, d, requested, now)
-			defer func() {
-				meter.settle(nil) // refused: no-op once authorized
-				meter.wait()
-			}()
-		}
 		oc, touch, err := d.Resolver.Organization(ctx, cl.principal, cl.userID, requested)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
@@ -291,34 +284,37 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		if early != nil && oc.Org.ID == requested {
 			ctx = context.WithValue(ctx, fetchedKey{}, <-early)
 		}
-		var wg sync.WaitGroup
-		if meter != nil && oc.Org.ID == requested {
-			meter.settle(&bill) // counted while authorizing; waited for by the defer above
-		} else {
-			wg.Add(1)
-			// The organization was known only once resolved (the active one): the call is
-			// counted concurrently with the request's work, detached from cancellation,
-			// and waited for below, like the session's activity.
-			go func() {
-				defer wg.Done()
-				if err := meterCall(context.WithoutCancel(ctx), d, bill, oc.Org.ID, now); err != nil {
-					slog.WarnContext(ctx, "API call not metered", "requestId", RequestID(ctx), "err", err.Error())
-				}
-			}()
+		// The bookkeeping of an authorized call: count it on its bill, and record the
+		// session's activity when due. Neither changes the answer.
+		count := func(ctx context.Context) {
+			if err := meterCall(ctx, d, bill, oc.Org.ID, now); err != nil {
+				slog.WarnContext(ctx, "API call not metered", "requestId", RequestID(ctx), "err", err.Error())
+			}
 		}
+		record := func(ctx context.Context) {
+			if err := touch(ctx); err != nil {
+				slog.WarnContext(ctx, "session activity not recorded", "requestId", RequestID(ctx), "err", err.Error())
+			}
+		}
+		served := r.WithContext(access.With(ctx, oc))
+		if after := afterresponse.From(ctx); after != nil {
+			// In Lambda, the after-response extension holds the invocation open for it:
+			// the caller does not wait, and the calls do not compete with the request's.
+			next.ServeHTTP(w, served)
+			after.Go(ctx, count)
+			if touch != nil {
+				after.Go(ctx, record)
+			}
+			return
+		}
+		// Elsewhere it runs alongside the request's own work, and the request waits for it.
+		var own afterresponse.Tasks
+		own.Go(ctx, count)
 		if touch != nil {
-			wg.Add(1)
-			// Detached from cancellation so a finished response does not abort the write;
-			// waited for below so Lambda does not freeze it half-done.
-			go func() {
-				defer wg.Done()
-				if err := touch(context.WithoutCancel(ctx)); err != nil {
-					slog.WarnContext(ctx, "session activity not recorded", "requestId", RequestID(ctx), "err", err.Error())
-				}
-			}()
+			own.Go(ctx, record)
 		}
-		next.ServeHTTP(w, r.WithContext(access.With(ctx, oc)))
-		wg.Wait()
+		next.ServeHTTP(w, served)
+		own.Wait()
 	})
 }
 

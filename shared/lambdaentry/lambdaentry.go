@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/switchboard-msp/switchboard/shared/afterresponse"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/billingbus"
@@ -38,7 +39,29 @@ func Serve(rt api.Route, uses ...Use) {
 		slog.Error("start", "function", rt.Function, "err", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+	lambda.Start(afterResponse(lambda.NewHandler(httpadapter.NewV2(h).ProxyWithContext)))
+}
+
+// afterResponse registers the extension that lets a route finish its bookkeeping after
+// the response (shared/afterresponse) and wraps h with it. Outside Lambda, or when the
+// extension cannot register, h is returned as it is and each request waits for its
+// own bookkeeping.
+func afterResponse(h lambda.Handler) lambda.Handler {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if api == "" {
+		return h
+	}
+	ext, err := afterresponse.Register(context.Background(), api)
+	if err != nil {
+		slog.Warn("requests wait for their own bookkeeping", "err", err.Error())
+		return h
+	}
+	go func() {
+		if err := ext.Run(context.Background()); err != nil {
+			slog.Error("after-response extension stopped", "err", err.Error())
+		}
+	}()
+	return ext.Handler(h)
 }
 
 // A Use adds one AWS service to a function's deps, on the configuration loaded at start.

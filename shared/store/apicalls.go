@@ -43,17 +43,6 @@ func (s *Store) CountAPICall(ctx context.Context, rootID, orgID string, at time.
 	return s.AddAPICalls(ctx, rootID, orgID, at, 1)
 }
 
-// GuessBillingRoot is the bill orgID's calls go to as far as this process knows
-// without a read: its parent when its parent is cached, else itself. A request counts
-// its call on the guess while it is being authorized, and moves it if the guess was
-// wrong (a sub-organization this process has not read yet).
-func (s *Store) GuessBillingRoot(orgID string) string {
-	if p, ok := s.parents.get(orgID); ok && p != "" {
-		return p
-	}
-	return orgID
-}
-
 // AddAPICalls moves the count of orgID's API calls on the bill rootID in at's month by
 // n (-1 takes back a call counted before the request was refused): one UpdateItem of a
 // random shard, whose new count it returns.
