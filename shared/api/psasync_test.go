@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/psa"
 )
 
@@ -57,14 +58,8 @@ func (c psaClient) customers() map[string]map[string]any {
 // psaDiffJSON is the diff of a sync.
 type psaDiffJSON struct {
 	CreatesHere []struct{ ExternalID, Name, CustomerID string }
-	UpdatesHere []struct {
-		CustomerID, ExternalID string
-		To                     struct{ Name, Phone string }
-	}
-	UpdatesInPsa []struct {
-		CustomerID, ExternalID string
-		To                     struct{ Name, Phone string }
-	}
+	UpdatesHere  []psaChangeJSON
+	UpdatesInPsa []psaChangeJSON
 	Conflicts []struct {
 		ExternalID, Resolution string
 		Fields                 []string
@@ -72,6 +67,18 @@ type psaDiffJSON struct {
 	ProposedMatches []struct{ ExternalID, CustomerID string }
 	Counts          map[string]int
 	Complete        bool
+}
+
+// psaChangeJSON is a change of a diff.
+type psaChangeJSON struct {
+	CustomerID, ExternalID string
+	From, To               psaFieldsJSON
+}
+
+// psaFieldsJSON are the synced fields of a change.
+type psaFieldsJSON struct {
+	Name, Phone, Website string
+	PostalAddress        domain.PostalAddress
 }
 
 // changes is how many records a sync changed (or would), conflicts included.
