@@ -226,3 +226,68 @@ func TestPSASyncAddresses(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomerPostalAddressAndWebsite: the parts and the website are created, returned,
+// kept by a PUT that omits them (a client of the seed's fields), cleared by an empty
+// object; the one-line address follows the parts while it is their rendering; bad parts
+// are a 400 naming the field; the audit log names the changed part.
+func TestCustomerPostalAddressAndWebsite(t *testing.T) {
+	w := newWorld(t)
+	c := psaClient{t, w}
+	for _, tc := range []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"postal code too long", map[string]any{"postalAddress": map[string]any{"postalCode": strings.Repeat("9", 21)}}, "postalAddress.postalCode"},
+		{"line1 too long", map[string]any{"postalAddress": map[string]any{"line1": strings.Repeat("a", 121)}}, "postalAddress.line1"},
+		{"city not a string", map[string]any{"postalAddress": map[string]any{"city": 5}}, "postalAddress.city"},
+		{"postal address not an object", map[string]any{"postalAddress": "1 Main St"}, "postalAddress"},
+		{"website without a scheme", map[string]any{"website": "contoso.example"}, "website"},
+		{"website ftp", map[string]any{"website": "ftp://contoso.example"}, "website"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.body["name"] = "Bad " + tc.name
+			res := c.do("POST", "/api/msp-portal/customers", tc.body, http.StatusBadRequest)
+			if !strings.Contains(string(res.Body), `"`+tc.field+`"`) {
+				t.Fatalf("the fault names no %s: %s", tc.field, res.Body)
+			}
+		})
+	}
+
+	var made addressCustomer
+	c.do("POST", "/api/msp-portal/customers", map[string]any{"name": "Parts Co", "website": "https://parts.example",
+		"postalAddress": map[string]any{"line1": " 1 Main St ", "city": "Springfield", "state": "IL", "postalCode": "62701"}}, http.StatusCreated).JSON(t, &made)
+	want := domain.PostalAddress{Line1: "1 Main St", City: "Springfield", State: "IL", PostalCode: "62701"}
+	got := c.addressCustomer(made.ID)
+	if got.PostalAddress != want || got.Website != "https://parts.example" || got.Address != "1 Main St, Springfield, IL 62701" {
+		t.Fatalf("created: %+v", got)
+	}
+	// A PUT of the seed's fields only keeps the parts and the website.
+	c.do("PUT", "/api/msp-portal/customers/"+made.ID, map[string]any{"name": "Parts Co", "address": got.Address, "notes": "n"}, http.StatusOK)
+	if got := c.addressCustomer(made.ID); got.PostalAddress != want || got.Website != "https://parts.example" || got.Address != "1 Main St, Springfield, IL 62701" {
+		t.Fatalf("after a PUT without them: %+v", got)
+	}
+	// New parts, the address sent back as it was: it follows them.
+	c.do("PUT", "/api/msp-portal/customers/"+made.ID, map[string]any{"name": "Parts Co", "address": "1 Main St, Springfield, IL 62701",
+		"postalAddress": map[string]any{"line1": "2 Side St", "city": "Springfield", "state": "IL", "postalCode": "62701"}}, http.StatusOK)
+	if got := c.addressCustomer(made.ID); got.Address != "2 Side St, Springfield, IL 62701" || got.PostalAddress.Line1 != "2 Side St" {
+		t.Fatalf("after new parts: %+v", got)
+	}
+	res := c.do("GET", "/api/audit-log?category=customer&limit=20", nil, http.StatusOK)
+	if !strings.Contains(string(res.Body), "postalAddress.line1") {
+		t.Errorf("the audit log names no postalAddress.line1 change: %s", res.Body)
+	}
+	// An address of its own stays; {} and "" clear the parts and the website.
+	c.do("PUT", "/api/msp-portal/customers/"+made.ID, map[string]any{"name": "Parts Co", "address": "Head office",
+		"postalAddress": map[string]any{}, "website": ""}, http.StatusOK)
+	if got := c.addressCustomer(made.ID); got.Address != "Head office" || !got.PostalAddress.IsZero() || got.Website != "" {
+		t.Fatalf("after clearing: %+v", got)
+	}
+	// Only a one-line address: no parts.
+	var line addressCustomer
+	c.do("POST", "/api/msp-portal/customers", map[string]any{"name": "Line Co", "address": "1 Old Road"}, http.StatusCreated).JSON(t, &line)
+	if got := c.addressCustomer(line.ID); got.Address != "1 Old Road" || !got.PostalAddress.IsZero() {
+		t.Fatalf("a one-line address: %+v", got)
+	}
+}
