@@ -57,10 +57,10 @@ func (c psaClient) customers() map[string]map[string]any {
 
 // psaDiffJSON is the diff of a sync.
 type psaDiffJSON struct {
-	CreatesHere []struct{ ExternalID, Name, CustomerID string }
+	CreatesHere  []struct{ ExternalID, Name, CustomerID string }
 	UpdatesHere  []psaChangeJSON
 	UpdatesInPsa []psaChangeJSON
-	Conflicts []struct {
+	Conflicts    []struct {
 		ExternalID, Resolution string
 		Fields                 []string
 	}
