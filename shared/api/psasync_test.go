@@ -164,7 +164,9 @@ func TestPSASyncFlow(t *testing.T) {
 			seeded := s.of(vendor).Seed(
 				psa.Company{Name: "Northwind Traders", Domain: "https://www.northwindtraders.com", Phone: "+1 555 010" + string(rune('1'+i))},
 				psa.Company{Name: "Fabrikam, Inc.", Domain: "fabrikam.example", Phone: "+1 555 0102"},
-				psa.Company{Name: tailName, Domain: "tailspin.example", Phone: "+1 555 0103"},
+				// A domain of its own: the customer an earlier vendor's sync made from its
+				// company holds that website, which would be a domain match.
+				psa.Company{Name: tailName, Domain: vendor + "-tailspin.example", Phone: "+1 555 0103"},
 			)
 			nwID, fabID, tailID := seeded[0].ID, seeded[1].ID, seeded[2].ID
 			conn := connectPSA(t, w, s, vendor)
