@@ -258,7 +258,9 @@ func (c *Connector) CreateCompany(ctx context.Context, co psa.Company) (psa.Comp
 
 // SyncedFields: ConnectWise companies hold the website, the address in parts and the
 // country (a reference, written by name).
-func (c *Connector) SyncedFields() psa.Fields { return psa.Fields{Website: true, Address: true, Country: true} }
+func (c *Connector) SyncedFields() psa.Fields {
+	return psa.Fields{Website: true, Address: true, Country: true}
+}
 
 // countryRef is the country reference to write: by name, or null to clear it.
 func countryRef(name string) *ref {
