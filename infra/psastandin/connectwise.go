@@ -317,6 +317,19 @@ func (cw *ConnectWise) company(w http.ResponseWriter, r *http.Request, id int) {
 			"addressLine2": &c.Address2, "city": &c.City, "state": &c.State, "zip": &c.PostalCode,
 		}
 		for _, op := range ops {
+			if strings.TrimPrefix(op.Path, "/") == "country" {
+				// A reference: {"name": …} (or {"id": …}); null clears it.
+				var ref *struct{ Name string }
+				if err := json.Unmarshal(op.Value, &ref); err != nil {
+					cwError(w, http.StatusBadRequest, "InvalidObject", "country must be a reference")
+					return
+				}
+				c.Country = ""
+				if ref != nil {
+					c.Country = ref.Name
+				}
+				continue
+			}
 			target, ok := fields[strings.TrimPrefix(op.Path, "/")]
 			if !ok || (op.Op != "replace" && op.Op != "add") {
 				cwError(w, http.StatusBadRequest, "InvalidObject", fmt.Sprintf("cannot %s %s", op.Op, op.Path))

@@ -44,24 +44,26 @@ func customerRoutes() []Route {
 
 // customerView is a customer as the list and the detail show it: seed 001's columns.
 type customerView struct {
-	ID                  string           `json:"id"`
-	Name                string           `json:"name"`
-	PrimaryContactName  string           `json:"primaryContactName"`
-	PrimaryContactEmail string           `json:"primaryContactEmail"`
-	Phone               string           `json:"phone"`
-	Address             string           `json:"address"`
-	Notes               string           `json:"notes"`
-	PSALinks            []domain.PSALink `json:"psaLinks"`
-	ExternalID          string           `json:"externalId"`
-	Archived            bool             `json:"archived"`
-	TenantCount         int64            `json:"tenantCount"`
-	TotalUsers          int64            `json:"totalUsers"`
-	TotalLicenses       int64            `json:"totalLicenses"`
-	SecurityScore       float64          `json:"securityScore"`
-	Health              string           `json:"health"`
-	CreatedAt           time.Time        `json:"createdAt"`
-	UpdatedAt           time.Time        `json:"updatedAt"`
-	Version             int64            `json:"version"`
+	ID                  string               `json:"id"`
+	Name                string               `json:"name"`
+	PrimaryContactName  string               `json:"primaryContactName"`
+	PrimaryContactEmail string               `json:"primaryContactEmail"`
+	Phone               string               `json:"phone"`
+	Address             string               `json:"address"`
+	PostalAddress       domain.PostalAddress `json:"postalAddress"`
+	Website             string               `json:"website"`
+	Notes               string               `json:"notes"`
+	PSALinks            []domain.PSALink     `json:"psaLinks"`
+	ExternalID          string               `json:"externalId"`
+	Archived            bool                 `json:"archived"`
+	TenantCount         int64                `json:"tenantCount"`
+	TotalUsers          int64                `json:"totalUsers"`
+	TotalLicenses       int64                `json:"totalLicenses"`
+	SecurityScore       float64              `json:"securityScore"`
+	Health              string               `json:"health"`
+	CreatedAt           time.Time            `json:"createdAt"`
+	UpdatedAt           time.Time            `json:"updatedAt"`
+	Version             int64                `json:"version"`
 }
 
 func viewCustomer(c domain.Customer) customerView {
@@ -70,7 +72,7 @@ func viewCustomer(c domain.Customer) customerView {
 		links = []domain.PSALink{}
 	}
 	return customerView{ID: c.ID, Name: c.Name, PrimaryContactName: c.PrimaryContactName, PrimaryContactEmail: c.PrimaryContactEmail,
-		Phone: c.Phone, Address: c.Address, Notes: c.Notes, PSALinks: links, ExternalID: c.ExternalID, Archived: c.Archived,
+		Phone: c.Phone, Address: c.Address, PostalAddress: c.PostalAddress, Website: c.Website, Notes: c.Notes, PSALinks: links, ExternalID: c.ExternalID, Archived: c.Archived,
 		TenantCount: c.TenantCount, TotalUsers: c.TotalUsers, TotalLicenses: c.TotalLicenses,
 		SecurityScore: roundScore(c.SecurityScore()), Health: c.Health(), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 }
@@ -197,16 +199,20 @@ func loadCustomerByID(ctx context.Context, d *Deps, id string, p permission.Perm
 }
 
 type customerInput struct {
-	Name                *string          `json:"name"`
-	PrimaryContactName  string           `json:"primaryContactName"`
-	PrimaryContactEmail string           `json:"primaryContactEmail"`
-	Phone               string           `json:"phone"`
-	Address             string           `json:"address"`
-	Notes               string           `json:"notes"`
-	PSALinks            []domain.PSALink `json:"psaLinks"`
-	ExternalID          string           `json:"externalId"`
-	Archived            *bool            `json:"archived"`
-	Version             *int64           `json:"version"`
+	Name                *string `json:"name"`
+	PrimaryContactName  string  `json:"primaryContactName"`
+	PrimaryContactEmail string  `json:"primaryContactEmail"`
+	Phone               string  `json:"phone"`
+	Address             string  `json:"address"`
+	// PostalAddress and Website absent (or null) keep what is stored: a client that
+	// knows only the seed's fields does not clear them (and the PSA's with them).
+	PostalAddress *domain.PostalAddress `json:"postalAddress"`
+	Website       *string               `json:"website"`
+	Notes         string                `json:"notes"`
+	PSALinks      []domain.PSALink      `json:"psaLinks"`
+	ExternalID    string                `json:"externalId"`
+	Archived      *bool                 `json:"archived"`
+	Version       *int64                `json:"version"`
 }
 
 // apply copies the editable fields onto c and validates them.
@@ -218,7 +224,15 @@ func (in customerInput) apply(c *domain.Customer) error {
 	}
 	c.PrimaryContactName, c.PrimaryContactEmail, c.Phone = in.PrimaryContactName, in.PrimaryContactEmail, in.Phone
 	c.Address, c.Notes, c.PSALinks, c.ExternalID = in.Address, in.Notes, in.PSALinks, in.ExternalID
+	prev := c.PostalAddress
+	if in.PostalAddress != nil {
+		c.PostalAddress = *in.PostalAddress
+	}
+	if in.Website != nil {
+		c.Website = *in.Website
+	}
 	c.Normalize()
+	c.FollowParts(prev)
 	var v problem.Validation
 	c.Validate(&v, "")
 	return v.Err()

@@ -536,14 +536,14 @@ func resolvePSAConflict(d *Deps) http.Handler {
 			return
 		}
 		local := fieldsOf(cu)
-		remote := psaFieldsOf(company, local)
+		remote := psaFieldsOf(company, local, s.fields)
 		target := remote
 		if in.Winner == "switchboard" {
 			target = local
 		}
 		ev.Changes = diff(map[string]any{"switchboard": local, "psa": remote}, map[string]any{"switchboard": target, "psa": target})
 		if target != remote {
-			company.Name, company.Phone = target.Name, target.Phone
+			company = companyWith(company, target, s.fields)
 			if _, err := s.psa.UpdateCompany(ctx, company); err != nil {
 				problem.Write(ctx, w, r, psaCallProblem(conn, err))
 				return

@@ -102,7 +102,8 @@ func letterPairs(s string) (map[string]int, int) {
 // or sync rather than once per PSA company.
 type matchCandidate struct {
 	customer domain.Customer
-	domain   string
+	domain   string // of the primary contact's email
+	site     string // of the customer's website
 	name     string
 	pairs    map[string]int
 	total    int
@@ -113,7 +114,7 @@ func newCandidates(customers []domain.Customer) []matchCandidate {
 	for i, c := range customers {
 		name := normalName(c.Name)
 		pairs, total := letterPairs(name)
-		out[i] = matchCandidate{customer: c, domain: customerDomain(c), name: name, pairs: pairs, total: total}
+		out[i] = matchCandidate{customer: c, domain: customerDomain(c), site: websiteDomain(c.Website), name: name, pairs: pairs, total: total}
 	}
 	return out
 }
@@ -147,6 +148,9 @@ func newCompanyKey(c psa.Company) companyKey {
 func matchScore(k companyKey, c matchCandidate) (float64, string, string) {
 	if k.domain != "" && k.domain == c.domain {
 		return scoreDomain, "domain", "the PSA website's domain " + k.domain + " is the domain of the customer's primary contact email"
+	}
+	if k.domain != "" && k.domain == c.site {
+		return scoreDomain, "domain", "the PSA website's domain " + k.domain + " is the domain of the customer's website"
 	}
 	if k.name == "" || c.name == "" {
 		return 0, "", ""

@@ -18,6 +18,8 @@ func TestMatchScore(t *testing.T) {
 	}{
 		{psa.Company{Name: "Northwind Traders", Domain: "https://www.northwindtraders.com/about"},
 			domain.Customer{Name: "NW", PrimaryContactEmail: "megan@northwindtraders.com"}, 1, "domain", true},
+		{psa.Company{Name: "Litware", Domain: "www.litware.example"},
+			domain.Customer{Name: "LW", Website: "https://litware.example/home"}, 1, "domain", true},
 		{psa.Company{Name: "Fabrikam, Inc.", Domain: "gmail.com"},
 			domain.Customer{Name: "Fabrikam", PrimaryContactEmail: "someone@gmail.com"}, 0.95, "name", true},
 		{psa.Company{Name: "The Contoso Group LLC"}, domain.Customer{Name: "Contoso Group"}, 0.95, "name", true},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -105,6 +104,7 @@ type psaSyncer struct {
 	orgID  string
 	conn   domain.Connection
 	psa    psa.Connector
+	fields psa.Fields // the optional fields the connector syncs
 	dryRun bool
 	read   store.PSASyncRead
 	// linked are the active customers linked on this connection, by PSA id;
@@ -128,7 +128,7 @@ func newPSASyncer(ctx context.Context, d *Deps, orgID string, conn domain.Connec
 	if err != nil {
 		return nil, err
 	}
-	s := &psaSyncer{d: d, orgID: orgID, conn: conn, psa: c, dryRun: dryRun, read: read, linked: map[string]domain.Customer{},
+	s := &psaSyncer{d: d, orgID: orgID, conn: conn, psa: c, fields: psa.SyncedFields(c), dryRun: dryRun, read: read, linked: map[string]domain.Customer{},
 		seen: map[string]bool{}, diff: newPSADiff(dryRun, read.State.ConflictPolicy), stop: func() bool { return false }}
 	if err := s.loadCustomers(ctx); err != nil {
 		return nil, err
@@ -172,23 +172,62 @@ func linkOn(c domain.Customer, connID string) (domain.PSALink, bool) {
 }
 
 // fieldsOf are a customer's synced fields.
-func fieldsOf(c domain.Customer) domain.PSAFields {
-	return domain.PSAFields{Name: c.Name, Phone: c.Phone}
-}
+func fieldsOf(c domain.Customer) domain.PSAFields { return c.PSAFields() }
 
 // psaFieldsOf are a PSA company's synced fields as Switchboard would hold them: a name
-// cut to the customers' limit, and a phone Switchboard would refuse replaced by local's
-// (that field is then not synced for this record).
-func psaFieldsOf(c psa.Company, local domain.PSAFields) domain.PSAFields {
-	name := strings.TrimSpace(c.Name)
-	if utf8.RuneCountInString(name) > domain.MaxNameLength {
-		name = string([]rune(name)[:domain.MaxNameLength])
+// and address parts cut to the customers' limits, a website without a scheme (as PSAs
+// keep them) read as https, and a phone or website Switchboard would refuse replaced by
+// local's (that field is then not synced for this record). Fields the vendor's
+// connector does not sync (sf) are local's, so they never differ.
+func psaFieldsOf(c psa.Company, local domain.PSAFields, sf psa.Fields) domain.PSAFields {
+	f := domain.PSAFields{Name: domain.CutRunes(strings.TrimSpace(c.Name), domain.MaxNameLength), Phone: strings.TrimSpace(c.Phone),
+		Website: local.Website, PostalAddress: local.PostalAddress}
+	if f.Phone != "" && !domain.ValidPhone(f.Phone) {
+		f.Phone = local.Phone
 	}
-	phone := strings.TrimSpace(c.Phone)
-	if phone != "" && !domain.ValidPhone(phone) {
-		phone = local.Phone
+	if sf.Website {
+		f.Website = psaWebsite(c.Domain, local.Website)
 	}
-	return domain.PSAFields{Name: name, Phone: phone}
+	if sf.Address {
+		f.PostalAddress = domain.PostalAddress{Line1: c.Address1, Line2: c.Address2, City: c.City, State: c.State,
+			PostalCode: c.PostalCode, Country: local.PostalAddress.Country}
+		if sf.Country {
+			f.PostalAddress.Country = c.Country
+		}
+		f.PostalAddress.Cut()
+	}
+	return f
+}
+
+// psaWebsite is a PSA's website as a customer holds it; local's when it is not one.
+func psaWebsite(s, local string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	if !domain.ValidWebsite(s) {
+		return local
+	}
+	return s
+}
+
+// companyWith is c with the synced fields f, those the vendor's connector writes (sf).
+func companyWith(c psa.Company, f domain.PSAFields, sf psa.Fields) psa.Company {
+	c.Name, c.Phone = f.Name, f.Phone
+	if sf.Website {
+		c.Domain = f.Website
+	}
+	if sf.Address {
+		a := f.PostalAddress
+		c.Address1, c.Address2, c.City, c.State, c.PostalCode = a.Line1, a.Line2, a.City, a.State, a.PostalCode
+	}
+	if sf.Country {
+		c.Country = f.PostalAddress.Country
+	}
+	return c
 }
 
 // run syncs: the pages of PSA companies changed since the last sync (from the run in
@@ -290,7 +329,7 @@ func (s *psaSyncer) company(ctx context.Context, c psa.Company) error {
 
 // create makes a customer here for the PSA company c, linked to it.
 func (s *psaSyncer) create(ctx context.Context, c psa.Company) error {
-	f := psaFieldsOf(c, domain.PSAFields{})
+	f := psaFieldsOf(c, domain.PSAFields{}, s.fields)
 	out := psaCreate{ExternalID: c.ID, Name: f.Name}
 	if f.Name == "" {
 		s.fail(c.ID, "", "the PSA company has no name")
@@ -302,8 +341,9 @@ func (s *psaSyncer) create(ctx context.Context, c psa.Company) error {
 		return nil
 	}
 	now := s.d.Store.Now()
-	cu := domain.Customer{ID: domain.NewID(), Name: f.Name, Phone: f.Phone, Address: psaAddress(c), CreatedAt: now, UpdatedAt: now,
+	cu := domain.Customer{ID: domain.NewID(), CreatedAt: now, UpdatedAt: now,
 		PSALinks: []domain.PSALink{{ConnectionID: s.conn.ID, Type: s.conn.Type, ExternalID: c.ID}}}
+	cu.SetPSAFields(f) // the one-line address is the parts' rendering
 	ev := audit.New(ctx, s.orgID, audit.Customer, "customer.create",
 		fmt.Sprintf("created customer %q from %s company %s", cu.Name, connectionTypeName(s.conn.Type), c.ID))
 	ev.Targets.CustomerIDs = []string{cu.ID}
@@ -334,21 +374,6 @@ func psaRecordError(err error) bool {
 	return errors.As(err, &pe) && pe.Status() < 500
 }
 
-// psaAddress is a PSA company's address on one line.
-func psaAddress(c psa.Company) string {
-	var parts []string
-	for _, p := range []string{c.Address1, c.Address2, c.City, strings.TrimSpace(c.State + " " + c.PostalCode), c.Country} {
-		if p = strings.TrimSpace(p); p != "" {
-			parts = append(parts, p)
-		}
-	}
-	a := strings.Join(parts, ", ")
-	if utf8.RuneCountInString(a) > domain.MaxAddressLength {
-		a = string([]rune(a)[:domain.MaxAddressLength])
-	}
-	return a
-}
-
 func (s *psaSyncer) fail(externalID, customerID, msg string) {
 	s.diff.Counts.Failed++
 	s.diff.Failures = capped(s.diff.Failures, psaFailure{ExternalID: externalID, CustomerID: customerID, Message: msg})
@@ -368,37 +393,58 @@ func (s *psaSyncer) baseline(ctx context.Context, externalID, customerID string,
 }
 
 // merged is the three-way merge of local and remote against base (nil: none): the
-// fields to hold on both sides and the names of the fields changed on both.
+// fields to hold on both sides and the names of the fields changed on both. The website
+// and the postal address (one unit: parts of two addresses do not make one) fill a
+// blank side without a baseline rather than conflict: a customer made here with only
+// a one-line address takes the PSA's parts instead of wiping them.
 func merged(base *domain.PSAFields, local, remote domain.PSAFields, policy string) (domain.PSAFields, []string) {
 	out := local
 	var conflicts []string
-	field := func(name string, b *string, l, r string, dst *string) {
-		switch {
-		case l == r:
-		case b != nil && *b == l:
-			*dst = r // changed in the PSA only
-		case b != nil && *b == r:
-			*dst = l // changed here only
-		default:
-			conflicts = append(conflicts, name)
-			if policy == domain.PSAWins {
-				*dst = r
-			}
+	var b domain.PSAFields
+	if base != nil {
+		b = *base
+	}
+	m := merger{hasBase: base != nil, policy: policy, conflicts: &conflicts}
+	mergeField(m, "name", b.Name, local.Name, remote.Name, &out.Name, false)
+	mergeField(m, "phone", b.Phone, local.Phone, remote.Phone, &out.Phone, false)
+	mergeField(m, "website", b.Website, local.Website, remote.Website, &out.Website, true)
+	mergeField(m, "postalAddress", b.PostalAddress, local.PostalAddress, remote.PostalAddress, &out.PostalAddress, true)
+	return out, conflicts
+}
+
+// merger is one merge's settings and the conflicts it found.
+type merger struct {
+	hasBase   bool
+	policy    string
+	conflicts *[]string
+}
+
+// mergeField merges one field into dst (which holds local's value); fillBlank lets a
+// blank side take the other's when there is no baseline.
+func mergeField[T comparable](m merger, name string, b, l, r T, dst *T, fillBlank bool) {
+	var zero T
+	switch {
+	case l == r:
+	case m.hasBase && b == l:
+		*dst = r // changed in the PSA only
+	case m.hasBase && b == r:
+		*dst = l // changed here only
+	case !m.hasBase && fillBlank && l == zero:
+		*dst = r
+	case !m.hasBase && fillBlank && r == zero:
+		*dst = l
+	default:
+		*m.conflicts = append(*m.conflicts, name)
+		if m.policy == domain.PSAWins {
+			*dst = r
 		}
 	}
-	var bn, bp *string
-	if base != nil {
-		bn, bp = &base.Name, &base.Phone
-	}
-	field("name", bn, local.Name, remote.Name, &out.Name)
-	field("phone", bp, local.Phone, remote.Phone, &out.Phone)
-	return out, conflicts
 }
 
 // reconcile syncs the linked customer cu with its PSA company c.
 func (s *psaSyncer) reconcile(ctx context.Context, cu domain.Customer, c psa.Company) error {
 	local := fieldsOf(cu)
-	remote := psaFieldsOf(c, local)
+	remote := psaFieldsOf(c, local, s.fields)
 	var base *domain.PSAFields
 	if b, ok := s.read.Baselines[c.ID]; ok && b.CustomerID == cu.ID {
 		base = &b.Fields
@@ -452,7 +498,7 @@ func (s *psaSyncer) updateHere(ctx context.Context, cu domain.Customer, external
 		return nil
 	}
 	next, err := s.d.Store.UpdateCustomerFrom(ctx, s.orgID, cu, nil, func(c *domain.Customer) (audit.Event, error) {
-		c.Name, c.Phone = to.Name, to.Phone
+		c.SetPSAFields(to)
 		ev := audit.New(ctx, s.orgID, audit.Customer, "customer.psa-sync",
 			fmt.Sprintf("updated customer %q from %s company %s%s", to.Name, connectionTypeName(s.conn.Type), externalID, why))
 		ev.Targets.CustomerIDs = []string{cu.ID}
@@ -477,7 +523,7 @@ func (s *psaSyncer) updateInPSA(ctx context.Context, cu domain.Customer, c psa.C
 	if s.dryRun {
 		return nil
 	}
-	c.Name, c.Phone = to.Name, to.Phone
+	c = companyWith(c, to, s.fields)
 	if _, err := s.psa.UpdateCompany(ctx, c); err != nil {
 		if psa.Temporary(err) {
 			return fmt.Errorf("update %s company %s: %w", s.conn.Type, c.ID, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/infra/testenv"
 	"github.com/switchboard-msp/switchboard/shared/api"
+	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/psa"
 )
 
@@ -56,22 +57,28 @@ func (c psaClient) customers() map[string]map[string]any {
 
 // psaDiffJSON is the diff of a sync.
 type psaDiffJSON struct {
-	CreatesHere []struct{ ExternalID, Name, CustomerID string }
-	UpdatesHere []struct {
-		CustomerID, ExternalID string
-		To                     struct{ Name, Phone string }
-	}
-	UpdatesInPsa []struct {
-		CustomerID, ExternalID string
-		To                     struct{ Name, Phone string }
-	}
-	Conflicts []struct {
+	CreatesHere  []struct{ ExternalID, Name, CustomerID string }
+	UpdatesHere  []psaChangeJSON
+	UpdatesInPsa []psaChangeJSON
+	Conflicts    []struct {
 		ExternalID, Resolution string
 		Fields                 []string
 	}
 	ProposedMatches []struct{ ExternalID, CustomerID string }
 	Counts          map[string]int
 	Complete        bool
+}
+
+// psaChangeJSON is a change of a diff.
+type psaChangeJSON struct {
+	CustomerID, ExternalID string
+	From, To               psaFieldsJSON
+}
+
+// psaFieldsJSON are the synced fields of a change.
+type psaFieldsJSON struct {
+	Name, Phone, Website string
+	PostalAddress        domain.PostalAddress
 }
 
 // changes is how many records a sync changed (or would), conflicts included.
@@ -157,7 +164,9 @@ func TestPSASyncFlow(t *testing.T) {
 			seeded := s.of(vendor).Seed(
 				psa.Company{Name: "Northwind Traders", Domain: "https://www.northwindtraders.com", Phone: "+1 555 010" + string(rune('1'+i))},
 				psa.Company{Name: "Fabrikam, Inc.", Domain: "fabrikam.example", Phone: "+1 555 0102"},
-				psa.Company{Name: tailName, Domain: "tailspin.example", Phone: "+1 555 0103"},
+				// A domain of its own: the customer an earlier vendor's sync made from its
+				// company holds that website, which would be a domain match.
+				psa.Company{Name: tailName, Domain: vendor + "-tailspin.example", Phone: "+1 555 0103"},
 			)
 			nwID, fabID, tailID := seeded[0].ID, seeded[1].ID, seeded[2].ID
 			conn := connectPSA(t, w, s, vendor)

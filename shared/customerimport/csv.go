@@ -35,8 +35,11 @@ var columns = map[string]string{
 	"primarycontact": "primaryContactName", "primarycontactname": "primaryContactName", "contactname": "primaryContactName", "contact": "primaryContactName",
 	"primarycontactemail": "primaryContactEmail", "email": "primaryContactEmail", "contactemail": "primaryContactEmail",
 	"phone": "phone", "phonenumber": "phone",
-	"address":    "address",
-	"notes":      "notes",
+	"address": "address",
+	// The address in parts and the website: optional columns, read where present (few
+	// names, so a file that has two of them is rarely refused as naming one twice).
+	"addressline1": "line1", "street": "line1", "addressline2": "line2", "city": "city", "state": "state",
+	"postalcode": "postalCode", "zip": "postalCode", "country": "country", "website": "website",
 	"externalid": "externalId",
 	"psaid":      "psaId", "psarecordid": "psaId",
 	"psatype": "psaType", "psa": "psaType",
@@ -173,13 +176,16 @@ func parseRow(rec Record) Row {
 	get, line := rec.Get, rec.Line
 	c := domain.Customer{
 		Name: get("name"), PrimaryContactName: get("primaryContactName"), PrimaryContactEmail: get("primaryContactEmail"),
-		Phone: get("phone"), Address: get("address"), Notes: get("notes"), ExternalID: get("externalId"),
+		Phone: get("phone"), Address: get("address"), Notes: get("notes"), ExternalID: get("externalId"), Website: get("website"),
+		PostalAddress: domain.PostalAddress{Line1: get("line1"), Line2: get("line2"), City: get("city"), State: get("state"),
+			PostalCode: get("postalCode"), Country: get("country")},
 	}
 	var v problem.Validation
 	if id := get("psaId"); id != "" || get("psaType") != "" || get("psaConnectionId") != "" {
 		c.PSALinks = []domain.PSALink{{ConnectionID: get("psaConnectionId"), Type: strings.ToLower(get("psaType")), ExternalID: id}}
 	}
 	c.Normalize()
+	c.FollowParts(domain.PostalAddress{})
 	c.Validate(&v, "")
 	row := Row{Line: line, Customer: c}
 	if err := v.Err(); err != nil {

@@ -91,3 +91,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAddressColumns: the optional columns of the address in parts and the website
+// fill the customer; the one-line address, when absent, is their rendering; a bad part
+// fails its row naming it.
+func TestParseAddressColumns(t *testing.T) {
+	file := "Customer Name,Address,Address Line 1,City,State,ZIP,Country,Website\n" +
+		"Contoso,,1 Main St,Springfield,IL,62701,USA,https://contoso.example\n" +
+		"Fabrikam,\"HQ, Building 4\",4 Side St,Portland,,,,\n" +
+		"Northwind,,,,,123456789012345678901,,northwind.example\n"
+	rows, err := customerimport.Parse(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rows[0].Customer
+	if len(rows[0].Errors) != 0 || c.PostalAddress.Line1 != "1 Main St" || c.PostalAddress.PostalCode != "62701" ||
+		c.Address != "1 Main St, Springfield, IL 62701, USA" || c.Website != "https://contoso.example" {
+		t.Errorf("row 2: %+v %v", c, rows[0].Errors)
+	}
+	if c := rows[1].Customer; c.Address != "HQ, Building 4" || c.PostalAddress.City != "Portland" {
+		t.Errorf("row 3: %+v", c)
+	}
+	var got []string
+	for _, f := range rows[2].Errors {
+		got = append(got, f.Field)
+	}
+	if fmt.Sprint(got) != "[postalAddress.postalCode website]" {
+		t.Errorf("row 4 errors: %v", got)
+	}
+}

@@ -40,14 +40,18 @@ type PSALink struct {
 
 // Customer is a business relationship of the MSP (seed 001).
 type Customer struct {
-	ID                  string    `json:"id"`
-	Name                string    `json:"name"`
-	PrimaryContactName  string    `json:"primaryContactName"`
-	PrimaryContactEmail string    `json:"primaryContactEmail"`
-	Phone               string    `json:"phone"`
-	Address             string    `json:"address"`
-	Notes               string    `json:"notes"`
-	PSALinks            []PSALink `json:"psaLinks"`
+	ID                  string `json:"id"`
+	Name                string `json:"name"`
+	PrimaryContactName  string `json:"primaryContactName"`
+	PrimaryContactEmail string `json:"primaryContactEmail"`
+	Phone               string `json:"phone"`
+	Address             string `json:"address"`
+	// PostalAddress is the address in a PSA's parts; Address is the seed's one line,
+	// kept as their rendering while it is one (FollowParts).
+	PostalAddress PostalAddress `json:"postalAddress"`
+	Website       string        `json:"website"`
+	Notes         string        `json:"notes"`
+	PSALinks      []PSALink     `json:"psaLinks"`
 	// ExternalID identifies the customer in the system it was imported from.
 	ExternalID string `json:"externalId"`
 	Archived   bool   `json:"archived"`
@@ -99,6 +103,8 @@ func (c *Customer) Normalize() {
 		*s = strings.TrimSpace(*s)
 	}
 	c.PrimaryContactEmail = strings.ToLower(c.PrimaryContactEmail)
+	c.Website = strings.TrimSpace(c.Website)
+	c.PostalAddress.Normalize()
 }
 
 // Customer field limits.
@@ -115,6 +121,8 @@ func (c Customer) Validate(v *problem.Validation, prefix string) {
 	v.Check(c.PrimaryContactEmail != "" && !ValidEmail(c.PrimaryContactEmail), prefix+"primaryContactEmail", "must be an email address")
 	v.Check(c.Phone != "" && !phonePattern().MatchString(c.Phone), prefix+"phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(utf8.RuneCountInString(c.Address) > MaxAddressLength, prefix+"address", "must be at most %d characters", MaxAddressLength)
+	c.PostalAddress.Validate(v, prefix+"postalAddress.")
+	v.Check(c.Website != "" && !ValidWebsite(c.Website), prefix+"website", "must be an http or https URL such as https://contoso.example")
 	v.Check(utf8.RuneCountInString(c.Notes) > MaxNotesLength, prefix+"notes", "must be at most %d characters", MaxNotesLength)
 	v.Check(utf8.RuneCountInString(c.ExternalID) > MaxShortField, prefix+"externalId", "must be at most %d characters", MaxShortField)
 	v.Check(len(c.PSALinks) > MaxPSALinks, prefix+"psaLinks", "must hold at most %d links", MaxPSALinks)
@@ -127,6 +135,93 @@ func (c Customer) Validate(v *problem.Validation, prefix string) {
 		v.Check(seen[l.ConnectionID], f+".connectionId", "is linked twice; a customer has one link per PSA connection")
 		seen[l.ConnectionID] = true
 	}
+}
+
+// PostalAddress is an address in the parts a PSA keeps (ConnectWise addressLine1/2,
+// city, state, zip, country; Autotask address1/2, city, state, postalCode).
+type PostalAddress struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
+}
+
+// Postal address limits: their one-line rendering (at most 469 characters) always fits
+// the customer's address (500).
+const (
+	MaxAddressLine = 120
+	MaxCity        = 80
+	MaxState       = 60
+	MaxPostalCode  = 20
+	MaxCountry     = 60
+)
+
+// postalPart is one part of a postal address, with its field name and limit.
+type postalPart struct {
+	name  string
+	value *string
+	max   int
+}
+
+// parts are a's parts in rendering order.
+func (a *PostalAddress) parts() []postalPart {
+	return []postalPart{{"line1", &a.Line1, MaxAddressLine}, {"line2", &a.Line2, MaxAddressLine}, {"city", &a.City, MaxCity},
+		{"state", &a.State, MaxState}, {"postalCode", &a.PostalCode, MaxPostalCode}, {"country", &a.Country, MaxCountry}}
+}
+
+// Normalize trims every part.
+func (a *PostalAddress) Normalize() {
+	for _, p := range a.parts() {
+		*p.value = strings.TrimSpace(*p.value)
+	}
+}
+
+// Validate names every part over its limit, with prefix before each name.
+func (a PostalAddress) Validate(v *problem.Validation, prefix string) {
+	for _, p := range a.parts() {
+		v.Check(utf8.RuneCountInString(*p.value) > p.max, prefix+p.name, "must be at most %d characters", p.max)
+	}
+}
+
+// Cut shortens every part to its limit (a PSA's longer values).
+func (a *PostalAddress) Cut() {
+	for _, p := range a.parts() {
+		*p.value = CutRunes(strings.TrimSpace(*p.value), p.max)
+	}
+}
+
+// IsZero reports whether no part is set.
+func (a PostalAddress) IsZero() bool { return a == PostalAddress{} }
+
+// OneLine renders the address on one line: "line1, line2, city, state postalCode,
+// country", empty parts left out.
+func (a PostalAddress) OneLine() string {
+	var out []string
+	for _, p := range []string{a.Line1, a.Line2, a.City, strings.TrimSpace(a.State + " " + a.PostalCode), a.Country} {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return CutRunes(strings.Join(out, ", "), MaxAddressLength)
+}
+
+// FollowParts keeps the one-line address the rendering of the postal address while it
+// is one: an empty address, or one that renders prev (the parts before this change),
+// becomes the rendering of the current parts. An address of its own is kept.
+func (c *Customer) FollowParts(prev PostalAddress) {
+	if c.Address == "" || (!prev.IsZero() && c.Address == prev.OneLine()) {
+		c.Address = c.PostalAddress.OneLine()
+	}
+}
+
+// CutRunes shortens s to at most n characters.
+func CutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }
 
 // SKULicense is one SKU's assigned licenses in a tenant.

@@ -128,7 +128,7 @@ func (p Profile) Validate() error {
 	v.Check(utf8.RuneCountInString(p.Address) > MaxAddressLength, "address", "must be at most %d characters", MaxAddressLength)
 	v.Check(p.Phone != "" && !phonePattern().MatchString(p.Phone), "phone", "must be a phone number such as +1 (555) 123-4567")
 	v.Check(p.PrimaryContactEmail != "" && !ValidEmail(p.PrimaryContactEmail), "primaryContactEmail", "must be an email address")
-	v.Check(p.Website != "" && !validWebsite(p.Website), "website", "must be an http or https URL")
+	v.Check(p.Website != "" && !ValidWebsite(p.Website), "website", "must be an http or https URL")
 	v.Check(utf8.RuneCountInString(p.TaxID) > MaxShortField, "taxId", "must be at most %d characters", MaxShortField)
 	if _, err := time.LoadLocation(p.TimeZone); p.TimeZone == "" || err != nil || p.TimeZone == "Local" {
 		v.Add("timeZone", "must be an IANA time zone such as America/Los_Angeles")
@@ -175,7 +175,8 @@ var websitePattern = sync.OnceValue(func() *regexp.Regexp {
 		`(#([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$`)
 })
 
-func validWebsite(s string) bool {
+// ValidWebsite reports whether s is a website a profile or a customer may hold.
+func ValidWebsite(s string) bool {
 	if len(s) > 2048 || !websitePattern().MatchString(s) {
 		return false
 	}

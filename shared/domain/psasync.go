@@ -13,10 +13,25 @@ const (
 // PSAConflictPolicies lists them; the first is the default.
 func PSAConflictPolicies() []string { return []string{PSAHold, PSAWins, SwitchboardWins} }
 
-// PSAFields are the fields a PSA sync keeps equal on both sides of a link.
+// PSAFields are the fields a PSA sync keeps equal on both sides of a link. Baselines
+// written before Website and PostalAddress were synced read them as empty.
 type PSAFields struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
+	Name          string        `json:"name"`
+	Phone         string        `json:"phone"`
+	Website       string        `json:"website"`
+	PostalAddress PostalAddress `json:"postalAddress"`
+}
+
+// PSAFields are c's synced fields.
+func (c Customer) PSAFields() PSAFields {
+	return PSAFields{Name: c.Name, Phone: c.Phone, Website: c.Website, PostalAddress: c.PostalAddress}
+}
+
+// SetPSAFields writes f to c; the one-line address follows the parts (FollowParts).
+func (c *Customer) SetPSAFields(f PSAFields) {
+	prev := c.PostalAddress
+	c.Name, c.Phone, c.Website, c.PostalAddress = f.Name, f.Phone, f.Website, f.PostalAddress
+	c.FollowParts(prev)
 }
 
 // PSASyncState is one PSA connection's sync: its conflict policy, the high-water mark

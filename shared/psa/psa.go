@@ -91,3 +91,21 @@ type Connector interface {
 	// Contacts lists every contact of the company companyID.
 	Contacts(ctx context.Context, companyID string) ([]Contact, error)
 }
+
+// Fields says which of a company's optional fields a connector reads and writes both
+// ways; the sync leaves the others out (a vendor keeps them where the connector does
+// not reach, or only as an id of its own picklist).
+type Fields struct {
+	Website bool // Domain
+	Address bool // Address1, Address2, City, State, PostalCode
+	Country bool
+}
+
+// SyncedFields are the optional fields c syncs: those its SyncedFields method names,
+// none when it has none.
+func SyncedFields(c Connector) Fields {
+	if f, ok := c.(interface{ SyncedFields() Fields }); ok {
+		return f.SyncedFields()
+	}
+	return Fields{}
+}

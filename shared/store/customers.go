@@ -417,7 +417,7 @@ func (s *Store) UpdateCustomerFrom(ctx context.Context, orgID string, cur domain
 	next.ID, next.CreatedAt, next.Counters, next.Version = cur.ID, cur.CreatedAt, cur.Counters, cur.Version+1
 	next.UpdatedAt = s.now()
 	names := map[string]string{"#n": "name", "#pc": "primaryContactName", "#pe": "primaryContactEmail", "#ph": "phone",
-		"#ad": "address", "#no": "notes", "#psa": "psaLinks", "#ext": "externalId", "#ar": "archived", "#up": "updatedAt", "#v": "version",
+		"#ad": "address", "#pa": "postalAddress", "#web": "website", "#no": "notes", "#psa": "psaLinks", "#ext": "externalId", "#ar": "archived", "#up": "updatedAt", "#v": "version",
 		"#g1": AttrGSI1PK, "#g1s": AttrGSI1SK, "#g2": AttrGSI2PK}
 	var links types.AttributeValue = &types.AttributeValueMemberNULL{Value: true}
 	if len(next.PSALinks) > 0 {
@@ -426,16 +426,20 @@ func (s *Store) UpdateCustomerFrom(ctx context.Context, orgID string, cur domain
 			return domain.Customer{}, err
 		}
 	}
+	postal, err := marshalValue(next.PostalAddress)
+	if err != nil {
+		return domain.Customer{}, err
+	}
 	list := customerListPK(orgID, next.Archived)
 	vals := map[string]types.AttributeValue{
 		":n": str(next.Name), ":pc": str(next.PrimaryContactName), ":pe": str(next.PrimaryContactEmail), ":ph": str(next.Phone),
-		":ad": str(next.Address), ":no": str(next.Notes), ":psa": links, ":ext": str(next.ExternalID),
+		":ad": str(next.Address), ":pa": postal, ":web": str(next.Website), ":no": str(next.Notes), ":psa": links, ":ext": str(next.ExternalID),
 		":ar": &types.AttributeValueMemberBOOL{Value: next.Archived}, ":up": str(next.UpdatedAt.Format("2006-01-02T15:04:05.999999999Z07:00")),
 		":v": num(next.Version), ":read": num(cur.Version), ":list": str(list), ":name": str(strings.ToLower(next.Name) + nameSep + next.ID),
 	}
 	items := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(s.table), Key: key(customerPK(orgID, cur.ID), skCustomer),
-		UpdateExpression: aws.String("SET #n = :n, #pc = :pc, #pe = :pe, #ph = :ph, #ad = :ad, #no = :no, #psa = :psa, #ext = :ext, " +
+		UpdateExpression: aws.String("SET #n = :n, #pc = :pc, #pe = :pe, #ph = :ph, #ad = :ad, #pa = :pa, #web = :web, #no = :no, #psa = :psa, #ext = :ext, " +
 			"#ar = :ar, #up = :up, #v = :v, #g1 = :list, #g1s = :name, #g2 = :list"),
 		ConditionExpression:       aws.String("attribute_exists(PK) AND #v = :read"),
 		ExpressionAttributeNames:  names,

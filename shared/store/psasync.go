@@ -216,13 +216,20 @@ func (s *Store) ResolvePSAHeld(ctx context.Context, orgID, connectionID string, 
 	var next *domain.Customer
 	if cur != nil {
 		n := *cur
-		n.Name, n.Phone, n.Version, n.UpdatedAt = b.Fields.Name, b.Fields.Phone, cur.Version+1, s.now()
+		n.SetPSAFields(b.Fields)
+		n.Version, n.UpdatedAt = cur.Version+1, s.now()
 		next = &n
+		postal, err := marshalValue(n.PostalAddress)
+		if err != nil {
+			return nil, err
+		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(customerPK(orgID, cur.ID), skCustomer),
-			UpdateExpression:         aws.String("SET #n = :n, #ph = :ph, #up = :up, #v = :v, #g1s = :name"),
-			ConditionExpression:      aws.String("attribute_exists(PK) AND #v = :read"),
-			ExpressionAttributeNames: map[string]string{"#n": "name", "#ph": "phone", "#up": "updatedAt", "#v": "version", "#g1s": AttrGSI1SK},
+			UpdateExpression:    aws.String("SET #n = :n, #ph = :ph, #web = :web, #pa = :pa, #ad = :ad, #up = :up, #v = :v, #g1s = :name"),
+			ConditionExpression: aws.String("attribute_exists(PK) AND #v = :read"),
+			ExpressionAttributeNames: map[string]string{"#n": "name", "#ph": "phone", "#web": "website", "#pa": "postalAddress", "#ad": "address",
+				"#up": "updatedAt", "#v": "version", "#g1s": AttrGSI1SK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(n.Name), ":ph": str(n.Phone),
+				":web": str(n.Website), ":pa": postal, ":ad": str(n.Address),
 				":up": str(n.UpdatedAt.Format("2006-01-02T15:04:05.999999999Z07:00")), ":v": num(n.Version), ":read": num(cur.Version),
 				":name": str(strings.ToLower(n.Name) + nameSep + n.ID)}}})
 	}

@@ -323,6 +323,10 @@ func (c *Connector) CreateCompany(ctx context.Context, co psa.Company) (psa.Comp
 	return c.Company(ctx, strconv.Itoa(n))
 }
 
+// SyncedFields: Autotask companies hold the website and the address in parts; the
+// country is a countryID of the Countries entity, not synced.
+func (c *Connector) SyncedFields() psa.Fields { return psa.Fields{Website: true, Address: true} }
+
 // UpdateCompany patches the synced fields and reads the company back.
 func (c *Connector) UpdateCompany(ctx context.Context, co psa.Company) (psa.Company, error) {
 	body := companyBody(co)

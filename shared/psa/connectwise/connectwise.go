@@ -248,14 +248,26 @@ func identifier(name string) string {
 func (c *Connector) CreateCompany(ctx context.Context, co psa.Company) (psa.Company, error) {
 	body := company{Identifier: identifier(co.Name), Name: co.Name, PhoneNumber: co.Phone, Website: co.Domain,
 		AddressLine1: co.Address1, AddressLine2: co.Address2, City: co.City, State: co.State, Zip: co.PostalCode}
-	if co.Country != "" {
-		body.Country = &ref{Name: co.Country}
-	}
+	body.Country = countryRef(co.Country)
 	var got company
 	if err := c.call(ctx, http.MethodPost, "company/companies", nil, body, &got); err != nil {
 		return psa.Company{}, err
 	}
 	return got.psa(), nil
+}
+
+// SyncedFields: ConnectWise companies hold the website, the address in parts and the
+// country (a reference, written by name).
+func (c *Connector) SyncedFields() psa.Fields {
+	return psa.Fields{Website: true, Address: true, Country: true}
+}
+
+// countryRef is the country reference to write: by name, or null to clear it.
+func countryRef(name string) *ref {
+	if name == "" {
+		return nil
+	}
+	return &ref{Name: name}
 }
 
 // UpdateCompany patches the company's synced fields with replace operations, so
@@ -268,7 +280,7 @@ func (c *Connector) UpdateCompany(ctx context.Context, co psa.Company) (psa.Comp
 	ops := []patchOp{
 		{"replace", "name", co.Name}, {"replace", "phoneNumber", co.Phone}, {"replace", "website", co.Domain},
 		{"replace", "addressLine1", co.Address1}, {"replace", "addressLine2", co.Address2}, {"replace", "city", co.City},
-		{"replace", "state", co.State}, {"replace", "zip", co.PostalCode},
+		{"replace", "state", co.State}, {"replace", "zip", co.PostalCode}, {"replace", "country", countryRef(co.Country)},
 	}
 	var got company
 	if err := c.call(ctx, http.MethodPatch, "company/companies/"+strconv.Itoa(n), nil, ops, &got); err != nil {

@@ -295,6 +295,10 @@ func (c *Connector) CreateCompany(ctx context.Context, co psa.Company) (psa.Comp
 	return got.psa(), nil
 }
 
+// SyncedFields: a HaloPSA client holds the website; its addresses are on its sites,
+// which the connector does not read.
+func (c *Connector) SyncedFields() psa.Fields { return psa.Fields{Website: true} }
+
 // UpdateCompany posts the client with its id, which HaloPSA reads as an update.
 func (c *Connector) UpdateCompany(ctx context.Context, co psa.Company) (psa.Company, error) {
 	n, err := id("client", co.ID)

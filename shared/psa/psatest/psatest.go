@@ -136,6 +136,51 @@ func Run(t *testing.T, h Harness) {
 				t.Fatalf("a missing company: %v, want ErrNotFound", err)
 			}
 		}},
+		{"the website and the address written as SyncedFields says", func(t *testing.T, h Harness) {
+			si, c := h.New(t, psa.Retry{}, 50, false)
+			ctx := context.Background()
+			sf := psa.SyncedFields(c)
+			if !sf.Website || sf.Address == h.NoAddress {
+				t.Fatalf("SyncedFields %+v with NoAddress %v", sf, h.NoAddress)
+			}
+			old := psa.Company{Name: "Tailspin", Phone: "+1 555 0100", Domain: "www.tailspin.example", Address1: "1 Main St",
+				Address2: "Suite 5", City: "Springfield", State: "IL", PostalCode: "62701", Country: "United States"}
+			co := si.Seed(old)[0]
+			want := co
+			want.Domain, want.Address1, want.Address2, want.City = "https://tailspin.example", "2 Side St", "", "Shelbyville"
+			want.State, want.PostalCode, want.Country = "OR", "97201", "Canada"
+			got, err := c.UpdateCompany(ctx, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := si.Company(co.ID)
+			check := func(what string, on bool, have, wrote, before string) {
+				t.Helper()
+				if on && (have != wrote) || !on && have != before {
+					t.Errorf("%s: the PSA holds %q (synced %v; wrote %q, was %q)", what, have, on, wrote, before)
+				}
+			}
+			check("website", sf.Website, stored.Domain, want.Domain, old.Domain)
+			check("address1", sf.Address, stored.Address1, want.Address1, old.Address1)
+			check("address2", sf.Address, stored.Address2, want.Address2, old.Address2)
+			check("city", sf.Address, stored.City, want.City, old.City)
+			check("state", sf.Address, stored.State, want.State, old.State)
+			check("postal code", sf.Address, stored.PostalCode, want.PostalCode, old.PostalCode)
+			check("country", sf.Country, stored.Country, want.Country, old.Country)
+			if got.Domain != stored.Domain || sf.Address && (got.City != stored.City || got.PostalCode != stored.PostalCode) || sf.Country && got.Country != stored.Country {
+				t.Errorf("answered %+v, the PSA holds %+v", got, stored)
+			}
+			if sf.Country {
+				// A cleared country is cleared in the PSA.
+				want.Country = ""
+				if _, err := c.UpdateCompany(ctx, want); err != nil {
+					t.Fatal(err)
+				}
+				if stored, _ := si.Company(co.ID); stored.Country != "" {
+					t.Errorf("country after clearing: %q", stored.Country)
+				}
+			}
+		}},
 		{"tickets created, updated and their status read back", func(t *testing.T, h Harness) {
 			si, c := h.New(t, psa.Retry{}, 50, false)
 			ctx := context.Background()

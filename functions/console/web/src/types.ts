@@ -28,6 +28,15 @@ export interface Me {
   supportable: SupportableOrganization[];
 }
 
+export interface PostalAddress {
+  line1: string;
+  line2: string;
+  city: string;
+  state: string;
+  postalCode: string;
+  country: string;
+}
+
 export interface Customer {
   id: string;
   name: string;
@@ -35,6 +44,10 @@ export interface Customer {
   primaryContactEmail: string;
   phone: string;
   address: string;
+  // postalAddress is the address in parts (synced with a linked PSA); address, the
+  // one line, is their rendering unless written otherwise.
+  postalAddress: PostalAddress;
+  website: string;
   notes: string;
   psaLinks: { connectionId: string; type: string; externalId: string }[];
   externalId: string;

@@ -216,8 +216,13 @@ test('create a customer and associate a tenant', async () => {
   await shot(page, '07-validation-error');
   await dialog.getByLabel('Phone Number').fill('+1 (555) 234-5678');
   await dialog.getByLabel('Primary Contact email').fill('ops@northwind.example');
+  // The address in parts (the one line is written from them) and the website.
+  await dialog.getByLabel('Street', { exact: true }).fill('1 Harbor Way');
+  await dialog.getByLabel('City').fill('Seattle');
+  await dialog.getByLabel('Website').fill('https://northwind.example');
   await dialog.getByRole('button', { name: 'Add Customer' }).click();
   await page.getByRole('heading', { name: 'Northwind Traders' }).waitFor();
+  await page.getByRole('link', { name: 'https://northwind.example' }).waitFor();
   await page.getByRole('tab', { name: 'Tenants' }).click();
   await page.getByRole('button', { name: 'Associate Tenant' }).click();
   const assoc = page.getByRole('dialog');

@@ -6,7 +6,7 @@ import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { CustomerDetail, Tenant, Ticket } from '../types';
 import { CompanyUsers } from '../components/CompanyUsers';
-import { CustomerFields, ImportButton, emptyCustomer, type CustomerForm } from './Customers';
+import { CustomerFields, ImportButton, customerBody, customerForm, emptyCustomer, type CustomerForm } from './Customers';
 import {
   DataTable,
   Field,
@@ -83,8 +83,7 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
             need="manage-customers"
             className="btn"
             onPress={() => {
-              const { name, primaryContactName, primaryContactEmail, phone, address, notes } = cust;
-              setForm({ name, primaryContactName, primaryContactEmail, phone, address, notes });
+              setForm(customerForm(cust));
               setEditing(true);
             }}
           >
@@ -120,7 +119,7 @@ export function CustomerDetailPage({ params }: { params: { id: string } }) {
         setError={setEditError}
         submit={async () => {
           // The version makes a concurrent edit a 409 rather than a silent overwrite.
-          await api.put(base, { ...cust, ...form, version: cust.version });
+          await api.put(base, { ...cust, ...customerBody(form), version: cust.version });
           c.reload();
         }}
       >
@@ -187,6 +186,8 @@ function OverviewTab({ base, customer }: { base: string; customer: CustomerDetai
         <dd>{customer.phone || '—'}</dd>
         <dt>Address</dt>
         <dd>{customer.address || '—'}</dd>
+        <dt>Website</dt>
+        <dd>{customer.website ? <a href={customer.website} rel="noopener noreferrer" target="_blank">{customer.website}</a> : '—'}</dd>
         <dt>Notes</dt>
         <dd>{customer.notes || '—'}</dd>
       </dl>

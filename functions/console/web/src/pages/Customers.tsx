@@ -24,8 +24,36 @@ import {
   type Column,
 } from '../components/ui';
 
-export const emptyCustomer = { name: '', primaryContactName: '', primaryContactEmail: '', phone: '', address: '', notes: '' };
+export const emptyCustomer = {
+  name: '',
+  primaryContactName: '',
+  primaryContactEmail: '',
+  phone: '',
+  address: '',
+  website: '',
+  line1: '',
+  line2: '',
+  city: '',
+  state: '',
+  postalCode: '',
+  country: '',
+  notes: '',
+};
 export type CustomerForm = typeof emptyCustomer;
+
+// customerForm is a customer's editable fields as the form holds them (the postal
+// address flat).
+export function customerForm(c: Customer): CustomerForm {
+  const { name, primaryContactName, primaryContactEmail, phone, address, website, notes } = c;
+  const p = c.postalAddress ?? { line1: '', line2: '', city: '', state: '', postalCode: '', country: '' };
+  return { name, primaryContactName, primaryContactEmail, phone, address, website: website ?? '', ...p, notes };
+}
+
+// customerBody is the form as the API takes it: the parts under postalAddress.
+export function customerBody(f: CustomerForm) {
+  const { line1, line2, city, state, postalCode, country, ...rest } = f;
+  return { ...rest, postalAddress: { line1, line2, city, state, postalCode, country } };
+}
 
 // CustomerFields are seed 001's "Add Customer" fields, also used to edit one.
 export function CustomerFields({ form, set, error }: { form: CustomerForm; set: (k: keyof CustomerForm) => (v: string) => void; error: unknown }) {
@@ -41,7 +69,23 @@ export function CustomerFields({ form, set, error }: { form: CustomerForm; set: 
         errorMessage={fieldErrorOf(error, 'primaryContactEmail')}
       />
       <Field label="Phone Number" type="tel" value={form.phone} onChange={set('phone')} errorMessage={fieldErrorOf(error, 'phone')} />
-      <Field label="Address" value={form.address} onChange={set('address')} errorMessage={fieldErrorOf(error, 'address')} />
+      <Field
+        label="Address"
+        description="One line. Left empty, it is written from the parts below."
+        value={form.address}
+        onChange={set('address')}
+        errorMessage={fieldErrorOf(error, 'address')}
+      />
+      <fieldset className="credentials">
+        <legend>Parts synced with a linked PSA</legend>
+        <Field label="Street" value={form.line1} onChange={set('line1')} errorMessage={fieldErrorOf(error, 'postalAddress.line1')} />
+        <Field label="Street, line 2" value={form.line2} onChange={set('line2')} errorMessage={fieldErrorOf(error, 'postalAddress.line2')} />
+        <Field label="City" value={form.city} onChange={set('city')} errorMessage={fieldErrorOf(error, 'postalAddress.city')} />
+        <Field label="State or region" value={form.state} onChange={set('state')} errorMessage={fieldErrorOf(error, 'postalAddress.state')} />
+        <Field label="Postal code" value={form.postalCode} onChange={set('postalCode')} errorMessage={fieldErrorOf(error, 'postalAddress.postalCode')} />
+        <Field label="Country" value={form.country} onChange={set('country')} errorMessage={fieldErrorOf(error, 'postalAddress.country')} />
+      </fieldset>
+      <Field label="Website" type="url" placeholder="https://" value={form.website} onChange={set('website')} errorMessage={fieldErrorOf(error, 'website')} />
       <Field label="Notes" description="Internal notes about this customer." multiline value={form.notes} onChange={set('notes')} errorMessage={fieldErrorOf(error, 'notes')} />
     </>
   );
@@ -135,7 +179,7 @@ export function Customers() {
         error={addError}
         setError={setAddError}
         submit={async () => {
-          const c = await api.post<CustomerDetail & { warnings: Warning[] }>('/api/msp-portal/customers', form);
+          const c = await api.post<CustomerDetail & { warnings: Warning[] }>('/api/msp-portal/customers', customerBody(form));
           setWarnings(c.warnings ?? []);
           navigate(`/customers/${c.id}`);
         }}
