@@ -53,7 +53,7 @@ lint: tools
 
 ## unit: the Go suite alone, on the embedded engine
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 stack-test:
 	bash infra/stack/test.sh
