@@ -164,18 +164,32 @@ func (l *Log) Calls() []Call {
 
 // Depth is the number of sequential round trips: the longest chain of calls each of
 // which started after the previous one ended. Calls that overlap count once.
-func (l *Log) Depth() int {
-	calls := l.Calls()
-	depth := make([]int, len(calls))
+func (l *Log) Depth() int { return depth(l.Calls()) }
+
+// DepthBefore is Depth over the calls that started before t: the round trips a caller
+// waited for when the answer came at t, leaving out the work done after it
+// (shared/afterresponse).
+func (l *Log) DepthBefore(t time.Time) int {
+	var before []Call
+	for _, c := range l.Calls() {
+		if c.Start.Before(t) {
+			before = append(before, c)
+		}
+	}
+	return depth(before)
+}
+
+func depth(calls []Call) int {
+	d := make([]int, len(calls))
 	best := 0
 	for i, c := range calls {
-		depth[i] = 1
+		d[i] = 1
 		for j := 0; j < i; j++ {
-			if !c.Start.Before(calls[j].End) && depth[j]+1 > depth[i] {
-				depth[i] = depth[j] + 1
+			if !c.Start.Before(calls[j].End) && d[j]+1 > d[i] {
+				d[i] = d[j] + 1
 			}
 		}
-		best = max(best, depth[i])
+		best = max(best, d[i])
 	}
 	return best
 }
