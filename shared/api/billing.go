@@ -24,12 +24,12 @@ const alwaysOpenBilling = "billing: an organization whose API calls are used up 
 // Routes: the plan, its limits and the usage they are measured on (seeds 000, 003).
 var (
 	BillingGet = Route{Method: "GET", Path: "/api/billing", Permission: permission.ManageBilling, Function: "billing-get",
-		Summary: "The plan, its limits, current usage against them and the billing contact", Handler: getBilling, AlwaysOpen: alwaysOpenBilling}
+		Summary: "The plan, its limits, current usage against them and the billing contact", Read: fetchBilling, AlwaysOpen: alwaysOpenBilling}
 	BillingPlanPut = Route{Method: "PUT", Path: "/api/billing/plan", Permission: permission.ManageBilling, Function: "billing-plan-put", Category: audit.Billing,
 		Summary: "Change the plan; a downgrade below current usage is refused with what must be removed", Handler: putPlan,
 		Actions: []string{"ses:SendEmail"}, AlwaysOpen: alwaysOpenBilling}
 	UsageGet = Route{Method: "GET", Path: "/api/msp-portal/usage", Permission: permission.ViewData, Function: "usage-get",
-		Summary: "Usage summary: managed users, managed tenants, API calls by month, and per sub-organization", Handler: getUsage}
+		Summary: "Usage summary: managed users, managed tenants, API calls by month, and per sub-organization", Read: fetchUsage}
 )
 
 // billingRoutes are the plan and the usage summary.
@@ -53,19 +53,57 @@ type billingView struct {
 	BillingContact domain.BillingContact       `json:"billingContact"`
 }
 
-// readBilling reads the bill of the organization acting and its API calls this month.
-func readBilling(ctx context.Context, d *Deps, oc *access.Context) (billingView, error) {
-	b, err := d.Store.GetBill(ctx, oc.Org.ID)
-	if err != nil {
-		return billingView{}, notFoundAs(err, "organization")
-	}
+// fetchBilling reads the bill of orgID and its API calls this month together, alongside
+// the authorization read (Route.Read). A sub-organization's calls are on its parent's
+// bill, read once the bill names it: one more round trip for a sub-organization only.
+func fetchBilling(ctx context.Context, d *Deps, _ *http.Request, orgID string) (any, error) {
 	now := d.Store.Now()
-	calls, err := d.Store.APICalls(ctx, b.OrganizationID, domain.MonthKey(now))
+	month := domain.MonthKey(now)
+	b, calls, err := billAndCalls(ctx, d, orgID, month)
 	if err != nil {
-		return billingView{}, err
+		return nil, err
 	}
+	return billingFetched{bill: b, calls: calls, now: now}, nil
+}
+
+// billAndCalls reads orgID's bill and, at the same time, the API calls of months on the
+// bill orgID would be the root of; a sub-organization's are read again on its parent's.
+func billAndCalls(ctx context.Context, d *Deps, orgID string, months ...string) (store.Bill, []store.MonthCalls, error) {
+	var calls []store.MonthCalls
+	var callsErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		calls, callsErr = d.Store.APICalls(ctx, orgID, months...)
+	}()
+	b, err := d.Store.GetBill(ctx, orgID)
+	<-done
+	if err != nil {
+		return store.Bill{}, nil, notFoundAs(err, "organization")
+	}
+	if b.OrganizationID != orgID {
+		calls, callsErr = d.Store.APICalls(ctx, b.OrganizationID, months...)
+	}
+	if callsErr != nil {
+		return store.Bill{}, nil, callsErr
+	}
+	return b, calls, nil
+}
+
+// billingFetched is what GET /api/billing read; the billing contact comes from the
+// organization authorization read.
+type billingFetched struct {
+	bill  store.Bill
+	calls []store.MonthCalls
+	now   time.Time
+}
+
+func (f billingFetched) Present(oc *access.Context) (any, error) { return f.view(oc), nil }
+
+func (f billingFetched) view(oc *access.Context) billingView {
+	b, now := f.bill, f.now
 	used := b.Used
-	used[domain.MetricAPICalls] = calls[0].Total
+	used[domain.MetricAPICalls] = f.calls[0].Total
 	v := billingView{OrganizationID: oc.Org.ID, Plan: b.Plan, Plans: domain.PlanNames(), Limits: map[domain.Metric]limitView{},
 		PeriodStart: domain.MonthStart(now), PeriodEnd: domain.MonthStart(now).AddDate(0, 1, 0),
 		BillingContact: oc.Org.Profile.BillingContact}
@@ -79,19 +117,16 @@ func readBilling(ctx context.Context, d *Deps, oc *access.Context) (billingView,
 		}
 		v.Limits[m] = lv
 	}
-	return v, nil
+	return v
 }
 
-func getBilling(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		v, err := readBilling(ctx, d, access.From(ctx))
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, v)
-	})
+// readBilling reads the bill of the organization acting and its API calls this month.
+func readBilling(ctx context.Context, d *Deps, oc *access.Context) (billingView, error) {
+	f, err := fetchBilling(ctx, d, nil, oc.Org.ID)
+	if err != nil {
+		return billingView{}, err
+	}
+	return f.(billingFetched).view(oc), nil
 }
 
 type planInput struct {
@@ -222,57 +257,41 @@ type usageView struct {
 // usageMonths is how many months of API calls the summary shows, this one included.
 const usageMonths = 6
 
-func getUsage(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		oc := access.From(ctx)
-		v, err := readUsage(ctx, d, r, oc)
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, v)
-	})
-}
-
-// readUsage builds the usage summary from counters: the bill's item (or a
-// sub-organization's own), the API-call shards of six months, and for an MSP one page
-// of its sub-organizations, which carry their own counters.
-func readUsage(ctx context.Context, d *Deps, r *http.Request, oc *access.Context) (usageView, error) {
+// fetchUsage builds the usage summary from counters: the bill's item and the API-call
+// shards of six months read together, alongside the authorization read (Route.Read);
+// then a sub-organization's own counters, or for an MSP with sub-organizations one page
+// of them, which carry their own counters.
+func fetchUsage(ctx context.Context, d *Deps, r *http.Request, orgID string) (any, error) {
 	pg, err := page(r)
 	if err != nil {
-		return usageView{}, err
+		return nil, err
 	}
 	now := d.Store.Now()
 	months := make([]string, usageMonths)
 	for i := range months {
 		months[i] = domain.MonthKey(domain.MonthStart(now).AddDate(0, -i, 0))
 	}
-	b, err := d.Store.GetBill(ctx, oc.Org.ID)
+	b, calls, err := billAndCalls(ctx, d, orgID, months...)
 	if err != nil {
-		return usageView{}, notFoundAs(err, "organization")
+		return nil, err
 	}
-	calls, err := d.Store.APICalls(ctx, b.OrganizationID, months...)
-	if err != nil {
-		return usageView{}, err
-	}
-	v := usageView{OrganizationID: oc.Org.ID, Plan: b.Plan}
+	v := usageView{OrganizationID: orgID, Plan: b.Plan}
 	if l := b.Limits.APICallsPerMonth; l != domain.Unlimited {
 		v.APICalls.Limit = &l
 	}
-	sub := b.OrganizationID != oc.Org.ID
+	sub := b.OrganizationID != orgID
 	for _, c := range calls {
 		n := c.Total
 		if sub {
-			n = c.ByOrg[oc.Org.ID] // a sub-organization sees its own calls
+			n = c.ByOrg[orgID] // a sub-organization sees its own calls
 		}
 		v.APICalls.Months = append(v.APICalls.Months, monthCallsView{Month: c.Month, Calls: n})
 	}
 	v.APICalls.ThisMonth = v.APICalls.Months[0].Calls
 	if sub {
-		own, err := d.Store.GetOwnUsage(ctx, oc.Org.ID)
+		own, err := d.Store.GetOwnUsage(ctx, orgID)
 		if err != nil {
-			return usageView{}, notFoundAs(err, "organization")
+			return nil, notFoundAs(err, "organization")
 		}
 		v.ManagedUsers, v.ManagedTenants, v.Customers = own.ManagedUsers, own.ManagedTenants, own.Customers
 		return v, nil
@@ -281,9 +300,9 @@ func readUsage(ctx context.Context, d *Deps, r *http.Request, oc *access.Context
 	if b.Used[domain.MetricSubOrganizations] == 0 {
 		return v, nil
 	}
-	subs, next, err := d.Store.ListSubOrganizations(ctx, oc.Org.ID, "", pg)
+	subs, next, err := d.Store.ListSubOrganizations(ctx, orgID, "", pg)
 	if err != nil {
-		return usageView{}, err
+		return nil, err
 	}
 	v.SubOrganizations = make([]subOrgUsageView, 0, len(subs))
 	for _, s := range subs {

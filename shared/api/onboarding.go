@@ -19,7 +19,7 @@ import (
 // marking a step complete, or reopening it, is a platform setting.
 var (
 	OnboardingGet = Route{Method: "GET", Path: "/api/onboarding", Permission: permission.ViewData, Function: "onboarding-get",
-		Summary: "The organization's onboarding checklist", Handler: getOnboarding}
+		Summary: "The organization's onboarding checklist", Read: fetchOnboarding}
 	OnboardingStepsComplete = Route{Method: "POST", Path: "/api/onboarding/steps/{step}/complete", Permission: permission.PlatformSettings,
 		Function: "onboarding-steps-complete", Category: audit.Settings, Summary: "Mark an onboarding step complete", Handler: markOnboardingStep(true)}
 	OnboardingStepsReopen = Route{Method: "POST", Path: "/api/onboarding/steps/{step}/reopen", Permission: permission.PlatformSettings,
@@ -142,8 +142,34 @@ func (f onboardingFacts) derive(step string) (status, completion, why string) {
 
 // readChecklist reads the facts and the marks of oc's organization, concurrently.
 func readChecklist(ctx context.Context, d *Deps, oc *access.Context) (onboardingFacts, map[string]domain.OnboardingMark, error) {
-	orgID := oc.Org.ID
-	f := onboardingFacts{profile: oc.Org.Profile}
+	f, marks, err := readFacts(ctx, d, oc.Org.ID)
+	f.profile = oc.Org.Profile
+	return f, marks, err
+}
+
+// fetchOnboarding reads the checklist's facts alongside the authorization read
+// (Route.Read); the profile's come from the organization that read.
+func fetchOnboarding(ctx context.Context, d *Deps, _ *http.Request, orgID string) (any, error) {
+	f, marks, err := readFacts(ctx, d, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return onboardingFetched{facts: f, marks: marks}, nil
+}
+
+type onboardingFetched struct {
+	facts onboardingFacts
+	marks map[string]domain.OnboardingMark
+}
+
+func (o onboardingFetched) Present(oc *access.Context) (any, error) {
+	o.facts.profile = oc.Org.Profile
+	return checklist(o.facts, o.marks), nil
+}
+
+// readFacts reads, at once, what the checklist derives from besides the profile.
+func readFacts(ctx context.Context, d *Deps, orgID string) (onboardingFacts, map[string]domain.OnboardingMark, error) {
+	var f onboardingFacts
 	var marks map[string]domain.OnboardingMark
 	var active, archived []domain.Customer
 	var merr, cerr, ierr, aerr, rerr, nerr error
@@ -181,18 +207,6 @@ func checklist(f onboardingFacts, marks map[string]domain.OnboardingMark) onboar
 		v.Steps = append(v.Steps, sv)
 	}
 	return v
-}
-
-func getOnboarding(d *Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		f, marks, err := readChecklist(ctx, d, access.From(ctx))
-		if err != nil {
-			problem.Write(ctx, w, r, err)
-			return
-		}
-		write(w, http.StatusOK, checklist(f, marks))
-	})
 }
 
 // markOnboardingStep marks the path's step complete, or reopens it; doing what is
