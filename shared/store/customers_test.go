@@ -189,6 +189,7 @@ func testUnlinkLastTenant(t *testing.T, st *store.Store) {
 			t.Fatal(err)
 		}
 	}
+	mkContact(t, st, org, unlinked.ID, "Kept", 1) // a counter the unlink's Put keeps
 	if err := st.UnlinkTenant(ctx, org, unlinked.ID, t1.ID, ev); err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +218,9 @@ func testUnlinkLastTenant(t *testing.T, st *store.Store) {
 		if c := got[id].Counters; c.TenantCount != min(want, 1) || c.TotalUsers != want || c.HealthHealthy != min(want, 1) || c.SecurityScoreSum != float64(50*min(want, 1)) {
 			t.Errorf("counters of %s: %+v", got[id].Name, c)
 		}
+	}
+	if o, err := st.GetCustomerOverview(ctx, org, unlinked.ID); err != nil || o.Counters.ContactCount != 1 || len(o.Tenants) != 0 {
+		t.Fatalf("customer after unlinking its last tenant: %+v, %v", o.Counters, err)
 	}
 }
 

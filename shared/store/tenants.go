@@ -198,31 +198,49 @@ func healthAttr(h string) string { return "health" + strings.ToUpper(h[:1]) + h[
 
 // unlinkWrite is the write of a customer that tenant t leaves: customerCounters'
 // DELETE from the tenant set, or, when t is the customer's only tenant, a Put of the
-// customer item as read without the set and with t's totals taken off its counters,
-// conditioned on the item being unchanged (last is then true: a failed condition means
-// read again). DynamoDB removes a set that a DELETE empties, but the embedded engine
-// keeps it empty (and ignores a REMOVE in an Update), and the snapshot it restores a
-// cancelled transaction from turns that empty set into a value of no type that fails
-// every later Query reading the item: the Put leaves the same item on both engines.
+// customer item as read without the set and with t's totals taken off its counters
+// (last is then true). DynamoDB removes a set that a DELETE empties, but the embedded
+// engine keeps it empty (and ignores a REMOVE in an Update), and the snapshot it
+// restores a cancelled transaction from turns that empty set into a value of no type
+// that fails every later Query reading the item: the Put leaves the same item on both.
+// It is conditioned on every number of the item as read (version and the counters
+// other writes ADD to without a version), so a failed condition means read again.
 func (s *Store) unlinkWrite(ctx context.Context, orgID, customerID string, t domain.Tenant) (w types.TransactWriteItem, last bool, err error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), skCustomer),
 		ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return w, false, fmt.Errorf("read customer %s: %w", customerID, err)
 	}
-	ss, ok := out.Item[attrTenantIDs].(*types.AttributeValueMemberSS)
-	version, vok := out.Item["version"].(*types.AttributeValueMemberN)
-	if !ok || !vok || len(ss.Value) != 1 || ss.Value[0] != t.ID {
+	if ss, ok := out.Item[attrTenantIDs].(*types.AttributeValueMemberSS); !ok || len(ss.Value) != 1 || ss.Value[0] != t.ID {
 		return s.customerCounters(orgID, customerID, &t, nil, "delete"), false, nil
 	}
-	it := maps.Clone(out.Item)
-	delete(it, attrTenantIDs)
 	o := totalsOf(&t, -1)
 	deltas := map[string]float64{"tenantCount": float64(o.count), "totalUsers": float64(o.users), "totalLicenses": float64(o.licenses),
 		"securityScoreSum": o.score}
 	for _, h := range domain.HealthStatuses() {
 		deltas[healthAttr(h)] = float64(o.health[h])
 	}
+	cond := "size(tenantIds) = :one AND contains(tenantIds, :tid)"
+	names, vals := map[string]string{}, map[string]types.AttributeValue{":one": num(1), ":tid": str(t.ID)}
+	guarded := []string{counterContacts, counterDocuments, counterTickets, counterOpenTickets, counterCompanyUsers}
+	for attr, v := range out.Item {
+		if _, ok := v.(*types.AttributeValueMemberN); ok {
+			guarded = append(guarded, attr)
+		}
+	}
+	slices.Sort(guarded)
+	for i, attr := range slices.Compact(guarded) {
+		n, v := fmt.Sprintf("#g%d", i), fmt.Sprintf(":g%d", i)
+		names[n] = attr
+		if cur, ok := out.Item[attr].(*types.AttributeValueMemberN); ok {
+			cond += fmt.Sprintf(" AND %s = %s", n, v)
+			vals[v] = cur
+		} else {
+			cond += fmt.Sprintf(" AND attribute_not_exists(%s)", n)
+		}
+	}
+	it := maps.Clone(out.Item)
+	delete(it, attrTenantIDs)
 	for attr, d := range deltas {
 		var cur float64
 		if n, ok := it[attr].(*types.AttributeValueMemberN); ok {
@@ -232,9 +250,8 @@ func (s *Store) unlinkWrite(ctx context.Context, orgID, customerID string, t dom
 		}
 		it[attr] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(cur+d, 'f', -1, 64)}
 	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: it,
-		ConditionExpression:       aws.String("version = :v AND size(tenantIds) = :one AND contains(tenantIds, :tid)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": version, ":one": num(1), ":tid": str(t.ID)}}}, true, nil
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals}}, true, nil
 }
 
 // WithTenant is c's counters as AssociateTenant's transaction moves them for t: what
