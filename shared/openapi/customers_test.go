@@ -960,9 +960,6 @@ func customerSteps() []step {
 	}
 }
 
-// emptiedSetBug is the known bug of the embedded engine (minidyn): a DELETE that
-// empties a string set stores another attribute's value in its place (tenantIds
-// becomes a number), so the customer no longer decodes. DynamoDB removes the attribute.
 // arrayIndex turns the API's psaLinks[0].type into the schema validator's psaLinks.0.type.
 var arrayIndex = regexp.MustCompile(`\[(\d+)\]`)
 

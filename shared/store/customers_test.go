@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestCustomerContract(t *testing.T) {
 		{"a customer with tenants cannot be deleted", testDeleteWithTenants},
 		{"external ids and PSA links are unique per organization", testCustomerKeys},
 		{"Entra tenant ids are unique per organization", testEntraUnique},
+		{"unlinking a customer's last tenant leaves no empty tenant set behind", testUnlinkLastTenant},
 	}
 	for engine, open := range engines(t) {
 		for _, tc := range suite {
@@ -168,6 +170,57 @@ func testAssociation(t *testing.T, st *store.Store) {
 	}
 	if err := st.UnlinkTenant(ctx, "org-a", c.ID, t2.ID, ev); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unlink twice: %v", err)
+	}
+}
+
+// testUnlinkLastTenant unlinks and moves away a customer's only tenant, then has a
+// transaction cancelled (a PSA sync state written twice from version 0, as two
+// concurrent sync jobs do) and reads the customers through their index. The embedded
+// engine stores a string set a DELETE empties as an empty set, which the snapshot it
+// restores a cancelled transaction from turns into a value of no type, after which
+// every Query reading the customer fails; DynamoDB removes the attribute.
+func testUnlinkLastTenant(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	const org = "org-l"
+	unlinked, from, to := mkCustomer(t, st, org, "Unlinked", time.Now()), mkCustomer(t, st, org, "From", time.Now()), mkCustomer(t, st, org, "To", time.Now())
+	t1, t2 := mkTenant(t, st, org, 3, domain.HealthHealthy), mkTenant(t, st, org, 4, domain.HealthHealthy)
+	for _, link := range []struct{ customer, tenant string }{{unlinked.ID, t1.ID}, {from.ID, t2.ID}} {
+		if _, err := st.AssociateTenant(ctx, org, link.customer, link.tenant, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkContact(t, st, org, unlinked.ID, "Kept", 1) // a counter the unlink's Put keeps
+	if err := st.UnlinkTenant(ctx, org, unlinked.ID, t1.ID, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MoveTenant(ctx, org, t2.ID, from.ID, to.ID, ev); err != nil {
+		t.Fatal(err)
+	}
+	state := domain.PSASyncState{ConnectionID: domain.NewID(), ConflictPolicy: domain.PSAHold}
+	if _, err := st.PutPSASyncState(ctx, org, state, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutPSASyncState(ctx, org, state, nil); err == nil {
+		t.Fatal("a second sync state from version 0 was written")
+	}
+	page, _, err := st.ListCustomers(ctx, org, store.CustomerQuery{Page: store.Page{Limit: store.MaxLimit}})
+	if err != nil {
+		t.Fatalf("list customers after a cancelled transaction: %v", err)
+	}
+	got := map[string]domain.Customer{}
+	for _, c := range page {
+		got[c.ID] = c
+	}
+	if len(got) != 3 || len(got[unlinked.ID].TenantIDs) != 0 || len(got[from.ID].TenantIDs) != 0 || !slices.Equal(got[to.ID].TenantIDs, []string{t2.ID}) {
+		t.Fatalf("tenant sets after unlink and move: %v", got)
+	}
+	for id, want := range map[string]int64{unlinked.ID: 0, from.ID: 0, to.ID: 4} {
+		if c := got[id].Counters; c.TenantCount != min(want, 1) || c.TotalUsers != want || c.HealthHealthy != min(want, 1) || c.SecurityScoreSum != float64(50*min(want, 1)) {
+			t.Errorf("counters of %s: %+v", got[id].Name, c)
+		}
+	}
+	if o, err := st.GetCustomerOverview(ctx, org, unlinked.ID); err != nil || o.Counters.ContactCount != 1 || len(o.Tenants) != 0 {
+		t.Fatalf("customer after unlinking its last tenant: %+v, %v", o.Counters, err)
 	}
 }
 

@@ -49,6 +49,10 @@ func (s *Store) MoveTenant(ctx context.Context, orgID, tenantID, from, to string
 		if err != nil {
 			return err
 		}
+		counters, last, err := s.unlinkWrite(ctx, orgID, from, t)
+		if err != nil {
+			return err
+		}
 		e := ev
 		e.OrganizationID = orgID
 		err = s.transact(ctx, []types.TransactWriteItem{
@@ -57,14 +61,14 @@ func (s *Store) MoveTenant(ctx context.Context, orgID, tenantID, from, to string
 				ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(t.Version), ":from": str(from)}}},
 			{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerPK(orgID, from), prefixCustomerLink+tenantID)}},
 			{Put: &types.Put{TableName: aws.String(s.table), Item: link}},
-			s.customerCounters(orgID, from, &t, nil, "delete"),
+			counters,
 			s.customerCounters(orgID, to, nil, &next, "add"),
 		}, &e)
 		var te *TxError
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &te) && te.ConditionFailed(0):
+		case errors.As(err, &te) && (te.ConditionFailed(0) || last && te.ConditionFailed(3)):
 			continue
 		default:
 			return fmt.Errorf("move tenant %s: %w", tenantID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,7 +165,8 @@ func totalsOf(t *domain.Tenant, sign int64) tenantTotals {
 
 // customerCounters is the Update of a customer's counters by the difference between a
 // tenant's old and new state (either may be nil); linkSet "add" or "delete" also moves
-// the tenant's id in the customer's tenantIds set.
+// the tenant's id in the customer's tenantIds set. A DELETE that would empty the set
+// is unlinkWrite's to avoid.
 func (s *Store) customerCounters(orgID, customerID string, old, new *domain.Tenant, linkSet string) types.TransactWriteItem {
 	o, n := totalsOf(old, -1), totalsOf(new, 1)
 	vals := map[string]types.AttributeValue{
@@ -173,9 +175,8 @@ func (s *Store) customerCounters(orgID, customerID string, old, new *domain.Tena
 	}
 	expr := "ADD tenantCount :tc, totalUsers :tu, totalLicenses :tl, securityScoreSum :ss"
 	for _, h := range domain.HealthStatuses() {
-		attr := "health" + strings.ToUpper(h[:1]) + h[1:]
 		vals[":"+h] = num(o.health[h] + n.health[h])
-		expr += ", " + attr + " :" + h
+		expr += ", " + healthAttr(h) + " :" + h
 	}
 	switch linkSet {
 	case "add":
@@ -190,6 +191,67 @@ func (s *Store) customerCounters(orgID, customerID string, old, new *domain.Tena
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: vals,
 	}}
+}
+
+// healthAttr is the customer's counter of tenants in health h.
+func healthAttr(h string) string { return "health" + strings.ToUpper(h[:1]) + h[1:] }
+
+// unlinkWrite is the write of a customer that tenant t leaves: customerCounters'
+// DELETE from the tenant set, or, when t is the customer's only tenant, a Put of the
+// customer item as read without the set and with t's totals taken off its counters
+// (last is then true). DynamoDB removes a set that a DELETE empties, but the embedded
+// engine keeps it empty (and ignores a REMOVE in an Update), and the snapshot it
+// restores a cancelled transaction from turns that empty set into a value of no type
+// that fails every later Query reading the item: the Put leaves the same item on both.
+// It is conditioned on every number of the item as read (version and the counters
+// other writes ADD to without a version), so a failed condition means read again.
+func (s *Store) unlinkWrite(ctx context.Context, orgID, customerID string, t domain.Tenant) (w types.TransactWriteItem, last bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), skCustomer),
+		ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return w, false, fmt.Errorf("read customer %s: %w", customerID, err)
+	}
+	if ss, ok := out.Item[attrTenantIDs].(*types.AttributeValueMemberSS); !ok || len(ss.Value) != 1 || ss.Value[0] != t.ID {
+		return s.customerCounters(orgID, customerID, &t, nil, "delete"), false, nil
+	}
+	o := totalsOf(&t, -1)
+	deltas := map[string]float64{"tenantCount": float64(o.count), "totalUsers": float64(o.users), "totalLicenses": float64(o.licenses),
+		"securityScoreSum": o.score}
+	for _, h := range domain.HealthStatuses() {
+		deltas[healthAttr(h)] = float64(o.health[h])
+	}
+	cond := "size(tenantIds) = :one AND contains(tenantIds, :tid)"
+	names, vals := map[string]string{}, map[string]types.AttributeValue{":one": num(1), ":tid": str(t.ID)}
+	guarded := []string{counterContacts, counterDocuments, counterTickets, counterOpenTickets, counterCompanyUsers}
+	for attr, v := range out.Item {
+		if _, ok := v.(*types.AttributeValueMemberN); ok {
+			guarded = append(guarded, attr)
+		}
+	}
+	slices.Sort(guarded)
+	for i, attr := range slices.Compact(guarded) {
+		n, v := fmt.Sprintf("#g%d", i), fmt.Sprintf(":g%d", i)
+		names[n] = attr
+		if cur, ok := out.Item[attr].(*types.AttributeValueMemberN); ok {
+			cond += fmt.Sprintf(" AND %s = %s", n, v)
+			vals[v] = cur
+		} else {
+			cond += fmt.Sprintf(" AND attribute_not_exists(%s)", n)
+		}
+	}
+	it := maps.Clone(out.Item)
+	delete(it, attrTenantIDs)
+	for attr, d := range deltas {
+		var cur float64
+		if n, ok := it[attr].(*types.AttributeValueMemberN); ok {
+			if cur, err = strconv.ParseFloat(n.Value, 64); err != nil {
+				return w, false, fmt.Errorf("customer %s's %s: %w", customerID, attr, err)
+			}
+		}
+		it[attr] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(cur+d, 'f', -1, 64)}
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals}}, true, nil
 }
 
 // WithTenant is c's counters as AssociateTenant's transaction moves them for t: what
@@ -304,6 +366,10 @@ func (s *Store) UnlinkTenant(ctx context.Context, orgID, customerID, tenantID st
 		if err != nil {
 			return err
 		}
+		counters, last, err := s.unlinkWrite(ctx, orgID, customerID, t)
+		if err != nil {
+			return err
+		}
 		e := ev
 		e.OrganizationID = orgID
 		err = s.transact(ctx, []types.TransactWriteItem{
@@ -311,13 +377,13 @@ func (s *Store) UnlinkTenant(ctx context.Context, orgID, customerID, tenantID st
 				ConditionExpression:       aws.String("version = :read AND customerId = :c"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":read": num(read), ":c": str(customerID)}}},
 			{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(customerPK(orgID, customerID), prefixCustomerLink+tenantID)}},
-			s.customerCounters(orgID, customerID, &t, nil, "delete"),
+			counters,
 		}, &e)
 		var te *TxError
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &te) && te.ConditionFailed(0):
+		case errors.As(err, &te) && (te.ConditionFailed(0) || last && te.ConditionFailed(2)):
 			continue
 		case errors.As(err, &te) && te.conflicted():
 			return errTenantBusy()
