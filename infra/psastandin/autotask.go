@@ -156,7 +156,7 @@ func (at *Autotask) records(entity string) []map[string]any {
 	case "tickets":
 		for _, t := range at.Tickets() {
 			out = append(out, map[string]any{"id": atoi(t.ID), "companyID": atoi(t.CompanyID), "title": t.Summary,
-				"description": t.Description, "status": atoi(t.Status), "priority": 2, "lastActivityDate": atTime(t.UpdatedAt)})
+				"description": t.Description, "status": atoi(t.Status), "priority": atoi(t.Priority), "lastActivityDate": atTime(t.UpdatedAt)})
 		}
 	case "contacts":
 		for _, c := range at.Contacts() {
@@ -367,6 +367,9 @@ func (at *Autotask) write(w http.ResponseWriter, r *http.Request, entity string)
 		str("description", &t.Description)
 		if _, ok := in["status"]; ok {
 			t.Status = strconv.Itoa(num("status"))
+		}
+		if _, ok := in["priority"]; ok {
+			t.Priority = strconv.Itoa(num("priority"))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"itemId": atoi(at.SeedTickets(t)[0].ID)})
 	}

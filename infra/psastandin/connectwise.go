@@ -135,9 +135,10 @@ func cwCompanyBody(c psa.Company) map[string]any {
 func cwTicketBody(t psa.Ticket) map[string]any {
 	return map[string]any{
 		"id": atoi(t.ID), "summary": t.Summary, "initialDescription": t.Description,
-		"company": map[string]any{"id": atoi(t.CompanyID)},
-		"status":  map[string]any{"name": t.Status},
-		"_info":   map[string]any{"lastUpdated": cwTime(t.UpdatedAt)},
+		"company":  map[string]any{"id": atoi(t.CompanyID)},
+		"status":   map[string]any{"name": t.Status},
+		"priority": map[string]any{"name": t.Priority},
+		"_info":    map[string]any{"lastUpdated": cwTime(t.UpdatedAt)},
 	}
 }
 
@@ -370,6 +371,7 @@ func (cw *ConnectWise) createTicket(w http.ResponseWriter, r *http.Request) {
 		InitialDescription string `json:"initialDescription"`
 		Company            *cwRef `json:"company"`
 		Status             *cwRef `json:"status"`
+		Priority           *cwRef `json:"priority"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		cwError(w, http.StatusBadRequest, "InvalidObject", err.Error())
@@ -387,7 +389,12 @@ func (cw *ConnectWise) createTicket(w http.ResponseWriter, r *http.Request) {
 	if in.Status != nil && in.Status.Name != "" {
 		status = in.Status.Name
 	}
-	t := cw.SeedTickets(psa.Ticket{CompanyID: strconv.Itoa(in.Company.ID), Summary: in.Summary, Description: in.InitialDescription, Status: status})[0]
+	priority := "Priority 3 - Normal Response" // the board's default, as the stand-in keeps it
+	if in.Priority != nil && in.Priority.Name != "" {
+		priority = in.Priority.Name
+	}
+	t := cw.SeedTickets(psa.Ticket{CompanyID: strconv.Itoa(in.Company.ID), Summary: in.Summary, Description: in.InitialDescription,
+		Status: status, Priority: priority})[0]
 	writeJSON(w, http.StatusCreated, cwTicketBody(t))
 }
 
@@ -415,6 +422,10 @@ func (cw *ConnectWise) ticket(w http.ResponseWriter, r *http.Request, id int) {
 				var ref cwRef
 				err = json.Unmarshal(op.Value, &ref)
 				t.Status = ref.Name
+			case "priority":
+				var ref cwRef
+				err = json.Unmarshal(op.Value, &ref)
+				t.Priority = ref.Name
 			default:
 				err = fmt.Errorf("cannot patch %s", op.Path)
 			}

@@ -156,7 +156,7 @@ func (h *HaloPSA) tickets() []map[string]any {
 	var out []map[string]any
 	for _, t := range h.Tickets() {
 		out = append(out, map[string]any{"id": atoi(t.ID), "client_id": atoi(t.CompanyID), "summary": t.Summary,
-			"details": t.Description, "status_id": atoi(t.Status), "lastactiondate": haloTime(t.UpdatedAt)})
+			"details": t.Description, "status_id": atoi(t.Status), "priority_id": atoi(t.Priority), "lastactiondate": haloTime(t.UpdatedAt)})
 	}
 	return out
 }
@@ -294,7 +294,8 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "summary and client_id (an existing client) are required", http.StatusBadRequest)
 			return
 		}
-		t.CompanyID, t.Status = cid, "1"
+		// New and Medium unless told (the stand-in's defaults).
+		t.CompanyID, t.Status, t.Priority = cid, "1", "3"
 	}
 	if v, ok := in["summary"]; ok {
 		t.Summary = fmt.Sprint(v)
@@ -304,6 +305,9 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	if v, ok := in["status_id"]; ok && atoi(fmt.Sprint(v)) > 0 {
 		t.Status = strconv.Itoa(atoi(fmt.Sprint(v)))
+	}
+	if v, ok := in["priority_id"]; ok && atoi(fmt.Sprint(v)) > 0 {
+		t.Priority = strconv.Itoa(atoi(fmt.Sprint(v)))
 	}
 	t = h.SeedTickets(t)[0]
 	h.answer(w, status, h.tickets(), atoi(t.ID))

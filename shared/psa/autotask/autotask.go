@@ -221,7 +221,7 @@ func (c company) psa() psa.Company {
 
 func (t ticket) psa() psa.Ticket {
 	return psa.Ticket{ID: strconv.Itoa(t.ID), CompanyID: strconv.Itoa(t.CompanyID), Summary: t.Title, Description: t.Description,
-		Status: strconv.Itoa(t.Status), UpdatedAt: parseTime(t.LastActivityDate)}
+		Status: strconv.Itoa(t.Status), Priority: psa.OptionalID(t.Priority), UpdatedAt: parseTime(t.LastActivityDate)}
 }
 
 func id(kind, s string) (int, error) { return psa.NumericID("autotask", kind, s) }
@@ -345,6 +345,10 @@ func (c *Connector) ticket(ctx context.Context, n int) (psa.Ticket, error) {
 // status reads a psa status as Autotask's status picklist value; "" is def.
 func status(s string, def int) (int, error) { return psa.NumericStatus("autotask", s, def) }
 
+func priority(s string, def int) (int, error) {
+	return psa.NumericValue("autotask", "priority", s, def)
+}
+
 // title fits Autotask's 255-character ticket title.
 func title(s string) string { return psa.Truncate(s, 255) }
 
@@ -358,8 +362,12 @@ func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
+	pr, err := priority(t.Priority, c.cfg.TicketPriority)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
 	n, err := c.write(ctx, http.MethodPost, "Tickets", ticket{CompanyID: cid, Title: title(t.Summary), Description: t.Description,
-		Status: st, Priority: c.cfg.TicketPriority, QueueID: c.cfg.QueueID})
+		Status: st, Priority: pr, QueueID: c.cfg.QueueID})
 	if err != nil {
 		return psa.Ticket{}, err
 	}
@@ -376,7 +384,11 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
-	if _, err := c.write(ctx, http.MethodPatch, "Tickets", ticket{ID: n, Title: title(t.Summary), Description: t.Description, Status: st}); err != nil {
+	pr, err := priority(t.Priority, 0)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
+	if _, err := c.write(ctx, http.MethodPatch, "Tickets", ticket{ID: n, Title: title(t.Summary), Description: t.Description, Status: st, Priority: pr}); err != nil {
 		return psa.Ticket{}, err
 	}
 	return c.ticket(ctx, n)

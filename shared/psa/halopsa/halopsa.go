@@ -200,6 +200,7 @@ type ticket struct {
 	Summary        string `json:"summary"`
 	Details        string `json:"details"`
 	StatusID       int    `json:"status_id,omitempty"`
+	PriorityID     int    `json:"priority_id,omitempty"`
 	TicketTypeID   int    `json:"tickettype_id,omitempty"`
 	LastActionDate string `json:"lastactiondate,omitempty"`
 }
@@ -226,7 +227,7 @@ func (t ticket) psa() psa.Ticket {
 		at, _ = time.Parse(haloTime, t.LastActionDate[:i])
 	}
 	return psa.Ticket{ID: strconv.Itoa(t.ID), CompanyID: strconv.Itoa(t.ClientID), Summary: t.Summary, Description: t.Details,
-		Status: strconv.Itoa(t.StatusID), UpdatedAt: at}
+		Status: strconv.Itoa(t.StatusID), Priority: psa.OptionalID(t.PriorityID), UpdatedAt: at}
 }
 
 func id(kind, s string) (int, error) { return psa.NumericID("halopsa", kind, s) }
@@ -321,8 +322,12 @@ func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
+	pr, err := psa.NumericValue("halopsa", "priority", t.Priority, 0)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
 	var got ticket
-	body := []ticket{{ClientID: cid, Summary: t.Summary, Details: t.Description, StatusID: st, TicketTypeID: c.cfg.TicketTypeID}}
+	body := []ticket{{ClientID: cid, Summary: t.Summary, Details: t.Description, StatusID: st, PriorityID: pr, TicketTypeID: c.cfg.TicketTypeID}}
 	if err := c.call(ctx, http.MethodPost, "Tickets", nil, body, &got); err != nil {
 		return psa.Ticket{}, err
 	}
@@ -339,8 +344,12 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
+	pr, err := psa.NumericValue("halopsa", "priority", t.Priority, 0)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
 	var got ticket
-	if err := c.call(ctx, http.MethodPost, "Tickets", nil, []ticket{{ID: n, Summary: t.Summary, Details: t.Description, StatusID: st}}, &got); err != nil {
+	if err := c.call(ctx, http.MethodPost, "Tickets", nil, []ticket{{ID: n, Summary: t.Summary, Details: t.Description, StatusID: st, PriorityID: pr}}, &got); err != nil {
 		return psa.Ticket{}, err
 	}
 	return got.psa(), nil

@@ -1,0 +1,189 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-msp/switchboard/shared/access"
+	"github.com/switchboard-msp/switchboard/shared/audit"
+	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/problem"
+)
+
+// Routes: a PSA connection's ticket settings, how ticket statuses and priorities are
+// written to its PSA and read back (docs/psa.md, "Ticket statuses"). Reading them is
+// running automation's, as the other PSA routes; changing them is a platform setting.
+var (
+	PsaTicketSettingsGet = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/ticket-settings", Permission: permission.RunAutomation,
+		Function: "psa-ticket-settings-get", Summary: "A PSA connection's ticket status and priority maps, and the vendor's defaults",
+		Handler: getPSATicketSettings}
+	PsaTicketSettingsUpdate = Route{Method: "PUT", Path: "/api/psa/{psaConnectionId}/ticket-settings", Permission: permission.PlatformSettings,
+		Function: "psa-ticket-settings-update", Category: audit.Settings,
+		Summary: "Set a PSA connection's ticket status and priority maps (omitted: the vendor's defaults)", Handler: updatePSATicketSettings}
+)
+
+// psaTicketRoutes are the routes of tickets filed in a PSA.
+func psaTicketRoutes() []Route { return []Route{PsaTicketSettingsGet, PsaTicketSettingsUpdate} }
+
+// psaTicketMapsView are the two maps as the API shows them: ConnectWise's values are
+// names (strings), Autotask's and HaloPSA's ids (integers).
+type psaTicketMapsView struct {
+	Status   map[string]any `json:"ticketStatusMap"`
+	Priority map[string]any `json:"ticketPriorityMap"`
+}
+
+// psaTicketSettingsView is what GET and PUT answer.
+type psaTicketSettingsView struct {
+	ConnectionID string `json:"connectionId"`
+	Type         string `json:"type"`
+	psaTicketMapsView
+	// Custom says which maps the connection sets; the others are the defaults.
+	Custom    []string          `json:"custom"`
+	Defaults  psaTicketMapsView `json:"defaults"`
+	UpdatedAt *time.Time        `json:"updatedAt,omitempty"`
+	Version   int64             `json:"version"`
+}
+
+func mapView(vendor string, m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+		if n, err := strconv.Atoi(v); err == nil && domain.PSAValueNumeric(vendor) {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+func viewPSATicketSettings(conn domain.Connection, st domain.PSATicketSettings) psaTicketSettingsView {
+	r := st.Resolve(conn.Type)
+	v := psaTicketSettingsView{ConnectionID: conn.ID, Type: conn.Type, Custom: []string{},
+		psaTicketMapsView: psaTicketMapsView{mapView(conn.Type, r.StatusMap), mapView(conn.Type, r.PriorityMap)},
+		Defaults: psaTicketMapsView{mapView(conn.Type, domain.DefaultPSAStatuses(conn.Type)), mapView(conn.Type, domain.DefaultPSAPriorities(conn.Type))},
+		UpdatedAt: st.UpdatedAt, Version: st.Version}
+	if len(st.StatusMap) > 0 {
+		v.Custom = append(v.Custom, "ticketStatusMap")
+	}
+	if len(st.PriorityMap) > 0 {
+		v.Custom = append(v.Custom, "ticketPriorityMap")
+	}
+	return v
+}
+
+func getPSATicketSettings(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		conn, err := psaConnectionOf(ctx, d, r, permission.RunAutomation)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		st, err := d.Store.PSATicketSettings(ctx, conn.OrganizationID, conn.ID)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		write(w, http.StatusOK, viewPSATicketSettings(conn, st))
+	})
+}
+
+// psaTicketSettingsInput is the body of PUT ticket-settings; GET's other fields are
+// ignored. A map left out (or null) is the vendor's default.
+type psaTicketSettingsInput struct {
+	StatusMap   map[string]json.RawMessage `json:"ticketStatusMap"`
+	PriorityMap map[string]json.RawMessage `json:"ticketPriorityMap"`
+	Version     *int64                     `json:"version"`
+}
+
+// psaMapInput reads one map of the input for vendor: names must be JSON strings, ids
+// JSON integers; each value is then validated with the rest of the map.
+func psaMapInput(v *problem.Validation, vendor, field string, in map[string]json.RawMessage, keys []string) map[string]string {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		raw := in[k]
+		if domain.PSAValueNumeric(vendor) {
+			var n int64
+			if json.Unmarshal(raw, &n) != nil {
+				v.Add(field+"."+k, "must be an integer: the %s id", connectionTypeName(vendor))
+				continue
+			}
+			out[k] = strconv.FormatInt(n, 10)
+			continue
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			v.Add(field+"."+k, "must be a string: the %s name", connectionTypeName(vendor))
+			continue
+		}
+		out[k] = s
+	}
+	bad := v.Err() != nil
+	domain.ValidatePSAMap(v, vendor, field, out, keys)
+	if bad {
+		return nil
+	}
+	return out
+}
+
+func updatePSATicketSettings(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		oc := access.From(ctx)
+		conn, err := psaConnectionOf(ctx, d, r, permission.PlatformSettings)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		var in psaTicketSettingsInput
+		if err := decode(r, &in); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		var v problem.Validation
+		statuses := psaMapInput(&v, conn.Type, "ticketStatusMap", in.StatusMap, domain.TicketStatuses())
+		priorities := psaMapInput(&v, conn.Type, "ticketPriorityMap", in.PriorityMap, domain.TicketPriorities())
+		if err := v.Err(); err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		// Without a version the PUT is applied (the HTTP contract): another write
+		// meanwhile makes it read again.
+		var st domain.PSATicketSettings
+		for attempt := 0; ; attempt++ {
+			cur, err := d.Store.PSATicketSettings(ctx, oc.Org.ID, conn.ID)
+			if err != nil {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+			if in.Version != nil && *in.Version != cur.Version {
+				problem.Write(ctx, w, r, problem.StaleVersion("the ticket settings"))
+				return
+			}
+			next := cur
+			next.StatusMap, next.PriorityMap = statuses, priorities
+			ev := audit.New(ctx, oc.Org.ID, audit.Settings, "connection.psa-ticket-settings",
+				fmt.Sprintf("set the ticket status and priority maps of connection %s", conn.Label))
+			before, after := cur.Resolve(conn.Type), next.Resolve(conn.Type)
+			ev.Changes = diff(map[string]any{"ticketStatusMap": before.StatusMap, "ticketPriorityMap": before.PriorityMap},
+				map[string]any{"ticketStatusMap": after.StatusMap, "ticketPriorityMap": after.PriorityMap})
+			st, err = d.Store.PutPSATicketSettings(ctx, oc.Org.ID, next, ev)
+			if err == nil {
+				break
+			}
+			if in.Version != nil || attempt == 4 || !isStale(err) {
+				problem.Write(ctx, w, r, err)
+				return
+			}
+		}
+		write(w, http.StatusOK, viewPSATicketSettings(conn, st))
+	})
+}
