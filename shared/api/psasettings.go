@@ -65,8 +65,8 @@ func viewPSATicketSettings(conn domain.Connection, st domain.PSATicketSettings) 
 	r := st.Resolve(conn.Type)
 	v := psaTicketSettingsView{ConnectionID: conn.ID, Type: conn.Type, Custom: []string{},
 		psaTicketMapsView: psaTicketMapsView{mapView(conn.Type, r.StatusMap), mapView(conn.Type, r.PriorityMap)},
-		Defaults: psaTicketMapsView{mapView(conn.Type, domain.DefaultPSAStatuses(conn.Type)), mapView(conn.Type, domain.DefaultPSAPriorities(conn.Type))},
-		UpdatedAt: st.UpdatedAt, Version: st.Version}
+		Defaults:          psaTicketMapsView{mapView(conn.Type, domain.DefaultPSAStatuses(conn.Type)), mapView(conn.Type, domain.DefaultPSAPriorities(conn.Type))},
+		UpdatedAt:         st.UpdatedAt, Version: st.Version}
 	if len(st.StatusMap) > 0 {
 		v.Custom = append(v.Custom, "ticketStatusMap")
 	}

@@ -359,7 +359,7 @@ type PSATicketSyncResult struct {
 	// customer; Unlinked those skipped, their PSA company linked to no customer.
 	Imported int `json:"imported"`
 	Unlinked int `json:"unlinked"`
-	Failed        int `json:"failed"`
+	Failed   int `json:"failed"`
 	// Unfinished: the run stopped at its deadline; the next one goes on.
 	Unfinished bool `json:"unfinished,omitempty"`
 }
