@@ -102,33 +102,32 @@ type psaTicketSettingsInput struct {
 }
 
 // psaMapInput reads one map of the input for vendor: names must be JSON strings, ids
-// JSON integers; each value is then validated with the rest of the map.
+// JSON integers; each value is then validated with the rest of the map. A value of the
+// wrong type is named once: the map's own checks see a stand-in value for it.
 func psaMapInput(v *problem.Validation, vendor, field string, in map[string]json.RawMessage, keys []string) map[string]string {
 	if in == nil {
 		return nil
 	}
 	out := make(map[string]string, len(in))
+	mistyped := false
 	for _, k := range slices.Sorted(maps.Keys(in)) {
-		raw := in[k]
-		if domain.PSAValueNumeric(vendor) {
-			var n int64
-			if json.Unmarshal(raw, &n) != nil {
-				v.Add(field+"."+k, "must be an integer: the %s id", connectionTypeName(vendor))
-				continue
-			}
-			out[k] = strconv.FormatInt(n, 10)
-			continue
-		}
+		var n int64
 		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		switch {
+		case domain.PSAValueNumeric(vendor) && json.Unmarshal(in[k], &n) == nil:
+			out[k] = strconv.FormatInt(n, 10)
+		case !domain.PSAValueNumeric(vendor) && json.Unmarshal(in[k], &s) == nil:
+			out[k] = s
+		case domain.PSAValueNumeric(vendor):
+			v.Add(field+"."+k, "must be an integer: the %s id", connectionTypeName(vendor))
+			out[k], mistyped = "1", true
+		default:
 			v.Add(field+"."+k, "must be a string: the %s name", connectionTypeName(vendor))
-			continue
+			out[k], mistyped = "-", true
 		}
-		out[k] = s
 	}
-	bad := v.Err() != nil
 	domain.ValidatePSAMap(v, vendor, field, out, keys)
-	if bad {
+	if mistyped {
 		return nil
 	}
 	return out
