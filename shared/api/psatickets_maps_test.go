@@ -195,14 +195,7 @@ func TestPSATicketMadeInPSAImportedOnce(t *testing.T) {
 func TestPSATicketLostCreateNotImported(t *testing.T) {
 	for _, vendor := range psaVendors {
 		t.Run(vendor, func(t *testing.T) {
-			w := newWorld(t)
-			s := startPSAStandins(t, w.env)
-			rec := standinOf(s, vendor)
-			lose := &loseAnswers{base: http.DefaultTransport, match: func(r *http.Request) bool {
-				return r.Method == http.MethodPost && strings.HasSuffix(strings.ToLower(r.URL.Path), "tickets")
-			}}
-			lose.left.Store(1)
-			w.env.Deps.PSA.HTTPClient = &http.Client{Transport: lose}
+			w, s, rec := worldLosingFirstTicketCreate(t, vendor)
 			_, company, cust := psaCustomer(t, w, s, vendor, "Proseware "+vendor)
 			path := "/api/msp-portal/customers/" + cust + "/tickets"
 

@@ -210,17 +210,24 @@ func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: http.StatusBadGateway, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
 }
 
+// worldLosingFirstTicketCreate is a world with the stand-ins whose first ticket create
+// in vendor's PSA is made but answered 502, as if the answer were lost.
+func worldLosingFirstTicketCreate(t *testing.T, vendor string) (*world, *psaStandins, psaRecords) {
+	t.Helper()
+	w := newWorld(t)
+	s := startPSAStandins(t, w.env)
+	lose := &loseAnswers{base: http.DefaultTransport, match: func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(strings.ToLower(r.URL.Path), "tickets")
+	}}
+	lose.left.Store(1)
+	w.env.Deps.PSA.HTTPClient = &http.Client{Transport: lose}
+	return w, s, standinOf(s, vendor)
+}
+
 func TestPSATicketCreateWithoutAnswerIsNotDuplicated(t *testing.T) {
 	for _, vendor := range psaVendors {
 		t.Run(vendor, func(t *testing.T) {
-			w := newWorld(t)
-			s := startPSAStandins(t, w.env)
-			rec := standinOf(s, vendor)
-			lose := &loseAnswers{base: http.DefaultTransport, match: func(r *http.Request) bool {
-				return r.Method == http.MethodPost && strings.HasSuffix(strings.ToLower(r.URL.Path), "tickets")
-			}}
-			lose.left.Store(1)
-			w.env.Deps.PSA.HTTPClient = &http.Client{Transport: lose}
+			w, s, rec := worldLosingFirstTicketCreate(t, vendor)
 			_, company, cust := psaCustomer(t, w, s, vendor, "Contoso "+vendor)
 			path := "/api/msp-portal/customers/" + cust + "/tickets"
 

@@ -179,13 +179,8 @@ func (s *Store) PutPSATicketSettings(ctx context.Context, orgID string, st domai
 	if err != nil {
 		return st, err
 	}
-	put := &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}
-	if read > 0 {
-		put.ConditionExpression = aws.String("version = :read")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":read": num(read)}
-	}
 	ev.OrganizationID = orgID
-	err = s.transact(ctx, []types.TransactWriteItem{{Put: put}}, &ev)
+	err = s.transact(ctx, []types.TransactWriteItem{{Put: s.versionedPut(it, read)}}, &ev)
 	var te *TxError
 	switch {
 	case errors.As(err, &te) && te.ConditionFailed(0):
@@ -194,6 +189,16 @@ func (s *Store) PutPSATicketSettings(ctx context.Context, orgID string, st domai
 		return st, fmt.Errorf("write the ticket settings of connection %s: %w", st.ConnectionID, err)
 	}
 	return st, nil
+}
+
+// versionedPut writes it when its version is still read (0: when it does not exist).
+func (s *Store) versionedPut(it map[string]types.AttributeValue, read int64) *types.Put {
+	put := &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	if read > 0 {
+		put.ConditionExpression = aws.String("version = :read")
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":read": num(read)}
+	}
+	return put
 }
 
 // DeletePSATicketRef removes the reference item of a ticket that no longer exists
