@@ -21,6 +21,7 @@ var psaEventCases = map[string]eventCase{
 	"psa-conflicts-resolve":      {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
 	"psa-ticket-settings-get":    {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
 	"psa-ticket-settings-update": {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-ticket-values":          {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
 }
 
 func psaNotFound(t *testing.T, b map[string]any) {

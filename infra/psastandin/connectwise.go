@@ -38,7 +38,10 @@ func NewConnectWiseOn(addr string) (*ConnectWise, error) {
 }
 
 func newConnectWise() *ConnectWise {
-	return &ConnectWise{store: newStore(), CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv", ClientID: "stand-in-client"}
+	cw := &ConnectWise{store: newStore(), CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv", ClientID: "stand-in-client"}
+	cw.values.Priorities = []psa.TicketValue{{Name: "Priority 1 - Emergency Response"}, {Name: "Priority 2 - Quick Response"},
+		{Name: "Priority 3 - Normal Response"}, {Name: "Priority 4 - Schedule Maintenance"}}
+	return cw
 }
 
 // ServeHTTP answers the API, so the stand-in can be mounted on any server.
@@ -73,6 +76,10 @@ func (cw *ConnectWise) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cw.createTicket(w, r)
 	case len(parts) == 3 && parts[0] == "service" && parts[1] == "tickets":
 		cw.ticket(w, r, atoi(parts[2]))
+	case path == "service/priorities" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, valueList(cw.ticketValues().Priorities, func(v psa.TicketValue) map[string]any {
+			return map[string]any{"id": len(v.Name), "name": v.Name, "sortOrder": 0, "defaultFlag": false}
+		}))
 	case path == "company/contacts" && r.Method == http.MethodGet:
 		cw.list(w, r, cw.contactRecords)
 	default:

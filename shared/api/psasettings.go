@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/domain"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/problem"
+	"github.com/switchboard-msp/switchboard/shared/psa"
 )
 
 // Routes: a PSA connection's ticket settings, how ticket statuses and priorities are
@@ -26,10 +27,15 @@ var (
 	PsaTicketSettingsUpdate = Route{Method: "PUT", Path: "/api/psa/{psaConnectionId}/ticket-settings", Permission: permission.PlatformSettings,
 		Function: "psa-ticket-settings-update", Category: audit.Settings,
 		Summary: "Set a PSA connection's ticket status and priority maps (omitted: the vendor's defaults)", Handler: updatePSATicketSettings}
+	PsaTicketValues = Route{Method: "GET", Path: "/api/psa/{psaConnectionId}/ticket-values", Permission: permission.RunAutomation,
+		Function: "psa-ticket-values", Summary: "The ticket statuses and priorities the PSA offers, to pick a connection's maps from",
+		Handler: getPSATicketValues, Actions: []string{"kms:Decrypt"}}
 )
 
 // psaTicketRoutes are the routes of tickets filed in a PSA.
-func psaTicketRoutes() []Route { return []Route{PsaTicketSettingsGet, PsaTicketSettingsUpdate} }
+func psaTicketRoutes() []Route {
+	return []Route{PsaTicketSettingsGet, PsaTicketSettingsUpdate, PsaTicketValues}
+}
 
 // psaTicketMapsView are the two maps as the API shows them: ConnectWise's values are
 // names (strings), Autotask's and HaloPSA's ids (integers).
@@ -184,5 +190,64 @@ func updatePSATicketSettings(d *Deps) http.Handler {
 			}
 		}
 		write(w, http.StatusOK, viewPSATicketSettings(conn, st))
+	})
+}
+
+// psaTicketValueView is one status or priority of the PSA; value as a map takes it.
+type psaTicketValueView struct {
+	Value  any    `json:"value"`
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
+}
+
+// psaTicketValuesView: a list the PSA cannot be asked for (ConnectWise statuses,
+// HaloPSA priorities) is null.
+type psaTicketValuesView struct {
+	ConnectionID string               `json:"connectionId"`
+	Type         string               `json:"type"`
+	Statuses     []psaTicketValueView `json:"statuses"`
+	Priorities   []psaTicketValueView `json:"priorities"`
+}
+
+func valuesView(vendor string, vs []psa.TicketValue) []psaTicketValueView {
+	if vs == nil {
+		return nil
+	}
+	out := make([]psaTicketValueView, 0, len(vs))
+	for _, v := range vs {
+		var val any = v.Value
+		if n, err := strconv.Atoi(v.Value); err == nil && domain.PSAValueNumeric(vendor) {
+			val = n
+		} else if domain.PSAValueNumeric(vendor) {
+			continue // not an id a map could take
+		}
+		out = append(out, psaTicketValueView{Value: val, Name: v.Name, Active: v.Active})
+	}
+	return out
+}
+
+func getPSATicketValues(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		conn, err := psaConnectionOf(ctx, d, r, permission.RunAutomation)
+		if err != nil {
+			problem.Write(ctx, w, r, err)
+			return
+		}
+		c, err := psaConnector(ctx, d, conn.OrganizationID, conn)
+		if err != nil {
+			problem.Write(ctx, w, r, psaCallProblem(conn, err))
+			return
+		}
+		out := psaTicketValuesView{ConnectionID: conn.ID, Type: conn.Type}
+		if l, ok := c.(psa.TicketValueLister); ok {
+			vs, err := l.TicketValues(ctx)
+			if err != nil {
+				problem.Write(ctx, w, r, psaCallProblem(conn, err))
+				return
+			}
+			out.Statuses, out.Priorities = valuesView(conn.Type, vs.Statuses), valuesView(conn.Type, vs.Priorities)
+		}
+		write(w, http.StatusOK, out)
 	})
 }

@@ -234,3 +234,48 @@ func assertAuditedIn(t *testing.T, w *world, category string, actions ...string)
 		}
 	}
 }
+
+// TestPSATicketValuesFromEachPSA reads each stand-in's statuses and priorities through
+// GET ticket-values and sets a map picked from them.
+func TestPSATicketValuesFromEachPSA(t *testing.T) {
+	cases := []struct {
+		vendor                 string
+		statuses, priorities   string // the answer's lists, as JSON
+		statusMap, priorityMap map[string]any
+	}{
+		{"connectwise", `"statuses":null`, `{"value":"Priority 1 - Emergency Response","name":"Priority 1 - Emergency Response","active":true}`,
+			nil, map[string]any{"low": "Priority 4 - Schedule Maintenance", "normal": "Priority 3 - Normal Response",
+				"high": "Priority 2 - Quick Response", "urgent": "Priority 1 - Emergency Response"}},
+		{"autotask", `{"value":7,"name":"Waiting Customer","active":true}`, `{"value":4,"name":"Critical","active":true}`,
+			map[string]any{"open": 1, "in-progress": 8, "waiting": 7, "resolved": 5, "closed": 5},
+			map[string]any{"low": 3, "normal": 2, "high": 1, "urgent": 4}},
+		{"halopsa", `{"value":9,"name":"Closed","active":true}`, `"priorities":null`,
+			map[string]any{"open": 1, "in-progress": 2, "waiting": 4, "resolved": 9, "closed": 9}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.vendor, func(t *testing.T) {
+			w := newWorld(t)
+			s := startPSAStandins(t, w.env)
+			conn := connectPSA(t, w, s, c.vendor)
+			res := psaCall(t, w, "GET", "/api/psa/"+conn+"/ticket-values", nil, http.StatusOK)
+			for _, want := range []string{c.statuses, c.priorities} {
+				if !strings.Contains(string(res.Body), want) {
+					t.Errorf("want %s in %s", want, res.Body)
+				}
+			}
+			body := map[string]any{}
+			if c.statusMap != nil {
+				body["ticketStatusMap"] = c.statusMap
+			}
+			if c.priorityMap != nil {
+				body["ticketPriorityMap"] = c.priorityMap
+			}
+			psaCall(t, w, "PUT", "/api/psa/"+conn+"/ticket-settings", body, http.StatusOK)
+			standinOf(s, c.vendor).FailNext(8, http.StatusServiceUnavailable)
+			res = psaCall(t, w, "GET", "/api/psa/"+conn+"/ticket-values", nil, http.StatusBadGateway)
+			if !strings.Contains(string(res.Body), "psa-unavailable") {
+				t.Errorf("PSA down: %s", res.Body)
+			}
+		})
+	}
+}

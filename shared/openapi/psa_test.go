@@ -117,6 +117,11 @@ func TestPSAConformsToTheDocument(t *testing.T) {
 		{name: "ticket maps as Technician", want: 403, req: func(w *world) testenv.Request {
 			return w.at("Technician", "PUT", base+"/ticket-settings", map[string]any{})
 		}},
+		{name: "ticket values", want: 200, req: func(w *world) testenv.Request { return w.at("Technician", "GET", base+"/ticket-values", nil) }},
+		{name: "ticket values as Read-Only", want: 403, req: func(w *world) testenv.Request { return w.at("Read-Only", "GET", base+"/ticket-values", nil) }},
+		{name: "ticket values of another organization's connection", want: 404, req: func(w *world) testenv.Request {
+			return w.asBeta("GET", base+"/ticket-values", nil)
+		}},
 		{name: "resolve what is not held", want: 404, req: func(w *world) testenv.Request {
 			return w.at("Owner", "POST", base+"/conflicts/424242/resolve", map[string]any{"winner": "psa"})
 		}},

@@ -41,6 +41,28 @@ type Ticket struct {
 	UpdatedAt time.Time
 }
 
+// TicketValue is one ticket status or priority a PSA offers: Value is what a status or
+// priority map takes (a ConnectWise name, an Autotask or HaloPSA id), Name what a
+// person reads.
+type TicketValue struct {
+	Value  string
+	Name   string
+	Active bool
+}
+
+// TicketValues are a PSA's ticket statuses and priorities; a nil list is one the
+// connector cannot read from that PSA.
+type TicketValues struct {
+	Statuses   []TicketValue
+	Priorities []TicketValue
+}
+
+// TicketValueLister is a Connector that can list its PSA's ticket statuses and
+// priorities, so a status or priority map can be picked from them.
+type TicketValueLister interface {
+	TicketValues(ctx context.Context) (TicketValues, error)
+}
+
 // Contact is a person of a PSA company.
 type Contact struct {
 	ID        string

@@ -342,6 +342,42 @@ func (c *Connector) ticket(ctx context.Context, n int) (psa.Ticket, error) {
 	return got.psa(), err
 }
 
+// TicketValues reads the status and priority picklists of the Tickets entity
+// (GET V1.0/Tickets/entityInformation/fields: each field's picklistValues).
+func (c *Connector) TicketValues(ctx context.Context) (psa.TicketValues, error) {
+	var got struct {
+		Fields []struct {
+			Name           string `json:"name"`
+			PicklistValues []struct {
+				Value    string `json:"value"`
+				Label    string `json:"label"`
+				IsActive bool   `json:"isActive"`
+			} `json:"picklistValues"`
+		} `json:"fields"`
+	}
+	if err := c.call(ctx, http.MethodGet, "V1.0/Tickets/entityInformation/fields", nil, &got); err != nil {
+		return psa.TicketValues{}, err
+	}
+	out := psa.TicketValues{Statuses: []psa.TicketValue{}, Priorities: []psa.TicketValue{}}
+	for _, f := range got.Fields {
+		var into *[]psa.TicketValue
+		switch strings.ToLower(f.Name) {
+		case "status":
+			into = &out.Statuses
+		case "priority":
+			into = &out.Priorities
+		default:
+			continue
+		}
+		for _, v := range f.PicklistValues {
+			*into = append(*into, psa.TicketValue{Value: v.Value, Name: v.Label, Active: v.IsActive})
+		}
+	}
+	return out, nil
+}
+
+var _ psa.TicketValueLister = (*Connector)(nil)
+
 // status reads a psa status as Autotask's status picklist value; "" is def.
 func status(s string, def int) (int, error) { return psa.NumericStatus("autotask", s, def) }
 

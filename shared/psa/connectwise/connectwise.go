@@ -335,6 +335,28 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	return got.psa(), nil
 }
 
+// TicketValues reads the priorities (GET service/priorities, by name, as the map takes
+// them). Statuses are left nil: ConnectWise keeps them per service board
+// (service/boards/{id}/statuses), and the connector files tickets by board name
+// without knowing the board's id.
+func (c *Connector) TicketValues(ctx context.Context) (psa.TicketValues, error) {
+	var got []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	q := url.Values{"pageSize": {"1000"}, "orderBy": {"id asc"}}
+	if err := c.call(ctx, http.MethodGet, "service/priorities", q, nil, &got); err != nil {
+		return psa.TicketValues{}, err
+	}
+	out := psa.TicketValues{Priorities: make([]psa.TicketValue, 0, len(got))}
+	for _, p := range got {
+		out.Priorities = append(out.Priorities, psa.TicketValue{Value: p.Name, Name: p.Name, Active: true})
+	}
+	return out, nil
+}
+
+var _ psa.TicketValueLister = (*Connector)(nil)
+
 // TicketsChangedSince lists tickets with lastUpdated at or after since.
 func (c *Connector) TicketsChangedSince(ctx context.Context, since time.Time, cursor string) (psa.TicketPage, error) {
 	p, err := psa.PageNumber("connectwise", cursor)

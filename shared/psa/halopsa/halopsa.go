@@ -334,6 +334,25 @@ func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	return got.psa(), nil
 }
 
+// TicketValues reads the ticket statuses (GET /api/Status?type=ticket). Priorities
+// are left nil: HaloPSA keeps them per SLA, and no listing of them was confirmed.
+func (c *Connector) TicketValues(ctx context.Context) (psa.TicketValues, error) {
+	var got []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := c.call(ctx, http.MethodGet, "Status", url.Values{"type": {"ticket"}}, nil, &got); err != nil {
+		return psa.TicketValues{}, err
+	}
+	out := psa.TicketValues{Statuses: make([]psa.TicketValue, 0, len(got))}
+	for _, s := range got {
+		out.Statuses = append(out.Statuses, psa.TicketValue{Value: strconv.Itoa(s.ID), Name: s.Name, Active: true})
+	}
+	return out, nil
+}
+
+var _ psa.TicketValueLister = (*Connector)(nil)
+
 // UpdateTicket posts the ticket with its id: summary, details and status.
 func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket, error) {
 	n, err := id("ticket", t.ID)
