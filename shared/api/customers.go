@@ -283,7 +283,6 @@ func createCustomer(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, duplicateKeyProblem(err))
 			return
 		}
-		startTicketPulls(ctx, d, oc.Org.ID, c.PSALinks)
 		w.Header().Set("Location", "/api/msp-portal/customers/"+c.ID)
 		c.Version = 1
 		write(w, http.StatusCreated, customerWritten{customerDetailView{viewCustomer(c), []tenantView{}}, warnings})
@@ -332,7 +331,6 @@ func updateCustomer(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, duplicateKeyProblem(err))
 			return
 		}
-		startTicketPulls(ctx, d, oc.Org.ID, next.PSALinks)
 		cur.Customer = next
 		write(w, http.StatusOK, customerWritten{detail(oc, cur), d.nameWarnings(ctx, oc.Org.ID, next.Name, next.ID)})
 	})

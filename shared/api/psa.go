@@ -278,7 +278,6 @@ func acceptPSAMatches(d *Deps) http.Handler {
 			}
 			out.Linked = append(out.Linked, linkedView{CustomerID: next.ID, ExternalID: m.ExternalID, Version: next.Version})
 		}
-		startTicketPulls(ctx, d, oc.Org.ID, []domain.PSALink{{ConnectionID: conn.ID}})
 		write(w, http.StatusOK, out)
 	})
 }

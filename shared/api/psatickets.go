@@ -65,9 +65,9 @@ func psaTicketMaps(ctx context.Context, d *Deps, c domain.Connection) (domain.PS
 
 // startTicketPulls starts the ticket pull of each PSA connection of links that has
 // none, reading from now: tickets made in the PSA for a linked company come in though
-// no ticket was ever filed from here. Called wherever links are made (a customer
-// written with links, matches accepted, a sync applied); a failure is logged, and the
-// next applied sync of the connection starts it.
+// no ticket was ever filed from here. Called after every applied company sync (job and
+// schedule), not by the requests that link (docs/decisions.md says why); a failure is
+// logged, and the next applied sync starts it.
 func startTicketPulls(ctx context.Context, d *Deps, orgID string, links []domain.PSALink) {
 	now := d.Store.Now()
 	for _, l := range links {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -148,6 +149,8 @@ func TestPSATicketMadeInPSAImportedOnce(t *testing.T) {
 			s := startPSAStandins(t, w.env)
 			rec := standinOf(s, vendor)
 			_, company, cust := psaCustomer(t, w, s, vendor, "Adatum "+vendor)
+			// No ticket was ever filed on the connection: its company sync starts the pull.
+			runPSASyncSchedule(t, w)
 			stranger := rec.Seed(psa.Company{Name: "Not linked", Phone: "+1 555 0199"})[0].ID
 			statuses, priorities := domain.DefaultPSAStatuses(vendor), domain.DefaultPSAPriorities(vendor)
 			rec.SeedTickets(psa.Ticket{CompanyID: company, Summary: "Phones down", Description: "All of them",
@@ -197,6 +200,7 @@ func TestPSATicketLostCreateNotImported(t *testing.T) {
 		t.Run(vendor, func(t *testing.T) {
 			w, s, rec := worldLosingFirstTicketCreate(t, vendor)
 			_, company, cust := psaCustomer(t, w, s, vendor, "Proseware "+vendor)
+			runPSASyncSchedule(t, w)
 			path := "/api/msp-portal/customers/" + cust + "/tickets"
 
 			tk := ticketCall(t, w, "POST", path, map[string]any{"subject": "Backups failing"}, http.StatusCreated)
@@ -277,5 +281,13 @@ func TestPSATicketValuesFromEachPSA(t *testing.T) {
 				t.Errorf("PSA down: %s", res.Body)
 			}
 		})
+	}
+}
+
+// runPSASyncSchedule runs the psa-sync schedule as if every connection were due.
+func runPSASyncSchedule(t *testing.T, w *world) {
+	t.Helper()
+	if res, err := api.SyncPSAConnections(context.Background(), w.env.Deps, time.Now().Add(3*time.Hour)); err != nil {
+		t.Fatalf("psa-sync: %+v %v", res, err)
 	}
 }
