@@ -56,12 +56,22 @@ type psaTicketSettingsView struct {
 	Version   int64             `json:"version"`
 }
 
+// psaValueJSON is a vendor value as the API shows it: a name as is, an id as an
+// integer; ok is false for an id that is no integer.
+func psaValueJSON(vendor, v string) (any, bool) {
+	if !domain.PSAValueNumeric(vendor) {
+		return v, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
 func mapView(vendor string, m map[string]string) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = v
-		if n, err := strconv.Atoi(v); err == nil && domain.PSAValueNumeric(vendor) {
-			out[k] = n
+		if j, ok := psaValueJSON(vendor, v); ok {
+			out[k] = j
 		}
 	}
 	return out
@@ -215,10 +225,8 @@ func valuesView(vendor string, vs []psa.TicketValue) []psaTicketValueView {
 	}
 	out := make([]psaTicketValueView, 0, len(vs))
 	for _, v := range vs {
-		var val any = v.Value
-		if n, err := strconv.Atoi(v.Value); err == nil && domain.PSAValueNumeric(vendor) {
-			val = n
-		} else if domain.PSAValueNumeric(vendor) {
+		val, ok := psaValueJSON(vendor, v.Value)
+		if !ok {
 			continue // not an id a map could take
 		}
 		out = append(out, psaTicketValueView{Value: val, Name: v.Name, Active: v.Active})
