@@ -13,12 +13,15 @@ func init() { maps.Copy(eventCases, psaEventCases) }
 // route); the PSA flows are shared/api's and infra/localserver's tests, against the
 // stand-ins.
 var psaEventCases = map[string]eventCase{
-	"psa-matches":           {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
-	"psa-matches-accept":    {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
-	"psa-sync-run":          {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
-	"psa-sync-get":          {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
-	"psa-sync-update":       {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
-	"psa-conflicts-resolve": {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-matches":                {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-matches-accept":         {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-sync-run":               {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-sync-get":               {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-sync-update":            {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-conflicts-resolve":      {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-ticket-settings-get":    {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-ticket-settings-update": {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
+	"psa-ticket-values":          {status: http.StatusNotFound, contentType: "application/problem+json", check: psaNotFound},
 }
 
 func psaNotFound(t *testing.T, b map[string]any) {

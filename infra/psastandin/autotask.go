@@ -61,8 +61,14 @@ func NewAutotaskOn(addr string) (*Autotask, error) {
 }
 
 func newAutotask() *Autotask {
-	return &Autotask{store: newStore(), UserName: "api@contoso.example", Secret: "secret", IntegrationCode: "STANDINCODE",
+	at := &Autotask{store: newStore(), UserName: "api@contoso.example", Secret: "secret", IntegrationCode: "STANDINCODE",
 		OwnerResourceID: 4, paging: map[string]atPaging{}}
+	at.values = psa.TicketValues{
+		Statuses: []psa.TicketValue{{Value: "1", Name: "New", Active: true}, {Value: "5", Name: "Complete", Active: true},
+			{Value: "7", Name: "Waiting Customer", Active: true}, {Value: "8", Name: "In Progress", Active: true}},
+		Priorities: []psa.TicketValue{{Value: "1", Name: "High", Active: true}, {Value: "2", Name: "Medium", Active: true},
+			{Value: "3", Name: "Low", Active: true}, {Value: "4", Name: "Critical", Active: true}}}
+	return at
 }
 
 // ZoneLookupURL is what the connector asks for its zone (in production,
@@ -115,6 +121,8 @@ func (at *Autotask) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case len(parts) == 3 && entity == "tickets" && parts[1] == "entityinformation" && parts[2] == "fields" && r.Method == http.MethodGet:
+		at.ticketFields(w)
 	case len(parts) == 2 && parts[1] == "query" && r.Method == http.MethodPost:
 		at.query(w, r, entity)
 	case len(parts) == 3 && parts[1] == "query" && parts[2] == "next" && r.Method == http.MethodGet:
@@ -156,7 +164,7 @@ func (at *Autotask) records(entity string) []map[string]any {
 	case "tickets":
 		for _, t := range at.Tickets() {
 			out = append(out, map[string]any{"id": atoi(t.ID), "companyID": atoi(t.CompanyID), "title": t.Summary,
-				"description": t.Description, "status": atoi(t.Status), "priority": 2, "lastActivityDate": atTime(t.UpdatedAt)})
+				"description": t.Description, "status": atoi(t.Status), "priority": atoi(t.Priority), "lastActivityDate": atTime(t.UpdatedAt)})
 		}
 	case "contacts":
 		for _, c := range at.Contacts() {
@@ -300,6 +308,22 @@ func (at *Autotask) get(w http.ResponseWriter, entity string, id int) {
 	writeJSON(w, http.StatusOK, map[string]any{"item": nil}) // Autotask answers a missing id with a null item
 }
 
+// ticketFields answers the Tickets entity's field information: the status and
+// priority picklists (value as text, label, isActive), as Autotask describes them.
+func (at *Autotask) ticketFields(w http.ResponseWriter) {
+	v := at.ticketValues()
+	picklist := func(vs []psa.TicketValue) []map[string]any {
+		return valueList(vs, func(p psa.TicketValue) map[string]any {
+			return map[string]any{"value": p.Value, "label": p.Name, "isActive": p.Active, "isDefaultValue": false, "sortOrder": 0}
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"fields": []map[string]any{
+		{"name": "id", "dataType": "long", "isPickList": false},
+		{"name": "status", "dataType": "integer", "isPickList": true, "picklistValues": picklist(v.Statuses)},
+		{"name": "priority", "dataType": "integer", "isPickList": true, "picklistValues": picklist(v.Priorities)},
+	}})
+}
+
 // write creates (POST) or updates (PATCH, id in the body, only the fields sent) a
 // company or ticket and answers {"itemId"}. Refusals are 500 with errors, as
 // Autotask documents.
@@ -367,6 +391,9 @@ func (at *Autotask) write(w http.ResponseWriter, r *http.Request, entity string)
 		str("description", &t.Description)
 		if _, ok := in["status"]; ok {
 			t.Status = strconv.Itoa(num("status"))
+		}
+		if _, ok := in["priority"]; ok {
+			t.Priority = strconv.Itoa(num("priority"))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"itemId": atoi(at.SeedTickets(t)[0].ID)})
 	}

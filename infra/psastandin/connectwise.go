@@ -38,7 +38,10 @@ func NewConnectWiseOn(addr string) (*ConnectWise, error) {
 }
 
 func newConnectWise() *ConnectWise {
-	return &ConnectWise{store: newStore(), CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv", ClientID: "stand-in-client"}
+	cw := &ConnectWise{store: newStore(), CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv", ClientID: "stand-in-client"}
+	cw.values.Priorities = []psa.TicketValue{{Name: "Priority 1 - Emergency Response"}, {Name: "Priority 2 - Quick Response"},
+		{Name: "Priority 3 - Normal Response"}, {Name: "Priority 4 - Schedule Maintenance"}}
+	return cw
 }
 
 // ServeHTTP answers the API, so the stand-in can be mounted on any server.
@@ -73,6 +76,10 @@ func (cw *ConnectWise) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cw.createTicket(w, r)
 	case len(parts) == 3 && parts[0] == "service" && parts[1] == "tickets":
 		cw.ticket(w, r, atoi(parts[2]))
+	case path == "service/priorities" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, valueList(cw.ticketValues().Priorities, func(v psa.TicketValue) map[string]any {
+			return map[string]any{"id": len(v.Name), "name": v.Name, "sortOrder": 0, "defaultFlag": false}
+		}))
 	case path == "company/contacts" && r.Method == http.MethodGet:
 		cw.list(w, r, cw.contactRecords)
 	default:
@@ -135,9 +142,10 @@ func cwCompanyBody(c psa.Company) map[string]any {
 func cwTicketBody(t psa.Ticket) map[string]any {
 	return map[string]any{
 		"id": atoi(t.ID), "summary": t.Summary, "initialDescription": t.Description,
-		"company": map[string]any{"id": atoi(t.CompanyID)},
-		"status":  map[string]any{"name": t.Status},
-		"_info":   map[string]any{"lastUpdated": cwTime(t.UpdatedAt)},
+		"company":  map[string]any{"id": atoi(t.CompanyID)},
+		"status":   map[string]any{"name": t.Status},
+		"priority": map[string]any{"name": t.Priority},
+		"_info":    map[string]any{"lastUpdated": cwTime(t.UpdatedAt)},
 	}
 }
 
@@ -383,6 +391,7 @@ func (cw *ConnectWise) createTicket(w http.ResponseWriter, r *http.Request) {
 		InitialDescription string `json:"initialDescription"`
 		Company            *cwRef `json:"company"`
 		Status             *cwRef `json:"status"`
+		Priority           *cwRef `json:"priority"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		cwError(w, http.StatusBadRequest, "InvalidObject", err.Error())
@@ -400,7 +409,12 @@ func (cw *ConnectWise) createTicket(w http.ResponseWriter, r *http.Request) {
 	if in.Status != nil && in.Status.Name != "" {
 		status = in.Status.Name
 	}
-	t := cw.SeedTickets(psa.Ticket{CompanyID: strconv.Itoa(in.Company.ID), Summary: in.Summary, Description: in.InitialDescription, Status: status})[0]
+	priority := "Priority 3 - Normal Response" // the board's default, as the stand-in keeps it
+	if in.Priority != nil && in.Priority.Name != "" {
+		priority = in.Priority.Name
+	}
+	t := cw.SeedTickets(psa.Ticket{CompanyID: strconv.Itoa(in.Company.ID), Summary: in.Summary, Description: in.InitialDescription,
+		Status: status, Priority: priority})[0]
 	writeJSON(w, http.StatusCreated, cwTicketBody(t))
 }
 
@@ -428,6 +442,10 @@ func (cw *ConnectWise) ticket(w http.ResponseWriter, r *http.Request, id int) {
 				var ref cwRef
 				err = json.Unmarshal(op.Value, &ref)
 				t.Status = ref.Name
+			case "priority":
+				var ref cwRef
+				err = json.Unmarshal(op.Value, &ref)
+				t.Priority = ref.Name
 			default:
 				err = fmt.Errorf("cannot patch %s", op.Path)
 			}

@@ -46,7 +46,10 @@ func NewHaloPSAOn(addr string) (*HaloPSA, error) {
 }
 
 func newHaloPSA() *HaloPSA {
-	return &HaloPSA{store: newStore(), ClientID: "stand-in-app", ClientSecret: "stand-in-secret", TokenLifetime: time.Hour, tokens: map[string]time.Time{}}
+	h := &HaloPSA{store: newStore(), ClientID: "stand-in-app", ClientSecret: "stand-in-secret", TokenLifetime: time.Hour, tokens: map[string]time.Time{}}
+	h.values.Statuses = []psa.TicketValue{{Value: "1", Name: "New", Active: true}, {Value: "2", Name: "In Progress", Active: true},
+		{Value: "4", Name: "Waiting", Active: true}, {Value: "9", Name: "Closed", Active: true}}
+	return h
 }
 
 // AuthServer and ResourceServer are the two URLs HaloPSA shows under
@@ -103,6 +106,14 @@ func (h *HaloPSA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.postTickets(w, r)
 	case parts[0] == "tickets" && len(parts) == 2 && r.Method == http.MethodGet:
 		h.one(w, h.tickets(), atoi(parts[1]))
+	case parts[0] == "status" && len(parts) == 1 && r.Method == http.MethodGet:
+		var list []map[string]any
+		if r.URL.Query().Get("type") == "ticket" {
+			list = valueList(h.ticketValues().Statuses, func(v psa.TicketValue) map[string]any {
+				return map[string]any{"id": atoi(v.Value), "name": v.Name}
+			})
+		}
+		writeJSON(w, http.StatusOK, append([]map[string]any{}, list...))
 	case parts[0] == "users" && len(parts) == 1 && r.Method == http.MethodGet:
 		cid := r.URL.Query().Get("client_id")
 		h.list(w, r, "users", h.users(), func(rec map[string]any) bool { return cid == "" || fmt.Sprint(rec["client_id"]) == cid })
@@ -156,7 +167,7 @@ func (h *HaloPSA) tickets() []map[string]any {
 	var out []map[string]any
 	for _, t := range h.Tickets() {
 		out = append(out, map[string]any{"id": atoi(t.ID), "client_id": atoi(t.CompanyID), "summary": t.Summary,
-			"details": t.Description, "status_id": atoi(t.Status), "lastactiondate": haloTime(t.UpdatedAt)})
+			"details": t.Description, "status_id": atoi(t.Status), "priority_id": atoi(t.Priority), "lastactiondate": haloTime(t.UpdatedAt)})
 	}
 	return out
 }
@@ -294,7 +305,8 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "summary and client_id (an existing client) are required", http.StatusBadRequest)
 			return
 		}
-		t.CompanyID, t.Status = cid, "1"
+		// New and Medium unless told (the stand-in's defaults).
+		t.CompanyID, t.Status, t.Priority = cid, "1", "3"
 	}
 	if v, ok := in["summary"]; ok {
 		t.Summary = fmt.Sprint(v)
@@ -304,6 +316,9 @@ func (h *HaloPSA) postTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	if v, ok := in["status_id"]; ok && atoi(fmt.Sprint(v)) > 0 {
 		t.Status = strconv.Itoa(atoi(fmt.Sprint(v)))
+	}
+	if v, ok := in["priority_id"]; ok && atoi(fmt.Sprint(v)) > 0 {
+		t.Priority = strconv.Itoa(atoi(fmt.Sprint(v)))
 	}
 	t = h.SeedTickets(t)[0]
 	h.answer(w, status, h.tickets(), atoi(t.ID))

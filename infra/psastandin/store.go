@@ -29,9 +29,11 @@ type store struct {
 	companies map[int]psa.Company
 	tickets   map[int]psa.Ticket
 	contacts  map[int]psa.Contact
-	faults    []fault
-	requests  int
-	server    *httptest.Server
+	// values are the ticket statuses and priorities the PSA offers (its lists).
+	values   psa.TicketValues
+	faults   []fault
+	requests int
+	server   *httptest.Server
 }
 
 type fault struct {
@@ -195,6 +197,28 @@ func (s *store) SetTicketStatus(id, status string) bool {
 		s.tickets[n] = t
 	}
 	return ok
+}
+
+// SetTicketValues replaces the ticket statuses and priorities the stand-in offers.
+func (s *store) SetTicketValues(v psa.TicketValues) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values = v
+}
+
+func (s *store) ticketValues() psa.TicketValues {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.values
+}
+
+// valueList is each value of vs as a record with id (or value) and name fields.
+func valueList(vs []psa.TicketValue, record func(psa.TicketValue) map[string]any) []map[string]any {
+	out := []map[string]any{}
+	for _, v := range vs {
+		out = append(out, record(v))
+	}
+	return out
 }
 
 // Companies answers every company, by id.

@@ -134,7 +134,9 @@ var faultBodies = map[string]func(t *testing.T, f *faultRun, r *faultReq) any{
 	"psa-sync-run":          func(*testing.T, *faultRun, *faultReq) any { return nil },
 	"psa-sync-update":       func(*testing.T, *faultRun, *faultReq) any { return map[string]any{"conflictPolicy": "psa-wins"} },
 	"psa-conflicts-resolve": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{"winner": "psa"} },
-	"tenants-refresh":       func(*testing.T, *faultRun, *faultReq) any { return nil },
+	// Back to the vendor's default maps: valid whatever the run's PSA is.
+	"psa-ticket-settings-update": func(*testing.T, *faultRun, *faultReq) any { return map[string]any{} },
+	"tenants-refresh":            func(*testing.T, *faultRun, *faultReq) any { return nil },
 	// A downgrade of the run's organization (on professional, with little in use).
 	"billing-plan-put": func(*testing.T, *faultRun, *faultReq) any { return map[string]string{"plan": "free"} },
 	"organizations-create": func(*testing.T, *faultRun, *faultReq) any {

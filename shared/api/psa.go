@@ -344,6 +344,9 @@ func runPSASyncJob(ctx context.Context, env *jobs.Env, job *jobs.Job) error {
 	}
 	yielded := false
 	diff, err := syncPSA(ctx, d, job.OrganizationID, conn, false, func() bool { yielded = env.ShouldYield(); return yielded })
+	if err == nil {
+		startTicketPulls(ctx, d, job.OrganizationID, []domain.PSALink{{ConnectionID: conn.ID}})
+	}
 	if err != nil {
 		var refused *psa.RequestError
 		if errors.Is(err, psa.ErrUnauthorized) || errors.Is(err, psa.ErrForbidden) || errors.As(err, &refused) {
@@ -606,6 +609,9 @@ func SyncPSAConnections(ctx context.Context, d *Deps, now time.Time) (any, error
 				continue
 			}
 			diff, err := syncPSA(ctx, d, c.OrganizationID, conn, false, func() bool { return stopping(ctx) })
+			if err == nil {
+				startTicketPulls(ctx, d, c.OrganizationID, []domain.PSALink{{ConnectionID: conn.ID}})
+			}
 			at := d.Store.Now()
 			var failure *domain.Problem
 			nextSync := at.Add(psaSyncEvery)

@@ -77,7 +77,7 @@ func psaConnectorWith(ep *PSAEndpoints, c domain.Connection, creds domain.Creden
 		// The zone is always looked up (and cached by the connector): a zone typed in
 		// the credentials is only a hint of where the user is.
 		return autotask.New(autotask.Config{UserName: creds.Username, Secret: creds.Secret, IntegrationCode: creds.IntegrationCode,
-			ZoneLookupURL: ep.AutotaskZoneLookup, OwnerResourceID: autotaskOwnerResource, HTTPClient: ep.HTTPClient})
+			ZoneLookupURL: ep.AutotaskZoneLookup, OwnerResourceID: creds.AutotaskOwnerResource(), HTTPClient: ep.HTTPClient})
 	case domain.ConnectionHaloPSA:
 		instance := strings.TrimRight(creds.InstanceURL, "/")
 		if ep.HaloPSA != "" {
@@ -88,11 +88,6 @@ func psaConnectorWith(ep *PSAEndpoints, c domain.Connection, creds domain.Creden
 	}
 	return nil, fmt.Errorf("connection %s is a %s connection, not a PSA", c.ID, c.Type)
 }
-
-// autotaskOwnerResource owns the companies Switchboard creates in Autotask (which
-// requires an owner). Resource 4 is the stand-in's; a per-connection setting comes
-// when a real instance needs another.
-const autotaskOwnerResource = 4
 
 // checkPSA reads one page of c's companies (changed since now, so little comes back)
 // to prove the credentials; nil when the PSA answered, else what went wrong.

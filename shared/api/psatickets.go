@@ -53,8 +53,29 @@ func psaTicketSyncJob() Job {
 		RunWith: SyncPSATickets}
 }
 
-// psaStatuses is the status map of a connection: the vendor's defaults.
-func psaStatuses(c domain.Connection) domain.PSAStatusMap { return domain.DefaultPSAStatuses(c.Type) }
+// psaTicketMaps are the status and priority maps of connection c: its own settings,
+// else the vendor's defaults.
+func psaTicketMaps(ctx context.Context, d *Deps, c domain.Connection) (domain.PSATicketSettings, error) {
+	st, err := d.Store.PSATicketSettings(ctx, c.OrganizationID, c.ID)
+	if err != nil {
+		return st, err
+	}
+	return st.Resolve(c.Type), nil
+}
+
+// startTicketPulls starts the ticket pull of each PSA connection of links that has
+// none, reading from now: tickets made in the PSA for a linked company come in though
+// no ticket was ever filed from here. Called after every applied company sync (job and
+// schedule), not by the requests that link (docs/decisions.md says why); a failure is
+// logged, and the next applied sync starts it.
+func startTicketPulls(ctx context.Context, d *Deps, orgID string, links []domain.PSALink) {
+	now := d.Store.Now()
+	for _, l := range links {
+		if err := d.Store.EnsurePSATicketPull(ctx, orgID, l.ConnectionID, now.Add(-psaSearchSlack), now); err != nil {
+			slog.WarnContext(ctx, "start the psa ticket pull", "organizationId", orgID, "connectionId", l.ConnectionID, "err", err.Error())
+		}
+	}
+}
 
 // newTicketPSA is the PSA state of a new ticket of customer c, now: filed under the
 // customer's first PSA link, queued and held by the request that pushes it. nil when
@@ -70,7 +91,7 @@ func newTicketPSA(c domain.Customer, now time.Time) *domain.TicketPSA {
 }
 
 // queueTicketPush queues t for a push when a change the PSA holds (subject,
-// description, status) was made to it, held by the request that pushes it now.
+// description, status, priority) was made to it, held by the request that pushes it now.
 func queueTicketPush(t *domain.Ticket, before domain.Ticket, now time.Time) {
 	if t.PSA == nil || samePushed(*t, before) {
 		return
@@ -86,7 +107,7 @@ func queueTicketPush(t *domain.Ticket, before domain.Ticket, now time.Time) {
 
 // samePushed reports whether a and b agree on what a push writes to the PSA.
 func samePushed(a, b domain.Ticket) bool {
-	return a.Subject == b.Subject && a.Description == b.Description && a.Status == b.Status
+	return a.Subject == b.Subject && a.Description == b.Description && a.Status == b.Status && a.Priority == b.Priority
 }
 
 // pushTicketNow is a request's push of t, within psaPushBudget and beyond the client's
@@ -158,7 +179,13 @@ func pushOnce(ctx context.Context, d *Deps, orgID string, t domain.Ticket, fresh
 	if err != nil {
 		return fail("psa-error", err.Error())
 	}
-	want := psa.Ticket{ID: p.TicketID, Summary: t.Subject, Description: t.Description, Status: psaStatuses(conn).Out(t.Status)}
+	maps, err := psaTicketMaps(ctx, d, conn)
+	if err != nil {
+		out.err, out.problem = err, &domain.Problem{Code: "psa-error", Message: "the connection's ticket settings could not be read", At: now}
+		return out
+	}
+	want := psa.Ticket{ID: p.TicketID, Summary: t.Subject, Description: t.Description, Status: maps.StatusMap.Out(t.Status),
+		Priority: maps.PriorityMap.Out(t.Priority)}
 	var got psa.Ticket
 	if p.TicketID != "" {
 		got, err = c.UpdateTicket(ctx, want)
@@ -328,7 +355,11 @@ type PSATicketSyncResult struct {
 	// PSA changed.
 	Pulled        int `json:"pulled"`
 	StatusChanges int `json:"statusChanges"`
-	Failed        int `json:"failed"`
+	// Imported counts the tickets made in a PSA alone imported for their linked
+	// customer; Unlinked those skipped, their PSA company linked to no customer.
+	Imported int `json:"imported"`
+	Unlinked int `json:"unlinked"`
+	Failed   int `json:"failed"`
 	// Unfinished: the run stopped at its deadline; the next one goes on.
 	Unfinished bool `json:"unfinished,omitempty"`
 }
@@ -380,8 +411,10 @@ func SyncPSATickets(ctx context.Context, d *Deps, now time.Time) (any, error) {
 				res.Unfinished = true
 				return res, firstErr
 			}
-			changed, err := pullTicketStatuses(ctx, d, p, now)
-			res.StatusChanges += changed
+			n, err := pullTicketStatuses(ctx, d, p, now)
+			res.StatusChanges += n.changed
+			res.Imported += n.imported
+			res.Unlinked += n.unlinked
 			if err != nil {
 				slog.WarnContext(ctx, "psa ticket pull", "organizationId", p.OrganizationID, "connectionId", p.ConnectionID, "err", err.Error())
 				note(err)
@@ -450,26 +483,47 @@ func retryTicket(ctx context.Context, d *Deps, ref store.PSATicketRef, now time.
 	return nil
 }
 
-// pullTicketStatuses reads the tickets changed in one PSA since its cursor and brings
-// each status change back to the ticket filed as it. A ticket with a local change
-// still queued keeps it (the push writes it over the PSA's). The cursor advances only
-// when every change was applied, so a failure is read again next time.
-func pullTicketStatuses(ctx context.Context, d *Deps, p store.PSATicketPull, now time.Time) (int, error) {
+// pullCounts is what one connection's pull did.
+type pullCounts struct {
+	changed, imported, unlinked int
+}
+
+// remoteOutcome is what one PSA ticket read back did here.
+type remoteOutcome int
+
+const (
+	remoteNothing  remoteOutcome = iota
+	remoteChanged                // the status of the ticket filed as it moved
+	remoteImported               // made in the PSA alone, imported as a ticket of its customer
+	remoteUnlinked               // made in the PSA for a company no customer links: skipped
+)
+
+// pullTicketStatuses reads the tickets changed in one PSA since its cursor: each
+// status change comes back to the ticket filed as it, and a ticket made in the PSA
+// alone for a linked company is imported. A ticket with a local change still queued
+// keeps it (the push writes it over the PSA's). The cursor advances only when every
+// change was applied, so a failure is read again next time.
+func pullTicketStatuses(ctx context.Context, d *Deps, p store.PSATicketPull, now time.Time) (pullCounts, error) {
+	var n pullCounts
 	org := p.OrganizationID
 	conn, err := d.Store.GetConnection(ctx, org, p.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, d.Store.SavePSATicketPull(ctx, p, true)
+		return n, d.Store.SavePSATicketPull(ctx, p, true)
 	}
 	if err != nil {
-		return 0, err
+		return n, err
+	}
+	maps, err := psaTicketMaps(ctx, d, conn)
+	if err != nil {
+		return n, err
 	}
 	c, err := psaConnector(ctx, d, org, conn)
 	if err != nil {
-		return 0, err
+		return n, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 4*psaPushBudget)
 	defer cancel()
-	changed, high, cursor := 0, p.Since, p.Cursor
+	high, cursor := p.Since, p.Cursor
 	var failed error
 	for range psaPullPages {
 		page, err := c.TicketsChangedSince(pctx, p.Since, cursor)
@@ -478,11 +532,16 @@ func pullTicketStatuses(ctx context.Context, d *Deps, p store.PSATicketPull, now
 			break
 		}
 		for _, rt := range page.Tickets {
-			ok, err := applyRemoteTicket(ctx, d, conn, rt, now)
-			if err != nil {
+			out, err := applyRemoteTicket(ctx, d, conn, maps, rt, now)
+			switch {
+			case err != nil:
 				failed = err
-			} else if ok {
-				changed++
+			case out == remoteChanged:
+				n.changed++
+			case out == remoteImported:
+				n.imported++
+			case out == remoteUnlinked:
+				n.unlinked++
 			}
 		}
 		if page.HighWater.After(high) {
@@ -501,34 +560,34 @@ func pullTicketStatuses(ctx context.Context, d *Deps, p store.PSATicketPull, now
 		}
 	}
 	if err := d.Store.SavePSATicketPull(ctx, next, false); err != nil {
-		return changed, err
+		return n, err
 	}
-	return changed, failed
+	return n, failed
 }
 
-// applyRemoteTicket brings one PSA ticket's status to the ticket filed as it; it
-// reports whether the ticket's status changed.
-func applyRemoteTicket(ctx context.Context, d *Deps, conn domain.Connection, rt psa.Ticket, now time.Time) (bool, error) {
+// applyRemoteTicket brings one PSA ticket's status to the ticket filed as it, or
+// imports it when it was made in the PSA alone.
+func applyRemoteTicket(ctx context.Context, d *Deps, conn domain.Connection, maps domain.PSATicketSettings, rt psa.Ticket, now time.Time) (remoteOutcome, error) {
 	org := conn.OrganizationID
 	ref, err := d.Store.FindPSATicket(ctx, org, conn.ID, rt.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil // made in the PSA, not here
+		return importRemoteTicket(ctx, d, conn, maps, rt, now)
 	}
 	if err != nil {
-		return false, err
+		return remoteNothing, err
 	}
 	for range 5 {
 		t, err := d.Store.GetTicket(ctx, org, ref.CustomerID, ref.TicketID)
 		if errors.Is(err, store.ErrNotFound) {
-			return false, nil // deleted, or moving in a merge: read again next time
+			return remoteNothing, nil // deleted, or moving in a merge: read again next time
 		}
 		if err != nil {
-			return false, err
+			return remoteNothing, err
 		}
 		if t.PSA == nil || t.PSA.TicketID != rt.ID || t.PSA.Pending() || strings.EqualFold(t.PSA.Status, rt.Status) {
-			return false, nil
+			return remoteNothing, nil
 		}
-		status, known := psaStatuses(conn).In(rt.Status, t.Status)
+		status, known := maps.StatusMap.In(rt.Status, t.Status)
 		moved := false
 		_, err = d.Store.RecordTicketPSA(ctx, org, t, func(nt *domain.Ticket) *audit.Event {
 			p := *nt.PSA
@@ -546,11 +605,93 @@ func applyRemoteTicket(ctx context.Context, d *Deps, conn domain.Connection, rt 
 			return &ev
 		})
 		if err == nil {
-			return moved, nil
+			if moved {
+				return remoteChanged, nil
+			}
+			return remoteNothing, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) && !isStale(err) {
-			return false, err
+			return remoteNothing, err
 		}
 	}
-	return false, fmt.Errorf("ticket %s changed concurrently five times", ref.TicketID)
+	return remoteNothing, fmt.Errorf("ticket %s changed concurrently five times", ref.TicketID)
+}
+
+// psaPendingLook bounds the pending tickets of a connection an import compares with.
+const psaPendingLook = 100
+
+// importRemoteTicket imports a ticket made in the PSA alone as a ticket of the
+// customer linked to its company. It is idempotent by connection and PSA ticket id:
+// the ticket's id here is derived from them (a second import's write finds it), and
+// it is filed under that PSA id, so the next pull finds it as any filed ticket. A
+// ticket a create of ours made, whose answer has not been recorded, is not imported:
+// the pending creates of the connection are read first, then the PSA id looked up
+// again, so a push that records it meanwhile is seen either way.
+func importRemoteTicket(ctx context.Context, d *Deps, conn domain.Connection, maps domain.PSATicketSettings, rt psa.Ticket, now time.Time) (remoteOutcome, error) {
+	org := conn.OrganizationID
+	pending, err := d.Store.PendingPSATickets(ctx, org, conn.ID, psaPendingLook)
+	if err != nil {
+		return remoteNothing, err
+	}
+	for _, ref := range pending {
+		t, err := d.Store.GetTicket(ctx, org, ref.CustomerID, ref.TicketID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return remoteNothing, err
+		}
+		if t.PSA != nil && t.PSA.TicketID == "" && t.PSA.CreateStartedAt != nil && sameSummary(rt.Summary, t.Subject) {
+			return remoteNothing, nil // ours, awaiting its create's answer: the push links it
+		}
+	}
+	if _, err := d.Store.FindPSATicket(ctx, org, conn.ID, rt.ID); err == nil {
+		return remoteNothing, nil // recorded by a push meanwhile
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return remoteNothing, err
+	}
+	customerID, err := d.Store.LookupCustomerKey(ctx, org, "psa", conn.ID+"#"+rt.CompanyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return remoteUnlinked, nil
+	}
+	if err != nil {
+		return remoteNothing, err
+	}
+	t := importedTicket(conn, maps, rt, customerID, now)
+	vendor := connectionTypeName(conn.Type)
+	ev := audit.New(ctx, org, audit.Customer, "ticket.psa-import",
+		fmt.Sprintf("%s made ticket %s %q; imported for its linked customer", vendor, rt.ID, t.Subject))
+	ev.Targets = ticketTargets(t.CustomerID, t.TenantID)
+	err = d.Store.CreateTicket(ctx, org, t, ev)
+	var te *store.TxError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return remoteNothing, nil // the customer went meanwhile
+	case errors.As(err, &te) && te.ConditionFailed(0):
+		return remoteNothing, nil // imported by an overlapping run
+	case err != nil:
+		return remoteNothing, err
+	}
+	return remoteImported, nil
+}
+
+// importedTicket is the ticket here of PSA ticket rt of customer customerID: its
+// subject, description, status and priority as the maps read them (the defaults for
+// a value they do not name), filed and synced under rt's id.
+func importedTicket(conn domain.Connection, maps domain.PSATicketSettings, rt psa.Ticket, customerID string, now time.Time) domain.Ticket {
+	status, _ := maps.StatusMap.In(rt.Status, domain.TicketOpen)
+	priority, _ := maps.PriorityMap.In(rt.Priority, domain.PriorityNormal)
+	subject := strings.TrimSpace(domain.Truncate(rt.Summary, domain.MaxNameLength))
+	if subject == "" {
+		subject = fmt.Sprintf("%s ticket %s", connectionTypeName(conn.Type), rt.ID)
+	}
+	t := domain.Ticket{ID: domain.DerivedID("psa-ticket", conn.OrganizationID, conn.ID, rt.ID), CustomerID: customerID,
+		Subject: subject, Description: strings.TrimSpace(domain.Truncate(rt.Description, domain.MaxTicketDescription)),
+		Status: status, Priority: priority, CreatedAt: now, UpdatedAt: now,
+		PSA: &domain.TicketPSA{ConnectionID: conn.ID, Type: conn.Type, CompanyID: rt.CompanyID, TicketID: rt.ID,
+			State: domain.PSASynced, Status: rt.Status, SyncedAt: &now}}
+	if !domain.TicketActive(t.Status) {
+		t.ResolvedAt = &now
+	}
+	return t
 }

@@ -30,6 +30,7 @@ func Routes() []Route {
 		portalRoutes(),
 		onboardingRoutes(),
 		psaRoutes(),
+		psaTicketRoutes(),
 	} {
 		all = append(all, feature...)
 	}

@@ -78,7 +78,9 @@ func (c Connection) EncryptionContext(orgID string) map[string]string {
 //   - connectwise: site (the API host), companyId, publicKey, privateKey, clientId
 //     (the developer client id ConnectWise requires);
 //   - autotask: username and secret of an API user, integrationCode (the tracking
-//     identifier), zone (its webservices URL; optional, found by zone lookup);
+//     identifier), zone (its webservices URL; optional, found by zone lookup),
+//     ownerResourceId (the resource that owns companies created in Autotask; optional,
+//     DefaultAutotaskOwnerResource);
 //   - halopsa: instanceUrl, clientId, clientSecret, tenant (hosted instances only).
 //
 // All are write-only: no response ever carries one.
@@ -96,6 +98,22 @@ type Credentials struct {
 	Zone            string `json:"zone,omitempty"`
 	InstanceURL     string `json:"instanceUrl,omitempty"`
 	Tenant          string `json:"tenant,omitempty"`
+	// OwnerResourceID is not a secret but is kept with the credentials it goes with:
+	// it is the Autotask instance's own resource id, set when the connection is made.
+	OwnerResourceID *int64 `json:"ownerResourceId,omitempty"`
+}
+
+// DefaultAutotaskOwnerResource owns the companies created in Autotask when the
+// connection names no owner (Autotask requires one; 4 is the stand-in's, and a common
+// id of an instance's first resource, not a documented value).
+const DefaultAutotaskOwnerResource = 4
+
+// AutotaskOwnerResource is the owner resource of companies created through c.
+func (c Credentials) AutotaskOwnerResource() int {
+	if c.OwnerResourceID == nil {
+		return DefaultAutotaskOwnerResource
+	}
+	return int(*c.OwnerResourceID)
 }
 
 // MaxCredentialLength bounds each credential field.
@@ -147,6 +165,11 @@ func (c Credentials) Validate(v *problem.Validation, typ, prefix string) {
 	}
 	if col < 0 {
 		return // the type's own error names it
+	}
+	if c.OwnerResourceID != nil {
+		v.Check(typ != ConnectionAutotask, prefix+"ownerResourceId", "does not apply to a %s connection", typ)
+		v.Check(typ == ConnectionAutotask && (*c.OwnerResourceID < 1 || *c.OwnerResourceID > math.MaxInt32), prefix+"ownerResourceId",
+			"must be an Autotask resource id: a positive integer")
 	}
 	for _, f := range c.fields() {
 		need := f.need[col]

@@ -90,6 +90,38 @@ func TestPSAConformsToTheDocument(t *testing.T) {
 		{name: "policy as Technician", want: 403, req: func(w *world) testenv.Request {
 			return w.at("Technician", "PUT", base+"/sync", map[string]any{"conflictPolicy": "hold"})
 		}},
+		{name: "ticket settings", want: 200, req: func(w *world) testenv.Request { return w.at("Technician", "GET", base+"/ticket-settings", nil) }},
+		{name: "ticket settings as Read-Only", want: 403, req: func(w *world) testenv.Request { return w.at("Read-Only", "GET", base+"/ticket-settings", nil) }},
+		{name: "ticket settings of another organization's connection", want: 404, req: func(w *world) testenv.Request {
+			return w.asBeta("GET", base+"/ticket-settings", nil)
+		}},
+		{name: "set ticket maps", want: 200, req: func(w *world) testenv.Request {
+			return w.at("Owner", "PUT", base+"/ticket-settings", map[string]any{
+				"ticketStatusMap":   map[string]any{"open": "New", "in-progress": "Working", "waiting": "Waiting", "resolved": "Done", "closed": "Closed"},
+				"ticketPriorityMap": map[string]any{"low": "P4", "normal": "P3", "high": "P2", "urgent": "P1"}})
+		}},
+		{name: "ticket maps reset", want: 200, req: func(w *world) testenv.Request {
+			return w.at("Owner", "PUT", base+"/ticket-settings", map[string]any{"ticketStatusMap": nil})
+		}},
+		{name: "ticket map missing a status", want: 400, code: "validation", fields: []string{"ticketStatusMap.waiting"}, req: func(w *world) testenv.Request {
+			return w.at("Owner", "PUT", base+"/ticket-settings", map[string]any{
+				"ticketStatusMap": map[string]any{"open": "New", "in-progress": "Working", "resolved": "Done", "closed": "Closed"}})
+		}},
+		{name: "ticket map of the wrong type", want: 400, code: "validation", fields: []string{"ticketPriorityMap.low"}, req: func(w *world) testenv.Request {
+			return w.at("Owner", "PUT", base+"/ticket-settings", map[string]any{
+				"ticketPriorityMap": map[string]any{"low": 4, "normal": "P3", "high": "P2", "urgent": "P1"}})
+		}},
+		{name: "ticket maps stale", want: 409, code: "stale-version", req: func(w *world) testenv.Request {
+			return w.at("Owner", "PUT", base+"/ticket-settings", map[string]any{"version": 99})
+		}},
+		{name: "ticket maps as Technician", want: 403, req: func(w *world) testenv.Request {
+			return w.at("Technician", "PUT", base+"/ticket-settings", map[string]any{})
+		}},
+		{name: "ticket values", want: 200, req: func(w *world) testenv.Request { return w.at("Technician", "GET", base+"/ticket-values", nil) }},
+		{name: "ticket values as Read-Only", want: 403, req: func(w *world) testenv.Request { return w.at("Read-Only", "GET", base+"/ticket-values", nil) }},
+		{name: "ticket values of another organization's connection", want: 404, req: func(w *world) testenv.Request {
+			return w.asBeta("GET", base+"/ticket-values", nil)
+		}},
 		{name: "resolve what is not held", want: 404, req: func(w *world) testenv.Request {
 			return w.at("Owner", "POST", base+"/conflicts/424242/resolve", map[string]any{"winner": "psa"})
 		}},
@@ -101,7 +133,7 @@ func TestPSAConformsToTheDocument(t *testing.T) {
 			return w.at("Owner", "GET", base+"/matches", nil)
 		}},
 	}
-	for _, rt := range []api.Route{api.PsaMatchesAccept, api.PsaSyncUpdate, api.PsaConflictsResolve} {
+	for _, rt := range []api.Route{api.PsaMatchesAccept, api.PsaSyncUpdate, api.PsaConflictsResolve, api.PsaTicketSettingsUpdate} {
 		steps = append(steps, bodyFaultSteps(rt, func(w *world, role string, body any, ct string) testenv.Request {
 			r := w.at(role, rt.Method, w.fillPSA(rt.Path), body)
 			if ct != "" {

@@ -30,14 +30,28 @@ func PageNumber(vendor, cursor string) (int, error) {
 // NumericStatus reads a ticket status that is a vendor's numeric status id; ""
 // is def.
 func NumericStatus(vendor, s string, def int) (int, error) {
+	return NumericValue(vendor, "status", s, def)
+}
+
+// NumericValue reads a ticket field (status, priority) that is a vendor's numeric id;
+// "" is def.
+func NumericValue(vendor, field, s string, def int) (int, error) {
 	if s == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s: the ticket status %q is not a numeric status", vendor, s)
+		return 0, fmt.Errorf("%s: the ticket %s %q is not a numeric %s", vendor, field, s, field)
 	}
 	return n, nil
+}
+
+// OptionalID is a vendor's numeric id as text, "" for 0 (not set).
+func OptionalID(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // NewCompanyPage is a page of companies with its high-water mark.

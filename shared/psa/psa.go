@@ -28,15 +28,39 @@ type Company struct {
 	UpdatedAt time.Time
 }
 
-// Ticket is a PSA service ticket. Status is the vendor's status as text: a status
-// name for ConnectWise, the picklist or status id (decimal) for Autotask and HaloPSA.
+// Ticket is a PSA service ticket. Status and Priority are the vendor's values as
+// text: names for ConnectWise, the picklist or id (decimal) for Autotask and HaloPSA.
 type Ticket struct {
 	ID          string
 	CompanyID   string
 	Summary     string
 	Description string
 	Status      string
-	UpdatedAt   time.Time
+	// Priority is empty when unknown or, on a write, for the connector's default.
+	Priority  string
+	UpdatedAt time.Time
+}
+
+// TicketValue is one ticket status or priority a PSA offers: Value is what a status or
+// priority map takes (a ConnectWise name, an Autotask or HaloPSA id), Name what a
+// person reads.
+type TicketValue struct {
+	Value  string
+	Name   string
+	Active bool
+}
+
+// TicketValues are a PSA's ticket statuses and priorities; a nil list is one the
+// connector cannot read from that PSA.
+type TicketValues struct {
+	Statuses   []TicketValue
+	Priorities []TicketValue
+}
+
+// TicketValueLister is a Connector that can list its PSA's ticket statuses and
+// priorities, so a status or priority map can be picked from them.
+type TicketValueLister interface {
+	TicketValues(ctx context.Context) (TicketValues, error)
 }
 
 // Contact is a person of a PSA company.
@@ -80,10 +104,11 @@ type Connector interface {
 	CreateCompany(ctx context.Context, c Company) (Company, error)
 	// UpdateCompany writes c's fields to the company c.ID and answers the result.
 	UpdateCompany(ctx context.Context, c Company) (Company, error)
-	// CreateTicket creates t for t.CompanyID (ID ignored); an empty Status takes
-	// the connector's configured default.
+	// CreateTicket creates t for t.CompanyID (ID ignored); an empty Status or
+	// Priority takes the connector's configured default.
 	CreateTicket(ctx context.Context, t Ticket) (Ticket, error)
-	// UpdateTicket writes t's summary, description and status (when not empty).
+	// UpdateTicket writes t's summary, description, status and priority (each when not
+	// empty; ConnectWise keeps the description as a note and does not rewrite it).
 	UpdateTicket(ctx context.Context, t Ticket) (Ticket, error)
 	// TicketsChangedSince lists tickets modified at or after since, so status changes
 	// made in the PSA flow back.

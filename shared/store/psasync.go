@@ -94,11 +94,7 @@ func (s *Store) PutPSASyncState(ctx context.Context, orgID string, st domain.PSA
 	if err != nil {
 		return st, err
 	}
-	put := &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}
-	if read > 0 {
-		put.ConditionExpression = aws.String("version = :read")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":read": num(read)}
-	}
+	put := s.versionedPut(it, read)
 	var events []*audit.Event
 	if ev != nil {
 		ev.OrganizationID = orgID

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/problem"
 )
 
 // A ticket filed in a PSA has a reference item beside it in its customer's partition
@@ -21,7 +22,9 @@ import (
 //     synced): the psa-ticket-sync schedule finds its queue with one Query, never a Scan;
 //   - once the PSA's ticket id is known it sits in GSI2 under the organization's
 //     partition "PSA-TICKET#<connectionId>", sorted by that id: a status read back from
-//     the PSA finds its ticket with one Query.
+//     the PSA finds its ticket with one Query. Until then it sits in the same partition
+//     under "~pending#<ticketId>", so the ticket pull finds the creates whose answer is
+//     still to come and never imports their ticket as one made in the PSA.
 //
 // Being in the customer's partition, it moves with the ticket when customers merge
 // (MoveCustomerItems), and neither index key names the customer.
@@ -33,6 +36,8 @@ const (
 	prefixPSATicket    = "PSATICKET#"
 	psaTicketDuePK     = "PSA-TICKET-DUE"
 	psaTicketPullDuePK = "PSA-TICKET-PULL-DUE"
+	// psaPendingPrefix sorts a ticket the PSA has not made (yet) apart from the PSA's ids.
+	psaPendingPrefix = "~pending#"
 	// psaNeverDue sorts after every RFC 3339 time.
 	psaNeverDue = "9999-12-31T23:59:59Z"
 )
@@ -70,8 +75,9 @@ func (s *Store) psaTicketWrites(orgID string, t domain.Ticket) ([]types.Transact
 		}
 	}
 	extra := map[string]types.AttributeValue{AttrGSI1PK: str(psaTicketDuePK), AttrGSI1SK: str(due + "#" + orgID + "#" + t.ID)}
+	extra[AttrGSI2PK], extra[AttrGSI2SK] = str(psaTicketIndexPK(orgID, p.ConnectionID)), str(psaPendingPrefix+t.ID)
 	if p.TicketID != "" {
-		extra[AttrGSI2PK], extra[AttrGSI2SK] = str(psaTicketIndexPK(orgID, p.ConnectionID)), str(p.TicketID)
+		extra[AttrGSI2SK] = str(p.TicketID)
 	}
 	ref := PSATicketRef{OrganizationID: orgID, CustomerID: t.CustomerID, TicketID: t.ID, ConnectionID: p.ConnectionID, PSATicketID: p.TicketID}
 	it, err := item(ref, "PSATicketRef", customerPK(orgID, t.CustomerID), prefixPSATicket+t.ID, extra)
@@ -110,6 +116,89 @@ func (s *Store) FindPSATicket(ctx context.Context, orgID, connectionID, psaTicke
 	}
 	var ref PSATicketRef
 	return ref, decode(out.Items[0], &ref)
+}
+
+// PendingPSATickets lists the tickets filed on a PSA connection whose PSA id is not
+// known yet (queued, or created without an answer), at most limit of them.
+func (s *Store) PendingPSATickets(ctx context.Context, orgID, connectionID string, limit int) ([]PSATicketRef, error) {
+	if orgID == "" {
+		return nil, ErrNoOrganization
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(IndexGSI2),
+		KeyConditionExpression: aws.String("GSI2PK = :pk AND begins_with(GSI2SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(psaTicketIndexPK(orgID, connectionID)), ":p": str(psaPendingPrefix)},
+		Limit: aws.Int32(int32(limit))})
+	if err != nil {
+		return nil, fmt.Errorf("list the pending PSA tickets of %s: %w", connectionID, err)
+	}
+	refs := make([]PSATicketRef, 0, len(out.Items))
+	for _, it := range out.Items {
+		var ref PSATicketRef
+		if err := decode(it, &ref); err != nil {
+			return nil, err
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// skPSATicketSettings is the ticket settings item in a PSA connection's sync partition.
+const skPSATicketSettings = "TICKETS"
+
+// PSATicketSettings reads a PSA connection's ticket settings as stored: version 0 and
+// no maps when never set.
+func (s *Store) PSATicketSettings(ctx context.Context, orgID, connectionID string) (domain.PSATicketSettings, error) {
+	out := domain.PSATicketSettings{ConnectionID: connectionID}
+	if orgID == "" {
+		return out, ErrNoOrganization
+	}
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
+		Key: key(psaSyncPK(orgID, connectionID), skPSATicketSettings), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return out, fmt.Errorf("read the ticket settings of connection %s: %w", connectionID, err)
+	}
+	if got.Item == nil {
+		return out, nil
+	}
+	return out, decode(got.Item, &out)
+}
+
+// PutPSATicketSettings writes a connection's ticket settings conditioned on the
+// version read (st.Version, 0 when none), with its audit event, and answers them with
+// their new version. Errors: a stale-version 409.
+func (s *Store) PutPSATicketSettings(ctx context.Context, orgID string, st domain.PSATicketSettings, ev audit.Event) (domain.PSATicketSettings, error) {
+	if orgID == "" {
+		return st, ErrNoOrganization
+	}
+	read := st.Version
+	st.Version++
+	now := s.now()
+	st.UpdatedAt = &now
+	it, err := item(st, "PSATicketSettings", psaSyncPK(orgID, st.ConnectionID), skPSATicketSettings, nil)
+	if err != nil {
+		return st, err
+	}
+	ev.OrganizationID = orgID
+	err = s.transact(ctx, []types.TransactWriteItem{{Put: s.versionedPut(it, read)}}, &ev)
+	var te *TxError
+	switch {
+	case errors.As(err, &te) && te.ConditionFailed(0):
+		return st, problem.StaleVersion("the ticket settings")
+	case err != nil:
+		return st, fmt.Errorf("write the ticket settings of connection %s: %w", st.ConnectionID, err)
+	}
+	return st, nil
+}
+
+// versionedPut writes it when its version is still read (0: when it does not exist).
+func (s *Store) versionedPut(it map[string]types.AttributeValue, read int64) *types.Put {
+	put := &types.Put{TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	if read > 0 {
+		put.ConditionExpression = aws.String("version = :read")
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":read": num(read)}
+	}
+	return put
 }
 
 // DeletePSATicketRef removes the reference item of a ticket that no longer exists

@@ -221,7 +221,7 @@ func (c company) psa() psa.Company {
 
 func (t ticket) psa() psa.Ticket {
 	return psa.Ticket{ID: strconv.Itoa(t.ID), CompanyID: strconv.Itoa(t.CompanyID), Summary: t.Title, Description: t.Description,
-		Status: strconv.Itoa(t.Status), UpdatedAt: parseTime(t.LastActivityDate)}
+		Status: strconv.Itoa(t.Status), Priority: psa.OptionalID(t.Priority), UpdatedAt: parseTime(t.LastActivityDate)}
 }
 
 func id(kind, s string) (int, error) { return psa.NumericID("autotask", kind, s) }
@@ -346,8 +346,48 @@ func (c *Connector) ticket(ctx context.Context, n int) (psa.Ticket, error) {
 	return got.psa(), err
 }
 
+// TicketValues reads the status and priority picklists of the Tickets entity
+// (GET V1.0/Tickets/entityInformation/fields: each field's picklistValues).
+func (c *Connector) TicketValues(ctx context.Context) (psa.TicketValues, error) {
+	var got struct {
+		Fields []struct {
+			Name           string `json:"name"`
+			PicklistValues []struct {
+				Value    string `json:"value"`
+				Label    string `json:"label"`
+				IsActive bool   `json:"isActive"`
+			} `json:"picklistValues"`
+		} `json:"fields"`
+	}
+	if err := c.call(ctx, http.MethodGet, "V1.0/Tickets/entityInformation/fields", nil, &got); err != nil {
+		return psa.TicketValues{}, err
+	}
+	out := psa.TicketValues{Statuses: []psa.TicketValue{}, Priorities: []psa.TicketValue{}}
+	for _, f := range got.Fields {
+		var into *[]psa.TicketValue
+		switch strings.ToLower(f.Name) {
+		case "status":
+			into = &out.Statuses
+		case "priority":
+			into = &out.Priorities
+		default:
+			continue
+		}
+		for _, v := range f.PicklistValues {
+			*into = append(*into, psa.TicketValue{Value: v.Value, Name: v.Label, Active: v.IsActive})
+		}
+	}
+	return out, nil
+}
+
+var _ psa.TicketValueLister = (*Connector)(nil)
+
 // status reads a psa status as Autotask's status picklist value; "" is def.
 func status(s string, def int) (int, error) { return psa.NumericStatus("autotask", s, def) }
+
+func priority(s string, def int) (int, error) {
+	return psa.NumericValue("autotask", "priority", s, def)
+}
 
 // title fits Autotask's 255-character ticket title.
 func title(s string) string { return psa.Truncate(s, 255) }
@@ -362,8 +402,12 @@ func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
+	pr, err := priority(t.Priority, c.cfg.TicketPriority)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
 	n, err := c.write(ctx, http.MethodPost, "Tickets", ticket{CompanyID: cid, Title: title(t.Summary), Description: t.Description,
-		Status: st, Priority: c.cfg.TicketPriority, QueueID: c.cfg.QueueID})
+		Status: st, Priority: pr, QueueID: c.cfg.QueueID})
 	if err != nil {
 		return psa.Ticket{}, err
 	}
@@ -380,7 +424,11 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
-	if _, err := c.write(ctx, http.MethodPatch, "Tickets", ticket{ID: n, Title: title(t.Summary), Description: t.Description, Status: st}); err != nil {
+	pr, err := priority(t.Priority, 0)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
+	if _, err := c.write(ctx, http.MethodPatch, "Tickets", ticket{ID: n, Title: title(t.Summary), Description: t.Description, Status: st, Priority: pr}); err != nil {
 		return psa.Ticket{}, err
 	}
 	return c.ticket(ctx, n)

@@ -92,6 +92,7 @@ type ticket struct {
 	Company            *ref   `json:"company,omitempty"`
 	Board              *ref   `json:"board,omitempty"`
 	Status             *ref   `json:"status,omitempty"`
+	Priority           *ref   `json:"priority,omitempty"`
 	Info               *info  `json:"_info,omitempty"`
 }
 
@@ -143,6 +144,9 @@ func (t ticket) psa() psa.Ticket {
 	}
 	if t.Status != nil {
 		out.Status = t.Status.Name
+	}
+	if t.Priority != nil {
+		out.Priority = t.Priority.Name
 	}
 	if t.Info != nil {
 		out.UpdatedAt = parseTime(t.Info.LastUpdated)
@@ -302,6 +306,9 @@ func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if status := orDefault(t.Status, c.cfg.Status); status != "" {
 		body.Status = &ref{Name: status}
 	}
+	if t.Priority != "" {
+		body.Priority = &ref{Name: t.Priority}
+	}
 	var got ticket
 	if err := c.call(ctx, http.MethodPost, "service/tickets", nil, body, &got); err != nil {
 		return psa.Ticket{}, err
@@ -319,7 +326,7 @@ func orDefault(a, b string) string {
 // summary fits ConnectWise's 100-character ticket summary.
 func summary(s string) string { return psa.Truncate(s, 100) }
 
-// UpdateTicket patches summary and status. ConnectWise keeps the description as
+// UpdateTicket patches summary, status and priority. ConnectWise keeps the description as
 // the ticket's first note, which a PATCH does not rewrite, so it is not sent.
 func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket, error) {
 	n, err := id("ticket", t.ID)
@@ -330,12 +337,37 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if t.Status != "" {
 		ops = append(ops, patchOp{"replace", "status", ref{Name: t.Status}})
 	}
+	if t.Priority != "" {
+		ops = append(ops, patchOp{"replace", "priority", ref{Name: t.Priority}})
+	}
 	var got ticket
 	if err := c.call(ctx, http.MethodPatch, "service/tickets/"+strconv.Itoa(n), nil, ops, &got); err != nil {
 		return psa.Ticket{}, err
 	}
 	return got.psa(), nil
 }
+
+// TicketValues reads the priorities (GET service/priorities, by name, as the map takes
+// them). Statuses are left nil: ConnectWise keeps them per service board
+// (service/boards/{id}/statuses), and the connector files tickets by board name
+// without knowing the board's id.
+func (c *Connector) TicketValues(ctx context.Context) (psa.TicketValues, error) {
+	var got []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	q := url.Values{"pageSize": {"1000"}, "orderBy": {"id asc"}}
+	if err := c.call(ctx, http.MethodGet, "service/priorities", q, nil, &got); err != nil {
+		return psa.TicketValues{}, err
+	}
+	out := psa.TicketValues{Priorities: make([]psa.TicketValue, 0, len(got))}
+	for _, p := range got {
+		out.Priorities = append(out.Priorities, psa.TicketValue{Value: p.Name, Name: p.Name, Active: true})
+	}
+	return out, nil
+}
+
+var _ psa.TicketValueLister = (*Connector)(nil)
 
 // TicketsChangedSince lists tickets with lastUpdated at or after since.
 func (c *Connector) TicketsChangedSince(ctx context.Context, since time.Time, cursor string) (psa.TicketPage, error) {

@@ -200,6 +200,7 @@ type ticket struct {
 	Summary        string `json:"summary"`
 	Details        string `json:"details"`
 	StatusID       int    `json:"status_id,omitempty"`
+	PriorityID     int    `json:"priority_id,omitempty"`
 	TicketTypeID   int    `json:"tickettype_id,omitempty"`
 	LastActionDate string `json:"lastactiondate,omitempty"`
 }
@@ -226,7 +227,7 @@ func (t ticket) psa() psa.Ticket {
 		at, _ = time.Parse(haloTime, t.LastActionDate[:i])
 	}
 	return psa.Ticket{ID: strconv.Itoa(t.ID), CompanyID: strconv.Itoa(t.ClientID), Summary: t.Summary, Description: t.Details,
-		Status: strconv.Itoa(t.StatusID), UpdatedAt: at}
+		Status: strconv.Itoa(t.StatusID), Priority: psa.OptionalID(t.PriorityID), UpdatedAt: at}
 }
 
 func id(kind, s string) (int, error) { return psa.NumericID("halopsa", kind, s) }
@@ -325,13 +326,36 @@ func (c *Connector) CreateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
+	pr, err := psa.NumericValue("halopsa", "priority", t.Priority, 0)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
 	var got ticket
-	body := []ticket{{ClientID: cid, Summary: t.Summary, Details: t.Description, StatusID: st, TicketTypeID: c.cfg.TicketTypeID}}
+	body := []ticket{{ClientID: cid, Summary: t.Summary, Details: t.Description, StatusID: st, PriorityID: pr, TicketTypeID: c.cfg.TicketTypeID}}
 	if err := c.call(ctx, http.MethodPost, "Tickets", nil, body, &got); err != nil {
 		return psa.Ticket{}, err
 	}
 	return got.psa(), nil
 }
+
+// TicketValues reads the ticket statuses (GET /api/Status?type=ticket). Priorities
+// are left nil: HaloPSA keeps them per SLA, and no listing of them was confirmed.
+func (c *Connector) TicketValues(ctx context.Context) (psa.TicketValues, error) {
+	var got []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := c.call(ctx, http.MethodGet, "Status", url.Values{"type": {"ticket"}}, nil, &got); err != nil {
+		return psa.TicketValues{}, err
+	}
+	out := psa.TicketValues{Statuses: make([]psa.TicketValue, 0, len(got))}
+	for _, s := range got {
+		out.Statuses = append(out.Statuses, psa.TicketValue{Value: strconv.Itoa(s.ID), Name: s.Name, Active: true})
+	}
+	return out, nil
+}
+
+var _ psa.TicketValueLister = (*Connector)(nil)
 
 // UpdateTicket posts the ticket with its id: summary, details and status.
 func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket, error) {
@@ -343,8 +367,12 @@ func (c *Connector) UpdateTicket(ctx context.Context, t psa.Ticket) (psa.Ticket,
 	if err != nil {
 		return psa.Ticket{}, err
 	}
+	pr, err := psa.NumericValue("halopsa", "priority", t.Priority, 0)
+	if err != nil {
+		return psa.Ticket{}, err
+	}
 	var got ticket
-	if err := c.call(ctx, http.MethodPost, "Tickets", nil, []ticket{{ID: n, Summary: t.Summary, Details: t.Description, StatusID: st}}, &got); err != nil {
+	if err := c.call(ctx, http.MethodPost, "Tickets", nil, []ticket{{ID: n, Summary: t.Summary, Details: t.Description, StatusID: st, PriorityID: pr}}, &got); err != nil {
 		return psa.Ticket{}, err
 	}
 	return got.psa(), nil
