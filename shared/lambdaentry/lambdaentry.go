@@ -34,33 +34,45 @@ import (
 // clients: the linker drops every other route.
 func Serve(rt api.Route, uses ...Use) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	// The extension registers while the handler is built: both are init's I/O, and
+	// neither needs the other.
+	ext := make(chan *afterresponse.Extension, 1)
+	go func() { ext <- registerAfterResponse() }()
 	h, err := handlerFor(context.Background(), rt, uses)
 	if err != nil {
 		slog.Error("start", "function", rt.Function, "err", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(afterResponse(lambda.NewHandler(httpadapter.NewV2(h).ProxyWithContext)))
+	lambda.Start(afterResponse(<-ext, lambda.NewHandler(httpadapter.NewV2(h).ProxyWithContext)))
 }
 
-// afterResponse registers the extension that lets a route finish its bookkeeping after
-// the response (shared/afterresponse) and wraps h with it. Outside Lambda, or when the
-// extension cannot register, h is returned as it is and each request waits for its
-// own bookkeeping.
-func afterResponse(h lambda.Handler) lambda.Handler {
+// registerAfterResponse registers the extension that lets a route finish its
+// bookkeeping after the response (shared/afterresponse), and starts following the
+// invocations with it. Outside Lambda, or when it cannot register, it returns nil and
+// each request waits for its own bookkeeping.
+func registerAfterResponse() *afterresponse.Extension {
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if api == "" {
-		return h
+		return nil
 	}
 	ext, err := afterresponse.Register(context.Background(), api)
 	if err != nil {
 		slog.Warn("requests wait for their own bookkeeping", "err", err.Error())
-		return h
+		return nil
 	}
 	go func() {
 		if err := ext.Run(context.Background()); err != nil {
 			slog.Error("after-response extension stopped", "err", err.Error())
 		}
 	}()
+	return ext
+}
+
+// afterResponse wraps h with ext, when there is one.
+func afterResponse(ext *afterresponse.Extension, h lambda.Handler) lambda.Handler {
+	if ext == nil {
+		return h
+	}
 	return ext.Handler(h)
 }
 
