@@ -69,15 +69,13 @@ func fetchBilling(ctx context.Context, d *Deps, _ *http.Request, orgID string) (
 // billAndCalls reads orgID's bill and, at the same time, the API calls of months on the
 // bill orgID would be the root of; a sub-organization's are read again on its parent's.
 func billAndCalls(ctx context.Context, d *Deps, orgID string, months ...string) (store.Bill, []store.MonthCalls, error) {
+	var b store.Bill
 	var calls []store.MonthCalls
-	var callsErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		calls, callsErr = d.Store.APICalls(ctx, orgID, months...)
-	}()
-	b, err := d.Store.GetBill(ctx, orgID)
-	<-done
+	var err, callsErr error
+	parallel(
+		func() { b, err = d.Store.GetBill(ctx, orgID) },
+		func() { calls, callsErr = d.Store.APICalls(ctx, orgID, months...) },
+	)
 	if err != nil {
 		return store.Bill{}, nil, notFoundAs(err, "organization")
 	}
