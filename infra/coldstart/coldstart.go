@@ -59,13 +59,20 @@ type Invocation struct {
 	// Init runs from exec to the process's first request for an invocation: what
 	// Lambda reports as the init duration.
 	Init time.Duration
-	// Done runs from exec to the end of the invocation: the response sent and every
-	// extension done with it (the work a function left for after its response, see
-	// shared/afterresponse). Lambda freezes or reuses the environment only then.
+	// Done runs from exec to the end of the invocation: the runtime asking for the
+	// next one once it has answered and finished the work it left for after its
+	// response (shared/afterresponse). Lambda freezes or reuses the environment only
+	// then.
 	Done time.Duration
 	// Kind is KindResponse, KindError or KindInitError.
 	Kind string
 	Body []byte
+	// Warm, with Options.Warm, runs from handing the same event out again, once the
+	// first invocation ended, to that answer: the request on a warm process. WarmKind
+	// and WarmBody are that answer's.
+	Warm     time.Duration
+	WarmKind string
+	WarmBody []byte
 	// Output is the tail of what the process wrote to stdout and stderr.
 	Output string
 }
@@ -106,10 +113,17 @@ func LambdaEnv(name, taskRoot, api string) []string {
 // answered (or after timeout). A process that exits or times out before answering is
 // an error, with its output.
 func Invoke(ctx context.Context, fn Function, env []string, timeout time.Duration) (Invocation, error) {
+	return invoke(ctx, fn, env, timeout, false)
+}
+
+// invoke is Invoke; with warm, the process gets the same event once more after its
+// first invocation, and Invocation.Warm times it.
+func invoke(ctx context.Context, fn Function, env []string, timeout time.Duration, warm bool) (Invocation, error) {
 	api, err := newRuntimeAPI(fn.Name, fn.Event, Deadline)
 	if err != nil {
 		return Invocation{}, err
 	}
+	api.warm = warm
 	defer api.Close()
 	out := &tail{max: 8 << 10}
 	cmd := exec.Command(fn.Path)
@@ -149,6 +163,20 @@ func Invoke(ctx context.Context, fn Function, env []string, timeout time.Duratio
 		case err := <-exited:
 			return inv, fmt.Errorf("%s exited before ending its invocation (%v): %s", fn.Name, err, lastLines(out.String(), 5))
 		}
+		if warm {
+			select {
+			case o := <-api.warmDone:
+				api.mu.Lock()
+				inv.Warm = o.at.Sub(api.warmAt)
+				api.mu.Unlock()
+				inv.WarmKind, inv.WarmBody = o.kind, o.body
+			case <-timer.C:
+				stop()
+				return inv, fmt.Errorf("%s gave no second answer within %s: %s", fn.Name, timeout, lastLines(out.String(), 5))
+			case err := <-exited:
+				return inv, fmt.Errorf("%s exited before its second answer (%v): %s", fn.Name, err, lastLines(out.String(), 5))
+			}
+		}
 		stop()
 		inv.Output = out.String()
 		return inv, nil
@@ -174,9 +202,9 @@ type Result struct {
 	// Size is the binary's size in bytes.
 	Size    int64
 	Samples []time.Duration
-	// Inits are the init durations of the same runs, and Dones their durations
-	// to the end of the invocation.
-	Inits, Dones []time.Duration
+	// Inits are the init durations of the same runs, Dones their durations to the
+	// end of the invocation, and Warms (with Options.Warm) their second requests'.
+	Inits, Dones, Warms []time.Duration
 	// Last is the last measured invocation.
 	Last Invocation
 	Err  error
@@ -212,6 +240,10 @@ type Options struct {
 	// that its samples spread over the whole measurement and share the machine's load
 	// with every function's (a busy machine slows all of them by turns).
 	Baseline bool
+	// Warm, when set, hands each process the same event a second time once its first
+	// invocation ended, and times that answer (Result.Warms): what the request costs
+	// a warm process, to tell it from what the cold start added.
+	Warm bool
 	// Progress, when set, is told about each finished round.
 	Progress func(round, rounds int)
 }
@@ -239,7 +271,7 @@ func Measure(ctx context.Context, fns []Function, o Options) []Result {
 		if res[i].Err != nil || ctx.Err() != nil {
 			return
 		}
-		inv, err := Invoke(ctx, fns[i], o.Env, o.Timeout)
+		inv, err := invoke(ctx, fns[i], o.Env, o.Timeout, o.Warm)
 		if err != nil {
 			res[i].Err = err
 			return
@@ -249,6 +281,9 @@ func Measure(ctx context.Context, fns []Function, o Options) []Result {
 			res[i].Samples = append(res[i].Samples, inv.Duration)
 			res[i].Inits = append(res[i].Inits, inv.Init)
 			res[i].Dones = append(res[i].Dones, inv.Done)
+			if o.Warm {
+				res[i].Warms = append(res[i].Warms, inv.Warm)
+			}
 		}
 	}
 	for round := 0; round < rounds; round++ {

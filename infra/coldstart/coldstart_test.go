@@ -1,6 +1,7 @@
 package coldstart
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,21 +36,14 @@ func TestMain(m *testing.M) {
 	case "fail":
 		lambda.Start(func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("no luck") })
 	case "after":
-		// A function that leaves work for after its response, as the API's functions
-		// do through their extension.
-		ext, err := afterresponse.Register(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API"))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "register:", err)
-			os.Exit(4)
-		}
-		go func() { _ = ext.Run(context.Background()) }()
-		lambda.Start(ext.Handler(lambda.NewHandler(func(ctx context.Context, in json.RawMessage) (map[string]any, error) {
+		// A function that leaves work for after its response, as the API's functions do.
+		lambda.Start(afterresponse.Handler(func(ctx context.Context, in json.RawMessage) (map[string]any, error) {
 			afterresponse.From(ctx).Go(ctx, func(context.Context) {
 				time.Sleep(200 * time.Millisecond)
 				fmt.Fprintln(os.Stderr, "task done")
 			})
 			return map[string]any{"statusCode": 200}, nil
-		})))
+		}))
 	case "exit":
 		fmt.Fprintln(os.Stderr, "bad configuration")
 		os.Exit(3)
@@ -94,25 +88,48 @@ func TestInvokeResponse(t *testing.T) {
 	}
 }
 
-// TestInvokeAfterResponse: the harness serves the Extensions API as Lambda does. The
-// response ends the measurement, and the process is stopped only once its extension
-// has let the invocation end, after the work left for then.
+// TestInvokeAfterResponse: as in Lambda, the response ends the measurement, and the
+// invocation ends (and the process is stopped) only once the runtime asks for the next
+// one, after the work left for then: aws-lambda-go closes the response between.
 func TestInvokeAfterResponse(t *testing.T) {
 	inv, err := Invoke(context.Background(), self(t, "after-fn"), []string{envRole + "=after"}, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Kind != KindResponse || !strings.Contains(inv.Output, "task done") {
+	if inv.Kind != KindResponse || string(inv.Body) != `{"statusCode":200}` || !strings.Contains(inv.Output, "task done") {
 		t.Fatalf("kind %s %s, output %q", inv.Kind, inv.Body, inv.Output)
 	}
 	// The task sleeps 200 ms after the response: the invocation cannot end sooner.
 	if inv.Done-inv.Duration < 200*time.Millisecond {
 		t.Fatalf("response at %s, invocation ended at %s", inv.Duration, inv.Done)
 	}
-	// Without an extension, the invocation ends with the response.
+	// A function that leaves nothing ends its invocation right after the response.
 	plain, err := Invoke(context.Background(), self(t, "echo-fn"), []string{envRole + "=echo"}, 30*time.Second)
 	if err != nil || plain.Done < plain.Duration {
 		t.Fatalf("plain: %v, response at %s, ended at %s", err, plain.Duration, plain.Done)
+	}
+}
+
+// TestInvokeWarm: with warm, the process gets the same event again once its first
+// invocation ended (after the work it left), and the second answer is timed apart.
+func TestInvokeWarm(t *testing.T) {
+	for _, role := range []string{"echo", "after"} {
+		inv, err := invoke(context.Background(), self(t, role+"-fn"), []string{envRole + "=" + role}, 30*time.Second, true)
+		if err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+		if inv.WarmKind != KindResponse || !bytes.Equal(inv.WarmBody, inv.Body) && role == "after" || inv.Warm <= 0 {
+			t.Fatalf("%s: warm answer %s %s in %s (first %s)", role, inv.WarmKind, inv.WarmBody, inv.Warm, inv.Body)
+		}
+		// The second event is handed out only once the first invocation ended.
+		if inv.Done <= 0 || inv.Done < inv.Duration {
+			t.Fatalf("%s: first answered at %s, ended at %s", role, inv.Duration, inv.Done)
+		}
+	}
+	// Without warm, no second event.
+	inv, err := Invoke(context.Background(), self(t, "echo-fn"), []string{envRole + "=echo"}, 30*time.Second)
+	if err != nil || inv.WarmKind != "" || inv.Warm != 0 {
+		t.Fatalf("warm without asking: %v %s %s", err, inv.WarmKind, inv.Warm)
 	}
 }
 

@@ -1,13 +1,11 @@
 package coldstart
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -19,15 +17,6 @@ const (
 	pathResponse  = "/2018-06-01/runtime/invocation/{id}/response"
 	pathError     = "/2018-06-01/runtime/invocation/{id}/error"
 	pathInitError = "/2018-06-01/runtime/init/error"
-)
-
-// The paths of the Lambda Extensions API, version 2020-01-01
-// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html): the
-// functions register an internal extension (shared/afterresponse).
-const (
-	pathRegister      = "/2020-01-01/extension/register"
-	pathExtensionNext = "/2020-01-01/extension/event/next"
-	pathExitError     = "/2020-01-01/extension/exit/error"
 )
 
 // Outcome kinds: how a function answered its invocation.
@@ -44,12 +33,12 @@ type outcome struct {
 	body []byte
 }
 
-// runtimeAPI serves the Lambda Runtime API and Extensions API for one function process
-// and one invocation, on 127.0.0.1. As in Lambda, extensions register during init; the
-// invocation is handed out once the runtime and every extension have asked for their
-// next event, to all of them at once; the invocation ends once the runtime has answered
-// and every extension has asked again. Later asks block, as Lambda freezes a process
-// that waits for work. The first response, error or init error is the outcome.
+// runtimeAPI serves the Lambda Runtime API for one function process and one
+// invocation (and, with warm, the same event once more), on 127.0.0.1. As in Lambda, the invocation ends once the runtime has
+// answered and asked for the next one: what it does between (shared/afterresponse) is
+// part of the invocation, but not of the caller's wait. The next ask blocks, as Lambda
+// freezes a process that waits for work. The first response, error or init error is
+// the outcome.
 type runtimeAPI struct {
 	ln        net.Listener
 	srv       *http.Server
@@ -65,23 +54,21 @@ type runtimeAPI struct {
 	done  chan outcome
 	once  sync.Once
 
-	// extensions are the registered extensions by identifier; ready is closed once
-	// the runtime and each of them have asked for their next event, when the
-	// invocation is handed out.
-	extensions map[string]*extension
-	ready      chan struct{}
-	readyOnce  sync.Once
-	// released is when the last extension asked for its next event after the
-	// invocation; releasedCh is closed then.
+	// released is when the runtime asked for the next invocation after answering;
+	// releasedCh is closed then.
 	released   time.Time
 	releasedCh chan struct{}
 	relOnce    sync.Once
 	answeredCh chan struct{}
-}
 
-// extension is one registered extension's progress.
-type extension struct {
-	asks int
+	// warm, when set, hands the same event out once more when the runtime asks again:
+	// the same request on a warm process. warmID is its request id, warmAt when it was
+	// handed out, and warmDone receives its answer.
+	warm     bool
+	warmID   string
+	warmAt   time.Time
+	warmDone chan outcome
+	warmOnce sync.Once
 }
 
 func newRuntimeAPI(function string, event []byte, deadline time.Duration) (*runtimeAPI, error) {
@@ -90,7 +77,7 @@ func newRuntimeAPI(function string, event []byte, deadline time.Duration) (*runt
 		return nil, err
 	}
 	a := &runtimeAPI{ln: ln, event: event, deadline: deadline, done: make(chan outcome, 1),
-		extensions: map[string]*extension{}, ready: make(chan struct{}), releasedCh: make(chan struct{}), answeredCh: make(chan struct{}),
+		releasedCh: make(chan struct{}), answeredCh: make(chan struct{}), warmDone: make(chan outcome, 1),
 		requestID: fmt.Sprintf("%08x-0000-4000-8000-%012x", time.Now().UnixNano()&0xffffffff, time.Now().UnixNano()&0xffffffffffff),
 		arn:       "arn:aws:lambda:us-east-1:123456789012:function:" + function}
 	mux := http.NewServeMux()
@@ -98,9 +85,6 @@ func newRuntimeAPI(function string, event []byte, deadline time.Duration) (*runt
 	mux.HandleFunc("POST "+pathResponse, a.answer(KindResponse))
 	mux.HandleFunc("POST "+pathError, a.answer(KindError))
 	mux.HandleFunc("POST "+pathInitError, a.initError)
-	mux.HandleFunc("POST "+pathRegister, a.register)
-	mux.HandleFunc("GET "+pathExtensionNext, a.extensionNext)
-	mux.HandleFunc("POST "+pathExitError, a.exitError)
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = a.srv.Serve(ln) }()
 	return a, nil
@@ -124,7 +108,6 @@ func (a *runtimeAPI) finish(o outcome) {
 		a.done <- o
 		close(a.answeredCh)
 	})
-	a.checkReleased()
 }
 
 // answered is closed once the function has answered.
@@ -144,138 +127,46 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 		a.served, a.asked = true, time.Now()
 	}
 	a.mu.Unlock()
+	id := a.requestID
 	if !first {
-		// One invocation per process: wait, as a frozen sandbox would, until the
-		// process is stopped.
-		<-r.Context().Done()
-		return
-	}
-	if !a.awaitInvocation(r) {
-		return
+		// An ask after the answer ends the invocation. Then the same event once more
+		// when asked for, or else wait, as a frozen sandbox would, until the process
+		// is stopped.
+		again := false
+		select {
+		case <-a.answered():
+			a.relOnce.Do(func() {
+				a.mu.Lock()
+				a.released = time.Now()
+				again = a.warm
+				a.mu.Unlock()
+				close(a.releasedCh)
+			})
+		default:
+		}
+		if !again {
+			<-r.Context().Done()
+			return
+		}
+		a.mu.Lock()
+		id, a.warmID, a.warmAt = a.requestID+"-warm", a.requestID+"-warm", time.Now()
+		a.mu.Unlock()
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Lambda-Runtime-Aws-Request-Id", a.requestID)
+	h.Set("Lambda-Runtime-Aws-Request-Id", id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(a.deadline).UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", a.arn)
 	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%024x;Parent=%016x;Sampled=0", time.Now().Unix(), time.Now().UnixNano(), time.Now().UnixNano()))
 	_, _ = w.Write(a.event)
 }
 
-// awaitInvocation blocks an ask for the next event until the invocation is handed
-// out (true), or the asker gives up (false).
-func (a *runtimeAPI) awaitInvocation(r *http.Request) bool {
-	a.checkReady()
-	select {
-	case <-a.ready:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
-
-// checkReady hands out the invocation once the runtime and every extension have asked
-// for their next event: the end of init.
-func (a *runtimeAPI) checkReady() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.served {
-		return
-	}
-	for _, e := range a.extensions {
-		if e.asks == 0 {
-			return
-		}
-	}
-	a.readyOnce.Do(func() { close(a.ready) })
-}
-
-// checkReleased ends the invocation once the runtime has answered and every extension
-// has asked for its next event after it.
-func (a *runtimeAPI) checkReleased() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	select {
-	case <-a.answered():
-	default:
-		return
-	}
-	for _, e := range a.extensions {
-		if e.asks < 2 {
-			return
-		}
-	}
-	a.relOnce.Do(func() {
-		a.released = time.Now()
-		close(a.releasedCh)
-	})
-}
-
-// register takes an extension's registration, during init only.
-func (a *runtimeAPI) register(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Events []string `json:"events"`
-	}
-	_ = json.NewDecoder(r.Body).Decode(&body)
-	a.mu.Lock()
-	if a.served || r.Header.Get("Lambda-Extension-Name") == "" {
-		a.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = io.WriteString(w, `{"errorMessage":"extensions register during init, with a name","errorType":"Extension.InvalidRegistration"}`)
-		return
-	}
-	id := fmt.Sprintf("ext-%d-%d", len(a.extensions)+1, time.Now().UnixNano())
-	a.extensions[id] = &extension{}
-	a.mu.Unlock()
-	w.Header().Set("Lambda-Extension-Identifier", id)
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"functionName": strings.TrimPrefix(a.arn, "arn:aws:lambda:us-east-1:123456789012:function:"),
-		"functionVersion": "$LATEST", "handler": "bootstrap"})
-}
-
-// extensionNext is an extension's ask for its next event: the first one ends its
-// init and gets the invocation; the second ends its part of the invocation, and waits.
-func (a *runtimeAPI) extensionNext(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	e, ok := a.extensions[r.Header.Get("Lambda-Extension-Identifier")]
-	if ok {
-		e.asks++
-	}
-	var asks int
-	if ok {
-		asks = e.asks
-	}
-	a.mu.Unlock()
-	if !ok {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = io.WriteString(w, `{"errorMessage":"unknown extension identifier","errorType":"Extension.UnknownExtensionIdentifier"}`)
-		return
-	}
-	if asks > 1 {
-		a.checkReleased()
-		<-r.Context().Done()
-		return
-	}
-	if !a.awaitInvocation(r) {
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"eventType": "INVOKE", "requestId": a.requestID, "invokedFunctionArn": a.arn,
-		"deadlineMs": time.Now().Add(a.deadline).UnixMilli(), "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": "Root=1-00000000-000000000000000000000000"}})
-}
-
-// exitError is an extension reporting its failure: the invocation fails.
-func (a *runtimeAPI) exitError(w http.ResponseWriter, r *http.Request) {
-	a.finish(outcome{at: time.Now(), kind: KindError, body: []byte(`{"errorType":"` + r.Header.Get("Lambda-Extension-Function-Error-Type") + `"}`)})
-	w.WriteHeader(http.StatusAccepted)
-	_, _ = io.WriteString(w, `{"status":"OK"}`)
-}
-
 func (a *runtimeAPI) answer(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.PathValue("id") != a.requestID {
+		a.mu.Lock()
+		warmID := a.warmID
+		a.mu.Unlock()
+		if id := r.PathValue("id"); id != a.requestID && (warmID == "" || id != warmID) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"errorMessage":"invalid request id","errorType":"InvalidRequestID"}`)
@@ -287,7 +178,11 @@ func (a *runtimeAPI) answer(kind string) http.HandlerFunc {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		a.finish(outcome{at: at, kind: kind, body: body})
+		if warmID != "" && r.PathValue("id") == warmID {
+			a.warmOnce.Do(func() { a.warmDone <- outcome{at: at, kind: kind, body: body} })
+		} else {
+			a.finish(outcome{at: at, kind: kind, body: body})
+		}
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, `{"status":"OK"}`)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-msp/switchboard/shared/auth"
@@ -44,6 +45,9 @@ type Resolver struct {
 	// while the organization item (read on every request) still carries it, the
 	// membership is current and a warm Lambda skips reading it.
 	members map[string]cachedMember
+	// started is set once this process has read an authorization: its first one
+	// skips the snapshot (see access).
+	started atomic.Bool
 }
 
 type cachedMember struct {
@@ -90,6 +94,13 @@ func (r *Resolver) access(ctx context.Context, userID, orgID, sessionKey string)
 			}
 			// A membership changed since: read again, as a snapshot.
 		}
+	}
+	if !r.started.Swap(true) {
+		// A process's first request is its cold start's: its connection is new and
+		// every code path cold. The snapshot only lets the membership be cached, which
+		// the process's next request does as well; until then each item read
+		// consistently authorizes as well, with one BatchGetItem.
+		return r.store.ReadAccess(ctx, userID, orgID, sessionKey)
 	}
 	a, err := r.store.ResolveAccess(ctx, userID, orgID, sessionKey)
 	if err != nil {

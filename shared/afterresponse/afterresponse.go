@@ -1,17 +1,25 @@
 // Package afterresponse lets a Lambda function answer first and finish its bookkeeping
 // (counting the API call, recording the session's activity) after the answer is sent.
 //
-// Lambda freezes an execution environment once its runtime has posted the response and
-// every registered extension has asked for its next event. An internal extension (a
-// goroutine of the function's own process, registered through the Lambda Extensions API
-// during init) asks for the next event only once the work an invocation left behind is
-// done: the caller gets the response without waiting for that work, and Lambda never
-// freezes it half-way.
-// https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
+// A runtime posts each invocation's response to the Runtime API, and only then asks
+// for the next invocation; Lambda returns the response to the caller when it is
+// posted, and ends the invocation (and may freeze the environment) when the runtime
+// asks for the next one. The time between is the runtime's cleanup step
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html: "send data to
+// other services, or perform additional tasks before getting the next event").
+// aws-lambda-go closes a response that is an io.Closer after sending it and before it
+// asks for the next invocation, so Handler's response waits there for the tasks the
+// invocation left behind: the caller does not wait for them, and Lambda never freezes
+// them half-way.
 package afterresponse
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -41,6 +49,28 @@ func (t *Tasks) Go(ctx context.Context, f func(context.Context)) {
 // Wait returns once every task has finished.
 func (t *Tasks) Wait() { t.wg.Wait() }
 
+// waitUntil waits for the tasks, or until deadline (zero: no deadline); it reports
+// whether they finished.
+func (t *Tasks) waitUntil(deadline time.Time) bool {
+	if deadline.IsZero() {
+		t.Wait()
+		return true
+	}
+	done := make(chan struct{})
+	go func() {
+		t.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(max(time.Until(deadline), 0))
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
 type tasksKey struct{}
 
 // With returns ctx carrying t: work handed to it may finish after the response.
@@ -49,9 +79,62 @@ func With(ctx context.Context, t *Tasks) context.Context {
 }
 
 // From returns the tasks of the invocation ctx belongs to, or nil when nothing holds
-// the invocation open after the response (a local server, a test, or a function whose
-// extension could not register): the caller must then wait for its own work.
+// the invocation open after the response (a local server, a test): the caller must
+// then wait for its own work.
 func From(ctx context.Context) *Tasks {
 	t, _ := ctx.Value(tasksKey{}).(*Tasks)
 	return t
+}
+
+// Handler is h as a handler for lambda.Start: each invocation gets its Tasks (From
+// finds them in the context), and its response, sent as h's output in JSON, waits for
+// them only once sent. An invocation whose h fails waits for its tasks before failing.
+func Handler[In, Out any](h func(context.Context, In) (Out, error)) func(context.Context, In) (*Response, error) {
+	return func(ctx context.Context, in In) (*Response, error) {
+		t := &Tasks{}
+		deadline, _ := ctx.Deadline()
+		out, err := h(With(ctx, t), in)
+		if err != nil {
+			t.waitUntil(deadline)
+			return nil, err
+		}
+		body, err := json.Marshal(out)
+		if err != nil {
+			t.waitUntil(deadline)
+			return nil, fmt.Errorf("encode the response: %w", err)
+		}
+		return &Response{body: bytes.NewReader(body), tasks: t, deadline: deadline}, nil
+	}
+}
+
+// Response is an invocation's JSON response, which aws-lambda-go sends as it is (an
+// io.Reader that is not JSON itself) and closes once sent, before it asks for the next
+// invocation: Close waits for the invocation's tasks, up to its deadline.
+type Response struct {
+	body     *bytes.Reader
+	tasks    *Tasks
+	deadline time.Time
+}
+
+// errRaw is what MarshalJSON answers, so that aws-lambda-go sends the body as it is.
+var errRaw = errors.New("afterresponse: the response is sent as it is")
+
+// Read reads the response's JSON.
+func (r *Response) Read(p []byte) (int, error) { return r.body.Read(p) }
+
+// ContentType is the response's content type, for the Runtime API.
+func (r *Response) ContentType() string { return "application/json" }
+
+// MarshalJSON refuses: aws-lambda-go then sends what Read gives instead of encoding
+// the response again.
+func (r *Response) MarshalJSON() ([]byte, error) { return nil, errRaw }
+
+// Close waits for the invocation's tasks, up to its deadline; past it, Lambda ends the
+// invocation anyway, so the tasks left are logged and the next invocation may find
+// them frozen half-way.
+func (r *Response) Close() error {
+	if !r.tasks.waitUntil(r.deadline) {
+		slog.Warn("work left after the response outlived the invocation's deadline")
+	}
+	return nil
 }

@@ -3,16 +3,13 @@ package afterresponse
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
+	"errors"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 func TestFrom(t *testing.T) {
@@ -46,91 +43,110 @@ func TestTasksOutliveTheRequest(t *testing.T) {
 	}
 }
 
-// fakeAPI is the Extensions API's side of one extension, with invocations pushed by
-// the test.
-type fakeAPI struct {
-	events chan Event
-	asks   atomic.Int32
-	// asked receives each ask for a next event after the first (the end of an
-	// invocation for the extension).
-	asked chan struct{}
-	name  string
-	mu    sync.Mutex
-}
-
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/extension/register"):
-		f.mu.Lock()
-		f.name = r.Header.Get(headerName)
-		f.mu.Unlock()
-		w.Header().Set(headerIdentifier, "ext-1")
-		_, _ = w.Write([]byte(`{}`))
-	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/extension/event/next"):
-		if r.Header.Get(headerIdentifier) != "ext-1" {
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
-		if f.asks.Add(1) > 1 {
-			f.asked <- struct{}{}
-		}
-		select {
-		case ev := <-f.events:
-			_ = json.NewEncoder(w).Encode(ev)
-		case <-r.Context().Done():
-		}
-	default:
-		w.WriteHeader(http.StatusNotFound)
-	}
-}
-
-// TestExtensionHoldsTheInvocation: the extension asks for its next event only once the
-// handler has returned and the work it left is done.
-func TestExtensionHoldsTheInvocation(t *testing.T) {
-	api := &fakeAPI{events: make(chan Event, 1), asked: make(chan struct{}, 4)}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	ext, err := Register(context.Background(), strings.TrimPrefix(srv.URL, "http://"))
+// TestHandlerAnswersBeforeItsTasks: aws-lambda-go sends the response's JSON as it is,
+// and closes it once sent; closing is what waits for the invocation's tasks.
+func TestHandlerAnswersBeforeItsTasks(t *testing.T) {
+	release := make(chan struct{})
+	var finished atomic.Bool
+	h := Handler(func(ctx context.Context, in map[string]string) (map[string]string, error) {
+		From(ctx).Go(ctx, func(context.Context) {
+			<-release
+			finished.Store(true)
+		})
+		return map[string]string{"answer": in["question"]}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := h(ctx, map[string]string{"question": "<42>"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if api.name != Name {
-		t.Fatalf("registered as %q", api.name)
+	// What the runtime posts: the handler's output, encoded once.
+	body, err := io.ReadAll(res)
+	if err != nil || string(body) != `{"answer":"\u003c42\u003e"}` || res.ContentType() != "application/json" {
+		t.Fatalf("response %s %v (%s)", body, err, res.ContentType())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = ext.Run(ctx) }()
-
-	release := make(chan struct{})
-	h := ext.Handler(lambda.NewHandler(func(ctx context.Context, _ json.RawMessage) (string, error) {
-		From(ctx).Go(ctx, func(context.Context) { <-release })
-		return "answered", nil
-	}))
-	for _, id := range []string{"req-1", "req-2"} {
-		api.events <- Event{EventType: EventInvoke, RequestID: id, DeadlineMs: time.Now().Add(time.Minute).UnixMilli()}
-		out, err := h.Invoke(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id}), []byte(`{}`))
-		if err != nil || string(out) != `"answered"` {
-			t.Fatalf("%s: %s %v", id, out, err)
-		}
-		// The handler has answered; its task still runs, so the extension holds on.
-		select {
-		case <-api.asked:
-			t.Fatalf("%s: the extension let the invocation end before its work was done", id)
-		case <-time.After(50 * time.Millisecond):
-		}
-		release <- struct{}{}
-		<-api.asked
+	if _, err := json.Marshal(res); err == nil {
+		t.Fatal("the response encodes as JSON: aws-lambda-go would send that instead of its body")
+	}
+	closed := closeAsync(res)
+	select {
+	case <-closed:
+		t.Fatal("the response closed before its task was done")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	if !finished.Load() {
+		t.Fatal("closed before the task finished")
 	}
 }
 
-// TestRegisterRefused: a refused registration is an error, so the function falls back
-// to waiting for its own work.
-func TestRegisterRefused(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusForbidden)
+// TestThroughTheLambdaLibrary: the handler, as aws-lambda-go runs it, answers with its
+// output's JSON and has waited for its tasks once the library is done with it.
+func TestThroughTheLambdaLibrary(t *testing.T) {
+	var finished atomic.Bool
+	h := lambda.NewHandler(Handler(func(ctx context.Context, in json.RawMessage) (map[string]int, error) {
+		From(ctx).Go(ctx, func(context.Context) {
+			time.Sleep(20 * time.Millisecond)
+			finished.Store(true)
+		})
+		return map[string]int{"statusCode": 200}, nil
 	}))
-	defer srv.Close()
-	if _, err := Register(context.Background(), strings.TrimPrefix(srv.URL, "http://")); err == nil {
-		t.Fatal("registered")
+	out, err := h.Invoke(context.Background(), []byte(`{"x":1}`))
+	if err != nil || string(out) != `{"statusCode":200}` {
+		t.Fatalf("%s %v", out, err)
 	}
+	if !finished.Load() {
+		t.Fatal("the library was done with the response before its task finished")
+	}
+}
+
+// TestHandlerFailureWaits: a failing handler waits for its tasks before it fails, as
+// nothing is left to close.
+func TestHandlerFailureWaits(t *testing.T) {
+	var finished atomic.Bool
+	h := Handler(func(ctx context.Context, _ struct{}) (struct{}, error) {
+		From(ctx).Go(ctx, func(context.Context) {
+			time.Sleep(20 * time.Millisecond)
+			finished.Store(true)
+		})
+		return struct{}{}, errors.New("no luck")
+	})
+	if _, err := h(context.Background(), struct{}{}); err == nil || !finished.Load() {
+		t.Fatalf("err %v, task finished %v", err, finished.Load())
+	}
+}
+
+// TestCloseStopsAtTheDeadline: past the invocation's deadline Lambda ends it anyway, so
+// a task that outlives it does not hold the runtime.
+func TestCloseStopsAtTheDeadline(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	h := Handler(func(ctx context.Context, _ struct{}) (struct{}, error) {
+		From(ctx).Go(ctx, func(context.Context) { <-stuck })
+		return struct{}{}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	res, err := h(ctx, struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := closeAsync(res)
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited past the invocation's deadline")
+	}
+}
+
+// closeAsync closes res in a goroutine; the channel is closed once Close returned.
+func closeAsync(res *Response) <-chan struct{} {
+	closed := make(chan struct{})
+	go func() {
+		_ = res.Close()
+		close(closed)
+	}()
+	return closed
 }

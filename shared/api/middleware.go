@@ -218,7 +218,8 @@ func authenticate(d *Deps, next http.Handler) http.Handler {
 
 // organization resolves the organization and role (404), then the permission (403).
 // The call is then counted, and the session's activity written, after the response
-// where an extension holds the invocation open (afterresponse), else alongside it.
+// where the runtime holds the invocation open for them (afterresponse), else alongside
+// it.
 func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -298,7 +299,7 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		}
 		served := r.WithContext(access.With(ctx, oc))
 		if after := afterresponse.From(ctx); after != nil {
-			// In Lambda, the after-response extension holds the invocation open for it:
+			// In Lambda, the runtime holds the invocation open for it after the response:
 			// the caller does not wait, and the calls do not compete with the request's.
 			next.ServeHTTP(w, served)
 			after.Go(ctx, count)

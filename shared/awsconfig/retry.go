@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -47,8 +46,8 @@ func NewRetryer(r Retry) aws.Retryer {
 
 // WithRetry makes Load's configuration retry as r (tests shorten the waits with it;
 // the rest of the retryer stays as in production).
-func WithRetry(r Retry) func(*config.LoadOptions) error {
-	return config.WithRetryer(func() aws.Retryer { return NewRetryer(r) })
+func WithRetry(r Retry) Option {
+	return func(cfg *aws.Config) { cfg.Retryer = func() aws.Retryer { return NewRetryer(r) } }
 }
 
 // jitter is "full jitter" exponential backoff: a uniform wait up to min(MaxBackoff,

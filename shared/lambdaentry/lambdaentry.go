@@ -34,46 +34,15 @@ import (
 // clients: the linker drops every other route.
 func Serve(rt api.Route, uses ...Use) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	// The extension registers while the handler is built: both are init's I/O, and
-	// neither needs the other.
-	ext := make(chan *afterresponse.Extension, 1)
-	go func() { ext <- registerAfterResponse() }()
 	h, err := handlerFor(context.Background(), rt, uses)
 	if err != nil {
 		slog.Error("start", "function", rt.Function, "err", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(afterResponse(<-ext, lambda.NewHandler(httpadapter.NewV2(h).ProxyWithContext)))
-}
-
-// registerAfterResponse registers the extension that lets a route finish its
-// bookkeeping after the response (shared/afterresponse), and starts following the
-// invocations with it. Outside Lambda, or when it cannot register, it returns nil and
-// each request waits for its own bookkeeping.
-func registerAfterResponse() *afterresponse.Extension {
-	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
-	if api == "" {
-		return nil
-	}
-	ext, err := afterresponse.Register(context.Background(), api)
-	if err != nil {
-		slog.Warn("requests wait for their own bookkeeping", "err", err.Error())
-		return nil
-	}
-	go func() {
-		if err := ext.Run(context.Background()); err != nil {
-			slog.Error("after-response extension stopped", "err", err.Error())
-		}
-	}()
-	return ext
-}
-
-// afterResponse wraps h with ext, when there is one.
-func afterResponse(ext *afterresponse.Extension, h lambda.Handler) lambda.Handler {
-	if ext == nil {
-		return h
-	}
-	return ext.Handler(h)
+	// The call's count and the session's activity finish after the response is sent,
+	// before the runtime asks for the next invocation (shared/afterresponse).
+	proxy := httpadapter.NewV2(h).ProxyWithContext
+	lambda.Start(afterresponse.Handler(proxy))
 }
 
 // A Use adds one AWS service to a function's deps, on the configuration loaded at start.
@@ -245,7 +214,12 @@ func tableFromEnv(ctx context.Context) (*store.Store, aws.Config, error) {
 	if err != nil {
 		return nil, aws.Config{}, err
 	}
-	db := awsconfig.DynamoDB(cfg, os.Getenv(awsconfig.EnvDynamoDBEndpoint))
+	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// Connected while the runtime asks for the first invocation.
+		go awsconfig.Preconnect(context.WithoutCancel(ctx), cfg, endpoint)
+	}
+	db := awsconfig.DynamoDB(cfg, endpoint)
 	return store.New(db, awsconfig.TableName(store.DefaultTable)), cfg, nil
 }
 

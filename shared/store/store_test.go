@@ -85,15 +85,24 @@ func testSignUp(t *testing.T, st *store.Store) {
 	if err != nil || id != u.ID {
 		t.Fatalf("lookup = %q, %v", id, err)
 	}
-	a, err := st.ResolveAccess(ctx, u.ID, "org-a", "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Org == nil || a.Member == nil || a.Member.Role != permission.Owner || a.Org.OwnerUserID != u.ID || a.Org.Plan != domain.PlanFree {
-		t.Fatalf("access = %+v", a)
-	}
-	if !a.Org.Profile.Authentication.RequireMFA || a.Org.Profile.Authentication.SessionTimeoutMinutes != 480 {
-		t.Fatalf("new organization auth settings = %+v", a.Org.Profile.Authentication)
+	// Both authorization reads read the same items; only the transaction's is a
+	// snapshot the membership may be cached from.
+	for _, read := range []struct {
+		name     string
+		read     func(context.Context, string, string, string) (store.Access, error)
+		snapshot bool
+	}{{"ResolveAccess", st.ResolveAccess, true}, {"ReadAccess", st.ReadAccess, false}} {
+		a, err := read.read(ctx, u.ID, "org-a", "s1")
+		if err != nil {
+			t.Fatalf("%s: %v", read.name, err)
+		}
+		if a.Org == nil || a.Member == nil || a.Member.Role != permission.Owner || a.Org.OwnerUserID != u.ID || a.Org.Plan != domain.PlanFree ||
+			a.MemberEpoch == 0 || a.Snapshot != read.snapshot {
+			t.Fatalf("%s: access = %+v", read.name, a)
+		}
+		if !a.Org.Profile.Authentication.RequireMFA || a.Org.Profile.Authentication.SessionTimeoutMinutes != 480 {
+			t.Fatalf("%s: new organization auth settings = %+v", read.name, a.Org.Profile.Authentication)
+		}
 	}
 	events, _, err := st.ListAudit(ctx, "org-a", store.Page{})
 	if err != nil || len(events) != 1 || events[0].Action != "organization.create" || events[0].Actor.UserID != u.ID {
@@ -145,11 +154,14 @@ func testPrefixIsolation(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	u := signUp(t, st, "sub-acme", "acme@example.com", "acme")
 	other := signUp(t, st, "sub-corp", "corp@example.com", "acme-corp")
-	if a, _ := st.ResolveAccess(ctx, other.ID, "acme", "s"); a.Member != nil {
-		t.Fatal("acme-corp's owner is a member of acme")
-	}
-	if a, _ := st.ResolveAccess(ctx, u.ID, "acme-corp", "s"); a.Member != nil {
-		t.Fatal("acme's owner is a member of acme-corp")
+	for name, read := range map[string]func(context.Context, string, string, string) (store.Access, error){
+		"ResolveAccess": st.ResolveAccess, "ReadAccess": st.ReadAccess} {
+		if a, _ := read(ctx, other.ID, "acme", "s"); a.Member != nil {
+			t.Fatalf("%s: acme-corp's owner is a member of acme", name)
+		}
+		if a, _ := read(ctx, u.ID, "acme-corp", "s"); a.Member != nil {
+			t.Fatalf("%s: acme's owner is a member of acme-corp", name)
+		}
 	}
 	for _, org := range []string{"acme", "acme-corp"} {
 		events, _, err := st.ListAudit(ctx, org, store.Page{})
@@ -281,6 +293,7 @@ func testNoOrganization(t *testing.T, st *store.Store) {
 	checks := map[string]error{}
 	_, checks["GetOrganization"] = st.GetOrganization(ctx, "")
 	_, checks["ResolveAccess"] = st.ResolveAccess(ctx, "u", "", "s")
+	_, checks["ReadAccess"] = st.ReadAccess(ctx, "u", "", "s")
 	_, _, checks["ListAudit"] = st.ListAudit(ctx, "", store.Page{})
 	checks["PutMember"] = st.PutMember(ctx, domain.Membership{UserID: "u"}, audit.Event{})
 	checks["CreateOrganization"] = st.CreateOrganization(ctx, domain.Organization{}, domain.Membership{}, audit.Event{})
@@ -309,6 +322,9 @@ func testTouchSession(t *testing.T, st *store.Store) {
 	a, _ = st.ResolveAccess(ctx, u.ID, "org-s", "sess")
 	if !a.LastSeen().Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("last seen %v after 2 minutes", a.LastSeen())
+	}
+	if a, _ = st.ReadAccess(ctx, u.ID, "org-s", "sess"); !a.LastSeen().Equal(t0.Add(2 * time.Minute)) {
+		t.Fatalf("last seen %v after 2 minutes, read without the snapshot", a.LastSeen())
 	}
 }
 

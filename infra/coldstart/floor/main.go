@@ -1,6 +1,7 @@
 // Command floor is the cold-start floor of `make bench`: the least a Go Lambda on the
-// table does. It loads the AWS config, builds a DynamoDB client, and answers each
-// invocation with one GetItem against TABLE_NAME, as an API Gateway v2 response. The
+// table does. It loads the AWS config as the SDK's documentation shows
+// (config.LoadDefaultConfig), builds a DynamoDB client, and answers each invocation
+// with one GetItem against TABLE_NAME, as an API Gateway v2 response. The
 // bench builds it with the functions' flags and compares each function's cold start
 // and size to it.
 package main
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -21,7 +23,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		panic(err)
 	}
