@@ -111,13 +111,13 @@ func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
 	})
 }
 
-// Preconnect opens a connection to DynamoDB at endpoint (the region's when empty)
-// through cfg's HTTP client, which keeps it for the clients built on cfg: a Lambda
-// function starts it while the runtime waits for its first invocation, so that the
-// first request's call does not wait for the connection (on AWS, DNS, TCP and TLS).
+// Preconnect opens connections to DynamoDB at endpoint (the region's when empty), at
+// once, through cfg's HTTP client, which keeps them for the clients built on cfg: a
+// Lambda function starts it while the runtime waits for its first invocation, so that
+// the first request's calls do not wait for a connection (on AWS, DNS, TCP and TLS).
 // It sends GET /, which DynamoDB answers without authentication, not an API call.
 // Failing costs nothing: the first call then connects as it would have.
-func Preconnect(ctx context.Context, cfg aws.Config, endpoint string) {
+func Preconnect(ctx context.Context, cfg aws.Config, endpoint string, connections int) {
 	if endpoint == "" {
 		ep, err := dynamodb.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, dynamodb.EndpointParameters{Region: aws.String(cfg.Region)})
 		if err != nil {
@@ -128,17 +128,23 @@ func Preconnect(ctx context.Context, cfg aws.Config, endpoint string) {
 	if cfg.HTTPClient == nil {
 		return
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/", nil)
-	if err != nil {
-		return
+	var wg sync.WaitGroup
+	for range connections {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/", nil)
+			if err != nil {
+				return
+			}
+			res, err := cfg.HTTPClient.Do(req)
+			if err != nil {
+				return
+			}
+			// A drained, closed body hands the connection back to the pool.
+			_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+			_ = res.Body.Close()
+		})
 	}
-	res, err := cfg.HTTPClient.Do(req)
-	if err != nil {
-		return
-	}
-	// A drained, closed body hands the connection back to the pool.
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	_ = res.Body.Close()
+	wg.Wait()
 }
 
 // TableName is the table from TABLE_NAME, or the default.

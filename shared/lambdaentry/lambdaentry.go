@@ -217,7 +217,7 @@ func tableFromEnv(ctx context.Context) (*store.Store, aws.Config, error) {
 	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		// Connected while the runtime asks for the first invocation.
-		go awsconfig.Preconnect(context.WithoutCancel(ctx), cfg, endpoint)
+		go awsconfig.Preconnect(context.WithoutCancel(ctx), cfg, endpoint, 2)
 	}
 	db := awsconfig.DynamoDB(cfg, endpoint)
 	return store.New(db, awsconfig.TableName(store.DefaultTable)), cfg, nil
