@@ -40,6 +40,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
 	"github.com/switchboard-msp/switchboard/shared/msgraph"
 	"github.com/switchboard-msp/switchboard/shared/permission"
+	"github.com/switchboard-msp/switchboard/shared/store"
 )
 
 // Cold start targets of issue 5: each function against the floor (infra/coldstart/floor).
@@ -442,6 +443,48 @@ func (b *bench) seedSamples(ctx context.Context, root string) error {
 		LicensedUsers: 25, Health: domain.HealthHealthy, CreatedAt: time.Now().UTC()}
 	_ = b.deps.Store.CreateTenant(ctx, sampleOrg, t, audit.Event{Category: audit.Tenant, Action: "bench"})
 	_, _ = b.deps.Store.AssociateTenant(ctx, sampleOrg, sampleCustomer, sampleTenant, audit.Event{Category: audit.Tenant, Action: "bench"})
+	return b.seedSampleDetails(ctx, userID)
+}
+
+// seedSampleDetails makes the other objects the committed sample events name, so that
+// their cold starts serve the object rather than answer 404 (each round again, after
+// the destructive samples removed them; "already exists" is expected).
+func (b *bench) seedSampleDetails(ctx context.Context, ownerID string) error {
+	st, now := b.deps.Store, time.Now().UTC()
+	ev := func(cat audit.Category) audit.Event { return audit.Event{Category: cat, Action: "bench"} }
+	_ = st.CreateContact(ctx, sampleOrg, domain.Contact{ID: "sample-contact", CustomerID: sampleCustomer, Name: "Sample contact",
+		Email: "contact@sample.example", EscalationOrder: 1, CreatedAt: now, Version: 1}, ev(audit.Customer))
+	_ = st.CreateTicket(ctx, sampleOrg, domain.Ticket{ID: "sample-ticket", CustomerID: sampleCustomer, Subject: "Sample ticket",
+		Status: domain.TicketStatuses()[0], Priority: domain.TicketPriorities()[0], CreatedAt: now, UpdatedAt: now, Version: 1}, ev(audit.Customer))
+	_ = st.CreateCompanyUser(ctx, sampleOrg, domain.CompanyUser{ID: "sample-user", CustomerID: sampleCustomer, Email: "user@sample.example",
+		Name: "Sample user", Role: domain.CompanyUserRole, Source: "manual", CreatedAt: now, UpdatedAt: now, Version: 1}, ev(audit.Customer))
+	_ = st.CreateDocument(ctx, sampleOrg, domain.Document{ID: "sample-document", CustomerID: sampleCustomer, Name: "sample.pdf",
+		ContentType: "application/pdf", Size: 1, Key: "documents/" + sampleOrg + "/" + sampleCustomer + "/sample-document", CreatedAt: now},
+		ev(audit.Customer))
+	// A second member of the sample organization, the platform user the samples name.
+	if _, err := st.GetMember(ctx, sampleOrg, "sample-id"); errors.Is(err, store.ErrNotFound) {
+		// Taken already when an earlier round removed the membership: kept then.
+		_ = st.CreateUser(ctx, domain.User{ID: "sample-id", Email: "member@sample.example", Name: "Sample member", CreatedAt: now})
+		if err := st.PutMember(ctx, domain.Membership{OrganizationID: sampleOrg, UserID: "sample-id", Role: permission.Technician, JoinedAt: now},
+			ev(audit.UserManagement)); err != nil {
+			return fmt.Errorf("sample member: %w", err)
+		}
+	}
+	if _, err := st.GetOrganization(ctx, "sample-sub-org"); errors.Is(err, store.ErrNotFound) {
+		owner, err := st.GetUser(ctx, ownerID)
+		if err != nil {
+			return fmt.Errorf("sample owner: %w", err)
+		}
+		sub := domain.Organization{ID: "sample-sub-org", ParentID: sampleOrg, Name: "Sample sub-organization", Plan: domain.PlanProfessional,
+			Profile: domain.NewProfile("Sample sub-organization"), CreatedAt: now,
+			DefaultAdmin: &domain.DefaultAdmin{UserID: ownerID, Email: owner.Email, FirstName: "Sample", LastName: "Owner"}}
+		if err := st.CreateSubOrganization(ctx, store.SubOrganizationCreate{Organization: sub,
+			Admin: domain.Membership{OrganizationID: sub.ID, UserID: ownerID, Email: owner.Email, Role: permission.Administrator,
+				JoinedAt: now},
+			ParentEvent: ev(audit.Settings), Event: ev(audit.Settings)}); err != nil {
+			return fmt.Errorf("sample sub-organization: %w", err)
+		}
+	}
 	return nil
 }
 
