@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -128,6 +129,9 @@ func Preconnect(ctx context.Context, cfg aws.Config, endpoint string, connection
 	if cfg.HTTPClient == nil {
 		return
 	}
+	// Past this, the first call would have connected on its own long before.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	var wg sync.WaitGroup
 	for range connections {
 		wg.Go(func() {
