@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -132,10 +133,27 @@ func Preconnect(ctx context.Context, cfg aws.Config, endpoint string, connection
 	// Past this, the first call would have connected on its own long before.
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
+	// Each request holds the connection it got until every one has its own: otherwise
+	// a request that finished first would hand its connection to the next.
+	var got, wg sync.WaitGroup
+	got.Add(connections)
+	all := make(chan struct{})
+	go func() {
+		got.Wait()
+		close(all)
+	}()
 	for range connections {
 		wg.Go(func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/", nil)
+			var arrived sync.Once
+			defer arrived.Do(got.Done) // a request that failed before it connected
+			trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+				arrived.Do(got.Done)
+				select {
+				case <-all:
+				case <-ctx.Done():
+				}
+			}}
+			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/", nil)
 			if err != nil {
 				return
 			}
