@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -167,7 +170,7 @@ func (b *bench) coldStart(ctx context.Context, root string, build *coldBuild, en
 
 	measureStart := time.Now()
 	results := coldstart.Measure(ctx, fns, coldstart.Options{Env: functionEnv(ctx, b.cfg, b.table, endpoint), Runs: runs, Warmup: 1, Baseline: true, Warm: true,
-		Progress: func(round, _ int) { _ = b.seedSamples(ctx, root) }})
+		Prepare: freshRequest, Progress: func(round, _ int) { _ = b.seedSamples(ctx, root) }})
 	measured := time.Since(measureStart)
 
 	floor := results[0]
@@ -407,6 +410,80 @@ func withUserClaim(raw []byte, userID string) ([]byte, error) {
 	}
 	claims[auth.ClaimUserID] = userID
 	return json.Marshal(ev)
+}
+
+// idempotencyKeyHeader is a sample event's Idempotency-Key header with its value.
+var idempotencyKeyHeader = regexp.MustCompile(`"idempotency-key":\s*"[^"]*"`)
+
+// freshRequest makes an invocation's event from a sample's as a new request would
+// come: with a new Idempotency-Key, so that it makes its change instead of replaying
+// the answer stored for the key the round before, and with new values where an
+// organization takes each value once (uniqueFields), so that a create creates instead
+// of answering 409 for what the round before made.
+func freshRequest(_ string, event []byte) []byte {
+	suffix := randomHex(8)
+	event = idempotencyKeyHeader.ReplaceAll(event, []byte(`"idempotency-key":"`+randomHex(16)+`"`))
+	var ev map[string]any
+	if json.Unmarshal(event, &ev) != nil {
+		return event
+	}
+	body, _ := ev["body"].(string)
+	var payload any
+	if body == "" || json.Unmarshal([]byte(body), &payload) != nil {
+		return event
+	}
+	if !uniqueValues(payload, suffix) {
+		return event
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return event
+	}
+	ev["body"] = string(b)
+	if out, err := json.Marshal(ev); err == nil {
+		return out
+	}
+	return event
+}
+
+// uniqueFields are the body fields whose values an organization holds once (a
+// customer's external id and PSA link, a user's or invitee's email, a tenant's Entra
+// id), each with how a sample value becomes a new one.
+var uniqueFields = map[string]func(v, suffix string) string{
+	"externalId": func(v, suffix string) string { return v + "-" + suffix },
+	"email":      func(v, suffix string) string { return "b" + suffix + "." + v },
+	"entraTenantId": func(_, _ string) string {
+		h := randomHex(16)
+		return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:]
+	},
+}
+
+// uniqueValues gives the uniqueFields in v, at any depth, new values; it reports
+// whether it changed any.
+func uniqueValues(v any, suffix string) bool {
+	changed := false
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if s, ok := x.(string); ok && uniqueFields[k] != nil {
+				t[k], changed = uniqueFields[k](s, suffix), true
+				continue
+			}
+			changed = uniqueValues(x, suffix) || changed
+		}
+	case []any:
+		for _, x := range t {
+			changed = uniqueValues(x, suffix) || changed
+		}
+	}
+	return changed
+}
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // seedSamples makes the objects the committed sample events name: the signed-in user

@@ -113,17 +113,25 @@ func LambdaEnv(name, taskRoot, api string) []string {
 // answered (or after timeout). A process that exits or times out before answering is
 // an error, with its output.
 func Invoke(ctx context.Context, fn Function, env []string, timeout time.Duration) (Invocation, error) {
-	return invoke(ctx, fn, env, timeout, false)
+	return invoke(ctx, fn, env, timeout, false, nil)
 }
 
 // invoke is Invoke; with warm, the process gets the same event once more after its
-// first invocation, and Invocation.Warm times it.
-func invoke(ctx context.Context, fn Function, env []string, timeout time.Duration, warm bool) (Invocation, error) {
-	api, err := newRuntimeAPI(fn.Name, fn.Event, Deadline)
+// first invocation, and Invocation.Warm times it. prepare, when set, gives each of the
+// two invocations its own copy of the event.
+func invoke(ctx context.Context, fn Function, env []string, timeout time.Duration, warm bool, prepare func(string, []byte) []byte) (Invocation, error) {
+	event := fn.Event
+	if prepare != nil {
+		event = prepare(fn.Name, fn.Event)
+	}
+	api, err := newRuntimeAPI(fn.Name, event, Deadline)
 	if err != nil {
 		return Invocation{}, err
 	}
 	api.warm = warm
+	if warm && prepare != nil {
+		api.warmEvent = prepare(fn.Name, fn.Event)
+	}
 	defer api.Close()
 	out := &tail{max: 8 << 10}
 	cmd := exec.Command(fn.Path)
@@ -244,6 +252,9 @@ type Options struct {
 	// invocation ended, and times that answer (Result.Warms): what the request costs
 	// a warm process, to tell it from what the cold start added.
 	Warm bool
+	// Prepare, when set, makes the event of each invocation (cold or warm) from the
+	// function's: what a request carries anew each time, as an Idempotency-Key does.
+	Prepare func(function string, event []byte) []byte
 	// Progress, when set, is told about each finished round.
 	Progress func(round, rounds int)
 }
@@ -271,7 +282,7 @@ func Measure(ctx context.Context, fns []Function, o Options) []Result {
 		if res[i].Err != nil || ctx.Err() != nil {
 			return
 		}
-		inv, err := invoke(ctx, fns[i], o.Env, o.Timeout, o.Warm)
+		inv, err := invoke(ctx, fns[i], o.Env, o.Timeout, o.Warm, o.Prepare)
 		if err != nil {
 			res[i].Err = err
 			return

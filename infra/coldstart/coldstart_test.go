@@ -114,7 +114,7 @@ func TestInvokeAfterResponse(t *testing.T) {
 // invocation ended (after the work it left), and the second answer is timed apart.
 func TestInvokeWarm(t *testing.T) {
 	for _, role := range []string{"echo", "after"} {
-		inv, err := invoke(context.Background(), self(t, role+"-fn"), []string{envRole + "=" + role}, 30*time.Second, true)
+		inv, err := invoke(context.Background(), self(t, role+"-fn"), []string{envRole + "=" + role}, 30*time.Second, true, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
@@ -130,6 +130,30 @@ func TestInvokeWarm(t *testing.T) {
 	inv, err := Invoke(context.Background(), self(t, "echo-fn"), []string{envRole + "=echo"}, 30*time.Second)
 	if err != nil || inv.WarmKind != "" || inv.Warm != 0 {
 		t.Fatalf("warm without asking: %v %s %s", err, inv.WarmKind, inv.Warm)
+	}
+}
+
+// TestInvokePrepare: with a prepare, the cold and the warm invocation each get their
+// own copy of the event.
+func TestInvokePrepare(t *testing.T) {
+	n := 0
+	prepare := func(fn string, ev []byte) []byte {
+		n++
+		return []byte(fmt.Sprintf(`{"fn":%q,"n":%d,"was":%s}`, fn, n, ev))
+	}
+	fn := self(t, "echo-fn")
+	fn.Event = []byte(`{"k":1}`)
+	inv, err := invoke(context.Background(), fn, []string{envRole + "=echo"}, 30*time.Second, true, prepare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		body []byte
+		want string
+	}{{inv.Body, `{\"fn\":\"echo-fn\",\"n\":1,\"was\":{\"k\":1}}`}, {inv.WarmBody, `{\"fn\":\"echo-fn\",\"n\":2,\"was\":{\"k\":1}}`}} {
+		if !strings.Contains(string(c.body), c.want) {
+			t.Errorf("answer %s, want the event %s", c.body, c.want)
+		}
 	}
 }
 

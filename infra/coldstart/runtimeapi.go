@@ -64,11 +64,13 @@ type runtimeAPI struct {
 	// warm, when set, hands the same event out once more when the runtime asks again:
 	// the same request on a warm process. warmID is its request id, warmAt when it was
 	// handed out, and warmDone receives its answer.
-	warm     bool
-	warmID   string
-	warmAt   time.Time
-	warmDone chan outcome
-	warmOnce sync.Once
+	warm bool
+	// warmEvent is the event the warm invocation gets (event when nil).
+	warmEvent []byte
+	warmID    string
+	warmAt    time.Time
+	warmDone  chan outcome
+	warmOnce  sync.Once
 }
 
 func newRuntimeAPI(function string, event []byte, deadline time.Duration) (*runtimeAPI, error) {
@@ -152,13 +154,17 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 		id, a.warmID, a.warmAt = a.requestID+"-warm", a.requestID+"-warm", time.Now()
 		a.mu.Unlock()
 	}
+	event := a.event
+	if !first && a.warmEvent != nil {
+		event = a.warmEvent
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Lambda-Runtime-Aws-Request-Id", id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(a.deadline).UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", a.arn)
 	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%024x;Parent=%016x;Sampled=0", time.Now().Unix(), time.Now().UnixNano(), time.Now().UnixNano()))
-	_, _ = w.Write(a.event)
+	_, _ = w.Write(event)
 }
 
 func (a *runtimeAPI) answer(kind string) http.HandlerFunc {

@@ -64,7 +64,7 @@ func createSession(d *Deps) http.Handler {
 			Email:            o.Actor.Email,
 			SourceIP:         o.SourceIP,
 			UserAgent:        o.UserAgent,
-			Client:           signin.ParseClient(o.UserAgent),
+			ClientOf:         signin.ParseClient,
 			IdentityProvider: cl.principal.Provider,
 		}
 		rec, created, err := d.Store.RecordSignIn(ctx, in, sessionSignInEvent)

@@ -22,14 +22,18 @@ import (
 type SignIn struct {
 	// SessionID is opaque: a hash of the user and the token's session key (origin_jti
 	// or auth_time), never the token's own values.
-	SessionID        string        `json:"sessionId"`
-	UserID           string        `json:"userId"`
-	Email            string        `json:"email"`
-	SignedInAt       time.Time     `json:"signedInAt"`
-	SourceIP         string        `json:"sourceIp"`
-	UserAgent        string        `json:"userAgent"`
-	Client           *audit.Client `json:"client,omitempty"`
-	IdentityProvider string        `json:"identityProvider"`
+	SessionID  string        `json:"sessionId"`
+	UserID     string        `json:"userId"`
+	Email      string        `json:"email"`
+	SignedInAt time.Time     `json:"signedInAt"`
+	SourceIP   string        `json:"sourceIp"`
+	UserAgent  string        `json:"userAgent"`
+	Client     *audit.Client `json:"client,omitempty"`
+	// ClientOf, when set and Client is not, makes Client from UserAgent, only for a
+	// sign-in this call records: a user-agent parser's first use in a process is
+	// costly, and a repeat call answers from the marker without it.
+	ClientOf         func(userAgent string) *audit.Client `json:"-"`
+	IdentityProvider string                               `json:"identityProvider"`
 	// Organizations is how many organizations' audit logs hold the event.
 	Organizations int `json:"organizations"`
 	// Complete is false while a sign-in in more organizations than one transaction
@@ -84,6 +88,9 @@ func (s *Store) RecordSignIn(ctx context.Context, in SignIn, event func(SignIn) 
 	}
 	in.SignedInAt = s.now()
 	in.Organizations = len(orgs)
+	if in.Client == nil && in.ClientOf != nil {
+		in.Client = in.ClientOf(in.UserAgent)
+	}
 	// The first transaction holds the marker, each organization's chained event (with
 	// its copies and chain head), and room for the request's idempotency record
 	// (store.transact adds it).

@@ -66,8 +66,13 @@ func testSignInOnce(t *testing.T, st *store.Store) {
 	u := signUp(t, st, "sub-signin", "signin@example.com", "org-own")
 	orgs := memberOf(t, st, u, 100)
 	outsider := signUp(t, st, "sub-outsider", "outsider@example.com", "org-outside")
+	// The client is made from the user agent only by the call that records.
+	parsed := 0
 	in := store.SignIn{SessionID: store.SignInSessionID(u.ID, "jti-1"), UserID: u.ID, Email: u.Email, SourceIP: "203.0.113.7",
-		UserAgent: "Mozilla/5.0", Client: &audit.Client{Browser: "Firefox", BrowserVersion: "133.0"}, IdentityProvider: "Cognito"}
+		UserAgent: "Mozilla/5.0", IdentityProvider: "Cognito", ClientOf: func(ua string) *audit.Client {
+			parsed++
+			return &audit.Client{Browser: "Firefox", BrowserVersion: "133.0", OS: ua}
+		}}
 
 	first, created, err := st.RecordSignIn(ctx, in, signInEvent)
 	if err != nil || !created || first.Organizations != len(orgs) || !first.Complete || first.SignedInAt.IsZero() {
@@ -85,6 +90,9 @@ func testSignInOnce(t *testing.T, st *store.Store) {
 		if err != nil || created != tc.create || again.SourceIP != first.SourceIP || !again.SignedInAt.Equal(first.SignedInAt) {
 			t.Errorf("%s: %+v, created %v, %v; want the first record %+v", tc.name, again, created, err, first)
 		}
+	}
+	if parsed != 1 || first.Client == nil || first.Client.OS != "Mozilla/5.0" {
+		t.Errorf("the user agent was parsed %d times (want once, by the recording call); client %+v", parsed, first.Client)
 	}
 	for _, orgID := range orgs {
 		if evs := signInsIn(t, st, orgID, "session.sign-in"); len(evs) != 1 || evs[0].Client == nil || evs[0].Client.Browser != "Firefox" ||
