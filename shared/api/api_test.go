@@ -1,16 +1,21 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-msp/switchboard/infra/awsrecord"
 	"github.com/switchboard-msp/switchboard/infra/devauth"
 	"github.com/switchboard-msp/switchboard/infra/openapitest"
 	"github.com/switchboard-msp/switchboard/infra/testenv"
+	"github.com/switchboard-msp/switchboard/shared/afterresponse"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/domain"
@@ -369,4 +374,69 @@ func TestIdempotencyKey(t *testing.T) {
 // removeMember deletes a membership directly; the team routes arrive with their issue.
 func removeMember(st *store.Store, orgID, userID string) error {
 	return st.DeleteMember(context.Background(), orgID, userID, audit.Event{Category: audit.UserManagement, Action: "member.remove"})
+}
+
+// TestIdempotencyKeyInLambda: where the runtime holds the invocation open after the
+// response (afterresponse), a keyed POST answers before its response is stored, and a
+// repeat once the invocation ended replays it. The record, read beside the
+// authorization, is replayed only to a caller still authorized in the organization.
+func TestIdempotencyKeyInLambda(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("owner@idem-lambda.example")
+	tech := env.AddMember(org.ID, permission.Technician, "tech@idem-lambda.example")
+	techID := getMe(t, env, tech).User.ID
+	invoke := func(ctx context.Context, tok, key, name string) (*httptest.ResponseRecorder, *afterresponse.Tasks) {
+		body, _ := json.Marshal(map[string]string{"name": name})
+		req := httptest.NewRequest(http.MethodPost, "/api/msp-portal/customers", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(api.HeaderOrganization, org.ID)
+		if key != "" {
+			req.Header.Set(api.HeaderIdempotencyKey, key)
+		}
+		tasks := &afterresponse.Tasks{}
+		rec := httptest.NewRecorder()
+		env.Server.Config.Handler.ServeHTTP(rec, req.WithContext(afterresponse.With(ctx, tasks)))
+		return rec, tasks
+	}
+	first, tasks := invoke(context.Background(), tech, "k-1", "Lambda Ltd")
+	tasks.Wait()
+	// The record is read beside the authorization, not after it.
+	ctx, calls := awsrecord.With(context.Background())
+	again, tasks := invoke(ctx, tech, "k-1", "Lambda Ltd")
+	answered := time.Now()
+	tasks.Wait()
+	var before []string
+	for _, c := range calls.Calls() {
+		if c.Start.Before(answered) {
+			before = append(before, c.Operation)
+		}
+	}
+	// As many round trips as the authorization alone takes: a request refused by its
+	// validation (no key, no name) makes no other call.
+	actx, authCalls := awsrecord.With(context.Background())
+	refused, tasks := invoke(actx, tech, "", "")
+	authDepth := authCalls.DepthBefore(time.Now())
+	tasks.Wait()
+	if refused.Code != http.StatusBadRequest {
+		t.Fatalf("no name: %d %s", refused.Code, refused.Body)
+	}
+	if len(before) < 2 || authDepth < 1 || calls.DepthBefore(answered) != authDepth {
+		t.Errorf("the replay made %v in %d round trips, the authorization alone %d: the record was not read beside it",
+			before, calls.DepthBefore(answered), authDepth)
+	}
+	if first.Code != http.StatusCreated || again.Code != http.StatusCreated || again.Body.String() != first.Body.String() ||
+		again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("first %d %s; repeat %d %s %v", first.Code, first.Body, again.Code, again.Body, again.Header())
+	}
+	if other, _ := invoke(context.Background(), tech, "k-1", "Other Ltd"); other.Code != http.StatusConflict {
+		t.Fatalf("same key, other body: %d %s", other.Code, other.Body)
+	}
+	// Removed from the organization, the caller gets its 404, not the stored 201.
+	if err := removeMember(env.Store, org.ID, techID); err != nil {
+		t.Fatal(err)
+	}
+	if gone, _ := invoke(context.Background(), tech, "k-1", "Lambda Ltd"); gone.Code != http.StatusNotFound || strings.Contains(gone.Body.String(), "Lambda Ltd") {
+		t.Fatalf("removed member's repeat: %d %s", gone.Code, gone.Body)
+	}
 }

@@ -321,6 +321,14 @@ func updateCustomer(d *Deps) http.Handler {
 			problem.Write(ctx, w, r, problem.New(problem.Forbidden, "forbidden", "your role does not allow: "+permission.Describe(permission.DeleteCustomers)))
 			return
 		}
+		// The duplicate-name check only warns, so it runs beside the write, for the name
+		// the input gives (input that does not apply is refused below, unchecked).
+		warned := make(chan []Warning, 1)
+		if probe := cur.Customer; in.apply(&probe) == nil {
+			go func() { warned <- d.nameWarnings(ctx, oc.Org.ID, probe.Name, probe.ID) }()
+		} else {
+			warned <- []Warning{}
+		}
 		next, err := d.Store.UpdateCustomerFrom(ctx, oc.Org.ID, cur.Customer, in.Version, func(c *domain.Customer) (audit.Event, error) {
 			before := *c
 			if err := in.apply(c); err != nil {
@@ -341,12 +349,13 @@ func updateCustomer(d *Deps) http.Handler {
 			ev.Changes = diff(viewCustomer(before), viewCustomer(*c))
 			return ev, nil
 		})
+		warnings := <-warned
 		if err != nil {
 			problem.Write(ctx, w, r, duplicateKeyProblem(err))
 			return
 		}
 		cur.Customer = next
-		write(w, http.StatusOK, customerWritten{detail(oc, cur), d.nameWarnings(ctx, oc.Org.ID, next.Name, next.ID)})
+		write(w, http.StatusOK, customerWritten{detail(oc, cur), warnings})
 	})
 }
 

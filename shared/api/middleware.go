@@ -51,7 +51,7 @@ func Wrap(rt Route, d *Deps) http.Handler {
 	} else {
 		h = rt.Handler(d)
 	}
-	if rt.Method == http.MethodPost && rt.Permission != permission.Public {
+	if idempotentRoute(rt) {
 		h = idempotent(rt, d, h)
 	}
 	if rt.OrgScoped() {
@@ -236,6 +236,19 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 				early <- fetched{v, err}
 			}()
 		}
+		// A keyed POST's idempotency record is read beside the authorization, and used
+		// only once the caller is authorized in the organization it names.
+		var idem *idempotencyRead
+		if idempotentRoute(rt) && requested != "" && domain.ValidID(requested) {
+			if key := r.Header.Get(HeaderIdempotencyKey); key != "" && len(key) <= maxIdempotencyKey {
+				idem = readIdempotency(ctx, d, cl.userID, idempotencyScope(rt, requested), key)
+			}
+		}
+		// A change's audit chain head too: its write then waits for its own reads only.
+		var chain *store.ChainRead
+		if changes(rt) && requested != "" && domain.ValidID(requested) {
+			chain = d.Store.ReadChainAhead(ctx, requested)
+		}
 		now := d.Store.Now()
 		oc, touch, err := d.Resolver.Organization(ctx, cl.principal, cl.userID, requested)
 		if err != nil {
@@ -284,6 +297,12 @@ func organization(rt Route, d *Deps, next http.Handler) http.Handler {
 		}
 		if early != nil && oc.Org.ID == requested {
 			ctx = context.WithValue(ctx, fetchedKey{}, <-early)
+		}
+		if idem != nil && oc.Org.ID == requested {
+			ctx = context.WithValue(ctx, idempotencyReadKey{}, idem)
+		}
+		if chain != nil && oc.Org.ID == requested {
+			ctx = store.WithChainRead(ctx, chain)
 		}
 		// The bookkeeping of an authorized call: count it on its bill, and record the
 		// session's activity when due. Neither changes the answer.
@@ -380,8 +399,8 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if len(idemKey) > 255 {
-			problem.Write(ctx, w, r, problem.Invalidf(HeaderIdempotencyKey, "must be at most 255 characters"))
+		if len(idemKey) > maxIdempotencyKey {
+			problem.Write(ctx, w, r, problem.Invalidf(HeaderIdempotencyKey, "must be at most %d characters", maxIdempotencyKey))
 			return
 		}
 		limit := int64(maxBody)
@@ -396,13 +415,19 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		scope := rt.Pattern()
 		if oc := access.From(ctx); oc != nil {
-			scope += " " + oc.Org.ID
+			scope = idempotencyScope(rt, oc.Org.ID)
 		}
 		// The request is its path (the route's parameters), query and body.
 		sum := sha256.Sum256(append([]byte(r.URL.EscapedPath()+"\x00"+r.URL.RawQuery+"\x00"), body...))
 		claim := &store.IdempotencyClaim{UserID: callerFrom(ctx).userID, Scope: scope, Key: idemKey,
 			Fingerprint: hex.EncodeToString(sum[:]), RequestID: domain.NewID()}
-		prev, err := d.Store.GetIdempotent(ctx, claim.UserID, scope, idemKey)
+		var prev store.IdempotentResult
+		if pre, ok := ctx.Value(idempotencyReadKey{}).(*idempotencyRead); ok && pre.userID == claim.UserID && pre.scope == scope && pre.key == idemKey {
+			<-pre.done
+			prev, err = pre.result, pre.err
+		} else {
+			prev, err = d.Store.GetIdempotent(ctx, claim.UserID, scope, idemKey)
+		}
 		switch {
 		case err == nil:
 			replay(w, r, claim, prev, d.Store.Now())
@@ -442,14 +467,65 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 				ContentType: cw.header.Get("Content-Type"), Location: cw.header.Get("Location"), Body: cw.body.String()}
 			// A committed record is completed; otherwise the response is stored unless
 			// another request holds the key by now. A failure here loses only the
-			// replay: the response below is still the truth.
-			if err := d.Store.PutIdempotent(wctx, claim.UserID, scope, idemKey, res); err != nil {
-				slog.WarnContext(ctx, "idempotency record not stored", "requestId", RequestID(ctx), "err", err.Error())
+			// replay: the response is still the truth.
+			keep := func(ctx context.Context) {
+				if err := d.Store.PutIdempotent(ctx, claim.UserID, scope, idemKey, res); err != nil {
+					slog.WarnContext(ctx, "idempotency record not stored", "requestId", RequestID(ctx), "err", err.Error())
+				}
 			}
+			if after := afterresponse.From(ctx); after != nil {
+				// In Lambda the response goes first and the runtime holds the invocation
+				// open until the record is stored; a repeat in between finds the change
+				// applied and its response not yet stored (409 idempotency-key-in-progress,
+				// Retry-After), as it would while the request itself still ran.
+				w.WriteHeader(cw.status)
+				_, _ = w.Write(cw.body.Bytes())
+				after.Go(wctx, keep)
+				return
+			}
+			keep(wctx)
 		}
 		w.WriteHeader(cw.status)
 		_, _ = w.Write(cw.body.Bytes())
 	})
+}
+
+// changes reports whether rt's requests change what the organization holds (and
+// record it in its audit log): all but reads.
+func changes(rt Route) bool {
+	return rt.Method != http.MethodGet && rt.Method != http.MethodHead
+}
+
+// maxIdempotencyKey is the longest Idempotency-Key, in bytes.
+const maxIdempotencyKey = 255
+
+// idempotentRoute reports whether rt's requests may carry an Idempotency-Key: every
+// signed-in POST.
+func idempotentRoute(rt Route) bool {
+	return rt.Method == http.MethodPost && rt.Permission != permission.Public
+}
+
+// idempotencyScope is what a key is unique within: the route, in the organization.
+func idempotencyScope(rt Route, orgID string) string { return rt.Pattern() + " " + orgID }
+
+// idempotencyRead is a keyed POST's record, read beside the authorization.
+type idempotencyRead struct {
+	userID, scope, key string
+	done               chan struct{}
+	result             store.IdempotentResult
+	err                error
+}
+
+type idempotencyReadKey struct{}
+
+// readIdempotency starts reading the record of userID's key in scope.
+func readIdempotency(ctx context.Context, d *Deps, userID, scope, key string) *idempotencyRead {
+	rd := &idempotencyRead{userID: userID, scope: scope, key: key, done: make(chan struct{})}
+	go func() {
+		defer close(rd.done)
+		rd.result, rd.err = d.Store.GetIdempotent(ctx, userID, scope, key)
+	}()
+	return rd
 }
 
 // final reports whether a response is the request's result, which a repeat with the

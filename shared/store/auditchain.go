@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -362,6 +363,10 @@ func auditSupportPK(org string) string { return orgPartition(org, "AUDIT#SUPPORT
 type chainLocks struct {
 	mu    sync.Mutex
 	turns map[string]*chainTurn
+	// released counts the turns given back, in any organization: a head read ahead
+	// (ChainRead) is still this process's latest only while no writer has finished
+	// since the read began.
+	released atomic.Uint64
 }
 
 type chainTurn struct {
@@ -412,6 +417,7 @@ func (l *chainLocks) release(org string) {
 	l.mu.Lock()
 	t := l.turns[org]
 	l.mu.Unlock()
+	l.released.Add(1)
 	<-t.ch
 	l.drop(org)
 }
@@ -426,6 +432,66 @@ func (l *chainLocks) drop(org string) {
 		}
 	}
 }
+
+// ChainRead is an organization's chain head, read ahead of a change the request may
+// make: beside its authorization, instead of after its own reads. A change in that
+// organization starts from it when no writer of this process finished since the read
+// began; otherwise, or when the read failed, it reads the head as usual. A head that
+// another process moved meanwhile fails the change's condition and is read again, as
+// for any head read before a race.
+type ChainRead struct {
+	org      string
+	released uint64
+	done     chan struct{}
+	state    *chainState
+	err      error
+	used     atomic.Bool
+}
+
+type chainReadKey struct{}
+
+// ReadChainAhead starts reading org's chain head and organization item.
+func (s *Store) ReadChainAhead(ctx context.Context, org string) *ChainRead {
+	r := &ChainRead{org: org, released: s.chains.released.Load(), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		states, err := s.readChains(ctx, []string{org})
+		if err == nil {
+			r.state = states[org]
+		}
+		r.err = err
+	}()
+	return r
+}
+
+// WithChainRead returns ctx carrying r: the first change of the request in r's
+// organization may start from it.
+func WithChainRead(ctx context.Context, r *ChainRead) context.Context {
+	return context.WithValue(ctx, chainReadKey{}, r)
+}
+
+// chainsAhead returns the states a change in orgs, holding their turns, can start
+// from without reading: the request's head read ahead, once, when orgs is its
+// organization alone and no writer of this process finished since.
+func (s *Store) chainsAhead(ctx context.Context, orgs []string) (map[string]*chainState, bool) {
+	r, _ := ctx.Value(chainReadKey{}).(*ChainRead)
+	if r == nil || len(orgs) != 1 || orgs[0] != r.org || r.released != s.chains.released.Load() || r.used.Load() {
+		return nil, false
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return nil, false
+	}
+	if r.err != nil || !r.used.CompareAndSwap(false, true) {
+		return nil, false
+	}
+	st := *r.state
+	return map[string]*chainState{r.org: &st}, true
+}
+
+// Used reports whether a change started from the head read ahead.
+func (r *ChainRead) Used() bool { return r.used.Load() }
 
 // chainBusyError: concurrent changes in the organization won every round for
 // chainRetryBudget; nothing of this change was applied. Transient: 503, Retry-After.

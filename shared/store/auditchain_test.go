@@ -26,6 +26,7 @@ func TestAuditChain(t *testing.T) {
 		{"verify pages through a long chain with a cursor", testChainVerifyCursor},
 		{"each filter reads its own key and never another organization's events", testAuditFilters},
 		{"events expire by plan, hidden on read, and the checkpoint keeps the chain verifiable", testAuditRetention},
+		{"a head read ahead starts one change, unless a writer finished since", testChainReadAhead},
 	}
 	for engine, open := range engines(t) {
 		for _, tc := range suite {
@@ -390,4 +391,64 @@ func contains(ids []string, id string) bool {
 		}
 	}
 	return false
+}
+
+// testChainReadAhead: a change starts from the head read ahead of it when nothing of
+// this process wrote since, once, and only in its organization; a head another
+// process moved meanwhile costs a round, never the chain.
+func testChainReadAhead(t *testing.T, st *store.Store) {
+	org := signUp(t, st, "sub-ahead", "ahead@example.com", "org-ahead").ActiveOrganizationID
+	other := signUp(t, st, "sub-ahead-2", "ahead2@example.com", "org-ahead-2").ActiveOrganizationID
+	n := 0
+	change := func(ctx context.Context, in *store.Store, org string) {
+		t.Helper()
+		n++
+		if _, err := in.UpdateOrganization(ctx, org, nil, func(o *domain.Organization) (audit.Event, error) {
+			o.Name = fmt.Sprint("ahead ", n)
+			return audit.Event{Category: audit.Settings, Action: "organization.rename", Summary: o.Name}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ahead := func() (context.Context, *store.ChainRead) {
+		r := st.ReadChainAhead(context.Background(), org)
+		return store.WithChainRead(context.Background(), r), r
+	}
+	secondProcess := store.New(st.Client(), st.TableName())
+	for _, tc := range []struct {
+		name     string
+		between  func()
+		in       string
+		twice    bool
+		wantUsed bool
+	}{
+		{"nothing between", func() {}, org, false, true},
+		{"the next change of the request reads", func() {}, org, true, true},
+		{"a change of this process between", func() { change(context.Background(), st, org) }, org, false, false},
+		{"a change of this process in another organization between", func() { change(context.Background(), st, other) }, org, false, false},
+		{"another process moved the head", func() { change(context.Background(), secondProcess, org) }, org, false, true},
+		{"a change in another organization", func() {}, other, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := verify(t, st, tc.in).Verified
+			ctx, r := ahead()
+			<-time.After(10 * time.Millisecond)
+			tc.between()
+			change(ctx, st, tc.in)
+			if tc.twice {
+				change(ctx, st, tc.in)
+			}
+			if r.Used() != tc.wantUsed {
+				t.Errorf("head read ahead used: %v, want %v", r.Used(), tc.wantUsed)
+			}
+			for _, o := range []string{org, other} {
+				if rep := verify(t, st, o); !rep.OK || !rep.Complete {
+					t.Fatalf("chain of %s: %+v", o, rep)
+				}
+			}
+			if after := verify(t, st, tc.in).Verified; after <= before {
+				t.Fatalf("%d events after, %d before", after, before)
+			}
+		})
+	}
 }

@@ -327,9 +327,11 @@ func (s *Store) transactChained(ctx context.Context, items []types.TransactWrite
 		return err
 	}
 	defer unlock()
-	states, err := s.readChains(ctx, orgs)
-	if err != nil {
-		return err
+	states, ahead := s.chainsAhead(ctx, orgs)
+	if !ahead {
+		if states, err = s.readChains(ctx, orgs); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
