@@ -440,11 +440,14 @@ func anyCompanyUser(context.Context, domain.CompanyUser) error { return nil }
 // the company user of the path.
 func loadCompanyUser(ctx context.Context, d *Deps, r *http.Request, p permission.Permission) (companyUsers, domain.CompanyUser, error) {
 	oc := access.From(ctx)
+	user := beside(func() (domain.CompanyUser, error) {
+		return d.Store.GetCompanyUser(ctx, oc.Org.ID, r.PathValue("customerId"), r.PathValue("userId"))
+	})
 	cust, err := loadCustomer(ctx, d, r, p)
 	if err != nil {
 		return companyUsers{}, domain.CompanyUser{}, err
 	}
-	u, err := d.Store.GetCompanyUser(ctx, oc.Org.ID, cust.Customer.ID, r.PathValue("userId"))
+	u, err := user()
 	if err != nil {
 		return companyUsers{}, domain.CompanyUser{}, notFoundAs(err, "company user")
 	}

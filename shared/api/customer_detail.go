@@ -394,12 +394,15 @@ func updateContact(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
+		current := beside(func() (domain.Contact, error) {
+			return d.Store.GetContact(ctx, oc.Org.ID, r.PathValue("customerId"), r.PathValue("contactId"))
+		})
 		cust, err := loadCustomer(ctx, d, r, permission.ManageCustomers)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		cur, err := d.Store.GetContact(ctx, oc.Org.ID, cust.Customer.ID, r.PathValue("contactId"))
+		cur, err := current()
 		if err != nil {
 			problem.Write(ctx, w, r, notFoundAs(err, "contact"))
 			return
@@ -432,12 +435,15 @@ func deleteContact(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
+		current := beside(func() (domain.Contact, error) {
+			return d.Store.GetContact(ctx, oc.Org.ID, r.PathValue("customerId"), r.PathValue("contactId"))
+		})
 		cust, err := loadCustomer(ctx, d, r, permission.ManageCustomers)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		cur, err := d.Store.GetContact(ctx, oc.Org.ID, cust.Customer.ID, r.PathValue("contactId"))
+		cur, err := current()
 		if err != nil {
 			problem.Write(ctx, w, r, notFoundAs(err, "contact"))
 			return
@@ -628,12 +634,15 @@ func updateTicket(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		oc := access.From(ctx)
+		current := beside(func() (domain.Ticket, error) {
+			return d.Store.GetTicket(ctx, oc.Org.ID, r.PathValue("customerId"), r.PathValue("ticketId"))
+		})
 		cust, err := loadCustomer(ctx, d, r, permission.ManageCustomers)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		cur, err := d.Store.GetTicket(ctx, oc.Org.ID, cust.Customer.ID, r.PathValue("ticketId"))
+		cur, err := current()
 		if err == nil && !ticketVisible(oc, permission.ManageCustomers, cur) {
 			err = store.ErrNotFound
 		}

@@ -207,6 +207,10 @@ type errUnknown string
 
 func (e errUnknown) Error() string { return "no route is served by function " + string(e) }
 
+// firstRoundTrip is how many calls a request's first round trip makes at most, as a
+// rule: the connections opened ahead.
+const firstRoundTrip = 3
+
 // tableFromEnv loads the AWS configuration and opens the table of TABLE_NAME (through
 // DYNAMODB_ENDPOINT when set): what every function starts with.
 func tableFromEnv(ctx context.Context) (*store.Store, aws.Config, error) {
@@ -216,8 +220,11 @@ func tableFromEnv(ctx context.Context) (*store.Store, aws.Config, error) {
 	}
 	endpoint := os.Getenv(awsconfig.EnvDynamoDBEndpoint)
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		// Connected while the runtime asks for the first invocation.
-		go awsconfig.Preconnect(context.WithoutCancel(ctx), cfg, endpoint, 2)
+		// Connected while the runtime asks for the first invocation: as many as a
+		// request's first round trip makes at once (an organization-scoped request reads
+		// its authorization beside its own first read, a change beside its audit chain
+		// head and its idempotency record).
+		go awsconfig.Preconnect(context.WithoutCancel(ctx), cfg, endpoint, firstRoundTrip)
 	}
 	db := awsconfig.DynamoDB(cfg, endpoint)
 	return store.New(db, awsconfig.TableName(store.DefaultTable)), cfg, nil
