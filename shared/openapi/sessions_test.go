@@ -29,7 +29,7 @@ func sessionSteps() []step {
 				m := res.Map(t)
 				client, _ := m["client"].(map[string]any)
 				if m["identityProvider"] != "Cognito" || m["organizations"] != float64(1) || m["userAgent"] != edgeOnMac ||
-					client["browser"] != "Edge" || client["os"] != "MacOS" || client["device"] != "Desktop" {
+					client["browser"] != "Edge" || client["os"] != "macOS" || client["device"] != "Desktop" {
 					t.Errorf("sign-in = %s", res.Body)
 				}
 				w.state["sign-in"] = string(res.Body)
