@@ -522,6 +522,54 @@ func TestCustomerDocuments(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden {
 		t.Fatalf("an upload of another size than signed: %d", r.StatusCode)
 	}
+
+	// A document whose object is not at the key its ids make (a merge moved the record,
+	// not the object) is answered from its own key: the object looked up beside the
+	// record, at the ids' key, counts only when that is the document's key.
+	ctx := context.Background()
+	upload := func(key string) {
+		t.Helper()
+		up, err := env.Deps.Objects.PresignPut(ctx, key, "text/plain", 2, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(up.Method, up.URL, strings.NewReader("hi"))
+		for k, v := range up.Header {
+			if k != "Content-Length" {
+				req.Header.Set(k, v)
+			}
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil || r.StatusCode != http.StatusOK {
+			t.Fatalf("upload %s: %v %v", key, r, err)
+		}
+		r.Body.Close()
+	}
+	for _, tc := range []struct {
+		name               string
+		atOwnKey, atIDsKey bool
+		uploaded           bool
+	}{
+		{"object at its own key", true, false, true},
+		{"object only at the ids' key", false, true, false},
+	} {
+		moved := domain.Document{ID: domain.NewID(), CustomerID: acme.ID, Name: "moved.txt", ContentType: "text/plain", Size: 2,
+			Key: domain.DocumentKey(org.ID, domain.NewID(), domain.NewID()), CreatedAt: time.Now().UTC()}
+		if err := env.Store.CreateDocument(ctx, org.ID, moved, audit.Event{Category: audit.Customer, Action: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if tc.atOwnKey {
+			upload(moved.Key)
+		}
+		if tc.atIDsKey {
+			upload(domain.DocumentKey(org.ID, acme.ID, moved.ID))
+		}
+		var got api.DocumentDetail
+		c.json("GET", base(acme.ID)+"/documents/"+moved.ID, nil, 200, &got)
+		if got.Uploaded != tc.uploaded || (got.Download != nil) != tc.uploaded {
+			t.Errorf("%s: uploaded %v, download %+v", tc.name, got.Uploaded, got.Download)
+		}
+	}
 }
 
 func TestCustomerDocumentsOnMoto(t *testing.T) {
