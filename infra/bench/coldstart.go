@@ -430,33 +430,47 @@ var idempotencyKeyHeader = regexp.MustCompile(`"idempotency-key":\s*"[^"]*"`)
 
 // freshRequest makes an invocation's event from a sample's as a new request would
 // come: with a new Idempotency-Key, so that it makes its change instead of replaying
-// the answer stored for the key the round before, and with new values where an
+// the answer stored for the key the round before; with new values where an
 // organization takes each value once (uniqueFields), so that a create creates instead
-// of answering 409 for what the round before made.
+// of answering 409 for what the round before made; and with a token just issued after
+// a sign-in (auth_time, iat, exp), so that a route that asks for a fresh sign-in serves
+// it rather than answering 401.
 func freshRequest(_ string, event []byte) []byte {
-	suffix := randomHex(8)
 	event = idempotencyKeyHeader.ReplaceAll(event, []byte(`"idempotency-key":"`+randomHex(16)+`"`))
 	var ev map[string]any
 	if json.Unmarshal(event, &ev) != nil {
 		return event
 	}
+	changed := freshToken(ev, time.Now())
 	body, _ := ev["body"].(string)
 	var payload any
-	if body == "" || json.Unmarshal([]byte(body), &payload) != nil {
+	if body != "" && json.Unmarshal([]byte(body), &payload) == nil && uniqueValues(payload, randomHex(8)) {
+		if b, err := json.Marshal(payload); err == nil {
+			ev["body"], changed = string(b), true
+		}
+	}
+	if !changed {
 		return event
 	}
-	if !uniqueValues(payload, suffix) {
-		return event
-	}
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return event
-	}
-	ev["body"] = string(b)
 	if out, err := json.Marshal(ev); err == nil {
 		return out
 	}
 	return event
+}
+
+// freshToken dates the JWT claims of an API Gateway event as a token issued at now,
+// right after a sign-in; it reports whether the event had claims.
+func freshToken(ev map[string]any, now time.Time) bool {
+	rc, _ := ev["requestContext"].(map[string]any)
+	authz, _ := rc["authorizer"].(map[string]any)
+	jwt, _ := authz["jwt"].(map[string]any)
+	claims, ok := jwt["claims"].(map[string]any)
+	if !ok {
+		return false
+	}
+	at := fmt.Sprint(now.Unix())
+	claims["auth_time"], claims["iat"], claims["exp"] = at, at, fmt.Sprint(now.Add(time.Hour).Unix())
+	return true
 }
 
 // uniqueFields are the body fields whose values an organization holds once (a
@@ -465,6 +479,8 @@ func freshRequest(_ string, event []byte) []byte {
 var uniqueFields = map[string]func(v, suffix string) string{
 	"externalId": func(v, suffix string) string { return v + "-" + suffix },
 	"email":      func(v, suffix string) string { return "b" + suffix + "." + v },
+	// The same suffix gives the confirmation the same new value as the email.
+	"confirmEmail": func(v, suffix string) string { return "b" + suffix + "." + v },
 	"entraTenantId": func(_, _ string) string {
 		h := randomHex(16)
 		return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:]
@@ -560,16 +576,43 @@ func (b *bench) seedSampleDetails(ctx context.Context, ownerID string) error {
 			return fmt.Errorf("sample member: %w", err)
 		}
 	}
-	if _, err := st.GetOrganization(ctx, "sample-sub-org"); errors.Is(err, store.ErrNotFound) {
-		owner, err := st.GetUser(ctx, ownerID)
-		if err != nil {
-			return fmt.Errorf("sample owner: %w", err)
+	// A customer import the sample user started: what jobs-get reads and the job
+	// worker's sample message runs.
+	if _, err := st.GetJob(ctx, sampleOrg, "sample-job"); errors.Is(err, store.ErrNotFound) {
+		csv := []byte("Customer Name,Primary Contact,Primary Contact Email,Phone,External ID\r\nSample Imported Ltd,Pat Doe,pat@imported.example,,IMP-1\r\n")
+		if _, err := st.CreateJob(ctx, store.Job{ID: "sample-job", OrganizationID: sampleOrg, Kind: api.KindCustomerImport,
+			Progress: store.JobProgress{Total: 1}, Category: audit.Customer, CreatedBy: audit.Actor{UserID: ownerID}}, csv, ev(audit.Customer)); err != nil {
+			return fmt.Errorf("sample job: %w", err)
 		}
+	}
+	// Two pending requests of the second member, which the sample user decides: a
+	// license order, and the deletion of a customer kept for it.
+	requester := domain.Inviter{UserID: "sample-id", Email: "member@sample.example", Name: "Sample member"}
+	if _, err := st.GetApproval(ctx, sampleOrg, store.LicenseOrders, "sample-order"); errors.Is(err, store.ErrNotFound) {
+		if _, err := st.CreateApproval(ctx, domain.Approval{ID: "sample-order", OrganizationID: sampleOrg, Action: domain.ActionLicenseOrder,
+			Status: domain.ApprovalPending, Summary: "order 5 × SPE_E3", RequestedBy: requester, RequestedAt: now,
+			ExpiresAt: now.Add(domain.ApprovalTTL), Order: &domain.LicenseOrder{TenantID: sampleTenant, TenantName: "Sample tenant",
+				SKU: "SPE_E3", Quantity: 5}}, ev(audit.LicenseOrder)); err != nil {
+			return fmt.Errorf("sample license order: %w", err)
+		}
+	}
+	if _, err := st.GetApproval(ctx, sampleOrg, store.HeldActions, "sample-approval"); errors.Is(err, store.ErrNotFound) {
+		_ = st.CreateCustomer(ctx, sampleOrg, domain.Customer{ID: "sample-held-customer", Name: "Customer to delete", CreatedAt: now}, ev(audit.Customer))
+		if _, err := st.CreateApproval(ctx, domain.Approval{ID: "sample-approval", OrganizationID: sampleOrg, Action: domain.ActionDeleteCustomer,
+			Status: domain.ApprovalPending, Summary: `delete customer "Customer to delete"`, RequestedBy: requester, RequestedAt: now,
+			ExpiresAt: now.Add(domain.ApprovalTTL), Request: &domain.HeldAction{CustomerID: "sample-held-customer"}}, ev(audit.Approval)); err != nil {
+			return fmt.Errorf("sample approval: %w", err)
+		}
+	}
+	if _, err := st.GetOrganization(ctx, "sample-sub-org"); errors.Is(err, store.ErrNotFound) {
+		// Its default administrator is the user the admin-reset sample names.
+		admin := domain.User{ID: "sample-user", Email: "sub-admin@sample.example", Name: "Sample Admin", CreatedAt: now}
+		_ = st.CreateUser(ctx, admin)
 		sub := domain.Organization{ID: "sample-sub-org", ParentID: sampleOrg, Name: "Sample sub-organization", Plan: domain.PlanProfessional,
 			Profile: domain.NewProfile("Sample sub-organization"), CreatedAt: now,
-			DefaultAdmin: &domain.DefaultAdmin{UserID: ownerID, Email: owner.Email, FirstName: "Sample", LastName: "Owner"}}
+			DefaultAdmin: &domain.DefaultAdmin{UserID: admin.ID, Email: admin.Email, FirstName: "Sample", LastName: "Admin"}}
 		if err := st.CreateSubOrganization(ctx, store.SubOrganizationCreate{Organization: sub,
-			Admin: domain.Membership{OrganizationID: sub.ID, UserID: ownerID, Email: owner.Email, Role: permission.Administrator,
+			Admin: domain.Membership{OrganizationID: sub.ID, UserID: admin.ID, Email: admin.Email, Role: permission.Administrator,
 				JoinedAt: now},
 			ParentEvent: ev(audit.Settings), Event: ev(audit.Settings)}); err != nil {
 			return fmt.Errorf("sample sub-organization: %w", err)

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"testing"
+	"time"
 )
 
 func TestFreshRequest(t *testing.T) {
@@ -68,9 +70,30 @@ func TestFreshRequest(t *testing.T) {
 			c.check(t, got)
 		})
 	}
-	// An event with neither is handed out as it is.
+	// An event with none of them is handed out as it is.
 	plain := []byte(`{"headers":{"x":"y"},"body":"{\"name\":\"n\"}"}`)
 	if got := freshRequest("fn", plain); string(got) != string(plain) {
 		t.Errorf("plain event became %s", got)
+	}
+	// A token's times are now's: signed in just before the request.
+	signed := []byte(`{"requestContext":{"authorizer":{"jwt":{"claims":{"auth_time":"1700000000","iat":"1700000000","exp":"1700003600","sub":"s"}}}}}`)
+	var ev struct {
+		RequestContext struct {
+			Authorizer struct {
+				JWT struct {
+					Claims map[string]string `json:"claims"`
+				} `json:"jwt"`
+			} `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	before := time.Now().Unix()
+	if err := json.Unmarshal(freshRequest("fn", signed), &ev); err != nil {
+		t.Fatal(err)
+	}
+	c := ev.RequestContext.Authorizer.JWT.Claims
+	at, _ := strconv.ParseInt(c["auth_time"], 10, 64)
+	exp, _ := strconv.ParseInt(c["exp"], 10, 64)
+	if at < before || c["iat"] != c["auth_time"] || exp != at+3600 || c["sub"] != "s" {
+		t.Errorf("claims %v", c)
 	}
 }
