@@ -31,6 +31,7 @@ import (
 
 	"github.com/switchboard-msp/switchboard/infra/coldstart"
 	"github.com/switchboard-msp/switchboard/infra/gen/templategen"
+	"github.com/switchboard-msp/switchboard/infra/psastandin"
 	"github.com/switchboard-msp/switchboard/shared/api"
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/auth"
@@ -38,6 +39,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/billingbus"
 	"github.com/switchboard-msp/switchboard/shared/billingbus/eventbridgebus"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/envelope/kmskeys"
 	"github.com/switchboard-msp/switchboard/shared/jobs/sqsqueue"
 	"github.com/switchboard-msp/switchboard/shared/mail/sesmail"
@@ -133,6 +135,19 @@ func (b *bench) coldStart(ctx context.Context, root string, build *coldBuild, en
 	if err != nil {
 		return false, err
 	}
+	env := functionEnv(ctx, b.cfg, b.table, endpoint)
+	// The PSA connection's samples talk to the ConnectWise stand-in, with its demo
+	// companies, as they would to the PSA.
+	cw := psastandin.NewConnectWise()
+	defer cw.Close()
+	first := cw.Seed(psastandin.DemoCompanies()...)[0]
+	cw.SeedContacts(psastandin.DemoContacts(first.ID)...)
+	env = append(env, api.EnvPSAConnectWiseURL+"="+cw.URL())
+	if moto, keyID := os.Getenv("MOTO_ENDPOINT"), envValue(env, kmskeys.EnvKeyID); moto != "" && !strings.HasPrefix(keyID, "alias/") {
+		cfg := b.cfg.Copy()
+		cfg.Credentials = awsconfig.LocalCredentials()
+		b.keys = kmskeys.New(kmskeys.NewClient(cfg, moto), keyID)
+	}
 	if err := b.seedSamples(ctx, root); err != nil {
 		return false, fmt.Errorf("seed the sample organization: %w", err)
 	}
@@ -175,7 +190,7 @@ func (b *bench) coldStart(ctx context.Context, root string, build *coldBuild, en
 	}
 	var restoreErr error
 	measureStart := time.Now()
-	results := coldstart.Measure(ctx, fns, coldstart.Options{Env: functionEnv(ctx, b.cfg, b.table, endpoint), Runs: runs, Warmup: 1, Baseline: true, Warm: true,
+	results := coldstart.Measure(ctx, fns, coldstart.Options{Env: env, Runs: runs, Warmup: 1, Baseline: true, Warm: true,
 		Prepare: freshRequest, Progress: func(round, _ int) {
 			if _, err := start.restore(ctx, b.db, b.table); err != nil {
 				restoreErr = err
@@ -352,6 +367,30 @@ func functionEnv(ctx context.Context, cfg aws.Config, table, dynamoEndpoint stri
 	}
 	slices.Sort(out)
 	return out
+}
+
+// envValue is the value of name in env (NAME=value entries), or "".
+func envValue(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// sealedConnection is a connection of orgID with creds sealed by keys, as the API
+// stores one.
+func sealedConnection(ctx context.Context, keys envelope.Keys, orgID string, c domain.Connection, creds domain.Credentials) (domain.Connection, error) {
+	plain, err := json.Marshal(creds)
+	if err != nil {
+		return c, err
+	}
+	if c.Sealed, err = envelope.Seal(ctx, keys, plain, c.EncryptionContext(orgID)); err != nil {
+		return c, fmt.Errorf("seal %s: %w", c.ID, err)
+	}
+	c.Hint, c.Status = domain.Hint(creds.MainSecret(c.Type)), domain.ConnectionUntested
+	return c, nil
 }
 
 // motoResources makes, in moto, what the template makes in AWS for the functions: the
@@ -583,6 +622,33 @@ func (b *bench) seedSampleDetails(ctx context.Context, ownerID string) error {
 		if _, err := st.CreateJob(ctx, store.Job{ID: "sample-job", OrganizationID: sampleOrg, Kind: api.KindCustomerImport,
 			Progress: store.JobProgress{Total: 1}, Category: audit.Customer, CreatedBy: audit.Actor{UserID: ownerID}}, csv, ev(audit.Customer)); err != nil {
 			return fmt.Errorf("sample job: %w", err)
+		}
+	}
+	// A Microsoft 365 connection of a tenant of its own (the create sample connects the
+	// sample tenant; Graph is a closed port), and a ConnectWise connection to the
+	// stand-in.
+	if _, err := st.GetConnection(ctx, sampleOrg, "sample-connection"); b.keys != nil && errors.Is(err, store.ErrNotFound) {
+		_ = st.CreateTenant(ctx, sampleOrg, domain.Tenant{ID: "sample-connected-tenant", EntraTenantID: benchGUID(),
+			PrimaryDomain: "connected.onmicrosoft.com", DisplayName: "Connected tenant", LicensedUsers: 10, Health: domain.HealthHealthy,
+			CreatedAt: now}, ev(audit.Tenant))
+		for _, sc := range []struct {
+			c     domain.Connection
+			creds domain.Credentials
+		}{
+			{domain.Connection{ID: "sample-connection", Type: domain.ConnectionM365, Label: "Sample Graph app", TenantID: "sample-connected-tenant"},
+				domain.Credentials{EntraTenantID: benchGUID(), ClientID: benchGUID(), ClientSecret: "sample~secret.value-0123456789"}},
+			{domain.Connection{ID: "sample-psa-connection", Type: domain.ConnectionConnectWise, Label: "Sample ConnectWise"},
+				domain.Credentials{Site: "api-na.myconnectwise.net", CompanyID: "contoso", PublicKey: "pub", PrivateKey: "priv",
+					ClientID: "stand-in-client"}},
+		} {
+			sc.c.OrganizationID, sc.c.CreatedAt, sc.c.UpdatedAt, sc.c.RotatedAt = sampleOrg, now, now, now
+			c, err := sealedConnection(ctx, b.keys, sampleOrg, sc.c, sc.creds)
+			if err == nil {
+				err = st.CreateConnection(ctx, sampleOrg, c, ev(audit.Settings))
+			}
+			if err != nil {
+				return fmt.Errorf("sample connection %s: %w", sc.c.ID, err)
+			}
 		}
 	}
 	// Two pending requests of the second member, which the sample user decides: a

@@ -40,6 +40,7 @@ import (
 	"github.com/switchboard-msp/switchboard/shared/audit"
 	"github.com/switchboard-msp/switchboard/shared/awsconfig"
 	"github.com/switchboard-msp/switchboard/shared/domain"
+	"github.com/switchboard-msp/switchboard/shared/envelope"
 	"github.com/switchboard-msp/switchboard/shared/lambdaentry"
 	"github.com/switchboard-msp/switchboard/shared/permission"
 	"github.com/switchboard-msp/switchboard/shared/store"
@@ -78,6 +79,9 @@ type bench struct {
 	adapter map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 	// doneNs is the warm latency's mean time to the end of the invocation.
 	doneNs int64
+	// keys seal the sample connections' credentials with the functions' KMS key in
+	// moto; nil without moto (the connections' samples then answer 404).
+	keys envelope.Keys
 }
 
 // run prints the figures; it reports whether a function missed a cold start or size
