@@ -615,6 +615,12 @@ func (b *bench) seedSampleDetails(ctx context.Context, ownerID string) error {
 			return fmt.Errorf("sample member: %w", err)
 		}
 	}
+	// The sample user's own account in the client portal: an Admin of the sample
+	// customer, bound to them, which the portal samples act as.
+	_ = st.CreateCompanyUser(ctx, sampleOrg, domain.CompanyUser{ID: "sample-portal-admin", CustomerID: sampleCustomer,
+		Email: "portal-admin@sample.example", Name: "Sample portal admin", Role: domain.CompanyAdmin, Source: "manual",
+		PortalAccess: true, PortalStatus: domain.PortalActive, PortalUserID: ownerID, CreatedAt: now, UpdatedAt: now, Version: 1},
+		ev(audit.Customer))
 	// A customer import the sample user started: what jobs-get reads and the job
 	// worker's sample message runs.
 	if _, err := st.GetJob(ctx, sampleOrg, "sample-job"); errors.Is(err, store.ErrNotFound) {
