@@ -440,3 +440,36 @@ func TestIdempotencyKeyInLambda(t *testing.T) {
 		t.Fatalf("removed member's repeat: %d %s", gone.Code, gone.Body)
 	}
 }
+
+// TestMeInTwoRoundTrips: /api/me lists the sub-organizations its caller may support
+// beside the read of the caller's organizations, not after it.
+func TestMeInTwoRoundTrips(t *testing.T) {
+	env := testenv.New(t)
+	org := env.NewOrg("owner@me-depth.example")
+	testenv.SubOrg(t, env.Store, org.ID, "", "Depth Sub", domain.User{})
+	getMe(t, env, org.OwnerToken) // the caller's identity is resolved and cached
+	ctx, calls := awsrecord.With(context.Background())
+	req := httptest.NewRequest(http.MethodGet, "/api/me", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+org.OwnerToken)
+	rec := httptest.NewRecorder()
+	env.Server.Config.Handler.ServeHTTP(rec, req)
+	answered := time.Now()
+	var got struct {
+		Supportable []struct {
+			SubOrganizations []struct{ Name string } `json:"subOrganizations"`
+		} `json:"supportable"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if len(got.Supportable) != 1 || len(got.Supportable[0].SubOrganizations) != 1 || got.Supportable[0].SubOrganizations[0].Name != "Depth Sub" {
+		t.Fatalf("supportable %+v", got.Supportable)
+	}
+	var ops []string
+	for _, c := range calls.Calls() {
+		ops = append(ops, c.Operation)
+	}
+	if d := calls.DepthBefore(answered); d > 2 {
+		t.Errorf("/api/me made %v in %d round trips, want 2", ops, d)
+	}
+}

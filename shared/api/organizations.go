@@ -111,7 +111,7 @@ func switcherEntry(o domain.Organization, role permission.Role, active bool) dom
 // accessible reads the caller and the page of their organizations that the request asks
 // for; the user and the memberships are read concurrently. It also returns the
 // organizations of the page whose sub-organizations the caller may support.
-func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAccess, string, []domain.Organization, error) {
+func accessible(d *Deps, r *http.Request, onMembers func([]domain.Membership)) (domain.User, []domain.OrganizationAccess, string, []domain.Organization, error) {
 	ctx := r.Context()
 	userID := callerFrom(ctx).userID
 	p, err := page(r)
@@ -125,7 +125,7 @@ func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAcc
 		defer close(done)
 		u, uerr = d.Store.GetUser(ctx, userID)
 	}()
-	members, orgs, next, err := d.Store.ListMemberships(ctx, userID, p)
+	members, orgs, next, err := d.Store.ListMembershipsThen(ctx, userID, p, onMembers)
 	<-done
 	if err != nil {
 		return u, nil, "", nil, err
@@ -159,8 +159,58 @@ func accessible(d *Deps, r *http.Request) (domain.User, []domain.OrganizationAcc
 	return u, out, next, parents, nil
 }
 
-// supportable lists the first sub-organizations of each parent, concurrently.
-func supportable(ctx context.Context, d *Deps, parents []domain.Organization) ([]supportableView, error) {
+// subOrgPage is the first page of a parent's sub-organizations.
+type subOrgPage struct {
+	subs []store.SubOrganization
+	next string
+}
+
+// subOrgsAhead starts listing the sub-organizations of the organizations whose
+// memberships may manage them, beside the read of those organizations, which alone
+// tells the parents from the sub-organizations (a sub-organization's list is empty, so
+// a guess wrong costs one empty Query). Only the first speculateSubOrgs are guessed.
+type subOrgsAhead struct {
+	mu      sync.Mutex
+	pending map[string]func() (subOrgPage, error)
+}
+
+// speculateSubOrgs bounds the lists started before the organizations are read.
+const speculateSubOrgs = 10
+
+func (a *subOrgsAhead) start(ctx context.Context, d *Deps, members []domain.Membership) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pending = map[string]func() (subOrgPage, error){}
+	for _, m := range members {
+		if len(a.pending) == speculateSubOrgs {
+			break
+		}
+		if permission.GrantFor(m.Role, m.Permissions, permission.ManageSubOrgs) == permission.Denied {
+			continue
+		}
+		id := m.OrganizationID
+		a.pending[id] = beside(func() (subOrgPage, error) {
+			subs, next, err := d.Store.ListSubOrganizations(ctx, id, "", store.Page{Limit: supportablePage})
+			return subOrgPage{subs, next}, err
+		})
+	}
+}
+
+// take returns the list started for id, if any, once.
+func (a *subOrgsAhead) take(id string) func() (subOrgPage, error) {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.pending[id]
+	delete(a.pending, id)
+	return f
+}
+
+// supportable lists the first sub-organizations of each parent, concurrently; those
+// started ahead are taken from ahead (nil: none).
+func supportable(ctx context.Context, d *Deps, parents []domain.Organization, ahead *subOrgsAhead) ([]supportableView, error) {
 	out := make([]supportableView, len(parents))
 	errs := make([]error, len(parents))
 	var wg sync.WaitGroup
@@ -168,7 +218,15 @@ func supportable(ctx context.Context, d *Deps, parents []domain.Organization) ([
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			subs, next, err := d.Store.ListSubOrganizations(ctx, o.ID, "", store.Page{Limit: supportablePage})
+			list := ahead.take(o.ID)
+			if list == nil {
+				list = func() (subOrgPage, error) {
+					subs, next, err := d.Store.ListSubOrganizations(ctx, o.ID, "", store.Page{Limit: supportablePage})
+					return subOrgPage{subs, next}, err
+				}
+			}
+			got, err := list()
+			subs, next := got.subs, got.next
 			v := supportableView{OrganizationID: o.ID, OrganizationName: o.Name, SubOrganizations: make([]supportedOrgEntry, 0, len(subs)), NextCursor: next}
 			for _, s := range subs {
 				v.SubOrganizations = append(v.SubOrganizations, supportedOrgEntry{ID: s.Organization.ID, Name: s.Organization.Name})
@@ -184,12 +242,13 @@ func getMe(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		cl := callerFrom(ctx)
-		u, list, next, parents, err := accessible(d, r)
+		ahead := &subOrgsAhead{}
+		u, list, next, parents, err := accessible(d, r, func(ms []domain.Membership) { ahead.start(ctx, d, ms) })
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
 		}
-		sup, err := supportable(ctx, d, parents)
+		sup, err := supportable(ctx, d, parents, ahead)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return
@@ -215,7 +274,7 @@ func getMe(d *Deps) http.Handler {
 func listOrganizations(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		_, list, next, _, err := accessible(d, r)
+		_, list, next, _, err := accessible(d, r, nil)
 		if err != nil {
 			problem.Write(ctx, w, r, err)
 			return

@@ -428,6 +428,13 @@ func (s *Store) batchGetWith(ctx context.Context, keys []map[string]types.Attrib
 // ListMemberships returns one page of a user's memberships with their organizations:
 // one Query on GSI1, then one BatchGetItem for the organizations on the page.
 func (s *Store) ListMemberships(ctx context.Context, userID string, page Page) ([]domain.Membership, []domain.Organization, string, error) {
+	return s.ListMembershipsThen(ctx, userID, page, nil)
+}
+
+// ListMembershipsThen is ListMemberships that hands the page's memberships to
+// onMembers as soon as they are read, before their organizations are: a caller may
+// start what depends on the memberships alone beside that read.
+func (s *Store) ListMembershipsThen(ctx context.Context, userID string, page Page, onMembers func([]domain.Membership)) ([]domain.Membership, []domain.Organization, string, error) {
 	start, err := decodeCursor(page.Cursor, AttrGSI1PK, userPK(userID), AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK)
 	if err != nil {
 		return nil, nil, "", err
@@ -452,6 +459,9 @@ func (s *Store) ListMemberships(ctx context.Context, userID string, page Page) (
 		}
 		members = append(members, m)
 		keys = append(keys, key(orgPK(m.OrganizationID), skOrg))
+	}
+	if onMembers != nil {
+		onMembers(members)
 	}
 	var orgs []domain.Organization
 	if len(keys) > 0 {
