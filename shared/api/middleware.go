@@ -423,8 +423,7 @@ func idempotent(rt Route, d *Deps, next http.Handler) http.Handler {
 			Fingerprint: hex.EncodeToString(sum[:]), RequestID: domain.NewID()}
 		var prev store.IdempotentResult
 		if pre, ok := ctx.Value(idempotencyReadKey{}).(*idempotencyRead); ok && pre.userID == claim.UserID && pre.scope == scope && pre.key == idemKey {
-			<-pre.done
-			prev, err = pre.result, pre.err
+			prev, err = pre.result()
 		} else {
 			prev, err = d.Store.GetIdempotent(ctx, claim.UserID, scope, idemKey)
 		}
@@ -511,21 +510,16 @@ func idempotencyScope(rt Route, orgID string) string { return rt.Pattern() + " "
 // idempotencyRead is a keyed POST's record, read beside the authorization.
 type idempotencyRead struct {
 	userID, scope, key string
-	done               chan struct{}
-	result             store.IdempotentResult
-	err                error
+	result             func() (store.IdempotentResult, error)
 }
 
 type idempotencyReadKey struct{}
 
 // readIdempotency starts reading the record of userID's key in scope.
 func readIdempotency(ctx context.Context, d *Deps, userID, scope, key string) *idempotencyRead {
-	rd := &idempotencyRead{userID: userID, scope: scope, key: key, done: make(chan struct{})}
-	go func() {
-		defer close(rd.done)
-		rd.result, rd.err = d.Store.GetIdempotent(ctx, userID, scope, key)
-	}()
-	return rd
+	return &idempotencyRead{userID: userID, scope: scope, key: key, result: beside(func() (store.IdempotentResult, error) {
+		return d.Store.GetIdempotent(ctx, userID, scope, key)
+	})}
 }
 
 // final reports whether a response is the request's result, which a repeat with the
