@@ -78,12 +78,41 @@ type chainState struct {
 	plan   string
 	// read is the head's sequence number as read, before a write advanced head.
 	read int64
+	// org is the organization's item as read (nil for one being created), whose plan
+	// resolvePlans reads.
+	org *domain.Organization
 }
 
 // readChains reads the chain head and the organization item of each organization
-// with consistent BatchGetItems (one call for up to 50 organizations). An
-// organization being created in the same transaction has no item yet: free plan.
+// with consistent BatchGetItems (one call for up to 50 organizations), and their
+// plans. An organization being created in the same transaction has no item yet: free
+// plan.
 func (s *Store) readChains(ctx context.Context, orgIDs []string) (map[string]*chainState, error) {
+	states, err := s.readChainItems(ctx, orgIDs)
+	if err != nil {
+		return nil, err
+	}
+	return states, s.resolvePlans(ctx, states)
+}
+
+// resolvePlans sets each state's plan from its organization: a sub-organization keeps
+// its events as long as its parent's plan does.
+func (s *Store) resolvePlans(ctx context.Context, states map[string]*chainState) error {
+	for _, st := range states {
+		if st.org == nil {
+			continue
+		}
+		plan, err := s.PlanOf(ctx, *st.org)
+		if err != nil {
+			return err
+		}
+		st.plan = plan
+	}
+	return nil
+}
+
+// readChainItems is readChains without the plans.
+func (s *Store) readChainItems(ctx context.Context, orgIDs []string) (map[string]*chainState, error) {
 	out := make(map[string]*chainState, len(orgIDs))
 	keys := make([]map[string]types.AttributeValue, 0, 2*len(orgIDs))
 	for _, id := range orgIDs {
@@ -113,16 +142,9 @@ func (s *Store) readChains(ctx context.Context, orgIDs []string) (map[string]*ch
 				if err := decode(it, &o); err != nil {
 					return nil, err
 				}
-				st := out[o.ID]
-				if st == nil {
-					break
+				if st := out[o.ID]; st != nil {
+					st.org = &o
 				}
-				// A sub-organization keeps its events as long as its parent's plan does.
-				plan, err := s.PlanOf(ctx, o)
-				if err != nil {
-					return nil, err
-				}
-				st.plan = plan
 			}
 		}
 	}
@@ -455,7 +477,9 @@ func (s *Store) ReadChainAhead(ctx context.Context, org string) *ChainRead {
 	r := &ChainRead{org: org, released: s.chains.released.Load(), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		states, err := s.readChains(ctx, []string{org})
+		// The plan is resolved when the head is used: a sub-organization's is its
+		// parent's, which the request's authorization has cached by then.
+		states, err := s.readChainItems(ctx, []string{org})
 		if err == nil {
 			r.state = states[org]
 		}
@@ -487,7 +511,11 @@ func (s *Store) chainsAhead(ctx context.Context, orgs []string) (map[string]*cha
 		return nil, false
 	}
 	st := *r.state
-	return map[string]*chainState{r.org: &st}, true
+	states := map[string]*chainState{r.org: &st}
+	if s.resolvePlans(ctx, states) != nil {
+		return nil, false
+	}
+	return states, true
 }
 
 // Used reports whether a change started from the head read ahead.
