@@ -153,11 +153,20 @@ launch() {
   log "started $name (pid $pid) on 127.0.0.1:$port, log $STATE_DIR/$name.log"
 }
 
+# exited NAME: the process launched as NAME no longer runs. Unlike alive, it does not ask
+# for the service's command line: until the launching subshell has exec'd the service,
+# its command line is this script's, and a check then would take a start for an exit.
+exited() {
+  local pid
+  pid=$(cat "$STATE_DIR/$1.pid" 2>/dev/null) || return 0
+  ! kill -0 "$pid" 2>/dev/null
+}
+
 # wait_ready NAME PORT: waits up to TIMEOUT s for NAME to answer; dies with its log if not.
 wait_ready() {
   local name=$1 port=$2 deadline=$((SECONDS + TIMEOUT))
   while :; do
-    if ! alive "$name"; then
+    if exited "$name"; then
       printf 'start.sh: ---- last lines of %s ----\n' "$STATE_DIR/$name.log" >&2
       tail -n 80 "$STATE_DIR/$name.log" >&2 || true
       die "$name exited before answering on 127.0.0.1:$port"
