@@ -165,6 +165,12 @@ type subOrgPage struct {
 	next string
 }
 
+// firstSubOrgs reads the first page of parentID's sub-organizations.
+func firstSubOrgs(ctx context.Context, d *Deps, parentID string) (subOrgPage, error) {
+	subs, next, err := d.Store.ListSubOrganizations(ctx, parentID, "", store.Page{Limit: supportablePage})
+	return subOrgPage{subs, next}, err
+}
+
 // subOrgsAhead starts listing the sub-organizations of the organizations whose
 // memberships may manage them, beside the read of those organizations, which alone
 // tells the parents from the sub-organizations (a sub-organization's list is empty, so
@@ -189,10 +195,7 @@ func (a *subOrgsAhead) start(ctx context.Context, d *Deps, members []domain.Memb
 			continue
 		}
 		id := m.OrganizationID
-		a.pending[id] = beside(func() (subOrgPage, error) {
-			subs, next, err := d.Store.ListSubOrganizations(ctx, id, "", store.Page{Limit: supportablePage})
-			return subOrgPage{subs, next}, err
-		})
+		a.pending[id] = beside(func() (subOrgPage, error) { return firstSubOrgs(ctx, d, id) })
 	}
 }
 
@@ -220,10 +223,7 @@ func supportable(ctx context.Context, d *Deps, parents []domain.Organization, ah
 			defer wg.Done()
 			list := ahead.take(o.ID)
 			if list == nil {
-				list = func() (subOrgPage, error) {
-					subs, next, err := d.Store.ListSubOrganizations(ctx, o.ID, "", store.Page{Limit: supportablePage})
-					return subOrgPage{subs, next}, err
-				}
+				list = func() (subOrgPage, error) { return firstSubOrgs(ctx, d, o.ID) }
 			}
 			got, err := list()
 			subs, next := got.subs, got.next
